@@ -1,0 +1,28 @@
+//! Messages the reducer consumes: user intents, text typed into overlays, provider reports
+//! and the clock.
+
+use super::Action;
+use crate::provider::ProviderEvent;
+
+/// A key typed while an overlay (filter, palette, confirmation) owns the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKey {
+    Char(char),
+    Backspace,
+    Enter,
+    Esc,
+    Tab,
+}
+
+/// Everything `update` reacts to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    Action(Action),
+    Input(InputKey),
+    Provider(ProviderEvent),
+    /// Once a second: timeouts, "disconnected Ns" counters, flash expiry.
+    Tick,
+    Resize(u16, u16),
+    /// SIGTERM / SIGHUP: leave cleanly.
+    Terminate,
+}

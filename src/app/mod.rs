@@ -1,0 +1,17 @@
+//! Application core: state, the messages that change it, the reducer and the effects it asks
+//! for. No ratatui, crossterm or libvirt calls here; the event loop in `tui` drives it.
+
+mod action;
+mod effect;
+mod event;
+pub mod opflow;
+pub mod palette;
+pub mod rows;
+pub mod state;
+mod update;
+
+pub use action::Action;
+pub use effect::Effect;
+pub use event::{InputKey, Msg};
+pub use state::State;
+pub use update::update;

@@ -1,0 +1,235 @@
+//! The life of an operation: request → (confirmation) → sent → accepted by libvirt →
+//! confirmed by its domain event, or failed with libvirt's message. Also the graceful
+//! shutdown timeout that offers a force-off.
+
+use super::state::{
+    Confirm, Flash, JournalEntry, JournalStatus, OpStage, Overlay, PendingOp, State, JOURNAL_MAX,
+};
+use super::Effect;
+use crate::domain::{Op, VmId, VmState};
+use crate::provider::libvirt::state::LifecycleEvent;
+use crate::provider::{DomainEventKind, OpId, ProviderCmd};
+
+const FLASH_MS: i64 = 4_000;
+
+/// Shows a footer message for a few seconds.
+pub fn flash(state: &mut State, text: impl Into<String>, error: bool) {
+    state.flash = Some(Flash {
+        text: text.into(),
+        error,
+        until_ms: state.now_ms + FLASH_MS,
+    });
+}
+
+/// Appends a journal line and returns its sequence number.
+pub fn journal(
+    state: &mut State,
+    host: &str,
+    vm: &str,
+    what: String,
+    status: JournalStatus,
+    virsh: Option<String>,
+) -> u64 {
+    state.journal_seq += 1;
+    let seq = state.journal_seq;
+    tracing::info!(target: "journal", host, vm, ?status, "{what}");
+    state.journal.push_back(JournalEntry {
+        seq,
+        ts_ms: state.now_ms,
+        host: host.to_string(),
+        vm: vm.to_string(),
+        what,
+        status,
+        virsh,
+    });
+    while state.journal.len() > JOURNAL_MAX {
+        state.journal.pop_front();
+    }
+    seq
+}
+
+fn set_journal_status(state: &mut State, seq: u64, status: JournalStatus) {
+    if let Some(e) = state.journal.iter_mut().find(|e| e.seq == seq) {
+        e.status = status;
+    }
+}
+
+/// The user asked for `op` on `vm`: check read-only, then confirm destructive ones, else send.
+pub fn request(state: &mut State, vm: &VmId, op: Op) -> Vec<Effect> {
+    if state.settings.read_only {
+        flash(state, "read-only: operations are disabled (started with --read-only)", true);
+        return Vec::new();
+    }
+    let Some(entry) = state.vms.get(vm) else {
+        flash(state, "no VM selected", true);
+        return Vec::new();
+    };
+    if entry.pending.is_some() {
+        flash(state, format!("{} already has an operation in progress", entry.vm.name), true);
+        return Vec::new();
+    }
+    let name = entry.vm.name.clone();
+    if op.is_destructive() {
+        let what = match op {
+            Op::Reset => "Hard-reset it like pressing the reset button; unsaved guest data is lost.",
+            _ => "Force it off like pulling the plug; unsaved guest data is lost.",
+        };
+        let host = state.host_label(vm.host).to_string();
+        state.view.overlay = Some(Overlay::Confirm(Confirm {
+            vm: vm.clone(),
+            name: name.clone(),
+            op,
+            prompt: format!("{op} {name} on {host}? {what}"),
+        }));
+        return Vec::new();
+    }
+    send(state, vm, &name, op)
+}
+
+/// Sends an operation to the worker and journals it as pending.
+pub fn send(state: &mut State, vm: &VmId, name: &str, op: Op) -> Vec<Effect> {
+    let id: OpId = state.next_op;
+    state.next_op += 1;
+    let uri = state.host_uri(vm.host).to_string();
+    let seq = journal(
+        state,
+        &uri,
+        name,
+        op.name().to_string(),
+        JournalStatus::Pending,
+        Some(op.virsh(&uri, name)),
+    );
+    state.ops.insert(
+        id,
+        PendingOp {
+            id,
+            vm: vm.clone(),
+            name: name.to_string(),
+            op,
+            stage: OpStage::Sent,
+            event_seen: false,
+            journal_seq: seq,
+        },
+    );
+    if let Some(e) = state.vms.get_mut(vm) {
+        e.pending = Some(id);
+    }
+    vec![Effect::Provider {
+        host: vm.host,
+        cmd: ProviderCmd::Op {
+            id,
+            uuid: vm.uuid.clone(),
+            name: name.to_string(),
+            op,
+        },
+    }]
+}
+
+fn finish(state: &mut State, id: OpId, status: JournalStatus) {
+    if let Some(p) = state.ops.remove(&id) {
+        set_journal_status(state, p.journal_seq, status);
+        if let Some(e) = state.vms.get_mut(&p.vm) {
+            if e.pending == Some(id) {
+                e.pending = None;
+            }
+        }
+    }
+}
+
+/// libvirt answered the API call.
+pub fn on_result(state: &mut State, id: OpId, result: Result<(), String>) {
+    let Some(p) = state.ops.get_mut(&id) else {
+        return;
+    };
+    match result {
+        Err(msg) => {
+            let text = format!("{} {}: {msg}", p.op, p.name);
+            finish(state, id, JournalStatus::Failed(msg));
+            flash(state, text, true);
+        }
+        Ok(()) if p.event_seen => finish(state, id, JournalStatus::Done),
+        Ok(()) => {
+            p.stage = OpStage::Accepted { at_ms: state.now_ms };
+            let seq = p.journal_seq;
+            set_journal_status(state, seq, JournalStatus::Accepted);
+        }
+    }
+}
+
+/// Whether `kind` is the event that confirms `op`.
+#[must_use]
+pub fn confirms(op: Op, kind: &DomainEventKind) -> bool {
+    match (op, kind) {
+        (Op::Reboot | Op::Reset, DomainEventKind::Reboot) => true,
+        (_, DomainEventKind::Lifecycle(ev)) => matches!(
+            (op, ev),
+            (Op::Start, LifecycleEvent::Started(_))
+                | (Op::Shutdown | Op::Destroy, LifecycleEvent::Stopped(_))
+                | (Op::Suspend, LifecycleEvent::Suspended(_))
+                | (Op::Resume, LifecycleEvent::Resumed(_))
+        ),
+        _ => false,
+    }
+}
+
+/// A domain event arrived: confirm the pending operation it belongs to, if any.
+pub fn on_event(state: &mut State, vm: &VmId, kind: &DomainEventKind) {
+    let Some(id) = state.vms.get(vm).and_then(|e| e.pending) else {
+        return;
+    };
+    let Some(p) = state.ops.get_mut(&id) else {
+        return;
+    };
+    if !confirms(p.op, kind) {
+        return;
+    }
+    match p.stage {
+        OpStage::Accepted { .. } => finish(state, id, JournalStatus::Done),
+        OpStage::Sent => p.event_seen = true,
+    }
+}
+
+/// Once a second: a graceful shutdown past its timeout offers force-off; other accepted
+/// operations with no event for too long are flagged rather than left pending forever.
+pub fn on_tick(state: &mut State) {
+    let now = state.now_ms;
+    let mut expired: Vec<(OpId, Op, VmId, String)> = state
+        .ops
+        .values()
+        .filter_map(|p| match p.stage {
+            OpStage::Accepted { at_ms } => {
+                let limit = if p.op == Op::Shutdown {
+                    state.settings.shutdown_timeout_ms
+                } else {
+                    state.settings.event_timeout_ms
+                };
+                (now - at_ms >= limit).then(|| (p.id, p.op, p.vm.clone(), p.name.clone()))
+            }
+            OpStage::Sent => None,
+        })
+        .collect();
+    expired.sort_by_key(|e| e.0);
+    for (id, op, vm, name) in expired {
+        if op == Op::Shutdown {
+            let secs = state.settings.shutdown_timeout_ms / 1000;
+            finish(
+                state,
+                id,
+                JournalStatus::Warning(format!("still running after {secs} s")),
+            );
+            let still_up = state.vms.get(&vm).is_some_and(|e| e.vm.state != VmState::ShutOff);
+            if still_up && state.view.overlay.is_none() && !state.settings.read_only {
+                state.view.overlay = Some(Overlay::Confirm(Confirm {
+                    vm,
+                    name: name.clone(),
+                    op: Op::Destroy,
+                    prompt: format!(
+                        "{name} did not shut down within {secs} s. Force it off (destroy)?"
+                    ),
+                }));
+            }
+        } else {
+            finish(state, id, JournalStatus::Warning("no confirming event".into()));
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The `:` command palette: parsing a command line and completing it.
+
+use crate::domain::Op;
+
+use super::state::State;
+
+/// Verbs the palette knows, in the order completion offers them.
+pub const VERBS: [&str; 9] = [
+    "start", "shutdown", "reboot", "reset", "suspend", "resume", "destroy", "connect", "quit",
+];
+
+/// A parsed palette command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Op { op: Op, vm: String },
+    Connect(String),
+    Quit,
+}
+
+/// Parses `verb [argument]`; the error says what was wrong and what is allowed.
+///
+/// # Errors
+/// An unknown verb, a missing or extra argument.
+pub fn parse(line: &str) -> Result<Command, String> {
+    let mut words = line.split_whitespace();
+    let Some(verb) = words.next() else {
+        return Err(format!("empty command; verbs: {}", VERBS.join(", ")));
+    };
+    let arg = words.next();
+    if words.next().is_some() {
+        return Err(format!("{verb}: too many arguments; usage: {verb} NAME"));
+    }
+    match (verb, arg) {
+        ("quit" | "q", None) => Ok(Command::Quit),
+        ("connect", Some(uri)) => Ok(Command::Connect(uri.to_string())),
+        ("connect", None) => Err("connect needs a URI, e.g. :connect qemu+ssh://kvm2/system".into()),
+        (v, a) => match v.parse::<Op>() {
+            Ok(op) => a
+                .map(|vm| Command::Op {
+                    op,
+                    vm: vm.to_string(),
+                })
+                .ok_or_else(|| format!("{v} needs a VM name, e.g. :{v} web-1")),
+            Err(_) => Err(format!("unknown command {v:?}; verbs: {}", VERBS.join(", "))),
+        },
+    }
+}
+
+/// Candidates for the word being typed: verbs first, then VM names for verbs that take one.
+#[must_use]
+pub fn completions(state: &State, line: &str) -> Vec<String> {
+    let ends_with_space = line.ends_with(' ');
+    let words: Vec<&str> = line.split_whitespace().collect();
+    match (words.as_slice(), ends_with_space) {
+        ([], _) => VERBS.iter().map(|v| (*v).to_string()).collect(),
+        ([verb], false) => VERBS
+            .iter()
+            .filter(|v| v.starts_with(verb))
+            .map(|v| (*v).to_string())
+            .collect(),
+        ([verb], true) | ([verb, _], false) if verb.parse::<Op>().is_ok() => {
+            let prefix = if ends_with_space { "" } else { words[1] };
+            let mut names: Vec<String> = state
+                .vms
+                .values()
+                .map(|e| e.vm.name.clone())
+                .filter(|n| n.starts_with(prefix))
+                .collect();
+            names.sort();
+            names.dedup();
+            names.into_iter().map(|n| format!("{verb} {n}")).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Completes `line` to the longest common prefix of its candidates (or the only one).
+#[must_use]
+pub fn complete(state: &State, line: &str) -> String {
+    let cands = completions(state, line);
+    let Some(first) = cands.first() else {
+        return line.to_string();
+    };
+    if cands.len() == 1 {
+        let only = first.clone();
+        return if only.contains(' ') { only } else { format!("{only} ") };
+    }
+    let mut prefix = first.clone();
+    for c in &cands[1..] {
+        while !c.starts_with(&prefix) {
+            prefix.pop();
+        }
+    }
+    if prefix.len() > line.len() {
+        prefix
+    } else {
+        line.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use test_case::test_case;
+
+    #[test_case("start web-1", Ok(Command::Op { op: Op::Start, vm: "web-1".into() }) ; "start")]
+    #[test_case("quit", Ok(Command::Quit) ; "quit")]
+    #[test_case("connect test:///default", Ok(Command::Connect("test:///default".into())) ; "connect")]
+    fn parses_commands(line: &str, expected: Result<Command, String>) {
+        assert_eq!(parse(line), expected);
+    }
+
+    #[test_case("frobnicate x", "unknown command \"frobnicate\"" ; "unknown verb")]
+    #[test_case("destroy", "destroy needs a VM name" ; "missing name")]
+    #[test_case("start a b", "too many arguments" ; "extra argument")]
+    #[test_case("", "empty command" ; "empty")]
+    fn bad_commands_say_what_is_allowed(line: &str, fragment: &str) {
+        let err = parse(line).unwrap_err();
+        assert!(err.contains(fragment), "{err}");
+    }
+}

@@ -1,0 +1,341 @@
+//! Everything the console knows: hosts, VMs with their live rates, pending operations, the
+//! journal, and the view state (selection, sort, filter, overlays) kept apart from the data.
+//! Changed only by `update`; read by `ui::render`.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use crate::domain::{CounterSample, HostId, LiveRates, Op, Vm, VmId};
+use crate::provider::{ConnStatus, OpId};
+
+/// One connection as the header shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostView {
+    pub uri: String,
+    /// Short name for the host column ("kvm2", "system", "test").
+    pub label: String,
+    pub status: ConnStatus,
+    /// When `status` last changed, for "disconnected 12 s".
+    pub since_ms: i64,
+}
+
+/// A VM row: inventory data plus what the polls derived.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VmEntry {
+    pub vm: Vm,
+    pub last_sample: Option<(i64, CounterSample)>,
+    pub rates: LiveRates,
+    pub pending: Option<OpId>,
+}
+
+/// Where an operation is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpStage {
+    /// Sent to the worker, libvirt has not answered.
+    Sent,
+    /// libvirt accepted it; waiting for the event that confirms it.
+    Accepted { at_ms: i64 },
+}
+
+/// An operation between the key press and its confirming event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingOp {
+    pub id: OpId,
+    pub vm: VmId,
+    pub name: String,
+    pub op: Op,
+    pub stage: OpStage,
+    pub event_seen: bool,
+    pub journal_seq: u64,
+}
+
+/// Outcome column of the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JournalStatus {
+    Pending,
+    Accepted,
+    Done,
+    Failed(String),
+    Warning(String),
+    Event,
+}
+
+/// One journal line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalEntry {
+    pub seq: u64,
+    pub ts_ms: i64,
+    pub host: String,
+    pub vm: String,
+    pub what: String,
+    pub status: JournalStatus,
+    pub virsh: Option<String>,
+}
+
+pub const JOURNAL_MAX: usize = 500;
+
+/// Which full-screen view is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Table,
+    Detail,
+    Help,
+    Logs,
+}
+
+/// Sortable table columns, in the order `<`/`>` walk them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Name,
+    Host,
+    State,
+    Cpu,
+    Vcpus,
+    Memory,
+}
+
+impl SortKey {
+    pub const ORDER: [SortKey; 6] = [
+        SortKey::Name,
+        SortKey::Host,
+        SortKey::State,
+        SortKey::Cpu,
+        SortKey::Vcpus,
+        SortKey::Memory,
+    ];
+
+    /// Numbers sort biggest first by default, as in top; text sorts A→Z.
+    #[must_use]
+    pub fn default_descending(self) -> bool {
+        matches!(self, SortKey::Cpu | SortKey::Vcpus | SortKey::Memory)
+    }
+
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            SortKey::Name => "name",
+            SortKey::Host => "host",
+            SortKey::State => "state",
+            SortKey::Cpu => "cpu",
+            SortKey::Vcpus => "vcpus",
+            SortKey::Memory => "memory",
+        }
+    }
+}
+
+/// What a confirmation dialog does when answered yes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirm {
+    pub vm: VmId,
+    pub name: String,
+    pub op: Op,
+    pub prompt: String,
+}
+
+/// Modal input on top of the current screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    Filter { buf: String },
+    Palette { buf: String, completions: Vec<String> },
+    Confirm(Confirm),
+}
+
+/// View state: kept apart from the data so polls never move the cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct View {
+    pub screen: Screen,
+    pub overlay: Option<Overlay>,
+    /// Index into `State::rows`.
+    pub cursor: usize,
+    /// First visible row.
+    pub offset: usize,
+    pub selected: Option<VmId>,
+    pub sort: SortKey,
+    pub descending: bool,
+    /// Active filter; a leading `!` inverts it.
+    pub filter: String,
+    pub help_scroll: u16,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        Self {
+            screen: Screen::Table,
+            overlay: None,
+            cursor: 0,
+            offset: 0,
+            selected: None,
+            sort: SortKey::Name,
+            descending: false,
+            filter: String::new(),
+            help_scroll: 0,
+        }
+    }
+}
+
+/// Settings the reducer needs (already validated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub read_only: bool,
+    pub shutdown_timeout_ms: i64,
+    /// An accepted operation with no confirming event after this long is flagged.
+    pub event_timeout_ms: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            read_only: false,
+            shutdown_timeout_ms: 60_000,
+            event_timeout_ms: 30_000,
+        }
+    }
+}
+
+/// A one-line message in the footer until it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flash {
+    pub text: String,
+    pub error: bool,
+    pub until_ms: i64,
+}
+
+/// One line of `?` help: keys, action name, description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelpLine {
+    pub keys: String,
+    pub action: String,
+    pub description: String,
+}
+
+/// The whole application state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    pub hosts: Vec<HostView>,
+    pub vms: BTreeMap<VmId, VmEntry>,
+    /// Visible rows after filter and sort, in display order.
+    pub rows: Vec<VmId>,
+    pub view: View,
+    pub journal: VecDeque<JournalEntry>,
+    pub journal_seq: u64,
+    pub ops: HashMap<OpId, PendingOp>,
+    pub next_op: OpId,
+    pub settings: Settings,
+    pub flash: Option<Flash>,
+    pub help: Vec<HelpLine>,
+    pub now_ms: i64,
+    /// Local time offset from UTC for clock display, fixed at start.
+    pub tz_offset_s: i32,
+    pub size: (u16, u16),
+    pub quit: bool,
+}
+
+impl State {
+    #[must_use]
+    pub fn new(uris: &[String], settings: Settings, help: Vec<HelpLine>, now_ms: i64) -> Self {
+        let labels = host_labels(uris);
+        Self {
+            hosts: uris
+                .iter()
+                .zip(labels)
+                .map(|(uri, label)| HostView {
+                    uri: uri.clone(),
+                    label,
+                    status: ConnStatus::Connecting,
+                    since_ms: now_ms,
+                })
+                .collect(),
+            vms: BTreeMap::new(),
+            rows: Vec::new(),
+            view: View::default(),
+            journal: VecDeque::new(),
+            journal_seq: 0,
+            ops: HashMap::new(),
+            next_op: 1,
+            settings,
+            flash: None,
+            help,
+            now_ms,
+            tz_offset_s: 0,
+            size: (80, 24),
+            quit: false,
+        }
+    }
+
+    /// The VM under the cursor.
+    #[must_use]
+    pub fn selected(&self) -> Option<&VmEntry> {
+        self.rows.get(self.view.cursor).and_then(|id| self.vms.get(id))
+    }
+
+    #[must_use]
+    pub fn host_label(&self, host: HostId) -> &str {
+        self.hosts.get(host).map_or("?", |h| h.label.as_str())
+    }
+
+    #[must_use]
+    pub fn host_uri(&self, host: HostId) -> &str {
+        self.hosts.get(host).map_or("?", |h| h.uri.as_str())
+    }
+
+    /// VMs whose name matches exactly, across hosts.
+    #[must_use]
+    pub fn find_by_name(&self, name: &str) -> Vec<&VmEntry> {
+        self.vms.values().filter(|e| e.vm.name == name).collect()
+    }
+}
+
+/// Short, unique labels for the host column: the URI's host part, else its driver name.
+#[must_use]
+pub fn host_labels(uris: &[String]) -> Vec<String> {
+    let base: Vec<String> = uris.iter().map(|u| host_label(u)).collect();
+    base.iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if base.iter().filter(|b| *b == l).count() > 1 {
+                format!("{l}#{}", i + 1)
+            } else {
+                l.clone()
+            }
+        })
+        .collect()
+}
+
+fn host_label(uri: &str) -> String {
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return uri.to_string();
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    let host = host.split(':').next().unwrap_or("");
+    if host.is_empty() {
+        let driver = scheme.split('+').next().unwrap_or(scheme);
+        let path = rest.trim_start_matches('/');
+        if driver == "qemu" || path.is_empty() {
+            // qemu:///system is the local hypervisor, which is what operators call "local".
+            if driver == "qemu" {
+                return "local".into();
+            }
+            return driver.into();
+        }
+        return driver.into();
+    }
+    host.split('.').next().unwrap_or(host).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_short_and_unique() {
+        let uris: Vec<String> = [
+            "qemu:///system",
+            "qemu+ssh://root@kvm2.example.com/system",
+            "test:///default",
+            "test:///tmp/node.xml",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(host_labels(&uris), vec!["local", "kvm2", "test#3", "test#4"]);
+    }
+}

@@ -1,0 +1,339 @@
+//! The reducer: the only place `State` changes. Pure apart from the `tracing` journal log.
+
+use super::event::{InputKey, Msg};
+use super::opflow::{self, flash, journal};
+use super::palette::{self, Command};
+use super::rows;
+use super::state::{HostView, JournalStatus, Overlay, Screen, SortKey, State, VmEntry};
+use super::{Action, Effect};
+use crate::domain::{rates, HostId, Op, Vm, VmId, VmState};
+use crate::provider::libvirt::state::LifecycleEvent;
+use crate::provider::{ConnStatus, DomainEventKind, ProviderEvent};
+
+/// Applies one message at time `now_ms` and returns the effects to run.
+pub fn update(state: &mut State, msg: Msg, now_ms: i64) -> Vec<Effect> {
+    state.now_ms = now_ms;
+    match msg {
+        Msg::Action(a) => on_action(state, a),
+        Msg::Input(k) => on_input(state, k),
+        Msg::Provider(ev) => {
+            on_provider(state, ev);
+            Vec::new()
+        }
+        Msg::Tick => {
+            if state.flash.as_ref().is_some_and(|f| f.until_ms <= now_ms) {
+                state.flash = None;
+            }
+            opflow::on_tick(state);
+            Vec::new()
+        }
+        Msg::Resize(w, h) => {
+            state.size = (w, h);
+            rows::clamp_cursor(state);
+            Vec::new()
+        }
+        Msg::Terminate => quit(state),
+    }
+}
+
+fn quit(state: &mut State) -> Vec<Effect> {
+    state.quit = true;
+    vec![Effect::Quit]
+}
+
+fn selected_id(state: &State) -> Option<VmId> {
+    state.selected().map(|e| e.vm.id.clone())
+}
+
+fn on_action(state: &mut State, a: Action) -> Vec<Effect> {
+    let page = isize::try_from(rows::table_body_height(state.size.1)).unwrap_or(10);
+    match a {
+        Action::Quit => return quit(state),
+        Action::Up => scroll(state, -1),
+        Action::Down => scroll(state, 1),
+        Action::PageUp => scroll(state, -page),
+        Action::PageDown => scroll(state, page),
+        Action::Top => rows::jump(state, false),
+        Action::Bottom => rows::jump(state, true),
+        Action::OpenDetail => {
+            if state.selected().is_some() {
+                state.view.screen = Screen::Detail;
+            }
+        }
+        Action::Back => back(state),
+        Action::SortName => rows::sort_by(state, SortKey::Name),
+        Action::SortCpu => rows::sort_by(state, SortKey::Cpu),
+        Action::SortMemory => rows::sort_by(state, SortKey::Memory),
+        Action::SortPrev => rows::shift_sort(state, false),
+        Action::SortNext => rows::shift_sort(state, true),
+        Action::Filter => {
+            state.view.overlay = Some(Overlay::Filter {
+                buf: state.view.filter.clone(),
+            });
+        }
+        Action::Palette => {
+            state.view.overlay = Some(Overlay::Palette {
+                buf: String::new(),
+                completions: palette::completions(state, ""),
+            });
+        }
+        Action::Help => toggle_screen(state, Screen::Help),
+        Action::Logs => toggle_screen(state, Screen::Logs),
+        Action::ToggleSuspend => {
+            if let Some(e) = state.selected() {
+                let op = if e.vm.state == VmState::Paused {
+                    Op::Resume
+                } else {
+                    Op::Suspend
+                };
+                let id = e.vm.id.clone();
+                return opflow::request(state, &id, op);
+            }
+            flash(state, "no VM selected", true);
+        }
+        Action::Start | Action::Shutdown | Action::Reboot | Action::Reset | Action::Destroy => {
+            if let (Some(op), Some(id)) = (a.op(), selected_id(state)) {
+                return opflow::request(state, &id, op);
+            }
+            flash(state, "no VM selected", true);
+        }
+    }
+    Vec::new()
+}
+
+fn scroll(state: &mut State, delta: isize) {
+    if state.view.screen == Screen::Help {
+        let h = i32::from(state.view.help_scroll) + i32::try_from(delta).unwrap_or(0);
+        state.view.help_scroll = u16::try_from(h.max(0)).unwrap_or(0);
+    } else {
+        rows::move_cursor(state, delta);
+    }
+}
+
+fn toggle_screen(state: &mut State, s: Screen) {
+    state.view.screen = if state.view.screen == s { Screen::Table } else { s };
+    state.view.help_scroll = 0;
+}
+
+fn back(state: &mut State) {
+    if state.view.screen == Screen::Table {
+        if !state.view.filter.is_empty() {
+            state.view.filter.clear();
+            rows::rebuild(state);
+        }
+    } else {
+        state.view.screen = Screen::Table;
+    }
+}
+
+fn on_input(state: &mut State, k: InputKey) -> Vec<Effect> {
+    let Some(overlay) = state.view.overlay.take() else {
+        return Vec::new();
+    };
+    match overlay {
+        Overlay::Confirm(c) => match k {
+            InputKey::Char('y' | 'Y') => return opflow::send(state, &c.vm, &c.name, c.op),
+            InputKey::Char('n' | 'N') | InputKey::Esc | InputKey::Enter => {
+                flash(state, format!("{} {}: cancelled", c.op, c.name), false);
+            }
+            _ => state.view.overlay = Some(Overlay::Confirm(c)),
+        },
+        Overlay::Filter { mut buf } => match k {
+            InputKey::Esc => {
+                state.view.filter.clear();
+                rows::rebuild(state);
+            }
+            InputKey::Enter => {}
+            InputKey::Backspace | InputKey::Char(_) => {
+                edit(&mut buf, k);
+                state.view.filter.clone_from(&buf);
+                rows::rebuild(state);
+                state.view.overlay = Some(Overlay::Filter { buf });
+            }
+            InputKey::Tab => state.view.overlay = Some(Overlay::Filter { buf }),
+        },
+        Overlay::Palette { mut buf, .. } => match k {
+            InputKey::Esc => {}
+            InputKey::Enter => return run_command(state, &buf),
+            InputKey::Tab => {
+                buf = palette::complete(state, &buf);
+                let completions = palette::completions(state, &buf);
+                state.view.overlay = Some(Overlay::Palette { buf, completions });
+            }
+            InputKey::Backspace | InputKey::Char(_) => {
+                edit(&mut buf, k);
+                let completions = palette::completions(state, &buf);
+                state.view.overlay = Some(Overlay::Palette { buf, completions });
+            }
+        },
+    }
+    Vec::new()
+}
+
+fn edit(buf: &mut String, k: InputKey) {
+    match k {
+        InputKey::Backspace => {
+            buf.pop();
+        }
+        InputKey::Char(c) => buf.push(c),
+        _ => {}
+    }
+}
+
+fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
+    match palette::parse(line) {
+        Err(e) => flash(state, e, true),
+        Ok(Command::Quit) => return quit(state),
+        Ok(Command::Connect(uri)) => {
+            if state.hosts.iter().any(|h| h.uri == uri) {
+                flash(state, format!("already connected to {uri}"), true);
+                return Vec::new();
+            }
+            let host: HostId = state.hosts.len();
+            let mut uris: Vec<String> = state.hosts.iter().map(|h| h.uri.clone()).collect();
+            uris.push(uri.clone());
+            let labels = super::state::host_labels(&uris);
+            for (h, l) in state.hosts.iter_mut().zip(&labels) {
+                h.label.clone_from(l);
+            }
+            state.hosts.push(HostView {
+                uri: uri.clone(),
+                label: labels.last().cloned().unwrap_or_default(),
+                status: ConnStatus::Connecting,
+                since_ms: state.now_ms,
+            });
+            return vec![Effect::Connect { host, uri }];
+        }
+        Ok(Command::Op { op, vm }) => {
+            let found: Vec<VmId> = state.find_by_name(&vm).iter().map(|e| e.vm.id.clone()).collect();
+            match found.as_slice() {
+                [id] => return opflow::request(state, id, op),
+                [] => {
+                    let names: Vec<String> = state.vms.values().map(|e| e.vm.name.clone()).collect();
+                    let close = crate::provider::libvirt::inventory::close_names(&vm, &names);
+                    let hint = if close.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; did you mean {}?", close.join(", "))
+                    };
+                    flash(state, format!("no VM named {vm:?}{hint}"), true);
+                }
+                _ => flash(
+                    state,
+                    format!("{vm:?} exists on several hosts; select it in the table instead"),
+                    true,
+                ),
+            }
+        }
+    }
+    Vec::new()
+}
+
+fn upsert(state: &mut State, vm: Vm) {
+    match state.vms.get_mut(&vm.id) {
+        Some(e) => {
+            let keep_ips = vm.ips.is_empty() && vm.state.is_active();
+            let ips = std::mem::take(&mut e.vm.ips);
+            e.vm = vm;
+            if keep_ips {
+                e.vm.ips = ips;
+            }
+            if !e.vm.state.is_active() {
+                e.rates = crate::domain::LiveRates::default();
+                e.last_sample = None;
+            }
+        }
+        None => {
+            state.vms.insert(
+                vm.id.clone(),
+                VmEntry {
+                    vm,
+                    last_sample: None,
+                    rates: crate::domain::LiveRates::default(),
+                    pending: None,
+                },
+            );
+        }
+    }
+}
+
+fn on_provider(state: &mut State, ev: ProviderEvent) {
+    match ev {
+        ProviderEvent::Status { host, status } => {
+            if let Some(h) = state.hosts.get_mut(host) {
+                let changed = std::mem::discriminant(&h.status) != std::mem::discriminant(&status);
+                if changed {
+                    h.since_ms = state.now_ms;
+                }
+                h.status = status;
+            }
+        }
+        ProviderEvent::Inventory { host, vms } => {
+            let keep: std::collections::HashSet<VmId> = vms.iter().map(|v| v.id.clone()).collect();
+            state.vms.retain(|id, _| id.host != host || keep.contains(id));
+            for vm in vms {
+                upsert(state, vm);
+            }
+            rows::rebuild(state);
+        }
+        ProviderEvent::VmUpdated { vm, .. } => {
+            upsert(state, vm);
+            rows::rebuild(state);
+        }
+        ProviderEvent::VmRemoved { host, uuid } => {
+            state.vms.remove(&VmId { host, uuid });
+            rows::rebuild(state);
+        }
+        ProviderEvent::DomainEvent {
+            host,
+            uuid,
+            name,
+            kind,
+        } => on_domain_event(state, host, uuid, &name, &kind),
+        ProviderEvent::Samples {
+            host,
+            ts_ms,
+            samples,
+        } => {
+            for s in samples {
+                let id = VmId {
+                    host,
+                    uuid: s.uuid.clone(),
+                };
+                if let Some(e) = state.vms.get_mut(&id) {
+                    if let Some((pts, prev)) = &e.last_sample {
+                        e.rates = rates(prev, *pts, &s, ts_ms);
+                    }
+                    e.last_sample = Some((ts_ms, s));
+                }
+            }
+            if matches!(state.view.sort, SortKey::Cpu) {
+                rows::rebuild(state);
+            }
+        }
+        ProviderEvent::OpResult { id, result } => opflow::on_result(state, id, result),
+    }
+}
+
+fn on_domain_event(state: &mut State, host: HostId, uuid: String, name: &str, kind: &DomainEventKind) {
+    let id = VmId { host, uuid };
+    let text = match kind {
+        DomainEventKind::Lifecycle(ev) => Some(ev.describe()),
+        DomainEventKind::Reboot => Some("rebooted".to_string()),
+        DomainEventKind::DeviceAdded(a) => Some(format!("device {a} added")),
+        DomainEventKind::DeviceRemoved(a) => Some(format!("device {a} removed")),
+        DomainEventKind::BalloonChange { .. }
+        | DomainEventKind::JobCompleted
+        | DomainEventKind::MetadataChange => None,
+    };
+    if let Some(text) = text {
+        let uri = state.host_uri(host).to_string();
+        journal(state, &uri, name, text, JournalStatus::Event, None);
+    }
+    // The worker re-reads the domain on every event; an undefine is final right away.
+    if matches!(kind, DomainEventKind::Lifecycle(LifecycleEvent::Undefined(_))) {
+        state.vms.remove(&id);
+        rows::rebuild(state);
+    }
+    opflow::on_event(state, &id, kind);
+}

@@ -1,0 +1,194 @@
+//! Headless commands for scripts and tests: the same provider core as the console.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use virt::connect::Connect;
+
+use super::Failure;
+use crate::config::Config;
+use crate::domain::{Op, Vm, VmState};
+use crate::provider::libvirt::{inventory, open, ops};
+use crate::provider::LibvirtError;
+use crate::ui::format::kib;
+
+/// Writes to stdout; a closed pipe (`novacron list | head`) ends output quietly, not a panic.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+fn connect_all(cfg: &Config) -> Result<Vec<(String, Connect)>, Failure> {
+    cfg.uris
+        .iter()
+        .map(|u| {
+            open(u, cfg.read_only)
+                .map(|c| (u.clone(), c))
+                .map_err(|e| Failure::usage(e.to_string()))
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct ListedVm<'a> {
+    uri: &'a str,
+    #[serde(flatten)]
+    vm: &'a Vm,
+    state_text: String,
+}
+
+/// `novacron list [--json]`.
+///
+/// # Errors
+/// Exit 2 when a connection or the inventory read fails.
+pub fn list(cfg: &Config, json: bool) -> Result<(), Failure> {
+    let conns = connect_all(cfg)?;
+    let mut all: Vec<(String, Vm)> = Vec::new();
+    for (host, (uri, conn)) in conns.iter().enumerate() {
+        let vms = inventory::read_inventory(conn, host, true).map_err(|e| Failure::usage(format!("{uri}: {e}")))?;
+        all.extend(vms.into_iter().map(|v| (uri.clone(), v)));
+    }
+    all.sort_by(|a, b| a.1.name.cmp(&b.1.name).then(a.0.cmp(&b.0)));
+    if json {
+        let rows: Vec<ListedVm> = all
+            .iter()
+            .map(|(uri, vm)| ListedVm {
+                uri,
+                vm,
+                state_text: vm.state_text(),
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&rows).map_err(|e| Failure::op(e.to_string()))?;
+        emit(&format!("{text}\n"));
+        return Ok(());
+    }
+    let mut text = format!(
+        "{:<24} {:<18} {:<22} {:>4} {:>11} {:<18} AUTOSTART\n",
+        "NAME", "URI", "STATE", "VCPU", "MEM", "IP"
+    );
+    for (uri, vm) in &all {
+        let ip = vm.ips.first().map_or("-", String::as_str);
+        text.push_str(&format!(
+            "{:<24} {:<18} {:<22} {:>4} {:>11} {:<18} {}\n",
+            vm.name,
+            uri,
+            vm.state_text(),
+            vm.vcpus,
+            format!("{}/{}", kib(vm.mem_kib), kib(vm.max_mem_kib)),
+            ip,
+            if vm.autostart { "yes" } else { "no" }
+        ));
+    }
+    emit(&text);
+    Ok(())
+}
+
+/// Finds `name` on exactly one connection, with suggestions when it is nowhere.
+fn find<'a>(conns: &'a [(String, Connect)], name: &str) -> Result<(&'a str, &'a Connect, String), Failure> {
+    let mut found = Vec::new();
+    let mut suggestions = Vec::new();
+    for (uri, conn) in conns {
+        match inventory::lookup_by_name(conn, uri, name) {
+            Ok(d) => found.push((uri.as_str(), conn, d.uuid_string().unwrap_or_default())),
+            Err(LibvirtError::NoSuchVm { suggestions: s, .. }) => suggestions.extend(s),
+            Err(e) => return Err(Failure::usage(e.to_string())),
+        }
+    }
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => {
+            let uris: Vec<&str> = conns.iter().map(|(u, _)| u.as_str()).collect();
+            Err(Failure::usage(
+                LibvirtError::NoSuchVm {
+                    name: name.to_string(),
+                    uri: uris.join(", "),
+                    suggestions,
+                }
+                .to_string(),
+            ))
+        }
+        _ => Err(Failure::usage(format!(
+            "{name:?} exists on {}; choose one with -c URI",
+            found.iter().map(|f| f.0).collect::<Vec<_>>().join(" and ")
+        ))),
+    }
+}
+
+fn current_state(conn: &Connect, uuid: &str) -> Option<(VmState, String)> {
+    let dom = conn.lookup_domain_by_uuid_string(uuid).ok()?;
+    let vm = inventory::read_vm(0, &dom, false).ok()?;
+    Some((vm.state, vm.state_text()))
+}
+
+/// The state an operation leads to, when it leads to a stable one.
+fn target_state(op: Op) -> Option<fn(VmState) -> bool> {
+    match op {
+        Op::Start | Op::Resume => Some(|s| matches!(s, VmState::Running | VmState::Blocked)),
+        Op::Suspend => Some(|s| s == VmState::Paused),
+        Op::Shutdown | Op::Destroy => Some(|s| s == VmState::ShutOff),
+        Op::Reboot | Op::Reset => None,
+    }
+}
+
+fn wait_for(conn: &Connect, uuid: &str, done: fn(VmState) -> bool, timeout: Duration) -> Option<String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some((s, text)) = current_state(conn, uuid) {
+            if done(s) {
+                return Some(text);
+            }
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `novacron vm OP NAME [--timeout S] [--force]`.
+///
+/// # Errors
+/// Exit 2 for usage/connection problems and unknown VMs, exit 1 when libvirt refuses the
+/// operation or a shutdown times out without `--force`.
+pub fn vm(cfg: &Config, op: Op, name: &str, timeout: Duration, force: bool) -> Result<(), Failure> {
+    if cfg.read_only {
+        return Err(Failure::usage("operations are disabled with --read-only"));
+    }
+    let conns = connect_all(cfg)?;
+    let (uri, conn, uuid) = find(&conns, name)?;
+    let started = Instant::now();
+    ops::run_op(conn, &uuid, op).map_err(|e| Failure::op(format!("{op} {name} on {uri}: {e}")))?;
+    tracing::info!(%uri, vm = name, "{op} accepted; equivalent: {}", op.virsh(uri, name));
+    let Some(done) = target_state(op) else {
+        emit(&format!("{name}: {op} accepted by libvirt\n"));
+        return Ok(());
+    };
+    // Shutdown depends on the guest; the others settle within a few seconds.
+    let wait = if op == Op::Shutdown { timeout } else { Duration::from_secs(30) };
+    if let Some(text) = wait_for(conn, &uuid, done, wait) {
+        emit(&format!("{name}: {op} done in {:.1} s, now {text}\n", started.elapsed().as_secs_f64()));
+        return Ok(());
+    }
+    let now = current_state(conn, &uuid).map_or_else(|| "unknown".to_string(), |s| s.1);
+    if op == Op::Shutdown && force {
+        ops::run_op(conn, &uuid, Op::Destroy)
+            .map_err(|e| Failure::op(format!("force-off of {name} after the shutdown timeout failed: {e}")))?;
+        let text = wait_for(conn, &uuid, |s| s == VmState::ShutOff, Duration::from_secs(30))
+            .unwrap_or_else(|| "unknown".into());
+        emit(&format!(
+            "{name}: did not shut down within {} s; forced off (destroy), now {text}\n",
+            timeout.as_secs()
+        ));
+        return Ok(());
+    }
+    let hint = if op == Op::Shutdown {
+        "; add --force to force it off after the timeout"
+    } else {
+        ""
+    };
+    Err(Failure::op(format!(
+        "{name}: {op} accepted but the VM is still {now} after {} s{hint}",
+        wait.as_secs()
+    )))
+}

@@ -1,0 +1,248 @@
+//! Command line: clap definitions, the TUI entry and the headless commands. Exit codes:
+//! 0 ok, 1 operation failed (libvirt's message), 2 usage or connection error.
+
+mod headless;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+use crate::config::{self, Keymap, Overrides};
+use crate::domain::Op;
+
+/// Keyboard-driven operations console for KVM/libvirt hosts.
+#[derive(Debug, Parser)]
+#[command(name = "novacron", version, about, long_about = None)]
+pub struct Cli {
+    /// libvirt URI; repeat for several hosts [default: $LIBVIRT_DEFAULT_URI, else qemu:///system]
+    #[arg(short = 'c', long = "connect", value_name = "URI", global = true)]
+    pub connect: Vec<String>,
+    /// Open connections read-only and disable every operation
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Config file [default: ~/.config/novacron/config.toml]
+    #[arg(long, value_name = "PATH", global = true)]
+    pub config: Option<PathBuf>,
+    /// Graceful shutdown timeout before force-off is offered, e.g. 60s, 2m [default: 60s]
+    #[arg(long, value_name = "DURATION")]
+    pub shutdown_timeout: Option<String>,
+    /// Metric poll interval, 1s to 60s [default: 5s]
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<String>,
+    /// Keymap file overriding the default bindings
+    #[arg(long, value_name = "PATH")]
+    pub keymap: Option<PathBuf>,
+    /// Theme file
+    #[arg(long, value_name = "PATH")]
+    pub theme: Option<PathBuf>,
+    /// No colours (also when NO_COLOR is set)
+    #[arg(long)]
+    pub no_color: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List VMs on every connection
+    List {
+        /// JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a lifecycle operation on a VM and wait for it to take effect
+    Vm {
+        #[arg(value_enum)]
+        op: OpArg,
+        /// VM name
+        name: String,
+        /// For shutdown: seconds to wait for the guest to power off [default: the configured shutdown timeout]
+        #[arg(long, value_name = "SECONDS")]
+        timeout: Option<u64>,
+        /// For shutdown: force the VM off (destroy) when the timeout expires
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OpArg {
+    Start,
+    Shutdown,
+    Reboot,
+    Reset,
+    Suspend,
+    Resume,
+    Destroy,
+}
+
+impl From<OpArg> for Op {
+    fn from(o: OpArg) -> Op {
+        match o {
+            OpArg::Start => Op::Start,
+            OpArg::Shutdown => Op::Shutdown,
+            OpArg::Reboot => Op::Reboot,
+            OpArg::Reset => Op::Reset,
+            OpArg::Suspend => Op::Suspend,
+            OpArg::Resume => Op::Resume,
+            OpArg::Destroy => Op::Destroy,
+        }
+    }
+}
+
+/// Exit status with the message printed to stderr.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    #[must_use]
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self {
+            code: 2,
+            message: message.into(),
+        }
+    }
+
+    #[must_use]
+    pub fn op(message: impl Into<String>) -> Self {
+        Self {
+            code: 1,
+            message: message.into(),
+        }
+    }
+}
+
+/// The value of `--flag VALUE` or `--flag=VALUE` in raw args, for building `--help` before
+/// clap has parsed them.
+fn raw_flag(args: &[String], flag: &str) -> Option<String> {
+    let eq = format!("{flag}=");
+    args.iter().enumerate().find_map(|(i, a)| {
+        if a == flag {
+            args.get(i + 1).cloned()
+        } else {
+            a.strip_prefix(&eq).map(str::to_string)
+        }
+    })
+}
+
+/// The key list `--help` documents: from the keymap the console would use with these args.
+fn help_keys(args: &[String]) -> String {
+    let o = Overrides {
+        config: raw_flag(args, "--config").map(PathBuf::from),
+        keymap: raw_flag(args, "--keymap").map(PathBuf::from),
+        ..Overrides::default()
+    };
+    match config::load(&o, None, false)
+        .map(|c| c.keymap)
+        .or_else(|_| Keymap::default_keymap())
+    {
+        Ok(k) => k.help_text(),
+        Err(e) => format!("  (keymap error: {e})"),
+    }
+}
+
+/// Builds the clap command with the key bindings appended to `--help`.
+#[must_use]
+pub fn command(args: &[String]) -> clap::Command {
+    let keys = help_keys(args);
+    Cli::command().after_help(format!(
+        "Keys in the console (the same list as `?`):\n{keys}\n\nExit codes: 0 ok, 1 operation failed, 2 usage or connection error."
+    ))
+}
+
+/// Entry point used by `main`.
+#[must_use]
+pub fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let matches = match command(&args).try_get_matches_from(&args) {
+        Ok(m) => m,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("novacron: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn overrides(cli: &Cli) -> Overrides {
+    Overrides {
+        config: cli.config.clone(),
+        connect: cli.connect.clone(),
+        read_only: cli.read_only,
+        shutdown_timeout: cli.shutdown_timeout.clone(),
+        interval: cli.interval.clone(),
+        keymap: cli.keymap.clone(),
+        theme: cli.theme.clone(),
+        no_color: cli.no_color,
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let env_uri = std::env::var("LIBVIRT_DEFAULT_URI").ok();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let cfg = config::load(&overrides(&cli), env_uri.as_deref(), no_color)
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    match cli.command {
+        None => tui(cfg),
+        Some(Command::List { json }) => {
+            let _g = crate::logging::init_cli();
+            headless::list(&cfg, json)
+        }
+        Some(Command::Vm {
+            op,
+            name,
+            timeout,
+            force,
+        }) => {
+            let _g = crate::logging::init_cli();
+            let timeout = timeout.map_or(cfg.shutdown_timeout, std::time::Duration::from_secs);
+            headless::vm(&cfg, op.into(), &name, timeout, force)
+        }
+    }
+}
+
+fn tui(cfg: config::Config) -> Result<(), Failure> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return Err(Failure::usage(
+            "the console needs a terminal on stdout; for scripts use `novacron list` or `novacron vm …`",
+        ));
+    }
+    let dir = crate::logging::state_dir();
+    let mut locks = Vec::new();
+    if !cfg.read_only {
+        for uri in &cfg.uris {
+            locks.push(crate::lock::lock_host(&dir, uri).map_err(|e| Failure::usage(e.to_string()))?);
+        }
+    }
+    let (_guard, log_path) = crate::logging::init_tui(&dir)
+        .map_err(|e| Failure::usage(format!("cannot create state dir {}: {e}", dir.display())))?;
+    tracing::info!(uris = ?cfg.uris, log = %log_path.display(), "novacron starting");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::usage(format!("cannot start the async runtime: {e}")))?;
+    let res = rt.block_on(crate::tui::event_loop::run(cfg, None));
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
+    drop(locks);
+    res.map_err(|e| Failure::usage(format!("{e:#}")))
+}

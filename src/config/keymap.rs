@@ -1,0 +1,323 @@
+//! Keymaps: TOML files mapping action names to key strings. The shipped default is
+//! `keymaps/default.toml`, embedded in the binary; a user file overrides actions it names.
+//!
+//! Unknown action names, bad key strings and a key bound to two actions are errors that name
+//! the file, the key and the valid choices.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::app::Action;
+
+/// The shipped keymap, embedded so the binary works without files.
+pub const DEFAULT_KEYMAP: &str = include_str!("../../keymaps/default.toml");
+
+/// A key without terminal-library types: a code plus ctrl/alt modifiers. Shift is folded into
+/// the character (`S` is shift-s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub code: KeyCode,
+    pub ctrl: bool,
+    pub alt: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyCode {
+    Char(char),
+    Up,
+    Down,
+    Left,
+    Right,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    Enter,
+    Esc,
+    Tab,
+    Backspace,
+    Delete,
+    F(u8),
+}
+
+const NAMED: [(&str, KeyCode); 13] = [
+    ("up", KeyCode::Up),
+    ("down", KeyCode::Down),
+    ("left", KeyCode::Left),
+    ("right", KeyCode::Right),
+    ("pgup", KeyCode::PageUp),
+    ("pgdn", KeyCode::PageDown),
+    ("home", KeyCode::Home),
+    ("end", KeyCode::End),
+    ("enter", KeyCode::Enter),
+    ("esc", KeyCode::Esc),
+    ("tab", KeyCode::Tab),
+    ("backspace", KeyCode::Backspace),
+    ("delete", KeyCode::Delete),
+];
+
+impl Key {
+    #[must_use]
+    pub fn plain(code: KeyCode) -> Self {
+        Self {
+            code,
+            ctrl: false,
+            alt: false,
+        }
+    }
+
+    /// Parses "j", "S", "ctrl-c", "alt-x", "pgdn", "space", "f1", "<".
+    ///
+    /// # Errors
+    /// A description of what is allowed.
+    pub fn parse(s: &str) -> Result<Key, String> {
+        let mut key = Key::plain(KeyCode::Esc);
+        let mut rest = s;
+        loop {
+            if let Some(r) = rest.strip_prefix("ctrl-") {
+                key.ctrl = true;
+                rest = r;
+            } else if let Some(r) = rest.strip_prefix("alt-") {
+                key.alt = true;
+                rest = r;
+            } else {
+                break;
+            }
+        }
+        let mut chars = rest.chars();
+        key.code = match (chars.next(), chars.next()) {
+            (Some(c), None) => KeyCode::Char(c),
+            _ if rest == "space" => KeyCode::Char(' '),
+            _ => {
+                if let Some(n) = rest.strip_prefix('f').and_then(|n| n.parse::<u8>().ok()) {
+                    if (1..=12).contains(&n) {
+                        KeyCode::F(n)
+                    } else {
+                        return Err(format!("function key {rest:?} out of range f1..f12"));
+                    }
+                } else if let Some((_, c)) = NAMED.iter().find(|(n, _)| *n == rest) {
+                    *c
+                } else {
+                    return Err(format!(
+                        "unknown key {s:?}; use a single character, space, f1..f12, {}, optionally prefixed by ctrl- or alt-",
+                        NAMED.map(|(n, _)| n).join(", ")
+                    ));
+                }
+            }
+        };
+        Ok(key)
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ctrl {
+            f.write_str("ctrl-")?;
+        }
+        if self.alt {
+            f.write_str("alt-")?;
+        }
+        match self.code {
+            KeyCode::Char(' ') => f.write_str("space"),
+            KeyCode::Char(c) => write!(f, "{c}"),
+            KeyCode::F(n) => write!(f, "f{n}"),
+            code => {
+                let name = NAMED.iter().find(|(_, c)| *c == code).map_or("?", |(n, _)| n);
+                f.write_str(name)
+            }
+        }
+    }
+}
+
+/// A keymap error, naming the file and what is allowed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeymapError {
+    #[error("{file}: not valid TOML: {message}")]
+    Syntax { file: String, message: String },
+    #[error("{file}: unknown action {action:?}; valid actions: {valid}")]
+    UnknownAction {
+        file: String,
+        action: String,
+        valid: String,
+    },
+    #[error("{file}: action {action:?}: {message}")]
+    BadKey {
+        file: String,
+        action: String,
+        message: String,
+    },
+    #[error("{file}: key {key:?} is bound to both {first:?} and {second:?}; bind each key once")]
+    Duplicate {
+        file: String,
+        key: String,
+        first: String,
+        second: String,
+    },
+}
+
+/// Key → action, plus action → keys for help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keymap {
+    by_key: BTreeMap<Key, Action>,
+    by_action: BTreeMap<Action, Vec<Key>>,
+}
+
+type RawKeymap = BTreeMap<String, Vec<String>>;
+
+fn parse_raw(file: &str, text: &str) -> Result<BTreeMap<Action, Vec<Key>>, KeymapError> {
+    let raw: RawKeymap = toml::from_str(text).map_err(|e| KeymapError::Syntax {
+        file: file.to_string(),
+        message: e.message().to_string(),
+    })?;
+    let mut out = BTreeMap::new();
+    for (name, keys) in raw {
+        let action = Action::from_name(&name).ok_or_else(|| KeymapError::UnknownAction {
+            file: file.to_string(),
+            action: name.clone(),
+            valid: Action::ALL.map(Action::name).join(", "),
+        })?;
+        let keys = keys
+            .iter()
+            .map(|k| Key::parse(k))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|message| KeymapError::BadKey {
+                file: file.to_string(),
+                action: name.clone(),
+                message,
+            })?;
+        out.insert(action, keys);
+    }
+    Ok(out)
+}
+
+impl Keymap {
+    /// The embedded default keymap.
+    ///
+    /// # Errors
+    /// Only if the shipped file is broken, which a test rules out.
+    pub fn default_keymap() -> Result<Keymap, KeymapError> {
+        Self::load(None)
+    }
+
+    /// The default keymap with `user` (file name, contents) applied on top: each action the
+    /// user file names gets exactly the keys listed there.
+    ///
+    /// # Errors
+    /// See [`KeymapError`].
+    pub fn load(user: Option<(&str, &str)>) -> Result<Keymap, KeymapError> {
+        let mut by_action = parse_raw("keymaps/default.toml (built in)", DEFAULT_KEYMAP)?;
+        let file = match user {
+            Some((file, text)) => {
+                by_action.extend(parse_raw(file, text)?);
+                file
+            }
+            None => "keymaps/default.toml (built in)",
+        };
+        let mut by_key = BTreeMap::new();
+        for (action, keys) in &by_action {
+            for k in keys {
+                if let Some(prev) = by_key.insert(*k, *action) {
+                    return Err(KeymapError::Duplicate {
+                        file: file.to_string(),
+                        key: k.to_string(),
+                        first: prev.name().to_string(),
+                        second: action.name().to_string(),
+                    });
+                }
+            }
+        }
+        Ok(Keymap { by_key, by_action })
+    }
+
+    #[must_use]
+    pub fn action(&self, key: &Key) -> Option<Action> {
+        self.by_key.get(key).copied()
+    }
+
+    /// The keys bound to `action`, as written in keymap files.
+    #[must_use]
+    pub fn keys_for(&self, action: Action) -> Vec<String> {
+        self.by_action
+            .get(&action)
+            .map(|ks| ks.iter().map(ToString::to_string).collect())
+            .unwrap_or_default()
+    }
+
+    /// Lines for `?` and `--help`, in the order of [`Action::ALL`].
+    #[must_use]
+    pub fn help_lines(&self) -> Vec<crate::app::state::HelpLine> {
+        Action::ALL
+            .into_iter()
+            .filter(|a| self.by_action.get(a).is_some_and(|k| !k.is_empty()))
+            .map(|a| crate::app::state::HelpLine {
+                keys: self.keys_for(a).join(" "),
+                action: a.name().to_string(),
+                description: a.description().to_string(),
+            })
+            .collect()
+    }
+
+    /// The help as plain text, for `novacron --help`.
+    #[must_use]
+    pub fn help_text(&self) -> String {
+        let lines = self.help_lines();
+        let w = lines.iter().map(|l| l.keys.len()).max().unwrap_or(0);
+        lines
+            .iter()
+            .map(|l| format!("  {:w$}  {}", l.keys, l.description))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use test_case::test_case;
+
+    #[test]
+    fn shipped_keymap_binds_every_action_once() {
+        let km = Keymap::default_keymap().unwrap();
+        for a in Action::ALL {
+            assert!(!km.keys_for(a).is_empty(), "{} has no key", a.name());
+        }
+        assert_eq!(km.action(&Key::parse("S").unwrap()), Some(Action::Shutdown));
+        assert_eq!(km.action(&Key::parse("ctrl-c").unwrap()), Some(Action::Quit));
+    }
+
+    #[test_case("ctrl-c", "ctrl-c" ; "ctrl")]
+    #[test_case("pgdn", "pgdn" ; "named")]
+    #[test_case("space", "space" ; "space")]
+    #[test_case("<", "<" ; "punctuation")]
+    #[test_case("f5", "f5" ; "function")]
+    fn keys_round_trip(s: &str, shown: &str) {
+        assert_eq!(Key::parse(s).unwrap().to_string(), shown);
+    }
+
+    #[test_case("ctrl-", "unknown key" ; "empty after modifier")]
+    #[test_case("f13", "out of range" ; "function key range")]
+    #[test_case("hyper-x", "unknown key \"hyper-x\"" ; "unknown modifier")]
+    fn bad_keys_explain_themselves(s: &str, fragment: &str) {
+        let e = Key::parse(s).unwrap_err();
+        assert!(e.contains(fragment), "{e}");
+    }
+
+    #[test]
+    fn user_file_errors_name_file_key_and_choices() {
+        let e = Keymap::load(Some(("my.toml", "explode = [\"x\"]"))).unwrap_err().to_string();
+        assert!(e.contains("my.toml") && e.contains("\"explode\"") && e.contains("toggle_suspend"), "{e}");
+        let e = Keymap::load(Some(("my.toml", "start = [\"j\"]"))).unwrap_err().to_string();
+        assert!(e.contains("my.toml") && e.contains("\"j\"") && e.contains("down"), "{e}");
+        let e = Keymap::load(Some(("my.toml", "start = [\"megakey\"]"))).unwrap_err().to_string();
+        assert!(e.contains("my.toml") && e.contains("megakey"), "{e}");
+        let e = Keymap::load(Some(("my.toml", "start = \"s\""))).unwrap_err().to_string();
+        assert!(e.contains("my.toml") && e.contains("TOML"), "{e}");
+    }
+
+    #[test]
+    fn user_file_rebinds_an_action() {
+        let km = Keymap::load(Some(("my.toml", "start = [\"x\"]"))).unwrap();
+        assert_eq!(km.action(&Key::parse("x").unwrap()), Some(Action::Start));
+        assert_eq!(km.action(&Key::parse("s").unwrap()), None);
+    }
+}

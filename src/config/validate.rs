@@ -1,0 +1,244 @@
+//! Merges CLI flags, the config file and built-in defaults (in that order of precedence) into
+//! a validated [`Config`]. Every error names the file or flag, the bad value and what is allowed.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::file::ConfigFile;
+use super::keymap::{Keymap, KeymapError};
+use super::theme::{parse_theme, ThemeColors, ThemeError};
+
+/// What the CLI said; `None`/empty means "not given".
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub connect: Vec<String>,
+    pub read_only: bool,
+    pub shutdown_timeout: Option<String>,
+    pub interval: Option<String>,
+    pub keymap: Option<PathBuf>,
+    pub theme: Option<PathBuf>,
+    pub no_color: bool,
+}
+
+/// The validated configuration the app runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub uris: Vec<String>,
+    pub read_only: bool,
+    pub shutdown_timeout: Duration,
+    pub poll_interval: Duration,
+    pub keymap: Keymap,
+    pub theme: ThemeColors,
+    pub color: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{origin}: {message}")]
+    Value { origin: String, message: String },
+    #[error(transparent)]
+    Keymap(#[from] KeymapError),
+    #[error(transparent)]
+    Theme(#[from] ThemeError),
+}
+
+/// Where the config file is looked for when `--config` is not given.
+#[must_use]
+pub fn default_config_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "novacron").map(|d| d.config_dir().join("config.toml"))
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Parses a duration like "60s", "2m", "1m 30s" and checks it lies in `range`.
+///
+/// # Errors
+/// A message naming the value and the allowed range.
+pub fn parse_duration(value: &str, min: Duration, max: Duration) -> Result<Duration, String> {
+    let d = humantime::parse_duration(value.trim())
+        .or_else(|_| value.trim().parse::<u64>().map(Duration::from_secs))
+        .map_err(|_| format!("{value:?} is not a duration; write e.g. \"60s\", \"2m\" or a number of seconds"))?;
+    if d < min || d > max {
+        return Err(format!(
+            "{value:?} is out of range; allowed {} to {}",
+            humantime::format_duration(min),
+            humantime::format_duration(max)
+        ));
+    }
+    Ok(d)
+}
+
+fn check_uri(origin: &str, uri: &str) -> Result<(), ConfigError> {
+    if uri.contains("://") || uri.contains(":///") {
+        Ok(())
+    } else {
+        Err(ConfigError::Value {
+            origin: origin.to_string(),
+            message: format!(
+                "{uri:?} is not a libvirt URI; write e.g. qemu:///system, qemu+ssh://host/system or test:///default"
+            ),
+        })
+    }
+}
+
+/// Builds the configuration. `env_uri` is `$LIBVIRT_DEFAULT_URI`, `no_color_env` whether
+/// `NO_COLOR` is set.
+///
+/// # Errors
+/// See [`ConfigError`].
+pub fn load(o: &Overrides, env_uri: Option<&str>, no_color_env: bool) -> Result<Config, ConfigError> {
+    let (file, file_name) = match &o.config {
+        Some(p) => (Some(read(p)?), p.display().to_string()),
+        None => match default_config_path().filter(|p| p.exists()) {
+            Some(p) => (Some(read(&p)?), p.display().to_string()),
+            None => (None, String::new()),
+        },
+    };
+    let cf: ConfigFile = match file {
+        Some(text) => toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: file_name.clone(),
+            message: e.to_string().trim().to_string(),
+        })?,
+        None => ConfigFile::default(),
+    };
+    let uris: Vec<String> = if !o.connect.is_empty() {
+        for u in &o.connect {
+            check_uri("--connect", u)?;
+        }
+        o.connect.clone()
+    } else if let Some(list) = cf.connect.clone().filter(|l| !l.is_empty()) {
+        for u in &list {
+            check_uri(&format!("{file_name}: connect"), u)?;
+        }
+        list
+    } else {
+        vec![env_uri.filter(|u| !u.is_empty()).unwrap_or("qemu:///system").to_string()]
+    };
+    let dur = |flag: (&str, &Option<String>), key: (&str, &Option<String>), default: Duration, min: u64, max: u64| {
+        let (origin, value) = match (flag.1, key.1) {
+            (Some(v), _) => (format!("--{}", flag.0), v.clone()),
+            (None, Some(v)) => (format!("{file_name}: {}", key.0), v.clone()),
+            (None, None) => return Ok(default),
+        };
+        parse_duration(&value, Duration::from_secs(min), Duration::from_secs(max))
+            .map_err(|message| ConfigError::Value { origin, message })
+    };
+    let shutdown_timeout = dur(
+        ("shutdown-timeout", &o.shutdown_timeout),
+        ("shutdown_timeout", &cf.shutdown_timeout),
+        Duration::from_secs(60),
+        1,
+        3600,
+    )?;
+    let poll_interval = dur(
+        ("interval", &o.interval),
+        ("poll_interval", &cf.poll_interval),
+        Duration::from_secs(5),
+        1,
+        60,
+    )?;
+    let keymap_path = o.keymap.clone().or_else(|| cf.keymap.clone().map(PathBuf::from));
+    let keymap = match keymap_path {
+        Some(p) => {
+            let text = read(&p)?;
+            Keymap::load(Some((&p.display().to_string(), &text)))?
+        }
+        None => Keymap::default_keymap()?,
+    };
+    let theme_path = o.theme.clone().or_else(|| cf.theme.clone().map(PathBuf::from));
+    let theme = match theme_path {
+        Some(p) => parse_theme(&p.display().to_string(), &read(&p)?)?,
+        None => ThemeColors::default(),
+    };
+    Ok(Config {
+        uris,
+        read_only: o.read_only || cf.read_only.unwrap_or(false),
+        shutdown_timeout,
+        poll_interval,
+        keymap,
+        theme,
+        color: !(o.no_color || no_color_env),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn with_file(text: &str) -> (tempfile::NamedTempFile, Overrides) {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        let o = Overrides {
+            config: Some(f.path().to_path_buf()),
+            ..Overrides::default()
+        };
+        (f, o)
+    }
+
+    #[test]
+    fn cli_beats_file_beats_env_beats_default() {
+        let (_f, mut o) = with_file("connect = [\"test:///default\"]\nshutdown_timeout = \"2m\"\n");
+        let c = load(&o, Some("qemu:///session"), false).unwrap();
+        assert_eq!(c.uris, vec!["test:///default"]);
+        assert_eq!(c.shutdown_timeout, Duration::from_secs(120));
+        o.connect = vec!["qemu:///system".into()];
+        o.shutdown_timeout = Some("5s".into());
+        let c = load(&o, None, false).unwrap();
+        assert_eq!(c.uris, vec!["qemu:///system"]);
+        assert_eq!(c.shutdown_timeout, Duration::from_secs(5));
+        let (_g, o) = with_file("");
+        assert_eq!(load(&o, Some("qemu:///session"), false).unwrap().uris, vec!["qemu:///session"]);
+        assert_eq!(load(&o, None, true).unwrap().uris, vec!["qemu:///system"]);
+        assert!(!load(&o, None, true).unwrap().color);
+    }
+
+    #[test]
+    fn unknown_key_names_the_file_and_key() {
+        let (f, o) = with_file("conect = [\"qemu:///system\"]\n");
+        let e = load(&o, None, false).unwrap_err().to_string();
+        assert!(e.contains(&f.path().display().to_string()) && e.contains("conect"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_origin_value_and_range() {
+        let (f, o) = with_file("poll_interval = \"90s\"\n");
+        let e = load(&o, None, false).unwrap_err().to_string();
+        assert!(e.contains(&f.path().display().to_string()) && e.contains("90s") && e.contains("1s to 1m"), "{e}");
+        let o = Overrides {
+            connect: vec!["localhost".into()],
+            ..Overrides::default()
+        };
+        let e = load(&o, None, false).unwrap_err().to_string();
+        assert!(e.contains("--connect") && e.contains("\"localhost\"") && e.contains("qemu:///system"), "{e}");
+        let o = Overrides {
+            shutdown_timeout: Some("soon".into()),
+            ..Overrides::default()
+        };
+        let e = load(&o, None, false).unwrap_err().to_string();
+        assert!(e.contains("--shutdown-timeout") && e.contains("\"soon\""), "{e}");
+    }
+
+    #[test]
+    fn missing_explicit_config_file_is_an_error_naming_it() {
+        let o = Overrides {
+            config: Some("/nonexistent/novacron.toml".into()),
+            ..Overrides::default()
+        };
+        let e = load(&o, None, false).unwrap_err().to_string();
+        assert!(e.contains("/nonexistent/novacron.toml"), "{e}");
+    }
+}

@@ -1,0 +1,100 @@
+//! Lifecycle operations an operator can ask for, with their names and safety class.
+
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+/// A lifecycle operation on one VM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    Start,
+    Shutdown,
+    Reboot,
+    Reset,
+    Suspend,
+    Resume,
+    Destroy,
+}
+
+impl Op {
+    pub const ALL: [Op; 7] = [
+        Op::Start,
+        Op::Shutdown,
+        Op::Reboot,
+        Op::Reset,
+        Op::Suspend,
+        Op::Resume,
+        Op::Destroy,
+    ];
+
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Start => "start",
+            Op::Shutdown => "shutdown",
+            Op::Reboot => "reboot",
+            Op::Reset => "reset",
+            Op::Suspend => "suspend",
+            Op::Resume => "resume",
+            Op::Destroy => "destroy",
+        }
+    }
+
+    /// Operations that lose guest state without the guest's cooperation need a confirmation.
+    #[must_use]
+    pub fn is_destructive(self) -> bool {
+        matches!(self, Op::Reset | Op::Destroy)
+    }
+
+    /// The equivalent virsh command, shown in the journal so operators can repeat it by hand.
+    #[must_use]
+    pub fn virsh(self, uri: &str, name: &str) -> String {
+        format!("virsh -c {uri} {} {name}", self.name())
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An operation name that is not one of [`Op::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown operation {given:?}; expected one of: start, shutdown, reboot, reset, suspend, resume, destroy")]
+pub struct OpParseError {
+    pub given: String,
+}
+
+impl FromStr for Op {
+    type Err = OpParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Op::ALL
+            .into_iter()
+            .find(|op| op.name() == s)
+            .ok_or_else(|| OpParseError {
+                given: s.to_string(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_through_from_str() {
+        for op in Op::ALL {
+            assert_eq!(op.name().parse::<Op>(), Ok(op));
+        }
+        assert!("halt".parse::<Op>().unwrap_err().to_string().contains("\"halt\""));
+    }
+
+    #[test]
+    fn only_reset_and_destroy_need_confirmation() {
+        let destructive: Vec<_> = Op::ALL.into_iter().filter(|o| o.is_destructive()).collect();
+        assert_eq!(destructive, vec![Op::Reset, Op::Destroy]);
+    }
+}

@@ -1,0 +1,110 @@
+//! A virtual machine as the console sees it, independent of the provider that reported it.
+
+use serde::Serialize;
+use std::fmt;
+
+/// Index of a connection in the order it was given (`-c` flags or config).
+pub type HostId = usize;
+
+/// Identity of a VM across hosts: the connection it lives on and the provider's stable id
+/// (libvirt UUID).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct VmId {
+    pub host: HostId,
+    pub uuid: String,
+}
+
+/// Coarse lifecycle state, mirroring libvirt's `virDomainState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VmState {
+    NoState,
+    Running,
+    Blocked,
+    Paused,
+    ShuttingDown,
+    ShutOff,
+    Crashed,
+    PmSuspended,
+}
+
+impl VmState {
+    /// Whether the guest has a live QEMU process (and so can report metrics).
+    #[must_use]
+    pub fn is_active(self) -> bool {
+        !matches!(self, Self::ShutOff | Self::Crashed | Self::NoState)
+    }
+
+    /// The word virsh uses, so operators read the same thing in both tools.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NoState => "no state",
+            Self::Running => "running",
+            Self::Blocked => "blocked",
+            Self::Paused => "paused",
+            Self::ShuttingDown => "in shutdown",
+            Self::ShutOff => "shut off",
+            Self::Crashed => "crashed",
+            Self::PmSuspended => "pmsuspended",
+        }
+    }
+}
+
+impl fmt::Display for VmState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// A disk from the domain XML.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct DiskInfo {
+    pub target: String,
+    pub device: String,
+    pub bus: String,
+    pub source: String,
+    pub format: String,
+}
+
+/// A network interface from the domain XML.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct NicInfo {
+    pub mac: String,
+    pub kind: String,
+    pub source: String,
+    pub model: String,
+    pub target: String,
+}
+
+/// One VM in the inventory. Memory is in KiB as libvirt reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Vm {
+    pub id: VmId,
+    pub name: String,
+    pub state: VmState,
+    /// libvirt's reason for the state, e.g. "destroyed", "user", "booted".
+    pub reason: String,
+    pub vcpus: u32,
+    pub mem_kib: u64,
+    pub max_mem_kib: u64,
+    pub autostart: bool,
+    pub persistent: bool,
+    pub ips: Vec<String>,
+    pub disks: Vec<DiskInfo>,
+    pub nics: Vec<NicInfo>,
+    /// Emulator/arch/machine summary from the XML, for the detail pane.
+    pub summary: Vec<(String, String)>,
+}
+
+impl Vm {
+    /// "shut off (destroyed)", "paused (user)", or just "running" when the reason adds nothing.
+    #[must_use]
+    pub fn state_text(&self) -> String {
+        if self.reason.is_empty() || self.reason == "unknown" {
+            self.state.label().to_string()
+        } else {
+            format!("{} ({})", self.state.label(), self.reason)
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! One worker thread per libvirt connection: it owns the `Connect`, keeps it alive, reconnects
+//! with backoff, reconciles the inventory after a reconnect, polls cheap counters and runs
+//! operations. The app talks to it only through channels.
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedSender;
+use virt::connect::Connect;
+
+use super::events::{self, CloseReason, EventRegistration, RawDomainEvent};
+use super::{inventory, message, ops};
+use crate::domain::HostId;
+use crate::provider::{ConnStatus, LibvirtError, ProviderCmd, ProviderEvent};
+
+/// How a host connection is opened and polled.
+#[derive(Debug, Clone)]
+pub struct HostOptions {
+    pub uri: String,
+    pub read_only: bool,
+    pub poll_interval: Duration,
+    /// IP addresses (DHCP leases) are re-read every this many polls.
+    pub ip_refresh_polls: u32,
+    /// Keepalive: a probe every `keepalive_interval` seconds, dead after `keepalive_count` misses.
+    pub keepalive_interval: i32,
+    pub keepalive_count: u32,
+}
+
+impl HostOptions {
+    #[must_use]
+    pub fn new(uri: &str) -> Self {
+        Self {
+            uri: uri.to_string(),
+            read_only: false,
+            poll_interval: Duration::from_secs(5),
+            ip_refresh_polls: 6,
+            keepalive_interval: 5,
+            keepalive_count: 3,
+        }
+    }
+}
+
+/// The app's handle on a host worker.
+pub struct HostHandle {
+    pub id: HostId,
+    pub uri: String,
+    tx: Sender<ProviderCmd>,
+    join: Option<JoinHandle<()>>,
+}
+
+impl HostHandle {
+    /// Sends a command; a worker that has exited is reported as an error by the caller.
+    pub fn send(&self, cmd: ProviderCmd) -> bool {
+        self.tx.send(cmd).is_ok()
+    }
+}
+
+impl Drop for HostHandle {
+    fn drop(&mut self) {
+        let _ = self.tx.send(ProviderCmd::Stop);
+        // Never join: a worker may be stuck in a TCP connect to an unreachable host.
+        drop(self.join.take());
+    }
+}
+
+/// Opens a connection, read-only when asked.
+///
+/// # Errors
+/// [`LibvirtError::Connect`] with libvirt's message (unknown driver, unreachable host, …).
+pub fn open(uri: &str, read_only: bool) -> Result<Connect, LibvirtError> {
+    events::ensure_event_loop()?;
+    let r = if read_only {
+        Connect::open_read_only(Some(uri))
+    } else {
+        Connect::open(Some(uri))
+    };
+    r.map_err(|e| LibvirtError::Connect {
+        uri: uri.to_string(),
+        message: message(&e),
+    })
+}
+
+/// Starts the worker thread for one host.
+///
+/// # Errors
+/// When the event loop cannot be started or the thread cannot be spawned.
+pub fn spawn_host(
+    id: HostId,
+    opts: HostOptions,
+    app: UnboundedSender<ProviderEvent>,
+) -> Result<HostHandle, LibvirtError> {
+    events::ensure_event_loop()?;
+    let (tx, rx) = mpsc::channel();
+    let worker = Worker {
+        id,
+        opts: opts.clone(),
+        app,
+        self_tx: tx.clone(),
+        rx,
+    };
+    let join = std::thread::Builder::new()
+        .name(format!("host-{id}"))
+        .spawn(move || worker.run())
+        .map_err(|e| LibvirtError::EventLoop(format!("cannot spawn worker thread: {e}")))?;
+    Ok(HostHandle {
+        id,
+        uri: opts.uri,
+        tx,
+        join: Some(join),
+    })
+}
+
+struct Worker {
+    id: HostId,
+    opts: HostOptions,
+    app: UnboundedSender<ProviderEvent>,
+    self_tx: Sender<ProviderCmd>,
+    rx: Receiver<ProviderCmd>,
+}
+
+/// Why a connected session ended.
+enum SessionEnd {
+    Stop,
+    Lost(String),
+}
+
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+impl Worker {
+    fn emit(&self, ev: ProviderEvent) -> bool {
+        self.app.send(ev).is_ok()
+    }
+
+    fn status(&self, status: ConnStatus) -> bool {
+        self.emit(ProviderEvent::Status {
+            host: self.id,
+            status,
+        })
+    }
+
+    fn run(self) {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            if !self.status(ConnStatus::Connecting) {
+                return;
+            }
+            let error = match open(&self.opts.uri, self.opts.read_only) {
+                Ok(conn) => {
+                    backoff = Duration::from_secs(1);
+                    match self.session(&conn) {
+                        SessionEnd::Stop => return,
+                        SessionEnd::Lost(e) => e,
+                    }
+                }
+                Err(e) => e.to_string(),
+            };
+            tracing::warn!(uri = %self.opts.uri, "disconnected: {error}; retrying in {backoff:?}");
+            if !self.status(ConnStatus::Disconnected {
+                error,
+                retry_in: backoff,
+            }) {
+                return;
+            }
+            if self.wait_disconnected(backoff) {
+                return;
+            }
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+        }
+    }
+
+    /// Waits out the backoff, answering commands meanwhile. True when asked to stop.
+    fn wait_disconnected(&self, d: Duration) -> bool {
+        let deadline = Instant::now() + d;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(ProviderCmd::Stop) | Err(RecvTimeoutError::Disconnected) => return true,
+                Ok(ProviderCmd::Op { id, .. }) => {
+                    self.emit(ProviderEvent::OpResult {
+                        id,
+                        result: Err(format!("{} is disconnected", self.opts.uri)),
+                    });
+                }
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => return false,
+            }
+        }
+    }
+
+    fn register_events(&self, conn: &Connect) -> Option<EventRegistration> {
+        let app = self.app.clone();
+        let me = self.self_tx.clone();
+        let host = self.id;
+        let on_event = Arc::new(move |ev: RawDomainEvent| {
+            // Re-read the domain first so the table has its new state as soon as possible.
+            let _ = me.send(ProviderCmd::RefreshVm {
+                uuid: ev.uuid.clone(),
+            });
+            let _ = app.send(ProviderEvent::DomainEvent {
+                host,
+                uuid: ev.uuid,
+                name: ev.name,
+                kind: ev.kind,
+            });
+        });
+        let me = self.self_tx.clone();
+        let on_close = Box::new(move |r: CloseReason| {
+            let _ = me.send(ProviderCmd::ConnectionClosed(r.to_string()));
+        });
+        match EventRegistration::register(conn, on_event, on_close) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::warn!(uri = %self.opts.uri, "domain events unavailable, relying on polls: {e}");
+                None
+            }
+        }
+    }
+
+    fn session(&self, conn: &Connect) -> SessionEnd {
+        if let Err(e) = conn.set_keep_alive(self.opts.keepalive_interval, self.opts.keepalive_count) {
+            tracing::debug!(uri = %self.opts.uri, "keepalive not set: {}", message(&e));
+        }
+        let _registration = self.register_events(conn);
+        let hostname = conn.hostname().unwrap_or_else(|_| self.opts.uri.clone());
+        self.status(ConnStatus::Connected { hostname });
+        if let Err(e) = self.send_inventory(conn) {
+            return SessionEnd::Lost(e.to_string());
+        }
+        let mut next_poll = Instant::now();
+        let mut polls: u32 = 0;
+        loop {
+            let left = next_poll.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(ProviderCmd::Stop) | Err(RecvTimeoutError::Disconnected) => return SessionEnd::Stop,
+                Ok(ProviderCmd::ConnectionClosed(why)) => return SessionEnd::Lost(why),
+                Ok(ProviderCmd::Op { id, uuid, name, op }) => self.spawn_op(conn, id, uuid, name, op),
+                Ok(ProviderCmd::RefreshVm { uuid }) => self.refresh_vm(conn, &uuid),
+                Ok(ProviderCmd::Refresh) => {
+                    if let Err(e) = self.send_inventory(conn) {
+                        return SessionEnd::Lost(e.to_string());
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    next_poll = Instant::now() + self.opts.poll_interval;
+                    polls = polls.wrapping_add(1);
+                    if let Err(e) = self.poll(conn, polls) {
+                        if !conn.is_alive().unwrap_or(false) {
+                            return SessionEnd::Lost(e.to_string());
+                        }
+                        tracing::debug!(uri = %self.opts.uri, "poll failed: {e}");
+                    }
+                }
+            }
+        }
+    }
+
+    fn send_inventory(&self, conn: &Connect) -> Result<(), LibvirtError> {
+        let vms = inventory::read_inventory(conn, self.id, true)?;
+        self.emit(ProviderEvent::Inventory { host: self.id, vms });
+        Ok(())
+    }
+
+    fn refresh_vm(&self, conn: &Connect, uuid: &str) {
+        let ev = match conn.lookup_domain_by_uuid_string(uuid) {
+            Ok(dom) => match inventory::read_vm(self.id, &dom, false) {
+                Ok(vm) => ProviderEvent::VmUpdated { host: self.id, vm },
+                Err(_) => ProviderEvent::VmRemoved {
+                    host: self.id,
+                    uuid: uuid.to_string(),
+                },
+            },
+            Err(_) => ProviderEvent::VmRemoved {
+                host: self.id,
+                uuid: uuid.to_string(),
+            },
+        };
+        self.emit(ev);
+    }
+
+    fn poll(&self, conn: &Connect, polls: u32) -> Result<(), LibvirtError> {
+        let samples = inventory::poll_counters(conn)?;
+        let ts_ms = chrono::Utc::now().timestamp_millis();
+        self.emit(ProviderEvent::Samples {
+            host: self.id,
+            ts_ms,
+            samples,
+        });
+        if self.opts.ip_refresh_polls > 0 && polls % self.opts.ip_refresh_polls == 0 {
+            self.send_inventory(conn)?;
+        }
+        Ok(())
+    }
+
+    /// Operations run on their own thread with a second reference to the connection, so a slow
+    /// destroy (QEMU ignoring SIGTERM) does not stall polling and event handling.
+    fn spawn_op(&self, conn: &Connect, id: u64, uuid: String, name: String, op: crate::domain::Op) {
+        let conn = conn.clone();
+        let app = self.app.clone();
+        let uri = self.opts.uri.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("op-{id}"))
+            .spawn(move || {
+                let result = ops::run_op(&conn, &uuid, op);
+                match &result {
+                    Ok(()) => tracing::info!(%uri, vm = %name, "{op}: accepted by libvirt"),
+                    Err(e) => tracing::warn!(%uri, vm = %name, "{op} failed: {e}"),
+                }
+                let _ = app.send(ProviderEvent::OpResult { id, result });
+            });
+        if let Err(e) = spawned {
+            self.emit(ProviderEvent::OpResult {
+                id,
+                result: Err(format!("cannot start operation thread: {e}")),
+            });
+        }
+    }
+}

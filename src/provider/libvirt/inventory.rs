@@ -1,0 +1,189 @@
+//! Reads domains into [`Vm`] records, and the cheap per-poll counters.
+
+use virt::connect::Connect;
+use virt::domain::Domain;
+use virt::sys;
+
+use super::stats::{self, groups, DomainStatsRecord};
+use super::{ffi, message, state, xml};
+use crate::domain::{CounterSample, HostId, NetCounters, Vm, VmId};
+use crate::provider::LibvirtError;
+
+fn call(what: &str, e: &virt::error::Error) -> LibvirtError {
+    LibvirtError::Call {
+        what: what.to_string(),
+        message: message(e),
+    }
+}
+
+/// Reads one domain. IP addresses are looked up only when `with_ips` and the VM runs,
+/// because the lease lookup is a round trip to the network driver.
+///
+/// # Errors
+/// The first libvirt call that fails (the domain may have vanished meanwhile).
+pub fn read_vm(host: HostId, dom: &Domain, with_ips: bool) -> Result<Vm, LibvirtError> {
+    let name = dom.name().map_err(|e| call("virDomainGetName", &e))?;
+    let uuid = dom.uuid_string().map_err(|e| call("virDomainGetUUIDString", &e))?;
+    let (raw_state, raw_reason) = ffi::domain_state(dom)?;
+    let vm_state = state::vm_state(raw_state);
+    let info = dom.info().map_err(|e| call("virDomainGetInfo", &e))?;
+    let xml_summary = dom
+        .xml_desc(0)
+        .ok()
+        .and_then(|x| xml::parse_domain_xml(&x).ok())
+        .unwrap_or_default();
+    let ips = if with_ips && vm_state.is_active() {
+        ffi::lease_addresses(dom).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    Ok(Vm {
+        id: VmId { host, uuid },
+        name,
+        state: vm_state,
+        reason: state::state_reason(vm_state, raw_reason).to_string(),
+        vcpus: info.nr_virt_cpu,
+        mem_kib: info.memory,
+        max_mem_kib: info.max_mem,
+        autostart: dom.autostart().unwrap_or(false),
+        persistent: dom.is_persistent().unwrap_or(false),
+        ips,
+        disks: xml_summary.disks,
+        nics: xml_summary.nics,
+        summary: xml_summary.summary,
+    })
+}
+
+/// Reads every domain on the connection, active and inactive.
+///
+/// # Errors
+/// When the domain list itself cannot be read; a domain that vanishes while being read is
+/// skipped.
+pub fn read_inventory(conn: &Connect, host: HostId, with_ips: bool) -> Result<Vec<Vm>, LibvirtError> {
+    let doms = conn
+        .list_all_domains(0)
+        .map_err(|e| call("virConnectListAllDomains", &e))?;
+    Ok(doms
+        .iter()
+        .filter_map(|d| read_vm(host, d, with_ips).ok())
+        .collect())
+}
+
+/// Sums the per-interface counters of a stats record (`net.<i>.rx.bytes` …).
+#[must_use]
+pub fn net_counters(rec: &DomainStatsRecord) -> Option<NetCounters> {
+    let count = rec.u64("net.count")?;
+    let mut n = NetCounters::default();
+    for i in 0..count {
+        let f = |k: &str| rec.u64(&format!("net.{i}.{k}")).unwrap_or(0);
+        n.rx_bytes += f("rx.bytes");
+        n.tx_bytes += f("tx.bytes");
+        n.rx_pkts += f("rx.pkts");
+        n.tx_pkts += f("tx.pkts");
+        n.rx_errs += f("rx.errs");
+        n.tx_errs += f("tx.errs");
+        n.rx_drop += f("rx.drop");
+        n.tx_drop += f("tx.drop");
+    }
+    Some(n)
+}
+
+/// The cheap poll: state and interface counters for all active domains in one bulk call
+/// (neither needs the QEMU monitor), plus `virDomainGetInfo` per domain for CPU time, which
+/// libvirt reads from /proc. See the cost table in DESIGN.md.
+///
+/// # Errors
+/// libvirt's error when the bulk call fails.
+pub fn poll_counters(conn: &Connect) -> Result<Vec<CounterSample>, LibvirtError> {
+    let flags = sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE | stats::NOWAIT;
+    let recs = stats::all_domain_stats(conn, groups::STATE | groups::INTERFACE, flags)?;
+    Ok(recs
+        .into_iter()
+        .map(|r| {
+            let raw_state = r
+                .record
+                .get("state.state")
+                .and_then(stats::ParamValue::as_u64)
+                .and_then(|s| i32::try_from(s).ok())
+                .unwrap_or(0);
+            let info = r.dom.info().ok();
+            CounterSample {
+                uuid: r.record.uuid.clone(),
+                state: state::vm_state(raw_state),
+                cpu_time_ns: info.as_ref().map(|i| i.cpu_time),
+                vcpus: info.as_ref().map_or(0, |i| i.nr_virt_cpu),
+                net: net_counters(&r.record),
+            }
+        })
+        .collect())
+}
+
+/// Finds a domain by exact name, or says which names are close.
+///
+/// # Errors
+/// [`LibvirtError::NoSuchVm`] with up to three suggestions.
+pub fn lookup_by_name(conn: &Connect, uri: &str, name: &str) -> Result<Domain, LibvirtError> {
+    if let Ok(d) = conn.lookup_domain_by_name(name) {
+        return Ok(d);
+    }
+    let names: Vec<String> = conn
+        .list_all_domains(0)
+        .map(|ds| ds.iter().filter_map(|d| d.name().ok()).collect())
+        .unwrap_or_default();
+    Err(LibvirtError::NoSuchVm {
+        name: name.to_string(),
+        uri: uri.to_string(),
+        suggestions: close_names(name, &names),
+    })
+}
+
+/// Up to three names within a small edit distance of `name` (or containing it), closest first.
+#[must_use]
+pub fn close_names(name: &str, names: &[String]) -> Vec<String> {
+    let mut scored: Vec<(usize, &String)> = names
+        .iter()
+        .filter_map(|n| {
+            let d = strsim::levenshtein(name, n);
+            let near = d <= (name.len() / 3).max(2) || n.contains(name) || name.contains(n.as_str());
+            near.then_some((d, n))
+        })
+        .collect();
+    scored.sort();
+    scored.into_iter().take(3).map(|(_, n)| n.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::libvirt::stats::ParamValue;
+
+    #[test]
+    fn close_names_suggest_typos_and_substrings() {
+        let names: Vec<String> = ["web-1", "web-2", "db-main", "cache"].map(String::from).to_vec();
+        assert_eq!(close_names("web1", &names), vec!["web-1", "web-2"]);
+        assert_eq!(close_names("db", &names), vec!["db-main"]);
+        assert!(close_names("zzzzzzzz", &names).is_empty());
+    }
+
+    #[test]
+    fn net_counters_sum_all_interfaces() {
+        let rec = DomainStatsRecord {
+            uuid: "u".into(),
+            name: "n".into(),
+            params: vec![
+                ("net.count".into(), ParamValue::UInt(2)),
+                ("net.0.rx.bytes".into(), ParamValue::UInt(100)),
+                ("net.1.rx.bytes".into(), ParamValue::UInt(50)),
+                ("net.1.tx.drop".into(), ParamValue::UInt(3)),
+            ],
+        };
+        let n = net_counters(&rec).unwrap();
+        assert_eq!(n.rx_bytes, 150);
+        assert_eq!(n.tx_drop, 3);
+        let none = DomainStatsRecord {
+            params: vec![],
+            ..rec
+        };
+        assert_eq!(net_counters(&none), None);
+    }
+}

@@ -1,0 +1,90 @@
+//! Providers report inventory, events and counters as owned messages and run operations.
+//!
+//! A provider never touches UI state: it receives [`ProviderCmd`]s and sends
+//! [`ProviderEvent`]s over channels. Only libvirt exists today; EC2 will be a sibling module.
+
+pub mod libvirt;
+
+use std::time::Duration;
+
+use crate::domain::{CounterSample, HostId, Op, Vm};
+
+pub use libvirt::events::DomainEventKind;
+
+/// Errors from libvirt calls, carrying libvirt's own message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LibvirtError {
+    #[error("cannot connect to {uri}: {message}")]
+    Connect { uri: String, message: String },
+    #[error("{what}: {message}")]
+    Call { what: String, message: String },
+    #[error("no domain named {name:?} on {uri}{}", suggestion(.suggestions))]
+    NoSuchVm {
+        name: String,
+        uri: String,
+        suggestions: Vec<String>,
+    },
+    #[error("libvirt event loop: {0}")]
+    EventLoop(String),
+}
+
+fn suggestion(s: &[String]) -> String {
+    if s.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean {}?", s.join(", "))
+    }
+}
+
+/// Request id of an operation, chosen by the app so results can be matched to the journal.
+pub type OpId = u64;
+
+/// A command for one host's worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderCmd {
+    /// Run `op` on the domain with this UUID; the result comes back as [`ProviderEvent::OpResult`].
+    Op {
+        id: OpId,
+        uuid: String,
+        name: String,
+        op: Op,
+    },
+    /// Re-read one domain (after an event) and send [`ProviderEvent::VmUpdated`] or `VmRemoved`.
+    RefreshVm { uuid: String },
+    /// Re-read the whole inventory.
+    Refresh,
+    /// The connection's close callback fired.
+    ConnectionClosed(String),
+    /// Stop the worker (the app is quitting).
+    Stop,
+}
+
+/// Connection status of one host, as the header shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnStatus {
+    Connecting,
+    Connected { hostname: String },
+    Disconnected { error: String, retry_in: Duration },
+}
+
+/// Something a provider worker tells the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProviderEvent {
+    Status { host: HostId, status: ConnStatus },
+    /// The complete inventory of a host: replaces what the app knew (reconciliation).
+    Inventory { host: HostId, vms: Vec<Vm> },
+    VmUpdated { host: HostId, vm: Vm },
+    VmRemoved { host: HostId, uuid: String },
+    DomainEvent {
+        host: HostId,
+        uuid: String,
+        name: String,
+        kind: DomainEventKind,
+    },
+    Samples {
+        host: HostId,
+        ts_ms: i64,
+        samples: Vec<CounterSample>,
+    },
+    OpResult { id: OpId, result: Result<(), String> },
+}

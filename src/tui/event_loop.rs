@@ -1,0 +1,165 @@
+//! The one `tokio::select!` loop: terminal input, provider reports, the 1 s tick and signals
+//! go through `app::update`; effects are dispatched to host workers. It never blocks: libvirt
+//! calls live on the worker threads.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use crossterm::event::{Event, EventStream};
+use futures::StreamExt;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc::{self, UnboundedSender};
+
+use super::{input, terminal};
+use crate::app::state::Settings;
+use crate::app::{update, Effect, Msg, State};
+use crate::config::Config;
+use crate::provider::libvirt::{spawn_host, HostHandle, HostOptions};
+use crate::provider::{ProviderCmd, ProviderEvent};
+use crate::ui::{self, Theme};
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Everything the loop owns besides the state.
+struct Runtime {
+    hosts: Vec<Option<HostHandle>>,
+    tx: UnboundedSender<ProviderEvent>,
+    opts: HostOptions,
+}
+
+impl Runtime {
+    fn connect(&mut self, host: usize, uri: &str) {
+        let opts = HostOptions {
+            uri: uri.to_string(),
+            ..self.opts.clone()
+        };
+        let handle = match spawn_host(host, opts, self.tx.clone()) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::error!(%uri, "cannot start worker: {e}");
+                None
+            }
+        };
+        if self.hosts.len() <= host {
+            self.hosts.resize_with(host + 1, || None);
+        }
+        self.hosts[host] = handle;
+    }
+
+    /// Runs effects; returns messages to feed back (e.g. a failed send).
+    fn run(&mut self, effects: Vec<Effect>) -> Vec<Msg> {
+        let mut back = Vec::new();
+        for e in effects {
+            match e {
+                Effect::Provider { host, cmd } => {
+                    let id = match &cmd {
+                        ProviderCmd::Op { id, .. } => Some(*id),
+                        _ => None,
+                    };
+                    let sent = self.hosts.get(host).and_then(Option::as_ref).is_some_and(|h| h.send(cmd));
+                    if let (false, Some(id)) = (sent, id) {
+                        back.push(Msg::Provider(ProviderEvent::OpResult {
+                            id,
+                            result: Err("host worker is not running".into()),
+                        }));
+                    }
+                }
+                Effect::Connect { host, uri } => self.connect(host, &uri),
+                Effect::Quit => {}
+            }
+        }
+        back
+    }
+}
+
+fn dispatch(state: &mut State, rt: &mut Runtime, msg: Msg) {
+    let mut queue = vec![msg];
+    while let Some(m) = queue.pop() {
+        let effects = update(state, m, now_ms());
+        queue.extend(rt.run(effects));
+    }
+}
+
+/// Runs the console until the user quits or a signal arrives. The terminal is restored on
+/// every path out, including errors.
+///
+/// # Errors
+/// Terminal I/O errors.
+pub async fn run(cfg: Config, read_only_lock_note: Option<String>) -> anyhow::Result<()> {
+    let theme = Theme::new(&cfg.theme, cfg.color);
+    let settings = Settings {
+        read_only: cfg.read_only,
+        shutdown_timeout_ms: i64::try_from(cfg.shutdown_timeout.as_millis()).unwrap_or(i64::MAX),
+        ..Settings::default()
+    };
+    let mut state = State::new(&cfg.uris, settings, cfg.keymap.help_lines(), now_ms());
+    state.tz_offset_s = chrono::Local::now().offset().local_minus_utc();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut opts = HostOptions::new("");
+    opts.read_only = cfg.read_only;
+    opts.poll_interval = cfg.poll_interval;
+    let mut rt = Runtime {
+        hosts: Vec::new(),
+        tx,
+        opts,
+    };
+    for (i, uri) in cfg.uris.iter().enumerate() {
+        rt.connect(i, uri);
+    }
+    if let Some(note) = read_only_lock_note {
+        crate::app::opflow::flash(&mut state, note, false);
+    }
+
+    let mut term = terminal::init().context("cannot set up the terminal")?;
+    let result = event_loop(&mut term, &mut state, &mut rt, &mut rx, &cfg, &theme).await;
+    terminal::restore();
+    drop(rt);
+    result
+}
+
+async fn event_loop(
+    term: &mut terminal::Tui,
+    state: &mut State,
+    rt: &mut Runtime,
+    rx: &mut mpsc::UnboundedReceiver<ProviderEvent>,
+    cfg: &Config,
+    theme: &Theme,
+) -> anyhow::Result<()> {
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let size = term.size()?;
+    dispatch(state, rt, Msg::Resize(size.width, size.height));
+    loop {
+        term.draw(|f| ui::render(state, theme, f))?;
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) => {
+                    if let Some(msg) = input::translate(&cfg.keymap, state, &k) {
+                        dispatch(state, rt, msg);
+                    }
+                }
+                Some(Ok(Event::Resize(w, h))) => dispatch(state, rt, Msg::Resize(w, h)),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e).context("reading terminal input"),
+                None => dispatch(state, rt, Msg::Terminate),
+            },
+            Some(pev) = rx.recv() => {
+                dispatch(state, rt, Msg::Provider(pev));
+                // Coalesce a burst (a 1000-VM inventory, many events) into one frame.
+                while let Ok(p) = rx.try_recv() {
+                    dispatch(state, rt, Msg::Provider(p));
+                }
+            }
+            _ = tick.tick() => dispatch(state, rt, Msg::Tick),
+            _ = sigterm.recv() => dispatch(state, rt, Msg::Terminate),
+            _ = sighup.recv() => dispatch(state, rt, Msg::Terminate),
+        }
+        if state.quit {
+            return Ok(());
+        }
+    }
+}

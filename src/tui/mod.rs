@@ -1,0 +1,5 @@
+//! Terminal side: setup/restore, key translation and the event loop that drives `app`.
+
+pub mod event_loop;
+pub mod input;
+pub mod terminal;

@@ -1,0 +1,61 @@
+//! Rendering: a pure function of the state. Never calls a provider, never mutates state.
+
+pub mod format;
+pub mod panes;
+pub mod theme;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::app::rows::JOURNAL_HEIGHT;
+use crate::app::state::Screen;
+use crate::app::State;
+pub use theme::Theme;
+
+/// Smallest terminal the layout is designed for.
+pub const MIN_SIZE: (u16, u16) = (80, 24);
+
+/// Draws the whole screen.
+pub fn render(state: &State, theme: &Theme, f: &mut Frame) {
+    let area = f.area();
+    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+        too_small(theme, f, area);
+        return;
+    }
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    panes::header::render(state, theme, f, header);
+    match state.view.screen {
+        Screen::Table => {
+            let [table, journal] =
+                Layout::vertical([Constraint::Min(3), Constraint::Length(JOURNAL_HEIGHT)]).areas(body);
+            panes::table::render(state, theme, f, table);
+            panes::journal::render(state, theme, f, journal);
+        }
+        Screen::Detail => panes::detail::render(state, theme, f, body),
+        Screen::Help => panes::help::render(state, theme, f, body),
+        Screen::Logs => panes::logs::render(theme, f, body),
+    }
+    panes::footer::render(state, theme, f, footer);
+    panes::overlay::render(state, theme, f, body);
+}
+
+fn too_small(theme: &Theme, f: &mut Frame, area: Rect) {
+    let msg = vec![
+        Line::styled(
+            format!(
+                "Terminal is {}×{}; novacron needs at least {}×{}.",
+                area.width, area.height, MIN_SIZE.0, MIN_SIZE.1
+            ),
+            theme.warning,
+        ),
+        Line::from("Enlarge the window (q quits)."),
+    ];
+    f.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }), area);
+}

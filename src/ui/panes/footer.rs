@@ -1,0 +1,57 @@
+//! The bottom line: a flash message, the open input line, or key hints from the keymap.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::app::state::Overlay;
+use crate::app::State;
+use crate::ui::theme::Theme;
+
+const HINTS: [(&str, &str); 9] = [
+    ("start", "start"),
+    ("shutdown", "shutdown"),
+    ("reboot", "reboot"),
+    ("toggle_suspend", "pause"),
+    ("destroy", "destroy"),
+    ("filter", "filter"),
+    ("palette", "cmd"),
+    ("help", "help"),
+    ("quit", "quit"),
+];
+
+pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
+    let line = match &state.view.overlay {
+        Some(Overlay::Filter { buf }) => Line::from(vec![
+            Span::styled("/", theme.accent),
+            Span::raw(buf.clone()),
+            Span::styled("█", theme.accent),
+            Span::styled("   enter keep · esc clear · !text inverts", theme.dim),
+        ]),
+        Some(Overlay::Palette { buf, .. }) => Line::from(vec![
+            Span::styled(":", theme.accent),
+            Span::raw(buf.clone()),
+            Span::styled("█", theme.accent),
+            Span::styled("   tab complete · enter run · esc cancel", theme.dim),
+        ]),
+        _ => match &state.flash {
+            Some(fl) => Line::from(Span::styled(
+                fl.text.clone(),
+                if fl.error { theme.error } else { theme.ok },
+            )),
+            None => {
+                let mut spans = Vec::new();
+                for (action, label) in HINTS {
+                    if let Some(h) = state.help.iter().find(|h| h.action == action) {
+                        let key = h.keys.split(' ').next().unwrap_or("");
+                        spans.push(Span::styled(key.to_string(), theme.accent));
+                        spans.push(Span::styled(format!(" {label}  "), theme.dim));
+                    }
+                }
+                Line::from(spans)
+            }
+        },
+    };
+    f.render_widget(Paragraph::new(line), area);
+}

@@ -1,0 +1,37 @@
+//! The top line: one status per connection.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::app::State;
+use crate::provider::ConnStatus;
+use crate::ui::format::ago;
+use crate::ui::theme::Theme;
+
+pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
+    let mut spans = vec![Span::styled("novacron", theme.title)];
+    for (i, h) in state.hosts.iter().enumerate() {
+        spans.push(Span::styled(" │ ", theme.border));
+        spans.push(Span::styled(h.label.clone(), theme.accent));
+        let count = state.vms.keys().filter(|id| id.host == i).count();
+        let (text, style) = match &h.status {
+            ConnStatus::Connecting => (" connecting…".to_string(), theme.pending),
+            ConnStatus::Connected { .. } => (format!(" ● {count} VMs"), theme.ok),
+            ConnStatus::Disconnected { error, retry_in } => (
+                format!(
+                    " ✗ disconnected {}, retrying every {} s: {error}",
+                    ago(state.now_ms - h.since_ms),
+                    retry_in.as_secs()
+                ),
+                theme.error,
+            ),
+        };
+        spans.push(Span::styled(text, style));
+    }
+    if state.settings.read_only {
+        spans.push(Span::styled("  [read-only]", theme.warning));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}

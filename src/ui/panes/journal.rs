@@ -1,0 +1,48 @@
+//! The operations journal: newest at the bottom, with outcome and the equivalent virsh command.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+use crate::app::state::JournalStatus;
+use crate::app::State;
+use crate::ui::format::clock;
+use crate::ui::theme::Theme;
+
+fn status<'a>(s: &JournalStatus, theme: &Theme) -> Span<'a> {
+    match s {
+        JournalStatus::Pending => Span::styled("pending", theme.pending),
+        JournalStatus::Accepted => Span::styled("waiting for event", theme.pending),
+        JournalStatus::Done => Span::styled("done", theme.ok),
+        JournalStatus::Failed(m) => Span::styled(format!("failed: {m}"), theme.error),
+        JournalStatus::Warning(m) => Span::styled(format!("warning: {m}"), theme.warning),
+        JournalStatus::Event => Span::styled("event", theme.dim),
+    }
+}
+
+pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
+    let n = usize::from(area.height.saturating_sub(2));
+    let skip = state.journal.len().saturating_sub(n);
+    let lines: Vec<Line> = state
+        .journal
+        .iter()
+        .skip(skip)
+        .map(|e| {
+            let mut spans = vec![
+                Span::styled(clock(e.ts_ms, state.tz_offset_s), theme.dim),
+                Span::raw(format!(" {} {} ", e.vm, e.what)),
+                status(&e.status, theme),
+            ];
+            if let Some(v) = &e.virsh {
+                spans.push(Span::styled(format!("  $ {v}"), theme.dim));
+            }
+            Line::from(spans)
+        })
+        .collect();
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border)
+        .title(Span::styled(" Journal ", theme.title));
+    f.render_widget(Paragraph::new(lines).block(block), area);
+}

@@ -1,0 +1,10 @@
+//! One pane per file, each a pure `render` of the state.
+
+pub mod detail;
+pub mod footer;
+pub mod header;
+pub mod help;
+pub mod journal;
+pub mod logs;
+pub mod overlay;
+pub mod table;
