@@ -16,7 +16,11 @@ pub struct HostLock {
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error("another novacron (pid {pid}) is already managing {uri} (lock {path}); close it, or add --read-only to watch alongside it")]
-    Held { uri: String, pid: String, path: String },
+    Held {
+        uri: String,
+        pid: String,
+        path: String,
+    },
     #[error("cannot create lock file {path}: {source}")]
     Io {
         path: String,
@@ -27,7 +31,13 @@ pub enum LockError {
 fn file_name(uri: &str) -> String {
     let s: String = uri
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{s}.lock")
 }
@@ -76,8 +86,15 @@ mod tests {
     fn second_lock_on_same_uri_names_the_owner() {
         let dir = tempfile::tempdir().unwrap();
         let _a = lock_host(dir.path(), "qemu:///system").unwrap();
-        let e = lock_host(dir.path(), "qemu:///system").unwrap_err().to_string();
-        assert!(e.contains(&std::process::id().to_string()) && e.contains("qemu:///system") && e.contains("--read-only"), "{e}");
+        let e = lock_host(dir.path(), "qemu:///system")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&std::process::id().to_string())
+                && e.contains("qemu:///system")
+                && e.contains("--read-only"),
+            "{e}"
+        );
         let _c = lock_host(dir.path(), "test:///default").unwrap();
     }
 }

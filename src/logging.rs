@@ -36,7 +36,12 @@ pub fn init_tui(dir: &Path) -> std::io::Result<(LogGuard, PathBuf)> {
     let _ = tui_logger::init_logger(tui_logger::LevelFilter::Debug);
     tui_logger::set_default_level(tui_logger::LevelFilter::Info);
     let _ = tracing_subscriber::registry()
-        .with(fmt::layer().with_writer(writer).with_ansi(false).with_filter(filter()))
+        .with(
+            fmt::layer()
+                .with_writer(writer)
+                .with_ansi(false)
+                .with_filter(filter()),
+        )
         .with(tui_logger::TuiTracingSubscriberLayer.with_filter(filter()))
         .try_init();
     Ok((LogGuard { _file: Some(guard) }, path))
@@ -46,7 +51,12 @@ pub fn init_tui(dir: &Path) -> std::io::Result<(LogGuard, PathBuf)> {
 pub fn init_cli() -> LogGuard {
     let f = EnvFilter::try_from_env("NOVACRON_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
     let _ = tracing_subscriber::registry()
-        .with(fmt::layer().with_writer(std::io::stderr).with_target(false).with_filter(f))
+        .with(
+            fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                .with_filter(f),
+        )
         .try_init();
     LogGuard { _file: None }
 }

@@ -4,11 +4,15 @@
 mod action;
 mod effect;
 mod event;
+#[doc(hidden)]
+pub mod fixtures;
 pub mod opflow;
 pub mod palette;
 pub mod rows;
 pub mod state;
 mod update;
+#[cfg(test)]
+mod update_tests;
 
 pub use action::Action;
 pub use effect::Effect;

@@ -57,7 +57,11 @@ fn set_journal_status(state: &mut State, seq: u64, status: JournalStatus) {
 /// The user asked for `op` on `vm`: check read-only, then confirm destructive ones, else send.
 pub fn request(state: &mut State, vm: &VmId, op: Op) -> Vec<Effect> {
     if state.settings.read_only {
-        flash(state, "read-only: operations are disabled (started with --read-only)", true);
+        flash(
+            state,
+            "read-only: operations are disabled (started with --read-only)",
+            true,
+        );
         return Vec::new();
     }
     let Some(entry) = state.vms.get(vm) else {
@@ -65,13 +69,19 @@ pub fn request(state: &mut State, vm: &VmId, op: Op) -> Vec<Effect> {
         return Vec::new();
     };
     if entry.pending.is_some() {
-        flash(state, format!("{} already has an operation in progress", entry.vm.name), true);
+        flash(
+            state,
+            format!("{} already has an operation in progress", entry.vm.name),
+            true,
+        );
         return Vec::new();
     }
     let name = entry.vm.name.clone();
     if op.is_destructive() {
         let what = match op {
-            Op::Reset => "Hard-reset it like pressing the reset button; unsaved guest data is lost.",
+            Op::Reset => {
+                "Hard-reset it like pressing the reset button; unsaved guest data is lost."
+            }
             _ => "Force it off like pulling the plug; unsaved guest data is lost.",
         };
         let host = state.host_label(vm.host).to_string();
@@ -149,7 +159,9 @@ pub fn on_result(state: &mut State, id: OpId, result: Result<(), String>) {
         }
         Ok(()) if p.event_seen => finish(state, id, JournalStatus::Done),
         Ok(()) => {
-            p.stage = OpStage::Accepted { at_ms: state.now_ms };
+            p.stage = OpStage::Accepted {
+                at_ms: state.now_ms,
+            };
             let seq = p.journal_seq;
             set_journal_status(state, seq, JournalStatus::Accepted);
         }
@@ -217,7 +229,10 @@ pub fn on_tick(state: &mut State) {
                 id,
                 JournalStatus::Warning(format!("still running after {secs} s")),
             );
-            let still_up = state.vms.get(&vm).is_some_and(|e| e.vm.state != VmState::ShutOff);
+            let still_up = state
+                .vms
+                .get(&vm)
+                .is_some_and(|e| e.vm.state != VmState::ShutOff);
             if still_up && state.view.overlay.is_none() && !state.settings.read_only {
                 state.view.overlay = Some(Overlay::Confirm(Confirm {
                     vm,
@@ -229,7 +244,11 @@ pub fn on_tick(state: &mut State) {
                 }));
             }
         } else {
-            finish(state, id, JournalStatus::Warning("no confirming event".into()));
+            finish(
+                state,
+                id,
+                JournalStatus::Warning("no confirming event".into()),
+            );
         }
     }
 }

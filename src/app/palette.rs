@@ -33,7 +33,9 @@ pub fn parse(line: &str) -> Result<Command, String> {
     match (verb, arg) {
         ("quit" | "q", None) => Ok(Command::Quit),
         ("connect", Some(uri)) => Ok(Command::Connect(uri.to_string())),
-        ("connect", None) => Err("connect needs a URI, e.g. :connect qemu+ssh://kvm2/system".into()),
+        ("connect", None) => {
+            Err("connect needs a URI, e.g. :connect qemu+ssh://kvm2/system".into())
+        }
         (v, a) => match v.parse::<Op>() {
             Ok(op) => a
                 .map(|vm| Command::Op {
@@ -41,7 +43,10 @@ pub fn parse(line: &str) -> Result<Command, String> {
                     vm: vm.to_string(),
                 })
                 .ok_or_else(|| format!("{v} needs a VM name, e.g. :{v} web-1")),
-            Err(_) => Err(format!("unknown command {v:?}; verbs: {}", VERBS.join(", "))),
+            Err(_) => Err(format!(
+                "unknown command {v:?}; verbs: {}",
+                VERBS.join(", ")
+            )),
         },
     }
 }
@@ -83,7 +88,11 @@ pub fn complete(state: &State, line: &str) -> String {
     };
     if cands.len() == 1 {
         let only = first.clone();
-        return if only.contains(' ') { only } else { format!("{only} ") };
+        return if only.contains(' ') {
+            only
+        } else {
+            format!("{only} ")
+        };
     }
     let mut prefix = first.clone();
     for c in &cands[1..] {

@@ -25,10 +25,16 @@ fn matches_filter(state: &State, e: &VmEntry, needle: &str) -> bool {
 }
 
 fn compare(state: &State, a: &VmEntry, b: &VmEntry, key: SortKey) -> Ordering {
-    let by_name = || a.vm.name.cmp(&b.vm.name).then_with(|| a.vm.id.cmp(&b.vm.id));
+    let by_name = || {
+        a.vm.name
+            .cmp(&b.vm.name)
+            .then_with(|| a.vm.id.cmp(&b.vm.id))
+    };
     let primary = match key {
         SortKey::Name => Ordering::Equal,
-        SortKey::Host => state.host_label(a.vm.id.host).cmp(state.host_label(b.vm.id.host)),
+        SortKey::Host => state
+            .host_label(a.vm.id.host)
+            .cmp(state.host_label(b.vm.id.host)),
         SortKey::State => a.vm.state_text().cmp(&b.vm.state_text()),
         SortKey::Cpu => {
             let ca = a.rates.cpu_pct.unwrap_or(-1.0);
@@ -102,7 +108,11 @@ pub fn move_cursor(state: &mut State, delta: isize) {
 
 /// Jumps to the first or last row.
 pub fn jump(state: &mut State, last: bool) {
-    state.view.cursor = if last { state.rows.len().saturating_sub(1) } else { 0 };
+    state.view.cursor = if last {
+        state.rows.len().saturating_sub(1)
+    } else {
+        0
+    };
     clamp_cursor(state);
 }
 
@@ -124,7 +134,11 @@ pub fn shift_sort(state: &mut State, forward: bool) {
         .iter()
         .position(|k| *k == state.view.sort)
         .unwrap_or(0);
-    let j = if forward { (i + 1) % n } else { (i + n - 1) % n };
+    let j = if forward {
+        (i + 1) % n
+    } else {
+        (i + n - 1) % n
+    };
     state.view.sort = SortKey::ORDER[j];
     state.view.descending = state.view.sort.default_descending();
     rebuild(state);

@@ -134,8 +134,13 @@ pub struct Confirm {
 /// Modal input on top of the current screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
-    Filter { buf: String },
-    Palette { buf: String, completions: Vec<String> },
+    Filter {
+        buf: String,
+    },
+    Palette {
+        buf: String,
+        completions: Vec<String>,
+    },
     Confirm(Confirm),
 }
 
@@ -264,7 +269,9 @@ impl State {
     /// The VM under the cursor.
     #[must_use]
     pub fn selected(&self) -> Option<&VmEntry> {
-        self.rows.get(self.view.cursor).and_then(|id| self.vms.get(id))
+        self.rows
+            .get(self.view.cursor)
+            .and_then(|id| self.vms.get(id))
     }
 
     #[must_use]
@@ -336,6 +343,9 @@ mod tests {
         ]
         .map(String::from)
         .to_vec();
-        assert_eq!(host_labels(&uris), vec!["local", "kvm2", "test#3", "test#4"]);
+        assert_eq!(
+            host_labels(&uris),
+            vec!["local", "kvm2", "test#3", "test#4"]
+        );
     }
 }

@@ -111,7 +111,11 @@ fn scroll(state: &mut State, delta: isize) {
 }
 
 fn toggle_screen(state: &mut State, s: Screen) {
-    state.view.screen = if state.view.screen == s { Screen::Table } else { s };
+    state.view.screen = if state.view.screen == s {
+        Screen::Table
+    } else {
+        s
+    };
     state.view.help_scroll = 0;
 }
 
@@ -205,11 +209,16 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
             return vec![Effect::Connect { host, uri }];
         }
         Ok(Command::Op { op, vm }) => {
-            let found: Vec<VmId> = state.find_by_name(&vm).iter().map(|e| e.vm.id.clone()).collect();
+            let found: Vec<VmId> = state
+                .find_by_name(&vm)
+                .iter()
+                .map(|e| e.vm.id.clone())
+                .collect();
             match found.as_slice() {
                 [id] => return opflow::request(state, id, op),
                 [] => {
-                    let names: Vec<String> = state.vms.values().map(|e| e.vm.name.clone()).collect();
+                    let names: Vec<String> =
+                        state.vms.values().map(|e| e.vm.name.clone()).collect();
                     let close = crate::provider::libvirt::inventory::close_names(&vm, &names);
                     let hint = if close.is_empty() {
                         String::new()
@@ -270,7 +279,9 @@ fn on_provider(state: &mut State, ev: ProviderEvent) {
         }
         ProviderEvent::Inventory { host, vms } => {
             let keep: std::collections::HashSet<VmId> = vms.iter().map(|v| v.id.clone()).collect();
-            state.vms.retain(|id, _| id.host != host || keep.contains(id));
+            state
+                .vms
+                .retain(|id, _| id.host != host || keep.contains(id));
             for vm in vms {
                 upsert(state, vm);
             }
@@ -315,7 +326,13 @@ fn on_provider(state: &mut State, ev: ProviderEvent) {
     }
 }
 
-fn on_domain_event(state: &mut State, host: HostId, uuid: String, name: &str, kind: &DomainEventKind) {
+fn on_domain_event(
+    state: &mut State,
+    host: HostId,
+    uuid: String,
+    name: &str,
+    kind: &DomainEventKind,
+) {
     let id = VmId { host, uuid };
     let text = match kind {
         DomainEventKind::Lifecycle(ev) => Some(ev.describe()),
@@ -331,7 +348,10 @@ fn on_domain_event(state: &mut State, host: HostId, uuid: String, name: &str, ki
         journal(state, &uri, name, text, JournalStatus::Event, None);
     }
     // The worker re-reads the domain on every event; an undefine is final right away.
-    if matches!(kind, DomainEventKind::Lifecycle(LifecycleEvent::Undefined(_))) {
+    if matches!(
+        kind,
+        DomainEventKind::Lifecycle(LifecycleEvent::Undefined(_))
+    ) {
         state.vms.remove(&id);
         rows::rebuild(state);
     }

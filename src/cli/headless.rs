@@ -46,7 +46,8 @@ pub fn list(cfg: &Config, json: bool) -> Result<(), Failure> {
     let conns = connect_all(cfg)?;
     let mut all: Vec<(String, Vm)> = Vec::new();
     for (host, (uri, conn)) in conns.iter().enumerate() {
-        let vms = inventory::read_inventory(conn, host, true).map_err(|e| Failure::usage(format!("{uri}: {e}")))?;
+        let vms = inventory::read_inventory(conn, host, true)
+            .map_err(|e| Failure::usage(format!("{uri}: {e}")))?;
         all.extend(vms.into_iter().map(|v| (uri.clone(), v)));
     }
     all.sort_by(|a, b| a.1.name.cmp(&b.1.name).then(a.0.cmp(&b.0)));
@@ -85,7 +86,10 @@ pub fn list(cfg: &Config, json: bool) -> Result<(), Failure> {
 }
 
 /// Finds `name` on exactly one connection, with suggestions when it is nowhere.
-fn find<'a>(conns: &'a [(String, Connect)], name: &str) -> Result<(&'a str, &'a Connect, String), Failure> {
+fn find<'a>(
+    conns: &'a [(String, Connect)],
+    name: &str,
+) -> Result<(&'a str, &'a Connect, String), Failure> {
     let mut found = Vec::new();
     let mut suggestions = Vec::new();
     for (uri, conn) in conns {
@@ -131,7 +135,12 @@ fn target_state(op: Op) -> Option<fn(VmState) -> bool> {
     }
 }
 
-fn wait_for(conn: &Connect, uuid: &str, done: fn(VmState) -> bool, timeout: Duration) -> Option<String> {
+fn wait_for(
+    conn: &Connect,
+    uuid: &str,
+    done: fn(VmState) -> bool,
+    timeout: Duration,
+) -> Option<String> {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some((s, text)) = current_state(conn, uuid) {
@@ -165,17 +174,32 @@ pub fn vm(cfg: &Config, op: Op, name: &str, timeout: Duration, force: bool) -> R
         return Ok(());
     };
     // Shutdown depends on the guest; the others settle within a few seconds.
-    let wait = if op == Op::Shutdown { timeout } else { Duration::from_secs(30) };
+    let wait = if op == Op::Shutdown {
+        timeout
+    } else {
+        Duration::from_secs(30)
+    };
     if let Some(text) = wait_for(conn, &uuid, done, wait) {
-        emit(&format!("{name}: {op} done in {:.1} s, now {text}\n", started.elapsed().as_secs_f64()));
+        emit(&format!(
+            "{name}: {op} done in {:.1} s, now {text}\n",
+            started.elapsed().as_secs_f64()
+        ));
         return Ok(());
     }
     let now = current_state(conn, &uuid).map_or_else(|| "unknown".to_string(), |s| s.1);
     if op == Op::Shutdown && force {
-        ops::run_op(conn, &uuid, Op::Destroy)
-            .map_err(|e| Failure::op(format!("force-off of {name} after the shutdown timeout failed: {e}")))?;
-        let text = wait_for(conn, &uuid, |s| s == VmState::ShutOff, Duration::from_secs(30))
-            .unwrap_or_else(|| "unknown".into());
+        ops::run_op(conn, &uuid, Op::Destroy).map_err(|e| {
+            Failure::op(format!(
+                "force-off of {name} after the shutdown timeout failed: {e}"
+            ))
+        })?;
+        let text = wait_for(
+            conn,
+            &uuid,
+            |s| s == VmState::ShutOff,
+            Duration::from_secs(30),
+        )
+        .unwrap_or_else(|| "unknown".into());
         emit(&format!(
             "{name}: did not shut down within {} s; forced off (destroy), now {text}\n",
             timeout.as_secs()

@@ -230,7 +230,9 @@ fn tui(cfg: config::Config) -> Result<(), Failure> {
     let mut locks = Vec::new();
     if !cfg.read_only {
         for uri in &cfg.uris {
-            locks.push(crate::lock::lock_host(&dir, uri).map_err(|e| Failure::usage(e.to_string()))?);
+            locks.push(
+                crate::lock::lock_host(&dir, uri).map_err(|e| Failure::usage(e.to_string()))?,
+            );
         }
     }
     let (_guard, log_path) = crate::logging::init_tui(&dir)

@@ -122,7 +122,10 @@ impl fmt::Display for Key {
             KeyCode::Char(c) => write!(f, "{c}"),
             KeyCode::F(n) => write!(f, "f{n}"),
             code => {
-                let name = NAMED.iter().find(|(_, c)| *c == code).map_or("?", |(n, _)| n);
+                let name = NAMED
+                    .iter()
+                    .find(|(_, c)| *c == code)
+                    .map_or("?", |(n, _)| n);
                 f.write_str(name)
             }
         }
@@ -282,7 +285,10 @@ mod tests {
             assert!(!km.keys_for(a).is_empty(), "{} has no key", a.name());
         }
         assert_eq!(km.action(&Key::parse("S").unwrap()), Some(Action::Shutdown));
-        assert_eq!(km.action(&Key::parse("ctrl-c").unwrap()), Some(Action::Quit));
+        assert_eq!(
+            km.action(&Key::parse("ctrl-c").unwrap()),
+            Some(Action::Quit)
+        );
     }
 
     #[test_case("ctrl-c", "ctrl-c" ; "ctrl")]
@@ -304,13 +310,27 @@ mod tests {
 
     #[test]
     fn user_file_errors_name_file_key_and_choices() {
-        let e = Keymap::load(Some(("my.toml", "explode = [\"x\"]"))).unwrap_err().to_string();
-        assert!(e.contains("my.toml") && e.contains("\"explode\"") && e.contains("toggle_suspend"), "{e}");
-        let e = Keymap::load(Some(("my.toml", "start = [\"j\"]"))).unwrap_err().to_string();
-        assert!(e.contains("my.toml") && e.contains("\"j\"") && e.contains("down"), "{e}");
-        let e = Keymap::load(Some(("my.toml", "start = [\"megakey\"]"))).unwrap_err().to_string();
+        let e = Keymap::load(Some(("my.toml", "explode = [\"x\"]")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("my.toml") && e.contains("\"explode\"") && e.contains("toggle_suspend"),
+            "{e}"
+        );
+        let e = Keymap::load(Some(("my.toml", "start = [\"j\"]")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("my.toml") && e.contains("\"j\"") && e.contains("down"),
+            "{e}"
+        );
+        let e = Keymap::load(Some(("my.toml", "start = [\"megakey\"]")))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("my.toml") && e.contains("megakey"), "{e}");
-        let e = Keymap::load(Some(("my.toml", "start = \"s\""))).unwrap_err().to_string();
+        let e = Keymap::load(Some(("my.toml", "start = \"s\"")))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("my.toml") && e.contains("TOML"), "{e}");
     }
 

@@ -132,14 +132,23 @@ mod tests {
 
     #[test]
     fn shipped_theme_file_equals_the_default() {
-        assert_eq!(parse_theme("themes/default.toml", DEFAULT_THEME).unwrap(), ThemeColors::default());
+        assert_eq!(
+            parse_theme("themes/default.toml", DEFAULT_THEME).unwrap(),
+            ThemeColors::default()
+        );
     }
 
     #[test]
     fn bad_colour_names_the_field_and_choices() {
         let bad = DEFAULT_THEME.replace("accent = \"cyan\"", "accent = \"puce\"");
         let e = parse_theme("mine.toml", &bad).unwrap_err().to_string();
-        assert!(e.contains("mine.toml") && e.contains("colors.accent") && e.contains("\"puce\"") && e.contains("lightcyan"), "{e}");
+        assert!(
+            e.contains("mine.toml")
+                && e.contains("colors.accent")
+                && e.contains("\"puce\"")
+                && e.contains("lightcyan"),
+            "{e}"
+        );
     }
 
     #[test]

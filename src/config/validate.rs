@@ -70,7 +70,11 @@ fn read(path: &Path) -> Result<String, ConfigError> {
 pub fn parse_duration(value: &str, min: Duration, max: Duration) -> Result<Duration, String> {
     let d = humantime::parse_duration(value.trim())
         .or_else(|_| value.trim().parse::<u64>().map(Duration::from_secs))
-        .map_err(|_| format!("{value:?} is not a duration; write e.g. \"60s\", \"2m\" or a number of seconds"))?;
+        .map_err(|_| {
+            format!(
+                "{value:?} is not a duration; write e.g. \"60s\", \"2m\" or a number of seconds"
+            )
+        })?;
     if d < min || d > max {
         return Err(format!(
             "{value:?} is out of range; allowed {} to {}",
@@ -99,7 +103,11 @@ fn check_uri(origin: &str, uri: &str) -> Result<(), ConfigError> {
 ///
 /// # Errors
 /// See [`ConfigError`].
-pub fn load(o: &Overrides, env_uri: Option<&str>, no_color_env: bool) -> Result<Config, ConfigError> {
+pub fn load(
+    o: &Overrides,
+    env_uri: Option<&str>,
+    no_color_env: bool,
+) -> Result<Config, ConfigError> {
     let (file, file_name) = match &o.config {
         Some(p) => (Some(read(p)?), p.display().to_string()),
         None => match default_config_path().filter(|p| p.exists()) {
@@ -125,9 +133,16 @@ pub fn load(o: &Overrides, env_uri: Option<&str>, no_color_env: bool) -> Result<
         }
         list
     } else {
-        vec![env_uri.filter(|u| !u.is_empty()).unwrap_or("qemu:///system").to_string()]
+        vec![env_uri
+            .filter(|u| !u.is_empty())
+            .unwrap_or("qemu:///system")
+            .to_string()]
     };
-    let dur = |flag: (&str, &Option<String>), key: (&str, &Option<String>), default: Duration, min: u64, max: u64| {
+    let dur = |flag: (&str, &Option<String>),
+               key: (&str, &Option<String>),
+               default: Duration,
+               min: u64,
+               max: u64| {
         let (origin, value) = match (flag.1, key.1) {
             (Some(v), _) => (format!("--{}", flag.0), v.clone()),
             (None, Some(v)) => (format!("{file_name}: {}", key.0), v.clone()),
@@ -150,7 +165,10 @@ pub fn load(o: &Overrides, env_uri: Option<&str>, no_color_env: bool) -> Result<
         1,
         60,
     )?;
-    let keymap_path = o.keymap.clone().or_else(|| cf.keymap.clone().map(PathBuf::from));
+    let keymap_path = o
+        .keymap
+        .clone()
+        .or_else(|| cf.keymap.clone().map(PathBuf::from));
     let keymap = match keymap_path {
         Some(p) => {
             let text = read(&p)?;
@@ -158,7 +176,10 @@ pub fn load(o: &Overrides, env_uri: Option<&str>, no_color_env: bool) -> Result<
         }
         None => Keymap::default_keymap()?,
     };
-    let theme_path = o.theme.clone().or_else(|| cf.theme.clone().map(PathBuf::from));
+    let theme_path = o
+        .theme
+        .clone()
+        .or_else(|| cf.theme.clone().map(PathBuf::from));
     let theme = match theme_path {
         Some(p) => parse_theme(&p.display().to_string(), &read(&p)?)?,
         None => ThemeColors::default(),
@@ -201,7 +222,10 @@ mod tests {
         assert_eq!(c.uris, vec!["qemu:///system"]);
         assert_eq!(c.shutdown_timeout, Duration::from_secs(5));
         let (_g, o) = with_file("");
-        assert_eq!(load(&o, Some("qemu:///session"), false).unwrap().uris, vec!["qemu:///session"]);
+        assert_eq!(
+            load(&o, Some("qemu:///session"), false).unwrap().uris,
+            vec!["qemu:///session"]
+        );
         assert_eq!(load(&o, None, true).unwrap().uris, vec!["qemu:///system"]);
         assert!(!load(&o, None, true).unwrap().color);
     }
@@ -210,26 +234,40 @@ mod tests {
     fn unknown_key_names_the_file_and_key() {
         let (f, o) = with_file("conect = [\"qemu:///system\"]\n");
         let e = load(&o, None, false).unwrap_err().to_string();
-        assert!(e.contains(&f.path().display().to_string()) && e.contains("conect"), "{e}");
+        assert!(
+            e.contains(&f.path().display().to_string()) && e.contains("conect"),
+            "{e}"
+        );
     }
 
     #[test]
     fn bad_values_name_origin_value_and_range() {
         let (f, o) = with_file("poll_interval = \"90s\"\n");
         let e = load(&o, None, false).unwrap_err().to_string();
-        assert!(e.contains(&f.path().display().to_string()) && e.contains("90s") && e.contains("1s to 1m"), "{e}");
+        assert!(
+            e.contains(&f.path().display().to_string())
+                && e.contains("90s")
+                && e.contains("1s to 1m"),
+            "{e}"
+        );
         let o = Overrides {
             connect: vec!["localhost".into()],
             ..Overrides::default()
         };
         let e = load(&o, None, false).unwrap_err().to_string();
-        assert!(e.contains("--connect") && e.contains("\"localhost\"") && e.contains("qemu:///system"), "{e}");
+        assert!(
+            e.contains("--connect") && e.contains("\"localhost\"") && e.contains("qemu:///system"),
+            "{e}"
+        );
         let o = Overrides {
             shutdown_timeout: Some("soon".into()),
             ..Overrides::default()
         };
         let e = load(&o, None, false).unwrap_err().to_string();
-        assert!(e.contains("--shutdown-timeout") && e.contains("\"soon\""), "{e}");
+        assert!(
+            e.contains("--shutdown-timeout") && e.contains("\"soon\""),
+            "{e}"
+        );
     }
 
     #[test]

@@ -89,7 +89,11 @@ mod tests {
         for op in Op::ALL {
             assert_eq!(op.name().parse::<Op>(), Ok(op));
         }
-        assert!("halt".parse::<Op>().unwrap_err().to_string().contains("\"halt\""));
+        assert!("halt"
+            .parse::<Op>()
+            .unwrap_err()
+            .to_string()
+            .contains("\"halt\""));
     }
 
     #[test]

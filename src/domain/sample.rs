@@ -53,9 +53,8 @@ pub fn rates(prev: &CounterSample, prev_ms: i64, cur: &CounterSample, cur_ms: i6
     #[allow(clippy::cast_precision_loss)]
     let dt_s = (cur_ms - prev_ms) as f64 / 1000.0;
     let cpu_pct = match (prev.cpu_time_ns, cur.cpu_time_ns) {
-        (Some(p), Some(c)) if cur.vcpus > 0 && cur.state.is_active() => {
-            per_second(p, c, dt_s).map(|ns| (ns / 1e9 / f64::from(cur.vcpus) * 100.0).clamp(0.0, 100.0))
-        }
+        (Some(p), Some(c)) if cur.vcpus > 0 && cur.state.is_active() => per_second(p, c, dt_s)
+            .map(|ns| (ns / 1e9 / f64::from(cur.vcpus) * 100.0).clamp(0.0, 100.0)),
         _ => None,
     };
     let (net_rx_bps, net_tx_bps) = match (prev.net, cur.net) {
@@ -105,6 +104,9 @@ mod tests {
 
     #[test]
     fn time_not_moving_forward_gives_nothing() {
-        assert_eq!(rates(&s(0, 0, 1), 5000, &s(10, 10, 1), 5000), LiveRates::default());
+        assert_eq!(
+            rates(&s(0, 0, 1), 5000, &s(10, 10, 1), 5000),
+            LiveRates::default()
+        );
     }
 }

@@ -70,11 +70,23 @@ pub enum ConnStatus {
 /// Something a provider worker tells the app.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProviderEvent {
-    Status { host: HostId, status: ConnStatus },
+    Status {
+        host: HostId,
+        status: ConnStatus,
+    },
     /// The complete inventory of a host: replaces what the app knew (reconciliation).
-    Inventory { host: HostId, vms: Vec<Vm> },
-    VmUpdated { host: HostId, vm: Vm },
-    VmRemoved { host: HostId, uuid: String },
+    Inventory {
+        host: HostId,
+        vms: Vec<Vm>,
+    },
+    VmUpdated {
+        host: HostId,
+        vm: Vm,
+    },
+    VmRemoved {
+        host: HostId,
+        uuid: String,
+    },
     DomainEvent {
         host: HostId,
         uuid: String,
@@ -86,5 +98,8 @@ pub enum ProviderEvent {
         ts_ms: i64,
         samples: Vec<CounterSample>,
     },
-    OpResult { id: OpId, result: Result<(), String> },
+    OpResult {
+        id: OpId,
+        result: Result<(), String>,
+    },
 }

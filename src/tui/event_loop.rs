@@ -58,7 +58,11 @@ impl Runtime {
                         ProviderCmd::Op { id, .. } => Some(*id),
                         _ => None,
                     };
-                    let sent = self.hosts.get(host).and_then(Option::as_ref).is_some_and(|h| h.send(cmd));
+                    let sent = self
+                        .hosts
+                        .get(host)
+                        .and_then(Option::as_ref)
+                        .is_some_and(|h| h.send(cmd));
                     if let (false, Some(id)) = (sent, id) {
                         back.push(Msg::Provider(ProviderEvent::OpResult {
                             id,

@@ -4,6 +4,9 @@ pub mod format;
 pub mod panes;
 pub mod theme;
 
+#[cfg(test)]
+mod snapshot_tests;
+
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
@@ -34,7 +37,8 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame) {
     match state.view.screen {
         Screen::Table => {
             let [table, journal] =
-                Layout::vertical([Constraint::Min(3), Constraint::Length(JOURNAL_HEIGHT)]).areas(body);
+                Layout::vertical([Constraint::Min(3), Constraint::Length(JOURNAL_HEIGHT)])
+                    .areas(body);
             panes::table::render(state, theme, f, table);
             panes::journal::render(state, theme, f, journal);
         }

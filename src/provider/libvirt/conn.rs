@@ -219,7 +219,8 @@ impl Worker {
     }
 
     fn session(&self, conn: &Connect) -> SessionEnd {
-        if let Err(e) = conn.set_keep_alive(self.opts.keepalive_interval, self.opts.keepalive_count) {
+        if let Err(e) = conn.set_keep_alive(self.opts.keepalive_interval, self.opts.keepalive_count)
+        {
             tracing::debug!(uri = %self.opts.uri, "keepalive not set: {}", message(&e));
         }
         let _registration = self.register_events(conn);
@@ -233,9 +234,13 @@ impl Worker {
         loop {
             let left = next_poll.saturating_duration_since(Instant::now());
             match self.rx.recv_timeout(left) {
-                Ok(ProviderCmd::Stop) | Err(RecvTimeoutError::Disconnected) => return SessionEnd::Stop,
+                Ok(ProviderCmd::Stop) | Err(RecvTimeoutError::Disconnected) => {
+                    return SessionEnd::Stop
+                }
                 Ok(ProviderCmd::ConnectionClosed(why)) => return SessionEnd::Lost(why),
-                Ok(ProviderCmd::Op { id, uuid, name, op }) => self.spawn_op(conn, id, uuid, name, op),
+                Ok(ProviderCmd::Op { id, uuid, name, op }) => {
+                    self.spawn_op(conn, id, uuid, name, op)
+                }
                 Ok(ProviderCmd::RefreshVm { uuid }) => self.refresh_vm(conn, &uuid),
                 Ok(ProviderCmd::Refresh) => {
                     if let Err(e) = self.send_inventory(conn) {

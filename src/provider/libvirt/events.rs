@@ -87,7 +87,10 @@ pub fn ensure_event_loop() -> Result<(), LibvirtError> {
                 .spawn(|| loop {
                     // SAFETY: runs one iteration of the default loop registered above.
                     if unsafe { sys::virEventRunDefaultImpl() } < 0 {
-                        tracing::error!("libvirt event loop iteration failed: {}", super::last_error_message());
+                        tracing::error!(
+                            "libvirt event loop iteration failed: {}",
+                            super::last_error_message()
+                        );
                         std::thread::sleep(std::time::Duration::from_millis(100));
                     }
                 })
@@ -136,7 +139,10 @@ impl EventRegistration {
                 // the generic type is only how the registration API is declared.
                 Some(unsafe { generic(lifecycle_cb as *const ()) }),
             ),
-            (sys::VIR_DOMAIN_EVENT_ID_REBOOT as c_int, Some(unsafe { generic(reboot_cb as *const ()) })),
+            (
+                sys::VIR_DOMAIN_EVENT_ID_REBOOT as c_int,
+                Some(unsafe { generic(reboot_cb as *const ()) }),
+            ),
             (
                 sys::VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE as c_int,
                 Some(unsafe { generic(balloon_cb as *const ()) }),
@@ -199,7 +205,10 @@ impl EventRegistration {
             drop(unsafe { Box::from_raw(close) });
             // Not fatal (the test driver has no close callback); keepalive still reports errors
             // through failing calls.
-            tracing::debug!("close callback not registered: {}", super::last_error_message());
+            tracing::debug!(
+                "close callback not registered: {}",
+                super::last_error_message()
+            );
         } else {
             reg.close_registered = true;
         }
@@ -215,7 +224,9 @@ impl Drop for EventRegistration {
         }
         if self.close_registered {
             // SAFETY: we registered exactly this function on this connection.
-            let _ = unsafe { sys::virConnectUnregisterCloseCallback(self.conn.as_ptr(), Some(close_cb)) };
+            let _ = unsafe {
+                sys::virConnectUnregisterCloseCallback(self.conn.as_ptr(), Some(close_cb))
+            };
         }
     }
 }
@@ -224,7 +235,10 @@ impl Drop for EventRegistration {
 unsafe fn generic(
     f: *const (),
 ) -> unsafe extern "C" fn(sys::virConnectPtr, sys::virDomainPtr, *mut c_void) {
-    std::mem::transmute::<*const (), unsafe extern "C" fn(sys::virConnectPtr, sys::virDomainPtr, *mut c_void)>(f)
+    std::mem::transmute::<
+        *const (),
+        unsafe extern "C" fn(sys::virConnectPtr, sys::virDomainPtr, *mut c_void),
+    >(f)
 }
 
 unsafe extern "C" fn free_sink(opaque: *mut c_void) {
@@ -277,11 +291,19 @@ unsafe extern "C" fn lifecycle_cb(
     detail: c_int,
     opaque: *mut c_void,
 ) -> c_int {
-    deliver(dom, opaque, DomainEventKind::Lifecycle(lifecycle_event(event, detail)));
+    deliver(
+        dom,
+        opaque,
+        DomainEventKind::Lifecycle(lifecycle_event(event, detail)),
+    );
     0
 }
 
-unsafe extern "C" fn reboot_cb(_c: sys::virConnectPtr, dom: sys::virDomainPtr, opaque: *mut c_void) {
+unsafe extern "C" fn reboot_cb(
+    _c: sys::virConnectPtr,
+    dom: sys::virDomainPtr,
+    opaque: *mut c_void,
+) {
     deliver(dom, opaque, DomainEventKind::Reboot);
 }
 
@@ -291,7 +313,11 @@ unsafe extern "C" fn balloon_cb(
     actual: c_ulonglong,
     opaque: *mut c_void,
 ) {
-    deliver(dom, opaque, DomainEventKind::BalloonChange { actual_kib: actual });
+    deliver(
+        dom,
+        opaque,
+        DomainEventKind::BalloonChange { actual_kib: actual },
+    );
 }
 
 unsafe extern "C" fn device_added_cb(
@@ -309,7 +335,11 @@ unsafe extern "C" fn device_removed_cb(
     alias: *const c_char,
     opaque: *mut c_void,
 ) {
-    deliver(dom, opaque, DomainEventKind::DeviceRemoved(cstr_owned(alias)));
+    deliver(
+        dom,
+        opaque,
+        DomainEventKind::DeviceRemoved(cstr_owned(alias)),
+    );
 }
 
 unsafe extern "C" fn job_completed_cb(

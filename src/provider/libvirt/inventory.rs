@@ -23,7 +23,9 @@ fn call(what: &str, e: &virt::error::Error) -> LibvirtError {
 /// The first libvirt call that fails (the domain may have vanished meanwhile).
 pub fn read_vm(host: HostId, dom: &Domain, with_ips: bool) -> Result<Vm, LibvirtError> {
     let name = dom.name().map_err(|e| call("virDomainGetName", &e))?;
-    let uuid = dom.uuid_string().map_err(|e| call("virDomainGetUUIDString", &e))?;
+    let uuid = dom
+        .uuid_string()
+        .map_err(|e| call("virDomainGetUUIDString", &e))?;
     let (raw_state, raw_reason) = ffi::domain_state(dom)?;
     let vm_state = state::vm_state(raw_state);
     let info = dom.info().map_err(|e| call("virDomainGetInfo", &e))?;
@@ -59,7 +61,11 @@ pub fn read_vm(host: HostId, dom: &Domain, with_ips: bool) -> Result<Vm, Libvirt
 /// # Errors
 /// When the domain list itself cannot be read; a domain that vanishes while being read is
 /// skipped.
-pub fn read_inventory(conn: &Connect, host: HostId, with_ips: bool) -> Result<Vec<Vm>, LibvirtError> {
+pub fn read_inventory(
+    conn: &Connect,
+    host: HostId,
+    with_ips: bool,
+) -> Result<Vec<Vm>, LibvirtError> {
     let doms = conn
         .list_all_domains(0)
         .map_err(|e| call("virConnectListAllDomains", &e))?;
@@ -144,7 +150,8 @@ pub fn close_names(name: &str, names: &[String]) -> Vec<String> {
         .iter()
         .filter_map(|n| {
             let d = strsim::levenshtein(name, n);
-            let near = d <= (name.len() / 3).max(2) || n.contains(name) || name.contains(n.as_str());
+            let near =
+                d <= (name.len() / 3).max(2) || n.contains(name) || name.contains(n.as_str());
             near.then_some((d, n))
         })
         .collect();
@@ -159,7 +166,9 @@ mod tests {
 
     #[test]
     fn close_names_suggest_typos_and_substrings() {
-        let names: Vec<String> = ["web-1", "web-2", "db-main", "cache"].map(String::from).to_vec();
+        let names: Vec<String> = ["web-1", "web-2", "db-main", "cache"]
+            .map(String::from)
+            .to_vec();
         assert_eq!(close_names("web1", &names), vec!["web-1", "web-2"]);
         assert_eq!(close_names("db", &names), vec!["db-main"]);
         assert!(close_names("zzzzzzzz", &names).is_empty());

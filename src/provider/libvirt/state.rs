@@ -122,10 +122,20 @@ fn pick(table: &[&'static str], detail: i32) -> &'static str {
 #[must_use]
 pub fn lifecycle_event(event: i32, detail: i32) -> LifecycleEvent {
     match event {
-        0 => LifecycleEvent::Defined(pick(&["added", "updated", "renamed", "from snapshot"], detail)),
+        0 => LifecycleEvent::Defined(pick(
+            &["added", "updated", "renamed", "from snapshot"],
+            detail,
+        )),
         1 => LifecycleEvent::Undefined(pick(&["removed", "renamed"], detail)),
         2 => LifecycleEvent::Started(pick(
-            &["booted", "migrated", "restored", "from snapshot", "wakeup", "recreated"],
+            &[
+                "booted",
+                "migrated",
+                "restored",
+                "from snapshot",
+                "wakeup",
+                "recreated",
+            ],
             detail,
         )),
         3 => LifecycleEvent::Suspended(pick(
@@ -143,7 +153,13 @@ pub fn lifecycle_event(event: i32, detail: i32) -> LifecycleEvent {
             detail,
         )),
         4 => LifecycleEvent::Resumed(pick(
-            &["unpaused", "migrated", "from snapshot", "post-copy", "post-copy failed"],
+            &[
+                "unpaused",
+                "migrated",
+                "from snapshot",
+                "post-copy",
+                "post-copy failed",
+            ],
             detail,
         )),
         5 => LifecycleEvent::Stopped(pick(
@@ -158,7 +174,10 @@ pub fn lifecycle_event(event: i32, detail: i32) -> LifecycleEvent {
             ],
             detail,
         )),
-        6 => LifecycleEvent::Shutdown(pick(&["finished", "on guest request", "on host request"], detail)),
+        6 => LifecycleEvent::Shutdown(pick(
+            &["finished", "on guest request", "on host request"],
+            detail,
+        )),
         7 => LifecycleEvent::PmSuspended(pick(&["memory", "disk"], detail)),
         8 => LifecycleEvent::Crashed(pick(&["panicked", "crashloaded"], detail)),
         other => LifecycleEvent::Unknown(other),
@@ -177,7 +196,10 @@ mod tests {
     #[test_case(42, 0, "no state (unknown)" ; "state out of range")]
     fn state_and_reason_read_like_virsh(state: i32, reason: i32, expected: &str) {
         let s = vm_state(state);
-        assert_eq!(format!("{} ({})", s.label(), state_reason(s, reason)), expected);
+        assert_eq!(
+            format!("{} ({})", s.label(), state_reason(s, reason)),
+            expected
+        );
     }
 
     #[test_case(5, 1, "stopped (destroyed)" ; "destroy")]

@@ -90,7 +90,12 @@ pub fn all_domain_stats(
     let mut records: *mut sys::virDomainStatsRecordPtr = std::ptr::null_mut();
     // SAFETY: conn is live; libvirt allocates `records`, which we free below in every case.
     let n = unsafe {
-        sys::virConnectGetAllDomainStats(conn.as_ptr(), stats as c_uint, &mut records, flags as c_uint)
+        sys::virConnectGetAllDomainStats(
+            conn.as_ptr(),
+            stats as c_uint,
+            &mut records,
+            flags as c_uint,
+        )
     };
     if n < 0 {
         return Err(LibvirtError::Call {

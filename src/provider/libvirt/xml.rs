@@ -141,7 +141,11 @@ pub fn parse_domain_xml(xml: &str) -> Result<DomainXmlSummary, quick_xml::DeErro
             target: attr(d.target.as_ref(), |a| a.dev.clone()),
             device: d.device.clone(),
             bus: attr(d.target.as_ref(), |a| a.bus.clone()),
-            source: d.source.as_ref().map(Attrs::disk_source).unwrap_or_default(),
+            source: d
+                .source
+                .as_ref()
+                .map(Attrs::disk_source)
+                .unwrap_or_default(),
             format: attr(d.driver.as_ref(), |a| a.kind.clone()),
         })
         .collect();
@@ -221,8 +225,12 @@ mod tests {
         assert_eq!(s.nics[0].mac, "52:54:00:12:34:56");
         assert_eq!(s.nics[0].source, "novacron-lab");
         assert_eq!(s.nics[0].target, "vnet3");
-        assert!(s.summary.contains(&("machine".into(), "pc-i440fx-7.2".into())));
-        assert!(s.summary.contains(&("kernel".into(), "/lab/vmlinuz".into())));
+        assert!(s
+            .summary
+            .contains(&("machine".into(), "pc-i440fx-7.2".into())));
+        assert!(s
+            .summary
+            .contains(&("kernel".into(), "/lab/vmlinuz".into())));
     }
 
     #[test]

@@ -18,17 +18,29 @@ fn block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
 }
 
 fn kv<'a>(k: &str, v: String, theme: &Theme) -> Line<'a> {
-    Line::from(vec![Span::styled(format!("{k:<11}"), theme.dim), Span::raw(v)])
+    Line::from(vec![
+        Span::styled(format!("{k:<11}"), theme.dim),
+        Span::raw(v),
+    ])
 }
 
 pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let Some(e) = state.selected() else {
-        f.render_widget(Paragraph::new("no VM selected").block(block(" Detail ", theme)), area);
+        f.render_widget(
+            Paragraph::new("no VM selected").block(block(" Detail ", theme)),
+            area,
+        );
         return;
     };
     let vm = &e.vm;
-    let disks_h = u16::try_from(vm.disks.len()).unwrap_or(u16::MAX).saturating_add(3).min(8);
-    let nics_h = u16::try_from(vm.nics.len()).unwrap_or(u16::MAX).saturating_add(3).min(8);
+    let disks_h = u16::try_from(vm.disks.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(3)
+        .min(8);
+    let nics_h = u16::try_from(vm.nics.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(3)
+        .min(8);
     let [props, disks, nics] = Layout::vertical([
         Constraint::Min(6),
         Constraint::Length(disks_h),
@@ -36,7 +48,10 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     ])
     .areas(area);
 
-    let cpu = e.rates.cpu_pct.map_or_else(|| "-".into(), |c| format!("{c:.1} %"));
+    let cpu = e
+        .rates
+        .cpu_pct
+        .map_or_else(|| "-".into(), |c| format!("{c:.1} %"));
     let net = match (e.rates.net_rx_bps, e.rates.net_tx_bps) {
         (Some(rx), Some(tx)) => format!("rx {} tx {}", rate(rx), rate(tx)),
         _ => "-".into(),
@@ -50,15 +65,31 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             Span::styled(vm.state_text(), theme.state(vm.state)),
         ]),
         kv("vcpus", format!("{}   cpu {cpu}", vm.vcpus), theme),
-        kv("memory", format!("{} of {} max", kib(vm.mem_kib), kib(vm.max_mem_kib)), theme),
+        kv(
+            "memory",
+            format!("{} of {} max", kib(vm.mem_kib), kib(vm.max_mem_kib)),
+            theme,
+        ),
         kv("network", net, theme),
-        kv("ip", if vm.ips.is_empty() { "-".into() } else { vm.ips.join(", ") }, theme),
+        kv(
+            "ip",
+            if vm.ips.is_empty() {
+                "-".into()
+            } else {
+                vm.ips.join(", ")
+            },
+            theme,
+        ),
         kv(
             "flags",
             format!(
                 "autostart {} · {}",
                 if vm.autostart { "yes" } else { "no" },
-                if vm.persistent { "persistent" } else { "transient" }
+                if vm.persistent {
+                    "persistent"
+                } else {
+                    "transient"
+                }
             ),
             theme,
         ),

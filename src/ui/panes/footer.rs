@@ -11,7 +11,7 @@ use crate::ui::theme::Theme;
 
 const HINTS: [(&str, &str); 9] = [
     ("start", "start"),
-    ("shutdown", "shutdown"),
+    ("shutdown", "shut"),
     ("reboot", "reboot"),
     ("toggle_suspend", "pause"),
     ("destroy", "destroy"),

@@ -21,11 +21,19 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         })
         .collect();
     rows.push(Row::new(vec![Cell::from(""), Cell::from("")]));
+    let (first, rest) = VERBS.split_at(VERBS.len() / 2);
     rows.push(Row::new(vec![
         Cell::from(Span::styled(":", theme.accent)),
-        Cell::from(format!("palette verbs: {}", VERBS.join(", "))),
+        Cell::from(format!("palette verbs: {}", first.join(", "))),
     ]));
-    let rows: Vec<Row> = rows.into_iter().skip(usize::from(state.view.help_scroll)).collect();
+    rows.push(Row::new(vec![
+        Cell::from(""),
+        Cell::from(format!("  {}", rest.join(", "))),
+    ]));
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .skip(usize::from(state.view.help_scroll))
+        .collect();
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border)

@@ -10,10 +10,12 @@ use crate::app::State;
 use crate::ui::theme::Theme;
 
 fn confirm(c: &Confirm, theme: &Theme, f: &mut Frame, area: Rect) {
-    let r = area.centered(Constraint::Length(area.width.min(64)), Constraint::Length(8));
+    let r = area.centered(
+        Constraint::Length(area.width.min(64)),
+        Constraint::Length(6),
+    );
     let text = vec![
         Line::from(c.prompt.clone()),
-        Line::from(""),
         Line::from(vec![
             Span::styled("y", theme.accent),
             Span::raw(" yes    "),
@@ -26,7 +28,10 @@ fn confirm(c: &Confirm, theme: &Theme, f: &mut Frame, area: Rect) {
         .border_style(theme.warning)
         .title(Span::styled(format!(" Confirm {} ", c.op), theme.warning));
     f.render_widget(Clear, r);
-    f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(block), r);
+    f.render_widget(
+        Paragraph::new(text).wrap(Wrap { trim: true }).block(block),
+        r,
+    );
 }
 
 fn completions(items: &[String], theme: &Theme, f: &mut Frame, area: Rect) {
@@ -40,7 +45,11 @@ fn completions(items: &[String], theme: &Theme, f: &mut Frame, area: Rect) {
         width: area.width.min(40),
         height: n + 2,
     };
-    let lines: Vec<Line> = items.iter().take(8).map(|i| Line::from(i.clone())).collect();
+    let lines: Vec<Line> = items
+        .iter()
+        .take(8)
+        .map(|i| Line::from(i.clone()))
+        .collect();
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border)

@@ -28,7 +28,7 @@ const WIDTHS: [Constraint; 8] = [
     Constraint::Length(19),
     Constraint::Length(5),
     Constraint::Length(4),
-    Constraint::Length(8),
+    Constraint::Length(9),
     Constraint::Length(15),
     Constraint::Length(4),
 ];
@@ -45,12 +45,11 @@ fn row<'a>(state: &State, e: &VmEntry, theme: &Theme) -> Row<'a> {
         .rates
         .cpu_pct
         .map_or_else(|| "-".to_string(), |c| format!("{c:.1}"));
-    let ip = e
-        .vm
-        .ips
-        .first()
-        .map(|ip| ip.split('/').next().unwrap_or(ip).to_string())
-        .unwrap_or_default();
+    let ip =
+        e.vm.ips
+            .first()
+            .map(|ip| ip.split('/').next().unwrap_or(ip).to_string())
+            .unwrap_or_default();
     Row::new(vec![
         Cell::from(e.vm.name.clone()),
         Cell::from(state.host_label(e.vm.id.host).to_string()),

@@ -1,0 +1,382 @@
+//! Reducer tests: navigation, sort, filter, the operation life cycle, confirmations, the
+//! shutdown timeout, the palette and reconciliation.
+
+use super::fixtures::{names, state, vm, T0};
+use super::state::{JournalStatus, Overlay, Screen, SortKey};
+use super::{update, Action, Effect, InputKey, Msg};
+use crate::domain::{CounterSample, Op, VmId, VmState};
+use crate::provider::libvirt::state::LifecycleEvent;
+use crate::provider::{ConnStatus, DomainEventKind, ProviderCmd, ProviderEvent};
+
+fn act(s: &mut super::State, a: Action) -> Vec<Effect> {
+    update(s, Msg::Action(a), T0)
+}
+
+fn key(s: &mut super::State, c: char) -> Vec<Effect> {
+    update(s, Msg::Input(InputKey::Char(c)), T0)
+}
+
+fn select(s: &mut super::State, name: &str) {
+    act(s, Action::Top);
+    while s.selected().map(|e| e.vm.name.as_str()) != Some(name) {
+        let before = s.view.cursor;
+        act(s, Action::Down);
+        assert_ne!(before, s.view.cursor, "{name} not in table");
+    }
+}
+
+fn op_effect(effects: &[Effect]) -> (u64, Op, String) {
+    match effects {
+        [Effect::Provider {
+            cmd: ProviderCmd::Op { id, op, name, .. },
+            ..
+        }] => (*id, *op, name.clone()),
+        other => panic!("expected one op effect, got {other:?}"),
+    }
+}
+
+fn event(s: &mut super::State, host: usize, name: &str, ev: LifecycleEvent) {
+    update(
+        s,
+        Msg::Provider(ProviderEvent::DomainEvent {
+            host,
+            uuid: format!("{host}-{name}"),
+            name: name.into(),
+            kind: DomainEventKind::Lifecycle(ev),
+        }),
+        T0,
+    );
+}
+
+#[test]
+fn rows_sort_by_name_then_reverse_with_the_same_key() {
+    let mut s = state();
+    assert_eq!(names(&s), ["batch", "db-main", "web-1", "web-2"]);
+    act(&mut s, Action::SortName);
+    assert_eq!(names(&s), ["web-2", "web-1", "db-main", "batch"]);
+    act(&mut s, Action::SortMemory);
+    assert_eq!(names(&s)[0], "db-main", "memory sorts biggest first");
+    act(&mut s, Action::SortNext);
+    assert_eq!(s.view.sort, SortKey::Name, "> wraps from memory to name");
+    act(&mut s, Action::SortPrev);
+    assert_eq!(s.view.sort, SortKey::Memory);
+}
+
+#[test]
+fn cursor_follows_the_selected_vm_across_resorts() {
+    let mut s = state();
+    select(&mut s, "web-1");
+    act(&mut s, Action::SortName);
+    assert_eq!(s.selected().unwrap().vm.name, "web-1");
+    act(&mut s, Action::Bottom);
+    assert_eq!(s.view.cursor, 3);
+    act(&mut s, Action::Down);
+    assert_eq!(s.view.cursor, 3, "clamped at the last row");
+    act(&mut s, Action::PageUp);
+    assert_eq!(s.view.cursor, 0);
+}
+
+#[test]
+fn filter_matches_substrings_and_bang_inverts() {
+    let mut s = state();
+    act(&mut s, Action::Filter);
+    for c in "web".chars() {
+        key(&mut s, c);
+    }
+    assert_eq!(names(&s), ["web-1", "web-2"]);
+    update(&mut s, Msg::Input(InputKey::Enter), T0);
+    assert!(s.view.overlay.is_none());
+    assert_eq!(s.view.filter, "web");
+    act(&mut s, Action::Filter);
+    update(&mut s, Msg::Input(InputKey::Backspace), T0);
+    update(&mut s, Msg::Input(InputKey::Backspace), T0);
+    update(&mut s, Msg::Input(InputKey::Backspace), T0);
+    for c in "!web".chars() {
+        key(&mut s, c);
+    }
+    assert_eq!(names(&s), ["batch", "db-main"]);
+    update(&mut s, Msg::Input(InputKey::Esc), T0);
+    assert_eq!(names(&s).len(), 4, "esc clears the filter");
+}
+
+#[test]
+fn suspend_is_pending_until_its_event_confirms_it() {
+    let mut s = state();
+    select(&mut s, "web-1");
+    let (id, op, name) = op_effect(&act(&mut s, Action::ToggleSuspend));
+    assert_eq!((op, name.as_str()), (Op::Suspend, "web-1"));
+    assert_eq!(s.journal.back().unwrap().status, JournalStatus::Pending);
+    assert_eq!(
+        s.journal.back().unwrap().virsh.as_deref(),
+        Some("virsh -c qemu:///system suspend web-1")
+    );
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::OpResult { id, result: Ok(()) }),
+        T0,
+    );
+    assert!(s.ops.contains_key(&id), "accepted but not yet confirmed");
+    event(&mut s, 0, "web-1", LifecycleEvent::Resumed("unpaused"));
+    assert!(
+        s.ops.contains_key(&id),
+        "an unrelated event does not confirm"
+    );
+    event(&mut s, 0, "web-1", LifecycleEvent::Suspended("paused"));
+    assert!(!s.ops.contains_key(&id));
+    let op_line = s.journal.iter().find(|e| e.what == "suspend").unwrap();
+    assert_eq!(op_line.status, JournalStatus::Done);
+    assert!(s.selected().unwrap().pending.is_none());
+}
+
+#[test]
+fn an_event_that_beats_the_api_reply_still_completes_the_op() {
+    let mut s = state();
+    select(&mut s, "batch");
+    let (id, op, _) = op_effect(&act(&mut s, Action::ToggleSuspend));
+    assert_eq!(op, Op::Resume, "p on a paused VM resumes it");
+    event(&mut s, 0, "batch", LifecycleEvent::Resumed("unpaused"));
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::OpResult { id, result: Ok(()) }),
+        T0,
+    );
+    assert!(s.ops.is_empty());
+}
+
+#[test]
+fn a_refused_op_shows_libvirts_message() {
+    let mut s = state();
+    select(&mut s, "web-2");
+    let (id, _, _) = op_effect(&act(&mut s, Action::Reboot));
+    let msg = "Requested operation is not valid: domain is not running".to_string();
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::OpResult {
+            id,
+            result: Err(msg.clone()),
+        }),
+        T0,
+    );
+    assert_eq!(
+        s.journal.back().unwrap().status,
+        JournalStatus::Failed(msg.clone())
+    );
+    assert!(s.flash.as_ref().unwrap().text.contains(&msg));
+}
+
+#[test]
+fn destroy_asks_first_and_defaults_to_no() {
+    let mut s = state();
+    select(&mut s, "db-main");
+    assert!(act(&mut s, Action::Destroy).is_empty());
+    assert!(matches!(s.view.overlay, Some(Overlay::Confirm(_))));
+    assert!(
+        update(&mut s, Msg::Input(InputKey::Enter), T0).is_empty(),
+        "enter means no"
+    );
+    assert!(s.view.overlay.is_none());
+    act(&mut s, Action::Reset);
+    assert!(
+        key(&mut s, 'x').is_empty(),
+        "other keys leave the dialog open"
+    );
+    assert!(s.view.overlay.is_some());
+    let (_, op, name) = op_effect(&key(&mut s, 'y'));
+    assert_eq!((op, name.as_str()), (Op::Reset, "db-main"));
+}
+
+#[test]
+fn read_only_disables_every_operation() {
+    let mut s = state();
+    s.settings.read_only = true;
+    for a in [
+        Action::Start,
+        Action::Shutdown,
+        Action::Reboot,
+        Action::ToggleSuspend,
+        Action::Destroy,
+    ] {
+        assert!(act(&mut s, a).is_empty());
+        assert!(s.view.overlay.is_none());
+    }
+    assert!(s.flash.as_ref().unwrap().text.contains("read-only"));
+}
+
+#[test]
+fn a_shutdown_past_its_timeout_offers_force_off() {
+    let mut s = state();
+    s.settings.shutdown_timeout_ms = 60_000;
+    select(&mut s, "web-1");
+    let (id, _, _) = op_effect(&act(&mut s, Action::Shutdown));
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::OpResult { id, result: Ok(()) }),
+        T0,
+    );
+    update(&mut s, Msg::Tick, T0 + 59_000);
+    assert!(s.view.overlay.is_none());
+    update(&mut s, Msg::Tick, T0 + 60_000);
+    match &s.view.overlay {
+        Some(Overlay::Confirm(c)) => {
+            assert_eq!(c.op, Op::Destroy);
+            assert!(c.prompt.contains("60 s"), "{}", c.prompt);
+        }
+        other => panic!("expected force-off confirmation, got {other:?}"),
+    }
+    let (_, op, _) = op_effect(&key(&mut s, 'y'));
+    assert_eq!(op, Op::Destroy);
+}
+
+#[test]
+fn palette_runs_verbs_and_suggests_close_names() {
+    let mut s = state();
+    act(&mut s, Action::Palette);
+    for c in "sta".chars() {
+        key(&mut s, c);
+    }
+    update(&mut s, Msg::Input(InputKey::Tab), T0);
+    for c in "web-".chars() {
+        key(&mut s, c);
+    }
+    update(&mut s, Msg::Input(InputKey::Tab), T0);
+    match &s.view.overlay {
+        Some(Overlay::Palette { buf, completions }) => {
+            assert_eq!(buf, "start web-");
+            assert_eq!(completions, &["start web-1", "start web-2"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    key(&mut s, '2');
+    let (_, op, name) = op_effect(&update(&mut s, Msg::Input(InputKey::Enter), T0));
+    assert_eq!((op, name.as_str()), (Op::Start, "web-2"));
+
+    act(&mut s, Action::Palette);
+    for c in "start web-3".chars() {
+        key(&mut s, c);
+    }
+    assert!(update(&mut s, Msg::Input(InputKey::Enter), T0).is_empty());
+    let f = s.flash.clone().unwrap().text;
+    assert!(f.contains("\"web-3\"") && f.contains("web-1"), "{f}");
+}
+
+#[test]
+fn palette_connect_adds_a_host() {
+    let mut s = state();
+    act(&mut s, Action::Palette);
+    for c in "connect test:///default".chars() {
+        key(&mut s, c);
+    }
+    let eff = update(&mut s, Msg::Input(InputKey::Enter), T0);
+    assert_eq!(
+        eff,
+        vec![Effect::Connect {
+            host: 2,
+            uri: "test:///default".into()
+        }]
+    );
+    assert_eq!(s.hosts[2].label, "test");
+    assert_eq!(s.hosts[2].status, ConnStatus::Connecting);
+}
+
+#[test]
+fn inventory_reconciles_one_host_and_leaves_the_others() {
+    let mut s = state();
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::Inventory {
+            host: 0,
+            vms: vec![vm(0, "db-main", VmState::ShutOff, 4, 8192)],
+        }),
+        T0,
+    );
+    assert_eq!(names(&s), ["db-main", "web-2"]);
+    assert_eq!(
+        s.vms[&VmId {
+            host: 0,
+            uuid: "0-db-main".into()
+        }]
+            .vm
+            .state,
+        VmState::ShutOff
+    );
+}
+
+#[test]
+fn disconnect_is_timed_from_when_it_happened() {
+    let mut s = state();
+    let st = ConnStatus::Disconnected {
+        error: "EOF".into(),
+        retry_in: std::time::Duration::from_secs(2),
+    };
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::Status {
+            host: 1,
+            status: st.clone(),
+        }),
+        T0 + 5_000,
+    );
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::Status {
+            host: 1,
+            status: st,
+        }),
+        T0 + 9_000,
+    );
+    assert_eq!(
+        s.hosts[1].since_ms,
+        T0 + 5_000,
+        "a retry does not reset the clock"
+    );
+}
+
+#[test]
+fn samples_become_cpu_percent() {
+    let mut s = state();
+    let sample = |ns: u64| CounterSample {
+        uuid: "0-web-1".into(),
+        state: VmState::Running,
+        cpu_time_ns: Some(ns),
+        vcpus: 2,
+        net: None,
+    };
+    for (t, ns) in [(0, 0), (5_000, 5_000_000_000)] {
+        update(
+            &mut s,
+            Msg::Provider(ProviderEvent::Samples {
+                host: 0,
+                ts_ms: T0 + t,
+                samples: vec![sample(ns)],
+            }),
+            T0 + t,
+        );
+    }
+    let e = &s.vms[&VmId {
+        host: 0,
+        uuid: "0-web-1".into(),
+    }];
+    assert!((e.rates.cpu_pct.unwrap() - 50.0).abs() < 1e-9);
+}
+
+#[test]
+fn enter_opens_detail_and_esc_returns() {
+    let mut s = state();
+    act(&mut s, Action::OpenDetail);
+    assert_eq!(s.view.screen, Screen::Detail);
+    act(&mut s, Action::Back);
+    assert_eq!(s.view.screen, Screen::Table);
+    act(&mut s, Action::Help);
+    assert_eq!(s.view.screen, Screen::Help);
+    act(&mut s, Action::Help);
+    assert_eq!(s.view.screen, Screen::Table);
+}
+
+#[test]
+fn quit_and_sigterm_both_end_the_loop() {
+    let mut s = state();
+    assert_eq!(act(&mut s, Action::Quit), vec![Effect::Quit]);
+    let mut s = state();
+    assert_eq!(update(&mut s, Msg::Terminate, T0), vec![Effect::Quit]);
+    assert!(s.quit);
+}

@@ -1,0 +1,296 @@
+//! Integration against libvirt's in-process test driver (`test:///default`, no daemon):
+//! inventory, every operation through the worker and through the CLI, scale from a node file.
+
+mod common;
+
+use std::time::Duration;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use tokio::sync::mpsc;
+
+use novacron::domain::{Op, VmState};
+use novacron::provider::libvirt::state::LifecycleEvent;
+use novacron::provider::libvirt::{inventory, open, ops, spawn_host, HostOptions};
+use novacron::provider::{ConnStatus, DomainEventKind, ProviderCmd, ProviderEvent};
+
+const T: Duration = Duration::from_secs(10);
+
+#[test]
+fn inventory_reads_the_default_domain() {
+    let conn = open("test:///default", false).unwrap();
+    let vms = inventory::read_inventory(&conn, 0, true).unwrap();
+    let vm = vms
+        .iter()
+        .find(|v| v.name == "test")
+        .expect("the test driver's domain");
+    assert_eq!(vm.vcpus, 2);
+    assert_eq!(vm.disks[0].target, "vda");
+    assert_eq!(vm.nics[0].mac, "aa:bb:cc:dd:ee:ff");
+    assert!(vm.persistent);
+}
+
+#[test]
+fn every_operation_changes_the_state_it_should() {
+    let conn = open("test:///default", false).unwrap();
+    let uuid = conn
+        .lookup_domain_by_name("test")
+        .unwrap()
+        .uuid_string()
+        .unwrap();
+    let state = || {
+        let d = conn.lookup_domain_by_uuid_string(&uuid).unwrap();
+        inventory::read_vm(0, &d, false).unwrap().state
+    };
+    // Start from running whatever another test left behind.
+    if state() == VmState::Paused {
+        ops::run_op(&conn, &uuid, Op::Resume).unwrap();
+    }
+    if state() == VmState::ShutOff {
+        ops::run_op(&conn, &uuid, Op::Start).unwrap();
+    }
+    let steps = [
+        (Op::Suspend, VmState::Paused),
+        (Op::Resume, VmState::Running),
+        (Op::Reboot, VmState::Running),
+        (Op::Reset, VmState::Running),
+        (Op::Shutdown, VmState::ShutOff),
+        (Op::Start, VmState::Running),
+        (Op::Destroy, VmState::ShutOff),
+        (Op::Start, VmState::Running),
+    ];
+    for (op, expected) in steps {
+        ops::run_op(&conn, &uuid, op).unwrap_or_else(|e| panic!("{op}: {e}"));
+        assert_eq!(state(), expected, "after {op}");
+    }
+    let err = ops::run_op(&conn, &uuid, Op::Resume).unwrap_err();
+    assert!(
+        err.contains("not paused") || err.contains("not valid"),
+        "libvirt's message: {err}"
+    );
+}
+
+#[tokio::test]
+async fn worker_reports_inventory_ops_and_their_events() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let host = spawn_host(0, HostOptions::new("test:///default"), tx).unwrap();
+    common::wait_for(&mut rx, T, "connected", |e| {
+        matches!(
+            e,
+            ProviderEvent::Status {
+                status: ConnStatus::Connected { .. },
+                ..
+            }
+        )
+    })
+    .await;
+    let inv = common::wait_for(&mut rx, T, "inventory", |e| {
+        matches!(e, ProviderEvent::Inventory { .. })
+    })
+    .await;
+    let ProviderEvent::Inventory { vms, .. } = inv else {
+        unreachable!()
+    };
+    let vm = vms.iter().find(|v| v.name == "test").unwrap().clone();
+    let ops = [
+        (Op::Suspend, VmState::Paused),
+        (Op::Resume, VmState::Running),
+        (Op::Destroy, VmState::ShutOff),
+        (Op::Start, VmState::Running),
+    ];
+    for (i, (op, expected)) in ops.into_iter().enumerate() {
+        let id = 100 + i as u64;
+        assert!(host.send(ProviderCmd::Op {
+            id,
+            uuid: vm.id.uuid.clone(),
+            name: vm.name.clone(),
+            op,
+        }));
+        // The API reply and the event-driven refresh race each other: accept either order.
+        let (mut replied, mut updated) = (false, false);
+        while !(replied && updated) {
+            let ev = common::wait_for(&mut rx, T, "op result and updated state", |e| match e {
+                ProviderEvent::OpResult { id: got, result } => *got == id && result.is_ok(),
+                ProviderEvent::VmUpdated { vm: v, .. } => v.name == "test" && v.state == expected,
+                _ => false,
+            })
+            .await;
+            match ev {
+                ProviderEvent::OpResult { .. } => replied = true,
+                _ => updated = true,
+            }
+        }
+    }
+    // A refused operation comes back with libvirt's message.
+    assert!(host.send(ProviderCmd::Op {
+        id: 999,
+        uuid: vm.id.uuid.clone(),
+        name: vm.name.clone(),
+        op: Op::Start,
+    }));
+    let ev = common::wait_for(&mut rx, T, "refusal", |e| {
+        matches!(e, ProviderEvent::OpResult { id: 999, .. })
+    })
+    .await;
+    let ProviderEvent::OpResult {
+        result: Err(msg), ..
+    } = ev
+    else {
+        panic!("{ev:?}")
+    };
+    assert!(msg.contains("already running"), "{msg}");
+}
+
+#[tokio::test]
+async fn worker_emits_lifecycle_events() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let host = spawn_host(0, HostOptions::new("test:///default"), tx).unwrap();
+    let inv = common::wait_for(&mut rx, T, "inventory", |e| {
+        matches!(e, ProviderEvent::Inventory { .. })
+    })
+    .await;
+    let ProviderEvent::Inventory { vms, .. } = inv else {
+        unreachable!()
+    };
+    let vm = vms.into_iter().find(|v| v.name == "test").unwrap();
+    let op = if vm.state == VmState::Paused {
+        Op::Resume
+    } else {
+        Op::Suspend
+    };
+    host.send(ProviderCmd::Op {
+        id: 1,
+        uuid: vm.id.uuid.clone(),
+        name: vm.name.clone(),
+        op,
+    });
+    common::wait_for(&mut rx, T, "lifecycle event", |e| {
+        matches!(
+            e,
+            ProviderEvent::DomainEvent {
+                kind: DomainEventKind::Lifecycle(
+                    LifecycleEvent::Suspended(_) | LifecycleEvent::Resumed(_)
+                ),
+                ..
+            }
+        )
+    })
+    .await;
+}
+
+#[test]
+fn a_thousand_domains_from_a_node_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let uri = common::node_file(dir.path(), 1000);
+    let conn = open(&uri, false).unwrap();
+    let vms = inventory::read_inventory(&conn, 0, false).unwrap();
+    assert_eq!(vms.len(), 1000);
+    assert_eq!(
+        vms.iter().filter(|v| v.state == VmState::ShutOff).count(),
+        200
+    );
+}
+
+fn cli() -> Command {
+    let mut c = Command::cargo_bin("novacron").unwrap();
+    c.env_remove("LIBVIRT_DEFAULT_URI")
+        .env("XDG_CONFIG_HOME", "/nonexistent");
+    c
+}
+
+#[test]
+fn cli_list_json_and_table() {
+    let out = cli()
+        .args(["-c", "test:///default", "list", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v[0]["name"], "test");
+    assert_eq!(v[0]["uri"], "test:///default");
+    cli()
+        .args(["-c", "test:///default", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("NAME").and(predicate::str::contains("test:///default")));
+}
+
+#[test]
+fn cli_ops_exit_codes() {
+    // Each CLI run gets a fresh test driver, where "test" is running.
+    cli()
+        .args(["-c", "test:///default", "vm", "suspend", "test"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("paused"));
+    cli()
+        .args([
+            "-c",
+            "test:///default",
+            "vm",
+            "shutdown",
+            "test",
+            "--timeout",
+            "5",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("shut off"));
+    cli()
+        .args(["-c", "test:///default", "vm", "resume", "test"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not paused"));
+    cli()
+        .args(["-c", "test:///default", "vm", "start", "tset"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("no domain named \"tset\"")
+                .and(predicate::str::contains("did you mean test")),
+        );
+    cli()
+        .args(["-c", "nosuchdriver:///x", "list"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot connect to nosuchdriver:///x",
+        ));
+    cli()
+        .args([
+            "-c",
+            "test:///default",
+            "--read-only",
+            "vm",
+            "start",
+            "test",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--read-only"));
+    cli()
+        .args(["vm", "explode", "test"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("possible values"));
+}
+
+#[test]
+fn cli_help_lists_the_keymap() {
+    cli().arg("--help").assert().success().stdout(
+        predicate::str::contains("Keys in the console")
+            .and(predicate::str::contains("toggle").not())
+            .and(predicate::str::contains("suspend / resume")),
+    );
+}
+
+#[test]
+fn cli_refuses_tui_without_a_terminal() {
+    cli()
+        .args(["-c", "test:///default"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("needs a terminal"));
+}
