@@ -1,0 +1,210 @@
+//! End to end in a real terminal (tmux): launch the console on the lab, see the lab VMs,
+//! suspend and resume one with keys, quit, and check the terminal is restored. A second test
+//! sends SIGTERM instead of `q`.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::lab;
+
+struct Tmux {
+    session: String,
+    dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    /// Starts `novacron ARGS` in a detached 100×30 tmux session. After novacron exits, the
+    /// shell records its exit code and `stty -a` (the terminal mode it left behind).
+    fn start(session: &str, args: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = env!("CARGO_BIN_EXE_novacron");
+        let d = dir.path().display();
+        let script = format!(
+            "XDG_STATE_HOME={d}/state XDG_CONFIG_HOME={d}/config {bin} {args}; echo \"EXIT=$?\" > {d}/exit; stty -a > {d}/stty; echo SHELL-BACK; sleep 60"
+        );
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", session])
+            .output();
+        let st = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                session,
+                "-x",
+                "100",
+                "-y",
+                "30",
+                "sh",
+                "-c",
+                &script,
+            ])
+            .status()
+            .expect("tmux");
+        assert!(st.success(), "tmux new-session failed");
+        Self {
+            session: session.into(),
+            dir,
+        }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.session])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", self.session.as_str()];
+        args.extend_from_slice(keys);
+        assert!(Command::new("tmux").args(&args).status().unwrap().success());
+    }
+
+    fn wait_screen(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+
+    fn wait_exit(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !Path::new(&self.dir.path().join("stty")).exists() || self.file("stty").is_empty() {
+            assert!(
+                Instant::now() < deadline,
+                "novacron did not exit; screen:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.file("exit")
+    }
+
+    /// The pid of this session's novacron: the process whose environment names our dir.
+    fn pid(&self) -> String {
+        let out = Command::new("pgrep")
+            .args(["-x", "novacron"])
+            .output()
+            .unwrap();
+        let marker = self.dir.path().display().to_string();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find(|pid| {
+                std::fs::read(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|env| String::from_utf8_lossy(&env).contains(&marker))
+            })
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The terminal is back in cooked mode with echo, and the alternate screen is gone.
+    fn assert_restored(&self) {
+        let stty = self.file("stty");
+        assert!(
+            stty.contains(" icanon") && stty.contains(" echo"),
+            "terminal left in raw mode: {stty}"
+        );
+        let s = self.wait_screen("shell output after exit", Duration::from_secs(5), |s| {
+            s.contains("SHELL-BACK")
+        });
+        assert!(!s.contains("┌ VMs"), "alternate screen not left:\n{s}");
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.session])
+            .output();
+    }
+}
+
+/// The table row of VM `name` (not the title line that may name it in the filter).
+fn row_of<'a>(screen: &'a str, name: &str) -> &'a str {
+    let cell = format!("│{name} ");
+    screen.lines().find(|l| l.contains(&cell)).unwrap_or("")
+}
+
+#[test]
+fn suspend_and_resume_with_keys_then_quit_restores_the_terminal() {
+    if !lab::available() {
+        return;
+    }
+    // Start from a running nclab-idle whatever an earlier run left behind.
+    let _ = lab::virsh(&["resume", "nclab-idle"]);
+    let t = Tmux::start("nc-e2e-keys", "-c qemu:///system");
+    let s = t.wait_screen("the lab VMs", Duration::from_secs(15), |s| {
+        ["nclab-idle", "nclab-busy", "nclab-disk", "nclab-net"]
+            .iter()
+            .all(|n| s.contains(n))
+    });
+    assert!(s.contains("local ●"), "header shows the connection:\n{s}");
+
+    t.keys(&["/"]);
+    t.keys(&["-l", "nclab-idle"]);
+    t.keys(&["Enter"]);
+    t.wait_screen("filtered to nclab-idle", Duration::from_secs(5), |s| {
+        s.contains("filter nclab-idle") && !s.contains("nclab-busy")
+    });
+
+    t.keys(&["p"]);
+    let s = t.wait_screen("paused", Duration::from_secs(10), |s| {
+        row_of(s, "nclab-idle").contains("paused (user)")
+    });
+    assert!(
+        s.contains("suspend done"),
+        "journal records the operation:\n{s}"
+    );
+    assert!(
+        s.contains("virsh -c qemu:///system suspend nclab-idle"),
+        "journal shows the virsh command:\n{s}"
+    );
+    let out = lab::virsh(&["domstate", "nclab-idle"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "paused");
+
+    t.keys(&["p"]);
+    t.wait_screen("running again", Duration::from_secs(10), |s| {
+        row_of(s, "nclab-idle").contains("running (unpaused)") && s.contains("resume done")
+    });
+
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit().trim(), "EXIT=0");
+    t.assert_restored();
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    if !lab::available() {
+        return;
+    }
+    let t = Tmux::start("nc-e2e-term", "-c qemu:///system --read-only");
+    t.wait_screen("the table", Duration::from_secs(15), |s| {
+        s.contains("nclab-idle") && s.contains("[read-only]")
+    });
+    let pid = t.pid();
+    assert!(!pid.is_empty(), "novacron pid");
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(t.wait_exit().trim(), "EXIT=0");
+    t.assert_restored();
+}

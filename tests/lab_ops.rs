@@ -1,0 +1,248 @@
+//! Integration against the real daemon (`qemu:///system`) and real TCG guests of the lab:
+//! every lifecycle operation round-trips through the worker and its event arrives, and a
+//! change made with virsh from another shell reaches the app.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::{self, UnboundedReceiver};
+
+use common::lab::{self, TestVm};
+use novacron::domain::{Op, Vm, VmState};
+use novacron::provider::libvirt::state::LifecycleEvent;
+use novacron::provider::libvirt::{spawn_host, HostHandle, HostOptions};
+use novacron::provider::{DomainEventKind, ProviderCmd, ProviderEvent};
+
+async fn worker() -> (HostHandle, UnboundedReceiver<ProviderEvent>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut opts = HostOptions::new(lab::URI);
+    opts.poll_interval = Duration::from_secs(2);
+    (spawn_host(0, opts, tx).expect("worker"), rx)
+}
+
+async fn find_vm(rx: &mut UnboundedReceiver<ProviderEvent>, name: &str) -> Vm {
+    let ev = common::wait_for(
+        rx,
+        Duration::from_secs(30),
+        "inventory with the test VM",
+        |e| match e {
+            ProviderEvent::Inventory { vms, .. } => vms.iter().any(|v| v.name == name),
+            ProviderEvent::VmUpdated { vm, .. } => vm.name == name,
+            _ => false,
+        },
+    )
+    .await;
+    match ev {
+        ProviderEvent::Inventory { vms, .. } => vms.into_iter().find(|v| v.name == name).unwrap(),
+        ProviderEvent::VmUpdated { vm, .. } => vm,
+        _ => unreachable!(),
+    }
+}
+
+/// Sends `op` and waits for both libvirt's reply and the event that confirms it.
+async fn round_trip(
+    host: &HostHandle,
+    rx: &mut UnboundedReceiver<ProviderEvent>,
+    vm: &Vm,
+    id: u64,
+    op: Op,
+    confirms: fn(&DomainEventKind) -> bool,
+    timeout: Duration,
+) {
+    assert!(host.send(ProviderCmd::Op {
+        id,
+        uuid: vm.id.uuid.clone(),
+        name: vm.name.clone(),
+        op
+    }));
+    let (mut replied, mut confirmed) = (false, false);
+    while !(replied && confirmed) {
+        let ev = common::wait_for(rx, timeout, &format!("{op} reply and event"), |e| match e {
+            ProviderEvent::OpResult { id: got, .. } => *got == id,
+            ProviderEvent::DomainEvent { uuid, kind, .. } => *uuid == vm.id.uuid && confirms(kind),
+            _ => false,
+        })
+        .await;
+        match ev {
+            ProviderEvent::OpResult { result, .. } => {
+                result.unwrap_or_else(|e| panic!("{op} refused: {e}"));
+                replied = true;
+            }
+            _ => confirmed = true,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_lifecycle_operation_round_trips_with_its_event() {
+    if !lab::available() {
+        return;
+    }
+    let test_vm = TestVm::define("nctest-ops", "idle");
+    let (host, mut rx) = worker().await;
+    let vm = find_vm(&mut rx, &test_vm.name).await;
+    assert_eq!(vm.state, VmState::ShutOff);
+    let t = Duration::from_secs(30);
+    let boot = Duration::from_secs(120);
+
+    let off = lab::console_offset(&vm.name);
+    round_trip(
+        &host,
+        &mut rx,
+        &vm,
+        1,
+        Op::Start,
+        |k| matches!(k, DomainEventKind::Lifecycle(LifecycleEvent::Started(_))),
+        t,
+    )
+    .await;
+    lab::wait_booted(&vm.name, off, boot);
+
+    round_trip(
+        &host,
+        &mut rx,
+        &vm,
+        2,
+        Op::Suspend,
+        |k| matches!(k, DomainEventKind::Lifecycle(LifecycleEvent::Suspended(_))),
+        t,
+    )
+    .await;
+    round_trip(
+        &host,
+        &mut rx,
+        &vm,
+        3,
+        Op::Resume,
+        |k| matches!(k, DomainEventKind::Lifecycle(LifecycleEvent::Resumed(_))),
+        t,
+    )
+    .await;
+
+    let off = lab::console_offset(&vm.name);
+    round_trip(
+        &host,
+        &mut rx,
+        &vm,
+        4,
+        Op::Reboot,
+        |k| matches!(k, DomainEventKind::Reboot),
+        boot,
+    )
+    .await;
+    lab::wait_booted(&vm.name, off, boot);
+
+    let off = lab::console_offset(&vm.name);
+    round_trip(
+        &host,
+        &mut rx,
+        &vm,
+        5,
+        Op::Reset,
+        |k| matches!(k, DomainEventKind::Reboot),
+        t,
+    )
+    .await;
+    lab::wait_booted(&vm.name, off, boot);
+
+    round_trip(
+        &host,
+        &mut rx,
+        &vm,
+        6,
+        Op::Shutdown,
+        |k| {
+            matches!(
+                k,
+                DomainEventKind::Lifecycle(LifecycleEvent::Stopped("shutdown"))
+            )
+        },
+        boot,
+    )
+    .await;
+    round_trip(
+        &host,
+        &mut rx,
+        &vm,
+        7,
+        Op::Start,
+        |k| matches!(k, DomainEventKind::Lifecycle(LifecycleEvent::Started(_))),
+        t,
+    )
+    .await;
+    round_trip(
+        &host,
+        &mut rx,
+        &vm,
+        8,
+        Op::Destroy,
+        |k| {
+            matches!(
+                k,
+                DomainEventKind::Lifecycle(LifecycleEvent::Stopped("destroyed"))
+            )
+        },
+        t,
+    )
+    .await;
+
+    // The table shows libvirt's reason for the new state.
+    let ev = common::wait_for(&mut rx, t, "shut off (destroyed)", |e| {
+        matches!(e, ProviderEvent::VmUpdated { vm: v, .. } if v.name == vm.name && v.state == VmState::ShutOff)
+    })
+    .await;
+    let ProviderEvent::VmUpdated { vm: after, .. } = ev else {
+        unreachable!()
+    };
+    assert_eq!(after.state_text(), "shut off (destroyed)");
+
+    // An operation the state does not allow comes back with libvirt's message.
+    assert!(host.send(ProviderCmd::Op {
+        id: 9,
+        uuid: vm.id.uuid.clone(),
+        name: vm.name.clone(),
+        op: Op::Suspend
+    }));
+    let ev = common::wait_for(&mut rx, t, "refusal", |e| {
+        matches!(e, ProviderEvent::OpResult { id: 9, .. })
+    })
+    .await;
+    let ProviderEvent::OpResult {
+        result: Err(msg), ..
+    } = ev
+    else {
+        panic!("{ev:?}")
+    };
+    assert!(msg.contains("not running"), "libvirt's message: {msg}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_made_with_virsh_reaches_the_app_within_a_second() {
+    if !lab::available() {
+        return;
+    }
+    let test_vm = TestVm::define("nctest-virsh", "idle");
+    test_vm.start_and_boot();
+    let (_host, mut rx) = worker().await;
+    let vm = find_vm(&mut rx, &test_vm.name).await;
+    assert_eq!(vm.state, VmState::Running);
+    for (cmd, expected) in [
+        ("suspend", VmState::Paused),
+        ("resume", VmState::Running),
+        ("destroy", VmState::ShutOff),
+    ] {
+        let out = lab::virsh(&[cmd, &vm.name]);
+        assert!(
+            out.status.success(),
+            "virsh {cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let t0 = Instant::now();
+        common::wait_for(&mut rx, Duration::from_secs(1), &format!("{cmd} seen by the app"), |e| {
+            matches!(e, ProviderEvent::VmUpdated { vm: v, .. } if v.name == vm.name && v.state == expected)
+        })
+        .await;
+        eprintln!("virsh {cmd} → app state {expected:?} in {:?}", t0.elapsed());
+    }
+}
