@@ -14,7 +14,7 @@ use novacron::provider::libvirt::state::LifecycleEvent;
 use novacron::provider::libvirt::{spawn_host, HostHandle, HostOptions};
 use novacron::provider::{DomainEventKind, ProviderCmd, ProviderEvent};
 
-async fn worker() -> (HostHandle, UnboundedReceiver<ProviderEvent>) {
+fn worker() -> (HostHandle, UnboundedReceiver<ProviderEvent>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let mut opts = HostOptions::new(lab::URI);
     opts.poll_interval = Duration::from_secs(2);
@@ -35,7 +35,7 @@ async fn find_vm(rx: &mut UnboundedReceiver<ProviderEvent>, name: &str) -> Vm {
     .await;
     match ev {
         ProviderEvent::Inventory { vms, .. } => vms.into_iter().find(|v| v.name == name).unwrap(),
-        ProviderEvent::VmUpdated { vm, .. } => vm,
+        ProviderEvent::VmUpdated { vm, .. } => *vm,
         _ => unreachable!(),
     }
 }
@@ -75,12 +75,13 @@ async fn round_trip(
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[allow(clippy::too_many_lines)]
 async fn every_lifecycle_operation_round_trips_with_its_event() {
     if !lab::available() {
         return;
     }
     let test_vm = TestVm::define("nctest-ops", "idle");
-    let (host, mut rx) = worker().await;
+    let (host, mut rx) = worker();
     let vm = find_vm(&mut rx, &test_vm.name).await;
     assert_eq!(vm.state, VmState::ShutOff);
     let t = Duration::from_secs(30);
@@ -224,7 +225,7 @@ async fn a_change_made_with_virsh_reaches_the_app_within_a_second() {
     }
     let test_vm = TestVm::define("nctest-virsh", "idle");
     test_vm.start_and_boot();
-    let (_host, mut rx) = worker().await;
+    let (_host, mut rx) = worker();
     let vm = find_vm(&mut rx, &test_vm.name).await;
     assert_eq!(vm.state, VmState::Running);
     for (cmd, expected) in [

@@ -158,12 +158,12 @@ async fn worker_emits_lifecycle_events() {
     } else {
         Op::Suspend
     };
-    host.send(ProviderCmd::Op {
+    assert!(host.send(ProviderCmd::Op {
         id: 1,
         uuid: vm.id.uuid.clone(),
         name: vm.name.clone(),
         op,
-    });
+    }));
     common::wait_for(&mut rx, T, "lifecycle event", |e| {
         matches!(
             e,

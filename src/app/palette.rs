@@ -115,6 +115,7 @@ mod tests {
     #[test_case("start web-1", Ok(Command::Op { op: Op::Start, vm: "web-1".into() }) ; "start")]
     #[test_case("quit", Ok(Command::Quit) ; "quit")]
     #[test_case("connect test:///default", Ok(Command::Connect("test:///default".into())) ; "connect")]
+    #[allow(clippy::needless_pass_by_value)]
     fn parses_commands(line: &str, expected: Result<Command, String>) {
         assert_eq!(parse(line), expected);
     }

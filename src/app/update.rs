@@ -288,7 +288,7 @@ fn on_provider(state: &mut State, ev: ProviderEvent) {
             rows::rebuild(state);
         }
         ProviderEvent::VmUpdated { vm, .. } => {
-            upsert(state, vm);
+            upsert(state, *vm);
             rows::rebuild(state);
         }
         ProviderEvent::VmRemoved { host, uuid } => {

@@ -1,5 +1,6 @@
 //! Headless commands for scripts and tests: the same provider core as the console.
 
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -70,8 +71,9 @@ pub fn list(cfg: &Config, json: bool) -> Result<(), Failure> {
     );
     for (uri, vm) in &all {
         let ip = vm.ips.first().map_or("-", String::as_str);
-        text.push_str(&format!(
-            "{:<24} {:<18} {:<22} {:>4} {:>11} {:<18} {}\n",
+        let _ = writeln!(
+            text,
+            "{:<24} {:<18} {:<22} {:>4} {:>11} {:<18} {}",
             vm.name,
             uri,
             vm.state_text(),
@@ -79,7 +81,7 @@ pub fn list(cfg: &Config, json: bool) -> Result<(), Failure> {
             format!("{}/{}", kib(vm.mem_kib), kib(vm.max_mem_kib)),
             ip,
             if vm.autostart { "yes" } else { "no" }
-        ));
+        );
     }
     emit(&text);
     Ok(())

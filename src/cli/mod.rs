@@ -15,7 +15,7 @@ use crate::domain::Op;
 #[derive(Debug, Parser)]
 #[command(name = "novacron", version, about, long_about = None)]
 pub struct Cli {
-    /// libvirt URI; repeat for several hosts [default: $LIBVIRT_DEFAULT_URI, else qemu:///system]
+    /// libvirt URI; repeat for several hosts [default: $`LIBVIRT_DEFAULT_URI`, else <qemu:///system>]
     #[arg(short = 'c', long = "connect", value_name = "URI", global = true)]
     pub connect: Vec<String>,
     /// Open connections read-only and disable every operation
@@ -36,7 +36,7 @@ pub struct Cli {
     /// Theme file
     #[arg(long, value_name = "PATH")]
     pub theme: Option<PathBuf>,
-    /// No colours (also when NO_COLOR is set)
+    /// No colours (also when `NO_COLOR` is set)
     #[arg(long)]
     pub no_color: bool,
     #[command(subcommand)]

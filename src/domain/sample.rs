@@ -53,14 +53,16 @@ pub fn rates(prev: &CounterSample, prev_ms: i64, cur: &CounterSample, cur_ms: i6
     #[allow(clippy::cast_precision_loss)]
     let dt_s = (cur_ms - prev_ms) as f64 / 1000.0;
     let cpu_pct = match (prev.cpu_time_ns, cur.cpu_time_ns) {
-        (Some(p), Some(c)) if cur.vcpus > 0 && cur.state.is_active() => per_second(p, c, dt_s)
-            .map(|ns| (ns / 1e9 / f64::from(cur.vcpus) * 100.0).clamp(0.0, 100.0)),
+        (Some(old_cpu), Some(new_cpu)) if cur.vcpus > 0 && cur.state.is_active() => {
+            per_second(old_cpu, new_cpu, dt_s)
+                .map(|ns| (ns / 1e9 / f64::from(cur.vcpus) * 100.0).clamp(0.0, 100.0))
+        }
         _ => None,
     };
     let (net_rx_bps, net_tx_bps) = match (prev.net, cur.net) {
-        (Some(p), Some(c)) => (
-            per_second(p.rx_bytes, c.rx_bytes, dt_s),
-            per_second(p.tx_bytes, c.tx_bytes, dt_s),
+        (Some(old_net), Some(new_net)) => (
+            per_second(old_net.rx_bytes, new_net.rx_bytes, dt_s),
+            per_second(old_net.tx_bytes, new_net.tx_bytes, dt_s),
         ),
         _ => (None, None),
     };

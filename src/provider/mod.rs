@@ -79,9 +79,10 @@ pub enum ProviderEvent {
         host: HostId,
         vms: Vec<Vm>,
     },
+    /// Boxed: a `Vm` is large and this travels through every channel and `Msg`.
     VmUpdated {
         host: HostId,
-        vm: Vm,
+        vm: Box<Vm>,
     },
     VmRemoved {
         host: HostId,

@@ -27,9 +27,10 @@ pub fn virsh(args: &[&str]) -> std::process::Output {
 pub fn available() -> bool {
     let ok = virsh(&["domstate", "nclab-idle"]).status.success();
     if !ok {
-        if std::env::var("NOVACRON_REQUIRE_LAB").as_deref() == Ok("1") {
-            panic!("NOVACRON_REQUIRE_LAB=1 but the lab is not up: run `assets/lab/lab.sh up`");
-        }
+        assert!(
+            std::env::var("NOVACRON_REQUIRE_LAB").as_deref() != Ok("1"),
+            "NOVACRON_REQUIRE_LAB=1 but the lab is not up: run `assets/lab/lab.sh up`"
+        );
         eprintln!("skipping: the lab is not up (assets/lab/lab.sh up); set NOVACRON_REQUIRE_LAB=1 to fail instead");
     }
     ok
@@ -45,9 +46,7 @@ fn console_log(name: &str) -> PathBuf {
 
 /// Size of a guest's console log, to wait for output written after this point.
 pub fn console_offset(name: &str) -> u64 {
-    std::fs::metadata(console_log(name))
-        .map(|m| m.len())
-        .unwrap_or(0)
+    std::fs::metadata(console_log(name)).map_or(0, |m| m.len())
 }
 
 /// Waits until the guest's init has taken a DHCP lease (it then also listens for the ACPI

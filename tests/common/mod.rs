@@ -21,10 +21,10 @@ pub fn node_file(dir: &Path, n: usize) -> String {
         } else {
             ""
         };
-        let _ = write!(
+        let _ = writeln!(
             xml,
             "<domain type='test'><name>vm-{i:04}</name><uuid>00000000-0000-4000-8000-{i:012}</uuid>\
-             <memory unit='MiB'>{}</memory><vcpu>{}</vcpu><os><type>hvm</type></os>{runstate}</domain>\n",
+             <memory unit='MiB'>{}</memory><vcpu>{}</vcpu><os><type>hvm</type></os>{runstate}</domain>",
             512 * (1 + i % 8),
             1 + i % 4
         );
@@ -50,18 +50,18 @@ where
     let mut seen = Vec::new();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, rx.recv()).await {
-            Ok(Some(ev)) => {
-                if pred(&ev) {
-                    return ev;
-                }
-                seen.push(format!("{ev:?}").chars().take(160).collect::<String>());
-            }
-            Ok(None) => panic!("channel closed while waiting for {what}"),
-            Err(_) => panic!(
+        let Ok(got) = tokio::time::timeout(left, rx.recv()).await else {
+            panic!(
                 "timed out after {timeout:?} waiting for {what}; saw:\n{}",
                 seen.join("\n")
-            ),
+            );
+        };
+        let Some(ev) = got else {
+            panic!("channel closed while waiting for {what}");
+        };
+        if pred(&ev) {
+            return ev;
         }
+        seen.push(format!("{ev:?}").chars().take(160).collect::<String>());
     }
 }

@@ -52,6 +52,7 @@ pub struct HostHandle {
 
 impl HostHandle {
     /// Sends a command; a worker that has exited is reported as an error by the caller.
+    #[must_use]
     pub fn send(&self, cmd: ProviderCmd) -> bool {
         self.tx.send(cmd).is_ok()
     }
@@ -209,7 +210,7 @@ impl Worker {
         let on_close = Box::new(move |r: CloseReason| {
             let _ = me.send(ProviderCmd::ConnectionClosed(r.to_string()));
         });
-        match EventRegistration::register(conn, on_event, on_close) {
+        match EventRegistration::register(conn, &(on_event as Arc<events::EventSink>), on_close) {
             Ok(r) => Some(r),
             Err(e) => {
                 tracing::warn!(uri = %self.opts.uri, "domain events unavailable, relying on polls: {e}");
@@ -239,7 +240,7 @@ impl Worker {
                 }
                 Ok(ProviderCmd::ConnectionClosed(why)) => return SessionEnd::Lost(why),
                 Ok(ProviderCmd::Op { id, uuid, name, op }) => {
-                    self.spawn_op(conn, id, uuid, name, op)
+                    self.spawn_op(conn, id, uuid, name, op);
                 }
                 Ok(ProviderCmd::RefreshVm { uuid }) => self.refresh_vm(conn, &uuid),
                 Ok(ProviderCmd::Refresh) => {
@@ -270,7 +271,10 @@ impl Worker {
     fn refresh_vm(&self, conn: &Connect, uuid: &str) {
         let ev = match conn.lookup_domain_by_uuid_string(uuid) {
             Ok(dom) => match inventory::read_vm(self.id, &dom, false) {
-                Ok(vm) => ProviderEvent::VmUpdated { host: self.id, vm },
+                Ok(vm) => ProviderEvent::VmUpdated {
+                    host: self.id,
+                    vm: Box::new(vm),
+                },
                 Err(_) => ProviderEvent::VmRemoved {
                     host: self.id,
                     uuid: uuid.to_string(),

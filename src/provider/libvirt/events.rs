@@ -35,7 +35,7 @@ pub struct RawDomainEvent {
     pub kind: DomainEventKind,
 }
 
-type EventSink = dyn Fn(RawDomainEvent) + Send + Sync;
+pub type EventSink = dyn Fn(RawDomainEvent) + Send + Sync;
 type CloseSink = dyn Fn(CloseReason) + Send + Sync;
 
 /// Why libvirt closed a connection.
@@ -124,7 +124,7 @@ impl EventRegistration {
     /// The first registration libvirt refuses; already registered callbacks are removed.
     pub fn register(
         conn: &Connect,
-        on_event: Arc<EventSink>,
+        on_event: &Arc<EventSink>,
         on_close: Box<CloseSink>,
     ) -> Result<Self, LibvirtError> {
         let mut reg = Self {
@@ -132,6 +132,8 @@ impl EventRegistration {
             callback_ids: Vec::new(),
             close_registered: false,
         };
+        // The event ids are small enumeration values, far from i32::MAX.
+        #[allow(clippy::cast_possible_wrap)]
         let table: [(c_int, sys::virConnectDomainEventGenericCallback); 7] = [
             (
                 sys::VIR_DOMAIN_EVENT_ID_LIFECYCLE as c_int,
@@ -166,7 +168,7 @@ impl EventRegistration {
         ];
         for (event_id, cb) in table {
             let opaque = Box::into_raw(Box::new(SinkBox {
-                sink: Arc::clone(&on_event),
+                sink: Arc::clone(on_event),
             }));
             // SAFETY: conn is a live connection we hold a reference to; opaque is a leaked box
             // that libvirt hands back to `free_sink` exactly once.
@@ -253,7 +255,7 @@ unsafe extern "C" fn close_cb(_conn: sys::virConnectPtr, reason: c_int, opaque: 
     let Some(b) = opaque.cast::<CloseBox>().as_ref() else {
         return;
     };
-    let reason = match reason as c_uint {
+    let reason = match c_uint::try_from(reason).unwrap_or(c_uint::MAX) {
         sys::VIR_CONNECT_CLOSE_REASON_EOF => CloseReason::Eof,
         sys::VIR_CONNECT_CLOSE_REASON_KEEPALIVE => CloseReason::Keepalive,
         sys::VIR_CONNECT_CLOSE_REASON_CLIENT => CloseReason::Client,

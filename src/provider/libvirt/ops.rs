@@ -14,13 +14,13 @@ pub fn run_op(conn: &Connect, uuid: &str, op: Op) -> Result<(), String> {
         .lookup_domain_by_uuid_string(uuid)
         .map_err(|e| super::message(&e))?;
     let r = match op {
-        Op::Start => dom.create().map(|_| ()),
-        Op::Shutdown => dom.shutdown().map(|_| ()),
-        Op::Reboot => dom.reboot(0).map(|_| ()),
-        Op::Reset => dom.reset().map(|_| ()),
-        Op::Suspend => dom.suspend().map(|_| ()),
-        Op::Resume => dom.resume().map(|_| ()),
-        Op::Destroy => dom.destroy().map(|_| ()),
+        Op::Start => dom.create(),
+        Op::Shutdown => dom.shutdown(),
+        Op::Reboot => dom.reboot(0),
+        Op::Reset => dom.reset(),
+        Op::Suspend => dom.suspend(),
+        Op::Resume => dom.resume(),
+        Op::Destroy => dom.destroy(),
     };
     r.map_err(|e| super::message(&e))
 }

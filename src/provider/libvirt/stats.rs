@@ -142,7 +142,7 @@ unsafe fn copy_record(rec: &sys::_virDomainStatsRecord) -> DomainStatsRecord {
     for i in 0..n {
         let p = &*rec.params.add(i);
         let field = cstr(p.field.as_ptr());
-        let value = match p.type_ as c_uint {
+        let value = match c_uint::try_from(p.type_).unwrap_or(c_uint::MAX) {
             sys::VIR_TYPED_PARAM_INT => ParamValue::Int(i64::from(p.value.i)),
             sys::VIR_TYPED_PARAM_UINT => ParamValue::UInt(u64::from(p.value.ui)),
             sys::VIR_TYPED_PARAM_LLONG => ParamValue::Int(p.value.l),

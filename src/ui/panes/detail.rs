@@ -6,7 +6,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
 use ratatui::Frame;
 
+use crate::app::state::VmEntry;
 use crate::app::State;
+use crate::domain::Vm;
 use crate::ui::format::{kib, rate};
 use crate::ui::theme::Theme;
 
@@ -33,21 +35,28 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         return;
     };
     let vm = &e.vm;
-    let disks_h = u16::try_from(vm.disks.len())
-        .unwrap_or(u16::MAX)
-        .saturating_add(3)
-        .min(8);
-    let nics_h = u16::try_from(vm.nics.len())
-        .unwrap_or(u16::MAX)
-        .saturating_add(3)
-        .min(8);
+    let height = |n: usize| {
+        u16::try_from(n)
+            .unwrap_or(u16::MAX)
+            .saturating_add(3)
+            .min(8)
+    };
     let [props, disks, nics] = Layout::vertical([
         Constraint::Min(6),
-        Constraint::Length(disks_h),
-        Constraint::Length(nics_h),
+        Constraint::Length(height(vm.disks.len())),
+        Constraint::Length(height(vm.nics.len())),
     ])
     .areas(area);
+    f.render_widget(
+        Paragraph::new(properties(state, e, theme)).block(block(" Detail (esc back) ", theme)),
+        props,
+    );
+    f.render_widget(disk_table(vm, theme), disks);
+    f.render_widget(nic_table(vm, theme), nics);
+}
 
+fn properties<'a>(state: &State, e: &VmEntry, theme: &Theme) -> Vec<Line<'a>> {
+    let vm = &e.vm;
     let cpu = e
         .rates
         .cpu_pct
@@ -56,7 +65,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         (Some(rx), Some(tx)) => format!("rx {} tx {}", rate(rx), rate(tx)),
         _ => "-".into(),
     };
-    let mut left = vec![
+    let mut lines = vec![
         kv("name", vm.name.clone(), theme),
         kv("uuid", vm.id.uuid.clone(), theme),
         kv("host", state.host_uri(vm.id.host).to_string(), theme),
@@ -94,13 +103,12 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             theme,
         ),
     ];
-    left.extend(vm.summary.iter().map(|(k, v)| kv(k, v.clone(), theme)));
-    f.render_widget(
-        Paragraph::new(left).block(block(" Detail (esc back) ", theme)),
-        props,
-    );
+    lines.extend(vm.summary.iter().map(|(k, v)| kv(k, v.clone(), theme)));
+    lines
+}
 
-    let disk_rows = vm.disks.iter().map(|d| {
+fn disk_table<'a>(vm: &Vm, theme: &'a Theme) -> Table<'a> {
+    let rows = vm.disks.iter().map(|d| {
         Row::new(vec![
             d.target.clone(),
             d.device.clone(),
@@ -109,21 +117,20 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             d.source.clone(),
         ])
     });
-    let disk_table = Table::new(
-        disk_rows,
-        [
-            Constraint::Length(6),
-            Constraint::Length(6),
-            Constraint::Length(7),
-            Constraint::Length(6),
-            Constraint::Min(10),
-        ],
-    )
-    .header(Row::new(["TARGET", "DEVICE", "BUS", "FORMAT", "SOURCE"]).style(theme.title))
-    .block(block(" Disks ", theme));
-    f.render_widget(disk_table, disks);
+    let widths = [
+        Constraint::Length(6),
+        Constraint::Length(6),
+        Constraint::Length(7),
+        Constraint::Length(6),
+        Constraint::Min(10),
+    ];
+    Table::new(rows, widths)
+        .header(Row::new(["TARGET", "DEVICE", "BUS", "FORMAT", "SOURCE"]).style(theme.title))
+        .block(block(" Disks ", theme))
+}
 
-    let nic_rows = vm.nics.iter().map(|n| {
+fn nic_table<'a>(vm: &Vm, theme: &'a Theme) -> Table<'a> {
+    let rows = vm.nics.iter().map(|n| {
         Row::new(vec![
             n.mac.clone(),
             n.kind.clone(),
@@ -132,17 +139,14 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             n.target.clone(),
         ])
     });
-    let nic_table = Table::new(
-        nic_rows,
-        [
-            Constraint::Length(17),
-            Constraint::Length(8),
-            Constraint::Min(10),
-            Constraint::Length(8),
-            Constraint::Length(8),
-        ],
-    )
-    .header(Row::new(["MAC", "TYPE", "SOURCE", "MODEL", "DEV"]).style(theme.title))
-    .block(block(" NICs ", theme));
-    f.render_widget(nic_table, nics);
+    let widths = [
+        Constraint::Length(17),
+        Constraint::Length(8),
+        Constraint::Min(10),
+        Constraint::Length(8),
+        Constraint::Length(8),
+    ];
+    Table::new(rows, widths)
+        .header(Row::new(["MAC", "TYPE", "SOURCE", "MODEL", "DEV"]).style(theme.title))
+        .block(block(" NICs ", theme))
 }

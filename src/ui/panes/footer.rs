@@ -35,12 +35,13 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             Span::styled("█", theme.accent),
             Span::styled("   tab complete · enter run · esc cancel", theme.dim),
         ]),
-        _ => match &state.flash {
-            Some(fl) => Line::from(Span::styled(
-                fl.text.clone(),
-                if fl.error { theme.error } else { theme.ok },
-            )),
-            None => {
+        _ => {
+            if let Some(fl) = &state.flash {
+                Line::from(Span::styled(
+                    fl.text.clone(),
+                    if fl.error { theme.error } else { theme.ok },
+                ))
+            } else {
                 let mut spans = Vec::new();
                 for (action, label) in HINTS {
                     if let Some(h) = state.help.iter().find(|h| h.action == action) {
@@ -51,7 +52,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
                 }
                 Line::from(spans)
             }
-        },
+        }
     };
     f.render_widget(Paragraph::new(line), area);
 }

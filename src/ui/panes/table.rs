@@ -71,7 +71,9 @@ fn title(state: &State) -> String {
         state.view.sort.label()
     );
     if !state.view.filter.is_empty() {
-        t.push_str(&format!("· filter {} ", state.view.filter));
+        t.push_str("· filter ");
+        t.push_str(&state.view.filter);
+        t.push(' ');
     }
     t
 }
