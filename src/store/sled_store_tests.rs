@@ -1,0 +1,193 @@
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_precision_loss,
+    clippy::cast_sign_loss,
+    clippy::many_single_char_names
+)]
+
+use std::time::Duration;
+
+use super::*;
+use crate::store::retention::Retention;
+use crate::store::{HistoryStore, Query, Sample, SeriesKey, StoreConfig, Tier};
+
+const T0: i64 = 1_700_000_040_000; // on a minute boundary
+
+fn fill(store: &mut SledStore, series: usize, from_step: i64, steps: i64) {
+    for step in from_step..from_step + steps {
+        let batch: Vec<(SeriesKey, Sample)> = (0..series)
+            .map(|i| {
+                let v = ((step as f64) / 30.0 + i as f64).sin() * 40.0 + 50.0;
+                (
+                    SeriesKey::vm("h1", &format!("vm{i}"), "cpu_pct"),
+                    Sample {
+                        ts_ms: T0 + step * 5_000,
+                        value: v,
+                    },
+                )
+            })
+            .collect();
+        store.append(&batch).unwrap();
+        if step % 12 == 0 {
+            store.flush().unwrap();
+        }
+    }
+    store.flush().unwrap();
+}
+
+#[test]
+fn data_survives_close_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SeriesKey::vm("h1", "vm3", "cpu_pct");
+    let before = {
+        let mut s = SledStore::open(dir.path(), StoreConfig::default()).unwrap();
+        fill(&mut s, 10, 0, 2_000);
+        s.raw_range(&key, 0, i64::MAX / 4).unwrap()
+    };
+    assert_eq!(before.len(), 2_000);
+    let s = SledStore::open(dir.path(), StoreConfig::default()).unwrap();
+    assert_eq!(s.raw_range(&key, 0, i64::MAX / 4).unwrap(), before);
+    assert_eq!(s.list_series().unwrap().len(), 10);
+    let stats = s.stats().unwrap();
+    assert_eq!((stats.series, stats.samples), (10, 20_000));
+    assert!(stats.bytes_on_disk > 0 && stats.bytes_per_sample > 0.0);
+    let q = Query {
+        key,
+        from_ms: T0,
+        to_ms: T0 + 10_000_000,
+        max_points: Some(100),
+        step_ms: None,
+    };
+    let r = s.query(&q).unwrap();
+    assert_eq!(r.tier, Tier::Minute);
+    assert_eq!(r.points.iter().map(|p| p.count).sum::<u32>(), 2_000);
+}
+
+#[test]
+fn second_open_is_locked_and_names_path_and_pid() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = SledStore::open(dir.path(), StoreConfig::default()).unwrap();
+    let Err(e) = SledStore::open(dir.path(), StoreConfig::default()) else {
+        panic!("second open succeeded")
+    };
+    assert!(
+        matches!(e, StoreError::Locked { pid: Some(p), .. } if p == std::process::id()),
+        "{e:?}"
+    );
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&dir.path().display().to_string()) && msg.contains("--no-history"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn damaged_database_is_reported_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut s = SledStore::open(dir.path(), StoreConfig::default()).unwrap();
+        fill(&mut s, 3, 0, 100);
+    }
+    std::fs::write(dir.path().join("conf"), b"\xde\xad\xbe\xef garbage").unwrap();
+    let db = std::fs::read(dir.path().join("db")).unwrap();
+    let garbage: Vec<u8> = (0..db.len()).map(|i| (i * 7919 % 251) as u8).collect();
+    std::fs::write(dir.path().join("db"), garbage).unwrap();
+    let Err(e) = SledStore::open(dir.path(), StoreConfig::default()) else {
+        panic!("opened a damaged database")
+    };
+    assert!(
+        matches!(
+            e,
+            StoreError::Damaged { .. } | StoreError::Incompatible { .. } | StoreError::Io { .. }
+        ),
+        "{e:?}"
+    );
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&dir.path().display().to_string()) && msg.contains("--no-history"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_file_in_place_of_the_directory_is_an_io_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history");
+    std::fs::write(&path, b"not a directory").unwrap();
+    let Err(e) = SledStore::open(&path, StoreConfig::default()) else {
+        panic!("opened a file")
+    };
+    assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+}
+
+#[test]
+fn expired_data_is_deleted_and_the_space_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = Duration::from_secs(3600);
+    let cfg = StoreConfig {
+        retention: Retention {
+            raw: 2 * h,
+            minute: 3 * h,
+            hour: 30 * h,
+        },
+        ..StoreConfig::default()
+    };
+    let mut s = SledStore::open(dir.path(), cfg).unwrap();
+    let mut sizes = Vec::new();
+    for day_part in 0..8 {
+        fill(&mut s, 64, day_part * 1_440, 1_440);
+        sizes.push(s.disk_usage().unwrap().apparent);
+    }
+    let key = SeriesKey::vm("h1", "vm0", "cpu_pct");
+    let kept = s.raw_range(&key, 0, i64::MAX / 4).unwrap();
+    assert!(
+        kept.len() <= 3 * 720,
+        "raw older than 2 h is gone: {}",
+        kept.len()
+    );
+    assert!(kept.first().unwrap().ts_ms >= T0 + 8 * 7_200_000 - 3 * 3_600_000);
+    // steady state: the last periods do not keep growing the files
+    assert!(sizes[7] < sizes[3] * 3 / 2, "sizes {sizes:?}");
+}
+
+#[test]
+fn non_finite_values_are_kept_in_raw_and_skipped_by_aggregates() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SledStore::open(dir.path(), StoreConfig::default()).unwrap();
+    let key = SeriesKey::host("h1", "load");
+    let values = [1.0, f64::NAN, f64::INFINITY, -2.5, 1e300, f64::NEG_INFINITY];
+    let batch: Vec<_> = values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            (
+                key.clone(),
+                Sample {
+                    ts_ms: T0 + i as i64 * 1000,
+                    value: v,
+                },
+            )
+        })
+        .collect();
+    s.append(&batch).unwrap();
+    s.flush().unwrap();
+    drop(s);
+    let s = SledStore::open(dir.path(), StoreConfig::default()).unwrap();
+    let back: Vec<u64> = s
+        .raw_range(&key, T0, T0 + 10_000)
+        .unwrap()
+        .iter()
+        .map(|x| x.value.to_bits())
+        .collect();
+    assert_eq!(back, values.map(f64::to_bits).to_vec());
+    let q = Query {
+        key,
+        from_ms: T0,
+        to_ms: T0 + 60_000,
+        max_points: None,
+        step_ms: Some(60_000),
+    };
+    let p = s.query(&q).unwrap().points;
+    assert_eq!((p.len(), p[0].count, p[0].min, p[0].max), (1, 2, -2.5, 1.0));
+}
