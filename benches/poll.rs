@@ -8,18 +8,18 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 
 use novacron::provider::libvirt::stats::{all_domain_stats, NOWAIT};
-use novacron::provider::libvirt::{inventory, open};
+use novacron::provider::libvirt::{open, poll};
 
 fn bench(c: &mut Criterion) {
     let Ok(conn) = open("qemu:///system", true) else {
         eprintln!("poll bench skipped: qemu:///system not reachable (run assets/lab/lab.sh up --extra 20)");
         return;
     };
-    let running = inventory::poll_counters(&conn).map_or(0, |s| s.len());
+    let running = poll::cheap(&conn).map_or(0, |s| s.len());
     eprintln!("poll bench: {running} running domains on qemu:///system");
     let mut g = c.benchmark_group(format!("poll_{running}_vms"));
     g.bench_function("cheap: state+interface bulk + GetInfo per VM", |b| {
-        b.iter(|| inventory::poll_counters(&conn).expect("poll"));
+        b.iter(|| poll::cheap(&conn).expect("poll"));
     });
     g.bench_function("reference: all stats groups bulk", |b| {
         b.iter(|| {

@@ -7,5 +7,6 @@ pub mod domain; // plain data: VMs, states, operations, counters
 pub mod lock; // one interactive instance per host
 pub mod logging; // tracing to file and the logs pane
 pub mod provider; // libvirt workers: inventory, events, stats, operations
+pub mod store;
 pub mod tui;
-pub mod ui; // pure rendering of the state (ratatui) // terminal setup/restore, key input, the event loop
+pub mod ui; // pure rendering of the state (ratatui) // terminal setup/restore, key input, the event loop // metrics history: sled engine, codec, rollups, retention

@@ -26,6 +26,10 @@ pub enum Action {
     Palette,
     Help,
     Logs,
+    Hosts,
+    ZoomIn,
+    ZoomOut,
+    Freeze,
     Start,
     Shutdown,
     Reboot,
@@ -35,7 +39,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 28] = [
         Action::Quit,
         Action::Up,
         Action::Down,
@@ -54,6 +58,10 @@ impl Action {
         Action::Palette,
         Action::Help,
         Action::Logs,
+        Action::Hosts,
+        Action::ZoomIn,
+        Action::ZoomOut,
+        Action::Freeze,
         Action::Start,
         Action::Shutdown,
         Action::Reboot,
@@ -84,6 +92,10 @@ impl Action {
             Action::Palette => "palette",
             Action::Help => "help",
             Action::Logs => "logs",
+            Action::Hosts => "hosts",
+            Action::ZoomIn => "zoom_in",
+            Action::ZoomOut => "zoom_out",
+            Action::Freeze => "freeze",
             Action::Start => "start",
             Action::Shutdown => "shutdown",
             Action::Reboot => "reboot",
@@ -115,6 +127,10 @@ impl Action {
             Action::Palette => "command palette (:start web-1, :connect URI)",
             Action::Help => "this help",
             Action::Logs => "logs pane",
+            Action::Hosts => "host summary pane (j/k pick the host)",
+            Action::ZoomIn => "charts: shorter time range (5m 1h 6h 24h 7d 30d)",
+            Action::ZoomOut => "charts: longer time range",
+            Action::Freeze => "charts: freeze / resume live updates",
             Action::Start => "start the VM",
             Action::Shutdown => "graceful shutdown (ACPI), force-off offered after the timeout",
             Action::Reboot => "reboot (ACPI)",

@@ -1,14 +1,26 @@
 //! Side effects the reducer asks for; the event loop runs them and reports back as messages.
 
+use super::ingest::RecordPoint;
 use crate::domain::HostId;
 use crate::provider::ProviderCmd;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Send a command to a host's worker.
     Provider { host: HostId, cmd: ProviderCmd },
     /// Start a worker for a host just added to `State::hosts` at this index.
     Connect { host: HostId, uri: String },
+    /// Persist derived metric values in the history store.
+    Record(Vec<RecordPoint>),
+    /// Read history for the charts; the answer comes back as `Msg::History`.
+    LoadHistory {
+        request: u64,
+        entity: String,
+        metrics: Vec<crate::domain::Metric>,
+        from_ms: i64,
+        to_ms: i64,
+        max_points: usize,
+    },
     /// Leave the loop and restore the terminal.
     Quit,
 }

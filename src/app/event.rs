@@ -23,6 +23,13 @@ pub enum Msg {
     /// Once a second: timeouts, "disconnected Ns" counters, flash expiry.
     Tick,
     Resize(u16, u16),
+    /// History loaded for chart request `request`.
+    History {
+        request: u64,
+        series: Vec<(crate::domain::Metric, Vec<(i64, f64)>)>,
+    },
+    /// The history writer failed (disk full, database damaged).
+    HistoryError(String),
     /// SIGTERM / SIGHUP: leave cleanly.
     Terminate,
 }

@@ -2,10 +2,13 @@
 //! for. No ratatui, crossterm or libvirt calls here; the event loop in `tui` drives it.
 
 mod action;
+pub mod charts;
 mod effect;
 mod event;
 #[doc(hidden)]
 pub mod fixtures;
+pub mod ingest;
+pub mod live;
 pub mod opflow;
 pub mod palette;
 pub mod rows;

@@ -3,7 +3,7 @@
 use std::cmp::Ordering;
 
 use super::state::{SortKey, State, VmEntry};
-use crate::domain::VmId;
+use crate::domain::{Metric, VmId};
 
 /// Height of the VM table body for a terminal of `height` rows: total minus the header line,
 /// the table's borders and column header, the journal pane and the footer. `ui` splits the
@@ -37,8 +37,8 @@ fn compare(state: &State, a: &VmEntry, b: &VmEntry, key: SortKey) -> Ordering {
             .cmp(state.host_label(b.vm.id.host)),
         SortKey::State => a.vm.state_text().cmp(&b.vm.state_text()),
         SortKey::Cpu => {
-            let ca = a.rates.cpu_pct.unwrap_or(-1.0);
-            let cb = b.rates.cpu_pct.unwrap_or(-1.0);
+            let ca = a.metrics.live.value(Metric::CpuPct).unwrap_or(-1.0);
+            let cb = b.metrics.live.value(Metric::CpuPct).unwrap_or(-1.0);
             ca.total_cmp(&cb)
         }
         SortKey::Vcpus => a.vm.vcpus.cmp(&b.vm.vcpus),

@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use crate::domain::{CounterSample, HostId, LiveRates, Op, Vm, VmId};
+use super::charts::Charts;
+use super::live::{Cadence, HostMetrics, VmMetrics};
+use crate::domain::{HostId, Op, Vm, VmId};
 use crate::provider::{ConnStatus, OpId};
 
 /// One connection as the header shows it.
@@ -16,14 +18,14 @@ pub struct HostView {
     pub status: ConnStatus,
     /// When `status` last changed, for "disconnected 12 s".
     pub since_ms: i64,
+    pub metrics: HostMetrics,
 }
 
 /// A VM row: inventory data plus what the polls derived.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VmEntry {
     pub vm: Vm,
-    pub last_sample: Option<(i64, CounterSample)>,
-    pub rates: LiveRates,
+    pub metrics: VmMetrics,
     pub pending: Option<OpId>,
 }
 
@@ -78,6 +80,7 @@ pub const JOURNAL_MAX: usize = 500;
 pub enum Screen {
     Table,
     Detail,
+    Host,
     Help,
     Logs,
 }
@@ -159,6 +162,8 @@ pub struct View {
     /// Active filter; a leading `!` inverts it.
     pub filter: String,
     pub help_scroll: u16,
+    /// Host shown by the host summary pane.
+    pub host_cursor: usize,
 }
 
 impl Default for View {
@@ -173,6 +178,7 @@ impl Default for View {
             descending: false,
             filter: String::new(),
             help_scroll: 0,
+            host_cursor: 0,
         }
     }
 }
@@ -184,6 +190,7 @@ pub struct Settings {
     pub shutdown_timeout_ms: i64,
     /// An accepted operation with no confirming event after this long is flagged.
     pub event_timeout_ms: i64,
+    pub cadence: Cadence,
 }
 
 impl Default for Settings {
@@ -192,6 +199,7 @@ impl Default for Settings {
             read_only: false,
             shutdown_timeout_ms: 60_000,
             event_timeout_ms: 30_000,
+            cadence: Cadence::default(),
         }
     }
 }
@@ -220,8 +228,11 @@ pub struct State {
     /// Visible rows after filter and sort, in display order.
     pub rows: Vec<VmId>,
     pub view: View,
+    pub charts: Charts,
     pub journal: VecDeque<JournalEntry>,
     pub journal_seq: u64,
+    /// VMs last reported as on screen to each host's poller.
+    pub watched: BTreeMap<HostId, Vec<String>>,
     pub ops: HashMap<OpId, PendingOp>,
     pub next_op: OpId,
     pub settings: Settings,
@@ -247,13 +258,16 @@ impl State {
                     label,
                     status: ConnStatus::Connecting,
                     since_ms: now_ms,
+                    metrics: HostMetrics::default(),
                 })
                 .collect(),
             vms: BTreeMap::new(),
             rows: Vec::new(),
             view: View::default(),
+            charts: Charts::default(),
             journal: VecDeque::new(),
             journal_seq: 0,
+            watched: BTreeMap::new(),
             ops: HashMap::new(),
             next_op: 1,
             settings,

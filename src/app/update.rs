@@ -1,27 +1,46 @@
 //! The reducer: the only place `State` changes. Pure apart from the `tracing` journal log.
 
+use super::charts;
 use super::event::{InputKey, Msg};
+use super::ingest;
+use super::live::VmMetrics;
 use super::opflow::{self, flash, journal};
 use super::palette::{self, Command};
 use super::rows;
 use super::state::{HostView, JournalStatus, Overlay, Screen, SortKey, State, VmEntry};
 use super::{Action, Effect};
-use crate::domain::{rates, HostId, Op, Vm, VmId, VmState};
+use crate::domain::{HostId, Op, Vm, VmId, VmState};
 use crate::provider::libvirt::state::LifecycleEvent;
 use crate::provider::{ConnStatus, DomainEventKind, ProviderEvent};
 
 /// Applies one message at time `now_ms` and returns the effects to run.
 pub fn update(state: &mut State, msg: Msg, now_ms: i64) -> Vec<Effect> {
     state.now_ms = now_ms;
+    let mut effects = dispatch(state, msg);
+    effects.extend(charts::sync(state));
+    effects.extend(watch_visible(state));
+    effects
+}
+
+fn dispatch(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Action(a) => on_action(state, a),
         Msg::Input(k) => on_input(state, k),
-        Msg::Provider(ev) => {
-            on_provider(state, ev);
+        Msg::Provider(ev) => on_provider(state, ev),
+        Msg::HistoryError(e) => {
+            opflow::flash(state, format!("history: {e}"), true);
+            Vec::new()
+        }
+        Msg::History { request, series } => {
+            charts::on_history(state, request, series);
             Vec::new()
         }
         Msg::Tick => {
-            if state.flash.as_ref().is_some_and(|f| f.until_ms <= now_ms) {
+            if state
+                .flash
+                .as_ref()
+                .is_some_and(|f| f.until_ms <= state.now_ms)
+            {
                 state.flash = None;
             }
             opflow::on_tick(state);
@@ -79,6 +98,10 @@ fn on_action(state: &mut State, a: Action) -> Vec<Effect> {
         }
         Action::Help => toggle_screen(state, Screen::Help),
         Action::Logs => toggle_screen(state, Screen::Logs),
+        Action::Hosts => toggle_screen(state, Screen::Host),
+        Action::ZoomIn => return charts::zoom(state, false),
+        Action::ZoomOut => return charts::zoom(state, true),
+        Action::Freeze => return charts::toggle_freeze(state),
         Action::ToggleSuspend => {
             if let Some(e) = state.selected() {
                 let op = if e.vm.state == VmState::Paused {
@@ -102,7 +125,11 @@ fn on_action(state: &mut State, a: Action) -> Vec<Effect> {
 }
 
 fn scroll(state: &mut State, delta: isize) {
-    if state.view.screen == Screen::Help {
+    if state.view.screen == Screen::Host {
+        let n = isize::try_from(state.hosts.len()).unwrap_or(1).max(1);
+        let cur = isize::try_from(state.view.host_cursor).unwrap_or(0);
+        state.view.host_cursor = usize::try_from((cur + delta).clamp(0, n - 1)).unwrap_or(0);
+    } else if state.view.screen == Screen::Help {
         let h = i32::from(state.view.help_scroll) + i32::try_from(delta).unwrap_or(0);
         state.view.help_scroll = u16::try_from(h.max(0)).unwrap_or(0);
     } else {
@@ -205,6 +232,7 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
                 label: labels.last().cloned().unwrap_or_default(),
                 status: ConnStatus::Connecting,
                 since_ms: state.now_ms,
+                metrics: super::live::HostMetrics::default(),
             });
             return vec![Effect::Connect { host, uri }];
         }
@@ -248,8 +276,8 @@ fn upsert(state: &mut State, vm: Vm) {
                 e.vm.ips = ips;
             }
             if !e.vm.state.is_active() {
-                e.rates = crate::domain::LiveRates::default();
-                e.last_sample = None;
+                e.metrics.rates.reset();
+                e.metrics.live.clear();
             }
         }
         None => {
@@ -257,8 +285,7 @@ fn upsert(state: &mut State, vm: Vm) {
                 vm.id.clone(),
                 VmEntry {
                     vm,
-                    last_sample: None,
-                    rates: crate::domain::LiveRates::default(),
+                    metrics: VmMetrics::default(),
                     pending: None,
                 },
             );
@@ -266,7 +293,7 @@ fn upsert(state: &mut State, vm: Vm) {
     }
 }
 
-fn on_provider(state: &mut State, ev: ProviderEvent) {
+fn on_provider(state: &mut State, ev: ProviderEvent) -> Vec<Effect> {
     match ev {
         ProviderEvent::Status { host, status } => {
             if let Some(h) = state.hosts.get_mut(host) {
@@ -306,24 +333,22 @@ fn on_provider(state: &mut State, ev: ProviderEvent) {
             ts_ms,
             samples,
         } => {
-            for s in samples {
-                let id = VmId {
-                    host,
-                    uuid: s.uuid.clone(),
-                };
-                if let Some(e) = state.vms.get_mut(&id) {
-                    if let Some((pts, prev)) = &e.last_sample {
-                        e.rates = rates(prev, *pts, &s, ts_ms);
-                    }
-                    e.last_sample = Some((ts_ms, s));
-                }
-            }
+            let effects = ingest::on_samples(state, host, ts_ms, samples);
             if matches!(state.view.sort, SortKey::Cpu) {
                 rows::rebuild(state);
             }
+            return effects;
         }
+        ProviderEvent::HostSample {
+            host,
+            ts_ms,
+            counters,
+            poll_ms,
+            overruns,
+        } => return ingest::on_host_sample(state, host, ts_ms, &counters, poll_ms, overruns),
         ProviderEvent::OpResult { id, result } => opflow::on_result(state, id, result),
     }
+    Vec::new()
 }
 
 fn on_domain_event(
@@ -356,4 +381,40 @@ fn on_domain_event(
         rows::rebuild(state);
     }
     opflow::on_event(state, &id, kind);
+}
+
+/// Tells each host which of its VMs are on screen, when that set changed, so their
+/// monitor-backed stats are polled at the fast cadence.
+fn watch_visible(state: &mut State) -> Vec<Effect> {
+    let visible: Vec<&VmId> = match state.view.screen {
+        Screen::Table => {
+            let page = rows::table_body_height(state.size.1);
+            state
+                .rows
+                .iter()
+                .skip(state.view.offset)
+                .take(page)
+                .collect()
+        }
+        Screen::Detail => state.rows.get(state.view.cursor).into_iter().collect(),
+        _ => Vec::new(),
+    };
+    let mut want: std::collections::BTreeMap<HostId, Vec<String>> =
+        std::collections::BTreeMap::new();
+    for id in visible {
+        want.entry(id.host).or_default().push(id.uuid.clone());
+    }
+    let mut effects = Vec::new();
+    for host in 0..state.hosts.len() {
+        let now = want.remove(&host).unwrap_or_default();
+        let before = state.watched.get(&host).cloned().unwrap_or_default();
+        if now != before {
+            effects.push(Effect::Provider {
+                host,
+                cmd: crate::provider::ProviderCmd::Watch(now.clone()),
+            });
+            state.watched.insert(host, now);
+        }
+    }
+    effects
 }

@@ -4,7 +4,7 @@
 use super::fixtures::{names, state, vm, T0};
 use super::state::{JournalStatus, Overlay, Screen, SortKey};
 use super::{update, Action, Effect, InputKey, Msg};
-use crate::domain::{CounterSample, Op, VmId, VmState};
+use crate::domain::{CounterSample, Metric, Op, VmId, VmState};
 use crate::provider::libvirt::state::LifecycleEvent;
 use crate::provider::{ConnStatus, DomainEventKind, ProviderCmd, ProviderEvent};
 
@@ -331,32 +331,146 @@ fn disconnect_is_timed_from_when_it_happened() {
     );
 }
 
-#[test]
-fn samples_become_cpu_percent() {
-    let mut s = state();
-    let sample = |ns: u64| CounterSample {
-        uuid: "0-web-1".into(),
-        state: VmState::Running,
-        cpu_time_ns: Some(ns),
-        vcpus: 2,
-        net: None,
-    };
-    for (t, ns) in [(0, 0), (5_000, 5_000_000_000)] {
-        update(
-            &mut s,
-            Msg::Provider(ProviderEvent::Samples {
-                host: 0,
-                ts_ms: T0 + t,
-                samples: vec![sample(ns)],
-            }),
-            T0 + t,
-        );
-    }
-    let e = &s.vms[&VmId {
+fn cpu_sample(ns: u64) -> CounterSample {
+    let mut c = CounterSample::new("0-web-1", VmState::Running);
+    c.cpu_time_ns = Some(ns);
+    c.vcpus = 2;
+    c
+}
+
+fn samples(s: &mut super::State, t: i64, ns: u64) -> Vec<Effect> {
+    update(
+        s,
+        Msg::Provider(ProviderEvent::Samples {
+            host: 0,
+            ts_ms: T0 + t,
+            samples: vec![cpu_sample(ns)],
+        }),
+        T0 + t,
+    )
+}
+
+fn web1(s: &super::State) -> &super::state::VmEntry {
+    &s.vms[&VmId {
         host: 0,
         uuid: "0-web-1".into(),
-    }];
-    assert!((e.rates.cpu_pct.unwrap() - 50.0).abs() < 1e-9);
+    }]
+}
+
+#[test]
+fn samples_become_cpu_percent_and_history_points() {
+    let mut s = state();
+    assert!(
+        samples(&mut s, 0, 0).is_empty(),
+        "one sample gives no rate yet"
+    );
+    let eff = samples(&mut s, 5_000, 5_000_000_000);
+    assert_eq!(web1(&s).metrics.live.value(Metric::CpuPct), Some(50.0));
+    let Some(Effect::Record(points)) = eff.first() else {
+        panic!("{eff:?}")
+    };
+    let cpu = points.iter().find(|p| p.metric == "cpu_pct").unwrap();
+    assert_eq!(cpu.entity, "vm/qemu:///system/0-web-1");
+    assert_eq!((cpu.ts_ms, cpu.value), (T0 + 5_000, 50.0));
+}
+
+#[test]
+fn a_value_older_than_two_intervals_is_stale() {
+    let mut s = state();
+    samples(&mut s, 0, 0);
+    samples(&mut s, 5_000, 5_000_000_000);
+    let cad = s.settings.cadence;
+    assert!(!web1(&s)
+        .metrics
+        .live
+        .is_stale(Metric::CpuPct, T0 + 15_000, &cad));
+    assert!(web1(&s)
+        .metrics
+        .live
+        .is_stale(Metric::CpuPct, T0 + 15_001, &cad));
+}
+
+#[test]
+fn detail_loads_history_then_extends_it_live_unless_frozen() {
+    let mut s = state();
+    select(&mut s, "web-1");
+    let eff = act(&mut s, Action::OpenDetail);
+    let request = eff
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadHistory {
+                request,
+                entity,
+                from_ms,
+                to_ms,
+                ..
+            } => {
+                assert_eq!(entity, "vm/qemu:///system/0-web-1");
+                assert_eq!(to_ms - from_ms, 5 * 60_000, "default range 5m");
+                Some(*request)
+            }
+            _ => None,
+        })
+        .expect("history request");
+    update(
+        &mut s,
+        Msg::History {
+            request,
+            series: vec![(Metric::CpuPct, vec![(T0 - 60_000, 10.0)])],
+        },
+        T0,
+    );
+    samples(&mut s, 0, 0);
+    samples(&mut s, 5_000, 5_000_000_000);
+    assert_eq!(
+        s.charts.series[&Metric::CpuPct],
+        vec![(T0 - 60_000, 10.0), (T0 + 5_000, 50.0)]
+    );
+    act(&mut s, Action::Freeze);
+    samples(&mut s, 10_000, 10_000_000_000);
+    assert_eq!(
+        s.charts.series[&Metric::CpuPct].len(),
+        2,
+        "frozen: no live appends"
+    );
+    let eff = act(&mut s, Action::ZoomOut);
+    assert!(
+        eff.iter().any(|e| matches!(e, Effect::LoadHistory { from_ms, to_ms, .. } if to_ms - from_ms == 3_600_000)),
+        "- widens to 1h: {eff:?}"
+    );
+}
+
+#[test]
+fn stale_history_answers_are_ignored() {
+    let mut s = state();
+    act(&mut s, Action::OpenDetail);
+    act(&mut s, Action::ZoomOut);
+    let old = s.charts.request - 1;
+    update(
+        &mut s,
+        Msg::History {
+            request: old,
+            series: vec![(Metric::CpuPct, vec![(T0, 1.0)])],
+        },
+        T0,
+    );
+    assert!(s.charts.series.is_empty());
+}
+
+#[test]
+fn visible_vms_are_watched_for_fast_monitor_stats() {
+    let mut s = state();
+    let eff = update(&mut s, Msg::Resize(80, 24), T0);
+    assert!(
+        eff.is_empty(),
+        "the fixture already reported what is visible"
+    );
+    assert_eq!(s.watched[&0].len(), 3);
+    let eff = act(&mut s, Action::OpenDetail);
+    assert!(eff.iter().any(|e| matches!(e,
+        Effect::Provider { host: 0, cmd: ProviderCmd::Watch(u) } if u == &vec!["0-batch".to_string()])));
+    assert!(eff.iter().any(|e| matches!(e,
+        Effect::Provider { host: 1, cmd: ProviderCmd::Watch(u) } if u.is_empty())));
 }
 
 #[test]

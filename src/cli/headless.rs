@@ -14,7 +14,7 @@ use crate::provider::LibvirtError;
 use crate::ui::format::kib;
 
 /// Writes to stdout; a closed pipe (`novacron list | head`) ends output quietly, not a panic.
-fn emit(text: &str) {
+pub fn emit(text: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
@@ -119,6 +119,13 @@ fn find<'a>(
             found.iter().map(|f| f.0).collect::<Vec<_>>().join(" and ")
         ))),
     }
+}
+
+/// Resolves a VM name to (URI, UUID) across the configured connections.
+pub fn find_vm(cfg: &Config, name: &str) -> Result<(String, String), Failure> {
+    let conns = connect_all(cfg)?;
+    let (uri, _, uuid) = find(&conns, name)?;
+    Ok((uri.to_string(), uuid))
 }
 
 fn current_state(conn: &Connect, uuid: &str) -> Option<(VmState, String)> {

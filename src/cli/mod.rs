@@ -2,6 +2,7 @@
 //! 0 ok, 1 operation failed (libvirt's message), 2 usage or connection error.
 
 mod headless;
+mod history_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +40,12 @@ pub struct Cli {
     /// No colours (also when `NO_COLOR` is set)
     #[arg(long)]
     pub no_color: bool,
+    /// Metrics history database directory [default: ~/.local/state/novacron/history]
+    #[arg(long, value_name = "PATH", global = true)]
+    pub history: Option<PathBuf>,
+    /// Keep metrics history in memory only, for this run
+    #[arg(long, global = true, conflicts_with = "history")]
+    pub no_history: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -63,6 +70,37 @@ pub enum Command {
         /// For shutdown: force the VM off (destroy) when the timeout expires
         #[arg(long)]
         force: bool,
+    },
+    /// Print a VM's metric history from the history database
+    Metrics {
+        /// VM name
+        name: String,
+        /// cpu, mem, disk, net, or a series name such as `disk_wr_iops`
+        #[arg(long, default_value = "cpu")]
+        metric: String,
+        /// How far back, e.g. 5m, 1h, 7d
+        #[arg(long, default_value = "1h")]
+        since: String,
+        /// JSON output
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// CSV output
+        #[arg(long)]
+        csv: bool,
+    },
+    /// The history database
+    History {
+        #[command(subcommand)]
+        command: HistoryCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// Series count, samples, bytes on disk and bytes per sample
+    Stats {
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -192,6 +230,8 @@ fn overrides(cli: &Cli) -> Overrides {
         keymap: cli.keymap.clone(),
         theme: cli.theme.clone(),
         no_color: cli.no_color,
+        history: cli.history.clone(),
+        no_history: cli.no_history,
     }
 }
 
@@ -216,7 +256,42 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let timeout = timeout.map_or(cfg.shutdown_timeout, std::time::Duration::from_secs);
             headless::vm(&cfg, op.into(), &name, timeout, force)
         }
+        Some(Command::Metrics {
+            name,
+            metric,
+            since,
+            json,
+            csv,
+        }) => {
+            let _g = crate::logging::init_cli();
+            let format = match (json, csv) {
+                (true, _) => history_cmd::Format::Json,
+                (_, true) => history_cmd::Format::Csv,
+                _ => history_cmd::Format::Table,
+            };
+            history_cmd::metrics(&cfg, &name, &metric, &since, format)
+        }
+        Some(Command::History {
+            command: HistoryCommand::Stats { json },
+        }) => {
+            let _g = crate::logging::init_cli();
+            history_cmd::stats(&cfg, json)
+        }
     }
+}
+
+/// Opens the history store the config asks for: sled on disk, or memory with `--no-history`.
+fn open_store(cfg: &config::Config) -> Result<crate::store::writer::SharedStore, Failure> {
+    use crate::store::{HistoryStore, MemoryStore, SledStore, StoreConfig};
+    let sc = StoreConfig {
+        retention: cfg.retention,
+        ..StoreConfig::default()
+    };
+    let store: Box<dyn HistoryStore> = match &cfg.history_path {
+        Some(p) => Box::new(SledStore::open(p, sc).map_err(|e| Failure::usage(e.to_string()))?),
+        None => Box::new(MemoryStore::new(sc)),
+    };
+    Ok(std::sync::Arc::new(std::sync::Mutex::new(store)))
 }
 
 fn tui(cfg: config::Config) -> Result<(), Failure> {
@@ -243,7 +318,8 @@ fn tui(cfg: config::Config) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::usage(format!("cannot start the async runtime: {e}")))?;
-    let res = rt.block_on(crate::tui::event_loop::run(cfg, None));
+    let store = open_store(&cfg)?;
+    let res = rt.block_on(crate::tui::event_loop::run(cfg, store));
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
     drop(locks);
     res.map_err(|e| Failure::usage(format!("{e:#}")))

@@ -18,4 +18,23 @@ pub struct ConfigFile {
     pub keymap: Option<String>,
     /// A theme file.
     pub theme: Option<String>,
+    /// Cadence of the monitor-backed stats (balloon, block, vcpu) for VMs not on screen.
+    pub monitor_interval: Option<String>,
+    pub history: Option<HistoryFile>,
+}
+
+/// `[history]`: where metrics history lives and how long each tier is kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryFile {
+    /// Database directory [default: `$XDG_STATE_HOME/novacron/history`].
+    pub path: Option<String>,
+    /// false: keep history in memory only for this run.
+    pub enabled: Option<bool>,
+    /// Raw samples, e.g. "48h".
+    pub raw_retention: Option<String>,
+    /// 1-minute rollups, e.g. "30d".
+    pub minute_retention: Option<String>,
+    /// 1-hour rollups, e.g. "400d".
+    pub hour_retention: Option<String>,
 }

@@ -19,6 +19,8 @@ pub struct Overrides {
     pub keymap: Option<PathBuf>,
     pub theme: Option<PathBuf>,
     pub no_color: bool,
+    pub history: Option<PathBuf>,
+    pub no_history: bool,
 }
 
 /// The validated configuration the app runs with.
@@ -31,6 +33,10 @@ pub struct Config {
     pub keymap: Keymap,
     pub theme: ThemeColors,
     pub color: bool,
+    pub monitor_interval: Duration,
+    /// `None`: history in memory only (`--no-history`).
+    pub history_path: Option<PathBuf>,
+    pub retention: crate::store::Retention,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +102,52 @@ fn check_uri(origin: &str, uri: &str) -> Result<(), ConfigError> {
             ),
         })
     }
+}
+
+/// Where history lives (None: memory only) and how long each tier is kept.
+fn history(
+    o: &Overrides,
+    cf: &ConfigFile,
+    file_name: &str,
+) -> Result<(Option<PathBuf>, crate::store::Retention), ConfigError> {
+    let hf = cf.history.clone().unwrap_or_default();
+    let path = if o.no_history || hf.enabled == Some(false) {
+        None
+    } else {
+        o.history
+            .clone()
+            .or_else(|| hf.path.clone().map(PathBuf::from))
+            .or_else(|| crate::store::default_history_path(|k| std::env::var(k).ok()))
+    };
+    let day = 86_400;
+    let keep = |key: &str, v: &Option<String>, default: Duration, min: u64, max: u64| match v {
+        None => Ok(default),
+        Some(v) => parse_duration(v, Duration::from_secs(min), Duration::from_secs(max)).map_err(
+            |message| ConfigError::Value {
+                origin: format!("{file_name}: history.{key}"),
+                message,
+            },
+        ),
+    };
+    let d = crate::store::Retention::default();
+    let retention = crate::store::Retention {
+        raw: keep("raw_retention", &hf.raw_retention, d.raw, 600, 30 * day)?,
+        minute: keep(
+            "minute_retention",
+            &hf.minute_retention,
+            d.minute,
+            3600,
+            400 * day,
+        )?,
+        hour: keep(
+            "hour_retention",
+            &hf.hour_retention,
+            d.hour,
+            day,
+            3650 * day,
+        )?,
+    };
+    Ok((path, retention))
 }
 
 /// Builds the configuration. `env_uri` is `$LIBVIRT_DEFAULT_URI`, `no_color_env` whether
@@ -184,7 +236,18 @@ pub fn load(
         Some(p) => parse_theme(&p.display().to_string(), &read(&p)?)?,
         None => ThemeColors::default(),
     };
+    let monitor_interval = dur(
+        ("monitor-interval", &None),
+        ("monitor_interval", &cf.monitor_interval),
+        Duration::from_secs(30),
+        5,
+        600,
+    )?;
+    let (history_path, retention) = history(o, &cf, &file_name)?;
     Ok(Config {
+        monitor_interval,
+        history_path,
+        retention,
         uris,
         read_only: o.read_only || cf.read_only.unwrap_or(false),
         shutdown_timeout,
@@ -266,6 +329,41 @@ mod tests {
         let e = load(&o, None, false).unwrap_err().to_string();
         assert!(
             e.contains("--shutdown-timeout") && e.contains("\"soon\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn history_location_and_retention() {
+        let (_f, o) = with_file("[history]\npath = \"/data/h\"\nraw_retention = \"12h\"\n");
+        let c = load(&o, None, false).unwrap();
+        assert_eq!(c.history_path, Some(PathBuf::from("/data/h")));
+        assert_eq!(c.retention.raw, Duration::from_secs(12 * 3600));
+        let o2 = Overrides {
+            history: Some("/cli/h".into()),
+            ..o.clone()
+        };
+        assert_eq!(
+            load(&o2, None, false).unwrap().history_path,
+            Some(PathBuf::from("/cli/h"))
+        );
+        let o3 = Overrides {
+            no_history: true,
+            ..o
+        };
+        assert_eq!(load(&o3, None, false).unwrap().history_path, None);
+        let (f, o) = with_file("[history]\nraw_retention = \"1s\"\n");
+        let e = load(&o, None, false).unwrap_err().to_string();
+        assert!(
+            e.contains(&f.path().display().to_string())
+                && e.contains("history.raw_retention")
+                && e.contains("\"1s\""),
+            "{e}"
+        );
+        let (_f, o) = with_file("[history]\nretention = \"1d\"\n");
+        let e = load(&o, None, false).unwrap_err().to_string();
+        assert!(
+            e.contains("unknown field") && e.contains("retention"),
             "{e}"
         );
     }

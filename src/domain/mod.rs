@@ -2,10 +2,12 @@
 //!
 //! Owns no behaviour that touches I/O; must not import ratatui, crossterm or virt.
 
+mod metrics;
 mod op;
 mod sample;
 mod vm;
 
+pub use metrics::{HostRates, MemSource, Metric, Unit, VmRates};
 pub use op::{Op, OpParseError};
-pub use sample::{rates, CounterSample, LiveRates, NetCounters};
+pub use sample::{BalloonStats, BlockCounters, CounterSample, HostCounters, NetCounters};
 pub use vm::{DiskInfo, HostId, NicInfo, Vm, VmId, VmState};

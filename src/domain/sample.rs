@@ -1,4 +1,4 @@
-//! Raw counters reported by a poll and the live rates derived from two of them.
+//! Raw counters as a poll reads them; `metrics` turns them into rates.
 
 use serde::Serialize;
 
@@ -17,7 +17,30 @@ pub struct NetCounters {
     pub tx_drop: u64,
 }
 
-/// The counters of one VM at one instant, as a poll read them.
+/// Cumulative block counters, summed over a VM's disks. Times are total ns spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct BlockCounters {
+    pub rd_bytes: u64,
+    pub wr_bytes: u64,
+    pub rd_reqs: u64,
+    pub wr_reqs: u64,
+    pub rd_times_ns: u64,
+    pub wr_times_ns: u64,
+}
+
+/// Balloon figures in KiB; the guest-reported ones are absent without a balloon driver
+/// reporting stats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct BalloonStats {
+    pub current_kib: u64,
+    pub maximum_kib: u64,
+    pub available_kib: Option<u64>,
+    pub unused_kib: Option<u64>,
+    pub usable_kib: Option<u64>,
+    pub rss_kib: Option<u64>,
+}
+
+/// The counters of one VM at one instant. Groups a poll did not read are `None`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CounterSample {
     pub uuid: String,
@@ -26,89 +49,37 @@ pub struct CounterSample {
     pub cpu_time_ns: Option<u64>,
     pub vcpus: u32,
     pub net: Option<NetCounters>,
+    pub block: Option<BlockCounters>,
+    pub balloon: Option<BalloonStats>,
+    /// Per-vCPU time in ns, from the vcpu group.
+    pub vcpu_times_ns: Option<Vec<u64>>,
 }
 
-/// Rates between two samples of the same VM.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
-pub struct LiveRates {
-    /// CPU use as a share of the VM's vCPUs (100 % = every vCPU busy).
-    pub cpu_pct: Option<f64>,
-    pub net_rx_bps: Option<f64>,
-    pub net_tx_bps: Option<f64>,
-}
-
-fn per_second(prev: u64, cur: u64, dt_s: f64) -> Option<f64> {
-    // A counter that went backwards was reset (VM restarted): no rate rather than a spike.
-    #[allow(clippy::cast_precision_loss)]
-    cur.checked_sub(prev).map(|d| d as f64 / dt_s)
-}
-
-/// Rates from `prev` (taken at `prev_ms`) to `cur` (at `cur_ms`). Missing or reset counters
-/// and non-increasing time give `None` for that rate, never a negative or huge value.
-#[must_use]
-pub fn rates(prev: &CounterSample, prev_ms: i64, cur: &CounterSample, cur_ms: i64) -> LiveRates {
-    if cur_ms <= prev_ms || prev.uuid != cur.uuid {
-        return LiveRates::default();
-    }
-    #[allow(clippy::cast_precision_loss)]
-    let dt_s = (cur_ms - prev_ms) as f64 / 1000.0;
-    let cpu_pct = match (prev.cpu_time_ns, cur.cpu_time_ns) {
-        (Some(old_cpu), Some(new_cpu)) if cur.vcpus > 0 && cur.state.is_active() => {
-            per_second(old_cpu, new_cpu, dt_s)
-                .map(|ns| (ns / 1e9 / f64::from(cur.vcpus) * 100.0).clamp(0.0, 100.0))
-        }
-        _ => None,
-    };
-    let (net_rx_bps, net_tx_bps) = match (prev.net, cur.net) {
-        (Some(old_net), Some(new_net)) => (
-            per_second(old_net.rx_bytes, new_net.rx_bytes, dt_s),
-            per_second(old_net.tx_bytes, new_net.tx_bytes, dt_s),
-        ),
-        _ => (None, None),
-    };
-    LiveRates {
-        cpu_pct,
-        net_rx_bps,
-        net_tx_bps,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn s(cpu: u64, rx: u64, vcpus: u32) -> CounterSample {
-        CounterSample {
-            uuid: "u".into(),
-            state: VmState::Running,
-            cpu_time_ns: Some(cpu),
-            vcpus,
-            net: Some(NetCounters {
-                rx_bytes: rx,
-                ..NetCounters::default()
-            }),
+impl CounterSample {
+    /// A sample with only the state set; pollers fill in the groups they read.
+    #[must_use]
+    pub fn new(uuid: impl Into<String>, state: VmState) -> Self {
+        Self {
+            uuid: uuid.into(),
+            state,
+            cpu_time_ns: None,
+            vcpus: 0,
+            net: None,
+            block: None,
+            balloon: None,
+            vcpu_times_ns: None,
         }
     }
+}
 
-    #[test]
-    fn one_busy_vcpu_of_two_is_fifty_percent() {
-        let r = rates(&s(0, 0, 2), 0, &s(2_000_000_000, 4000, 2), 2000);
-        assert!((r.cpu_pct.unwrap() - 50.0).abs() < 1e-9);
-        assert!((r.net_rx_bps.unwrap() - 2000.0).abs() < 1e-9);
-    }
-
-    #[test]
-    fn counter_reset_after_restart_gives_no_rate_instead_of_a_spike() {
-        let r = rates(&s(9_000_000_000, 10_000, 1), 0, &s(1_000, 10, 1), 5000);
-        assert_eq!(r.cpu_pct, None);
-        assert_eq!(r.net_rx_bps, None);
-    }
-
-    #[test]
-    fn time_not_moving_forward_gives_nothing() {
-        assert_eq!(
-            rates(&s(0, 0, 1), 5000, &s(10, 10, 1), 5000),
-            LiveRates::default()
-        );
-    }
+/// Host counters: CPU time split (all CPUs, ns) and memory (KiB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct HostCounters {
+    pub cpus: u32,
+    pub cpu_busy_ns: u64,
+    pub cpu_total_ns: u64,
+    pub mem_total_kib: u64,
+    pub mem_free_kib: u64,
+    pub mem_buffers_kib: u64,
+    pub mem_cached_kib: u64,
 }

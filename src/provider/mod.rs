@@ -7,7 +7,7 @@ pub mod libvirt;
 
 use std::time::Duration;
 
-use crate::domain::{CounterSample, HostId, Op, Vm};
+use crate::domain::{CounterSample, HostCounters, HostId, Op, Vm};
 
 pub use libvirt::events::DomainEventKind;
 
@@ -53,6 +53,8 @@ pub enum ProviderCmd {
     RefreshVm { uuid: String },
     /// Re-read the whole inventory.
     Refresh,
+    /// These VMs are on screen: poll their monitor-backed stats every interval.
+    Watch(Vec<String>),
     /// The connection's close callback fired.
     ConnectionClosed(String),
     /// Stop the worker (the app is quitting).
@@ -98,6 +100,14 @@ pub enum ProviderEvent {
         host: HostId,
         ts_ms: i64,
         samples: Vec<CounterSample>,
+    },
+    /// Host counters from a cheap poll, with what that poll cost and how many were skipped.
+    HostSample {
+        host: HostId,
+        ts_ms: i64,
+        counters: HostCounters,
+        poll_ms: f64,
+        overruns: u64,
     },
     OpResult {
         id: OpId,

@@ -10,12 +10,15 @@ use futures::StreamExt;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc::{self, UnboundedSender};
 
+use super::history::History;
 use super::{input, terminal};
+use crate::app::live::Cadence;
 use crate::app::state::Settings;
 use crate::app::{update, Effect, Msg, State};
 use crate::config::Config;
 use crate::provider::libvirt::{spawn_host, HostHandle, HostOptions};
 use crate::provider::{ProviderCmd, ProviderEvent};
+use crate::store::writer::SharedStore;
 use crate::ui::{self, Theme};
 
 fn now_ms() -> i64 {
@@ -26,7 +29,9 @@ fn now_ms() -> i64 {
 struct Runtime {
     hosts: Vec<Option<HostHandle>>,
     tx: UnboundedSender<ProviderEvent>,
+    msg_tx: UnboundedSender<Msg>,
     opts: HostOptions,
+    history: History,
 }
 
 impl Runtime {
@@ -71,6 +76,22 @@ impl Runtime {
                     }
                 }
                 Effect::Connect { host, uri } => self.connect(host, &uri),
+                Effect::Record(points) => self.history.record(points),
+                Effect::LoadHistory {
+                    request,
+                    entity,
+                    metrics,
+                    from_ms,
+                    to_ms,
+                    max_points,
+                } => self.history.load(
+                    self.msg_tx.clone(),
+                    request,
+                    entity,
+                    metrics,
+                    (from_ms, to_ms),
+                    max_points,
+                ),
                 Effect::Quit => {}
             }
         }
@@ -91,7 +112,7 @@ fn dispatch(state: &mut State, rt: &mut Runtime, msg: Msg) {
 ///
 /// # Errors
 /// Terminal I/O errors.
-pub async fn run(cfg: Config, read_only_lock_note: Option<String>) -> anyhow::Result<()> {
+pub async fn run(cfg: Config, store: SharedStore) -> anyhow::Result<()> {
     let theme = Theme::new(&cfg.theme, cfg.color);
     let settings = Settings {
         read_only: cfg.read_only,
@@ -100,34 +121,54 @@ pub async fn run(cfg: Config, read_only_lock_note: Option<String>) -> anyhow::Re
     };
     let mut state = State::new(&cfg.uris, settings, cfg.keymap.help_lines(), now_ms());
     state.tz_offset_s = chrono::Local::now().offset().local_minus_utc();
+    state.settings.cadence = Cadence {
+        fast_ms: millis(cfg.poll_interval),
+        slow_ms: millis(cfg.monitor_interval),
+    };
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let (msg_tx, mut msg_rx) = mpsc::unbounded_channel();
     let mut opts = HostOptions::new("");
     opts.read_only = cfg.read_only;
     opts.poll_interval = cfg.poll_interval;
+    opts.slow_interval = cfg.monitor_interval;
+    let history = History::start(store, Duration::from_secs(5), msg_tx.clone())?;
     let mut rt = Runtime {
         hosts: Vec::new(),
         tx,
+        msg_tx,
         opts,
+        history,
     };
     for (i, uri) in cfg.uris.iter().enumerate() {
         rt.connect(i, uri);
     }
-    if let Some(note) = read_only_lock_note {
-        crate::app::opflow::flash(&mut state, note, false);
-    }
 
     let mut term = terminal::init().context("cannot set up the terminal")?;
-    let result = event_loop(&mut term, &mut state, &mut rt, &mut rx, &cfg, &theme).await;
+    let mut chans = Channels {
+        provider: &mut rx,
+        internal: &mut msg_rx,
+    };
+    let result = event_loop(&mut term, &mut state, &mut rt, &mut chans, &cfg, &theme).await;
     terminal::restore();
+    rt.history.stop();
     drop(rt);
     result
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+struct Channels<'a> {
+    provider: &'a mut mpsc::UnboundedReceiver<ProviderEvent>,
+    internal: &'a mut mpsc::UnboundedReceiver<Msg>,
 }
 
 async fn event_loop(
     term: &mut terminal::Tui,
     state: &mut State,
     rt: &mut Runtime,
-    rx: &mut mpsc::UnboundedReceiver<ProviderEvent>,
+    chans: &mut Channels<'_>,
     cfg: &Config,
     theme: &Theme,
 ) -> anyhow::Result<()> {
@@ -151,13 +192,14 @@ async fn event_loop(
                 Some(Err(e)) => return Err(e).context("reading terminal input"),
                 None => dispatch(state, rt, Msg::Terminate),
             },
-            Some(pev) = rx.recv() => {
+            Some(pev) = chans.provider.recv() => {
                 dispatch(state, rt, Msg::Provider(pev));
                 // Coalesce a burst (a 1000-VM inventory, many events) into one frame.
-                while let Ok(p) = rx.try_recv() {
+                while let Ok(p) = chans.provider.try_recv() {
                     dispatch(state, rt, Msg::Provider(p));
                 }
             }
+            Some(m) = chans.internal.recv() => dispatch(state, rt, m),
             _ = tick.tick() => dispatch(state, rt, Msg::Tick),
             _ = sigterm.recv() => dispatch(state, rt, Msg::Terminate),
             _ = sighup.recv() => dispatch(state, rt, Msg::Terminate),

@@ -34,6 +34,35 @@ pub fn rate(bps: f64) -> String {
     }
 }
 
+/// Bytes → "1.5G", "96M", "512K", "12B".
+#[must_use]
+pub fn bytes(b: f64) -> String {
+    let k = 1024.0;
+    if b >= k * k * k {
+        format!("{:.1}G", b / k / k / k)
+    } else if b >= k * k {
+        format!("{:.0}M", b / k / k)
+    } else if b >= k {
+        format!("{:.0}K", b / k)
+    } else {
+        format!("{b:.0}B")
+    }
+}
+
+/// A metric value with its unit, compact: "12.3%", "1.2M/s", "96M", "3.1ms", "4.0/s".
+#[must_use]
+pub fn metric(v: f64, unit: crate::domain::Unit) -> String {
+    use crate::domain::Unit;
+    match unit {
+        Unit::Percent => format!("{v:.1}%"),
+        Unit::Bytes => bytes(v),
+        Unit::BytesPerSec => rate(v),
+        Unit::PerSec => format!("{v:.1}/s"),
+        Unit::Millis => format!("{v:.1}ms"),
+        Unit::Ratio => format!("{v:.2}"),
+    }
+}
+
 /// Milliseconds since the epoch → "HH:MM:SS" at `offset_s` from UTC.
 #[must_use]
 pub fn clock(ts_ms: i64, offset_s: i32) -> String {
@@ -68,5 +97,7 @@ mod tests {
         assert_eq!(clock(3_723_000, 0), "01:02:03");
         assert_eq!(clock(0, -3600), "23:00:00");
         assert_eq!(ago(185_000), "3 min 5 s");
+        assert_eq!(bytes(100_663_296.0), "96M");
+        assert_eq!(metric(12.34, crate::domain::Unit::Percent), "12.3%");
     }
 }

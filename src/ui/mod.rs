@@ -3,6 +3,7 @@
 pub mod format;
 pub mod panes;
 pub mod theme;
+pub mod widgets;
 
 #[cfg(test)]
 mod snapshot_tests;
@@ -43,6 +44,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame) {
             panes::journal::render(state, theme, f, journal);
         }
         Screen::Detail => panes::detail::render(state, theme, f, body),
+        Screen::Host => panes::host::render(state, theme, f, body),
         Screen::Help => panes::help::render(state, theme, f, body),
         Screen::Logs => panes::logs::render(theme, f, body),
     }

@@ -5,7 +5,7 @@ use ratatui::Terminal;
 
 use crate::app::fixtures::{state, T0};
 use crate::app::{update, Action, InputKey, Msg, State};
-use crate::domain::{CounterSample, NetCounters, VmState};
+use crate::domain::{CounterSample, Metric, NetCounters, VmState};
 use crate::provider::{ConnStatus, ProviderEvent};
 use crate::ui::{render, Theme};
 
@@ -19,17 +19,15 @@ fn draw(s: &State, w: u16, h: u16) -> String {
 fn busy_state() -> State {
     let mut s = state();
     for (t, ns, rx) in [(0u64, 0u64, 0u64), (5_000, 4_900_000_000, 512_000)] {
-        let samples = vec![CounterSample {
-            uuid: "0-web-1".into(),
-            state: VmState::Running,
-            cpu_time_ns: Some(ns),
-            vcpus: 1,
-            net: Some(NetCounters {
-                rx_bytes: rx,
-                tx_bytes: rx / 2,
-                ..NetCounters::default()
-            }),
-        }];
+        let mut sample = CounterSample::new("0-web-1", VmState::Running);
+        sample.cpu_time_ns = Some(ns);
+        sample.vcpus = 1;
+        sample.net = Some(NetCounters {
+            rx_bytes: rx,
+            tx_bytes: rx / 2,
+            ..NetCounters::default()
+        });
+        let samples = vec![sample];
         let ts = T0 + i64::try_from(t).unwrap();
         update(
             &mut s,
@@ -77,12 +75,74 @@ fn journal_shows_failures_and_events() {
     insta::assert_snapshot!(draw(&s, 80, 24));
 }
 
+/// A day-shaped curve for chart snapshots: `n` points over the last 5 minutes.
+fn history(n: i64, scale: f64) -> Vec<(i64, f64)> {
+    (0..n)
+        .map(|i| {
+            #[allow(clippy::cast_precision_loss)]
+            let x = i as f64 / n as f64;
+            (
+                T0 - 300_000 + i * 300_000 / n,
+                scale * (0.5 + 0.4 * (x * 6.0).sin()),
+            )
+        })
+        .collect()
+}
+
 #[test]
-fn detail_of_the_selected_vm() {
+fn detail_of_the_selected_vm_with_charts() {
     let mut s = busy_state();
     update(&mut s, Msg::Action(Action::Bottom), T0);
     update(&mut s, Msg::Action(Action::Up), T0);
     update(&mut s, Msg::Action(Action::OpenDetail), T0);
+    let request = s.charts.request;
+    let series = vec![
+        (Metric::CpuPct, history(60, 100.0)),
+        (Metric::MemUsedBytes, history(60, 64.0 * 1024.0 * 1024.0)),
+        (Metric::DiskWrBps, history(60, 2e6)),
+        (Metric::NetRxBps, history(60, 1e5)),
+        (Metric::NetTxBps, history(60, 5e4)),
+    ];
+    update(&mut s, Msg::History { request, series }, T0);
+    insta::assert_snapshot!(draw(&s, 80, 24));
+    insta::assert_snapshot!("detail_wide", draw(&s, 120, 40));
+}
+
+#[test]
+fn host_pane_with_capacity_and_charts() {
+    let mut s = state();
+    let c = |busy, total| crate::domain::HostCounters {
+        cpus: 2,
+        cpu_busy_ns: busy,
+        cpu_total_ns: total,
+        mem_total_kib: 24 * 1024 * 1024,
+        mem_free_kib: 20 * 1024 * 1024,
+        mem_buffers_kib: 0,
+        mem_cached_kib: 1024 * 1024,
+    };
+    for (t, busy, total) in [(0, 0, 0), (5_000, 5_000_000_000, 10_000_000_000)] {
+        update(
+            &mut s,
+            Msg::Provider(ProviderEvent::HostSample {
+                host: 0,
+                ts_ms: T0 + t,
+                counters: c(busy, total),
+                poll_ms: 1.4,
+                overruns: 0,
+            }),
+            T0 + t,
+        );
+    }
+    update(&mut s, Msg::Action(Action::Hosts), T0 + 5_000);
+    let request = s.charts.request;
+    update(
+        &mut s,
+        Msg::History {
+            request,
+            series: vec![(Metric::HostCpuPct, history(40, 60.0))],
+        },
+        T0 + 5_000,
+    );
     insta::assert_snapshot!(draw(&s, 80, 24));
 }
 

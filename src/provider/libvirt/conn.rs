@@ -11,6 +11,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use virt::connect::Connect;
 
 use super::events::{self, CloseReason, EventRegistration, RawDomainEvent};
+use super::poll::Poller;
 use super::{inventory, message, ops};
 use crate::domain::HostId;
 use crate::provider::{ConnStatus, LibvirtError, ProviderCmd, ProviderEvent};
@@ -21,6 +22,8 @@ pub struct HostOptions {
     pub uri: String,
     pub read_only: bool,
     pub poll_interval: Duration,
+    /// Cadence of the monitor-backed stats groups for VMs not on screen.
+    pub slow_interval: Duration,
     /// IP addresses (DHCP leases) are re-read every this many polls.
     pub ip_refresh_polls: u32,
     /// Keepalive: a probe every `keepalive_interval` seconds, dead after `keepalive_count` misses.
@@ -35,6 +38,7 @@ impl HostOptions {
             uri: uri.to_string(),
             read_only: false,
             poll_interval: Duration::from_secs(5),
+            slow_interval: Duration::from_secs(30),
             ip_refresh_polls: 6,
             keepalive_interval: 5,
             keepalive_count: 3,
@@ -143,6 +147,7 @@ impl Worker {
 
     fn run(self) {
         let mut backoff = Duration::from_secs(1);
+        let mut poller = Poller::new(self.opts.poll_interval, self.opts.slow_interval);
         loop {
             if !self.status(ConnStatus::Connecting) {
                 return;
@@ -150,7 +155,7 @@ impl Worker {
             let error = match open(&self.opts.uri, self.opts.read_only) {
                 Ok(conn) => {
                     backoff = Duration::from_secs(1);
-                    match self.session(&conn) {
+                    match self.session(&conn, &mut poller) {
                         SessionEnd::Stop => return,
                         SessionEnd::Lost(e) => e,
                     }
@@ -219,7 +224,7 @@ impl Worker {
         }
     }
 
-    fn session(&self, conn: &Connect) -> SessionEnd {
+    fn session(&self, conn: &Connect, poller: &mut Poller) -> SessionEnd {
         if let Err(e) = conn.set_keep_alive(self.opts.keepalive_interval, self.opts.keepalive_count)
         {
             tracing::debug!(uri = %self.opts.uri, "keepalive not set: {}", message(&e));
@@ -243,6 +248,7 @@ impl Worker {
                     self.spawn_op(conn, id, uuid, name, op);
                 }
                 Ok(ProviderCmd::RefreshVm { uuid }) => self.refresh_vm(conn, &uuid),
+                Ok(ProviderCmd::Watch(uuids)) => poller.watched = uuids.into_iter().collect(),
                 Ok(ProviderCmd::Refresh) => {
                     if let Err(e) = self.send_inventory(conn) {
                         return SessionEnd::Lost(e.to_string());
@@ -251,7 +257,7 @@ impl Worker {
                 Err(RecvTimeoutError::Timeout) => {
                     next_poll = Instant::now() + self.opts.poll_interval;
                     polls = polls.wrapping_add(1);
-                    if let Err(e) = self.poll(conn, polls) {
+                    if let Err(e) = self.poll(conn, poller, polls) {
                         if !conn.is_alive().unwrap_or(false) {
                             return SessionEnd::Lost(e.to_string());
                         }
@@ -288,14 +294,27 @@ impl Worker {
         self.emit(ev);
     }
 
-    fn poll(&self, conn: &Connect, polls: u32) -> Result<(), LibvirtError> {
-        let samples = inventory::poll_counters(conn)?;
+    fn poll(&self, conn: &Connect, poller: &mut Poller, polls: u32) -> Result<(), LibvirtError> {
         let ts_ms = chrono::Utc::now().timestamp_millis();
-        self.emit(ProviderEvent::Samples {
-            host: self.id,
-            ts_ms,
-            samples,
-        });
+        let tick = poller.tick(conn)?;
+        if let Some(counters) = tick.host {
+            self.emit(ProviderEvent::HostSample {
+                host: self.id,
+                ts_ms,
+                counters,
+                poll_ms: tick.cheap_ms,
+                overruns: poller.overruns,
+            });
+        }
+        for samples in [tick.cheap, tick.monitor] {
+            if !samples.is_empty() {
+                self.emit(ProviderEvent::Samples {
+                    host: self.id,
+                    ts_ms,
+                    samples,
+                });
+            }
+        }
         if self.opts.ip_refresh_polls > 0 && polls % self.opts.ip_refresh_polls == 0 {
             self.send_inventory(conn)?;
         }

@@ -24,7 +24,7 @@ pub fn domain_state(dom: &Domain) -> Result<(i32, i32), LibvirtError> {
     let mut state: c_int = -1;
     let mut reason: c_int = -1;
     // SAFETY: dom is a live domain handle; the out-pointers are valid locals.
-    let rc = unsafe { sys::virDomainGetState(dom.as_ptr(), &mut state, &mut reason, 0) };
+    let rc = unsafe { sys::virDomainGetState(dom.as_ptr(), &raw mut state, &raw mut reason, 0) };
     if rc < 0 {
         return Err(call_error("virDomainGetState"));
     }
@@ -42,7 +42,7 @@ pub fn lease_addresses(dom: &Domain) -> Result<Vec<String>, LibvirtError> {
     let n = unsafe {
         sys::virDomainInterfaceAddresses(
             dom.as_ptr(),
-            &mut ifaces,
+            &raw mut ifaces,
             sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE,
             0,
         )
@@ -75,4 +75,81 @@ pub fn lease_addresses(dom: &Domain) -> Result<Vec<String>, LibvirtError> {
         unsafe { libc::free(ifaces.cast()) };
     }
     Ok(out)
+}
+
+fn node_params<T>(
+    what: &str,
+    call: impl Fn(*mut T, &mut c_int) -> c_int,
+    field: impl Fn(&T) -> (&[std::os::raw::c_char; 80], u64),
+) -> Result<Vec<(String, u64)>, LibvirtError>
+where
+    T: Copy,
+{
+    let mut n: c_int = 0;
+    // First call with no buffer asks for the number of parameters.
+    if call(std::ptr::null_mut(), &mut n) < 0 {
+        return Err(call_error(what));
+    }
+    let len = usize::try_from(n).unwrap_or(0);
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    let mut buf: Vec<std::mem::MaybeUninit<T>> = Vec::with_capacity(len);
+    // SAFETY: capacity for `len` entries; libvirt writes at most `n` of them.
+    unsafe { buf.set_len(len) };
+    if call(buf.as_mut_ptr().cast::<T>(), &mut n) < 0 {
+        return Err(call_error(what));
+    }
+    let filled = usize::try_from(n).unwrap_or(0).min(len);
+    Ok(buf[..filled]
+        .iter()
+        .map(|p| {
+            // SAFETY: libvirt initialised the first `filled` entries.
+            let p = unsafe { p.assume_init_ref() };
+            let (name, value) = field(p);
+            // SAFETY: libvirt NUL-terminates the fixed-size field name.
+            let name = unsafe { CStr::from_ptr(name.as_ptr()) }
+                .to_string_lossy()
+                .into_owned();
+            (name, value)
+        })
+        .collect())
+}
+
+/// Host CPU time split for all CPUs (`kernel`, `user`, `idle`, `iowait`, ns).
+///
+/// # Errors
+/// libvirt's error.
+pub fn node_cpu_stats(conn: &virt::connect::Connect) -> Result<Vec<(String, u64)>, LibvirtError> {
+    node_params(
+        "virNodeGetCPUStats",
+        // SAFETY: conn is live; buffer and count come from node_params.
+        |buf, n| unsafe {
+            sys::virNodeGetCPUStats(conn.as_ptr(), sys::VIR_NODE_CPU_STATS_ALL_CPUS, buf, n, 0)
+        },
+        |p: &sys::virNodeCPUStats| (&p.field, p.value),
+    )
+}
+
+/// Host memory (`total`, `free`, `buffers`, `cached`, KiB).
+///
+/// # Errors
+/// libvirt's error.
+pub fn node_memory_stats(
+    conn: &virt::connect::Connect,
+) -> Result<Vec<(String, u64)>, LibvirtError> {
+    node_params(
+        "virNodeGetMemoryStats",
+        // SAFETY: as above.
+        |buf, n| unsafe {
+            sys::virNodeGetMemoryStats(
+                conn.as_ptr(),
+                sys::VIR_NODE_MEMORY_STATS_ALL_CELLS,
+                buf,
+                n,
+                0,
+            )
+        },
+        |p: &sys::virNodeMemoryStats| (&p.field, p.value),
+    )
 }

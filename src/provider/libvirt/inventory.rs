@@ -2,11 +2,9 @@
 
 use virt::connect::Connect;
 use virt::domain::Domain;
-use virt::sys;
 
-use super::stats::{self, groups, DomainStatsRecord};
 use super::{ffi, message, state, xml};
-use crate::domain::{CounterSample, HostId, NetCounters, Vm, VmId};
+use crate::domain::{HostId, Vm, VmId};
 use crate::provider::LibvirtError;
 
 fn call(what: &str, e: &virt::error::Error) -> LibvirtError {
@@ -75,55 +73,6 @@ pub fn read_inventory(
         .collect())
 }
 
-/// Sums the per-interface counters of a stats record (`net.<i>.rx.bytes` …).
-#[must_use]
-pub fn net_counters(rec: &DomainStatsRecord) -> Option<NetCounters> {
-    let count = rec.u64("net.count")?;
-    let mut n = NetCounters::default();
-    for i in 0..count {
-        let f = |k: &str| rec.u64(&format!("net.{i}.{k}")).unwrap_or(0);
-        n.rx_bytes += f("rx.bytes");
-        n.tx_bytes += f("tx.bytes");
-        n.rx_pkts += f("rx.pkts");
-        n.tx_pkts += f("tx.pkts");
-        n.rx_errs += f("rx.errs");
-        n.tx_errs += f("tx.errs");
-        n.rx_drop += f("rx.drop");
-        n.tx_drop += f("tx.drop");
-    }
-    Some(n)
-}
-
-/// The cheap poll: state and interface counters for all active domains in one bulk call
-/// (neither needs the QEMU monitor), plus `virDomainGetInfo` per domain for CPU time, which
-/// libvirt reads from /proc. See the cost table in DESIGN.md.
-///
-/// # Errors
-/// libvirt's error when the bulk call fails.
-pub fn poll_counters(conn: &Connect) -> Result<Vec<CounterSample>, LibvirtError> {
-    let flags = sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE | stats::NOWAIT;
-    let recs = stats::all_domain_stats(conn, groups::STATE | groups::INTERFACE, flags)?;
-    Ok(recs
-        .into_iter()
-        .map(|r| {
-            let raw_state = r
-                .record
-                .get("state.state")
-                .and_then(stats::ParamValue::as_u64)
-                .and_then(|s| i32::try_from(s).ok())
-                .unwrap_or(0);
-            let info = r.dom.info().ok();
-            CounterSample {
-                uuid: r.record.uuid.clone(),
-                state: state::vm_state(raw_state),
-                cpu_time_ns: info.as_ref().map(|i| i.cpu_time),
-                vcpus: info.as_ref().map_or(0, |i| i.nr_virt_cpu),
-                net: net_counters(&r.record),
-            }
-        })
-        .collect())
-}
-
 /// Finds a domain by exact name, or says which names are close.
 ///
 /// # Errors
@@ -162,7 +111,6 @@ pub fn close_names(name: &str, names: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::libvirt::stats::ParamValue;
 
     #[test]
     fn close_names_suggest_typos_and_substrings() {
@@ -172,27 +120,5 @@ mod tests {
         assert_eq!(close_names("web1", &names), vec!["web-1", "web-2"]);
         assert_eq!(close_names("db", &names), vec!["db-main"]);
         assert!(close_names("zzzzzzzz", &names).is_empty());
-    }
-
-    #[test]
-    fn net_counters_sum_all_interfaces() {
-        let rec = DomainStatsRecord {
-            uuid: "u".into(),
-            name: "n".into(),
-            params: vec![
-                ("net.count".into(), ParamValue::UInt(2)),
-                ("net.0.rx.bytes".into(), ParamValue::UInt(100)),
-                ("net.1.rx.bytes".into(), ParamValue::UInt(50)),
-                ("net.1.tx.drop".into(), ParamValue::UInt(3)),
-            ],
-        };
-        let n = net_counters(&rec).unwrap();
-        assert_eq!(n.rx_bytes, 150);
-        assert_eq!(n.tx_drop, 3);
-        let none = DomainStatsRecord {
-            params: vec![],
-            ..rec
-        };
-        assert_eq!(net_counters(&none), None);
     }
 }

@@ -8,6 +8,7 @@ pub mod events;
 mod ffi;
 pub mod inventory;
 pub mod ops;
+pub mod poll;
 pub mod state;
 pub mod stats;
 pub mod xml;

@@ -88,43 +88,79 @@ pub fn all_domain_stats(
     flags: u32,
 ) -> Result<Vec<StatsWithDomain>, LibvirtError> {
     let mut records: *mut sys::virDomainStatsRecordPtr = std::ptr::null_mut();
-    // SAFETY: conn is live; libvirt allocates `records`, which we free below in every case.
+    // SAFETY: conn is live; libvirt allocates `records`, which `collect` frees.
     let n = unsafe {
         sys::virConnectGetAllDomainStats(
             conn.as_ptr(),
             stats as c_uint,
-            &mut records,
+            &raw mut records,
             flags as c_uint,
         )
     };
+    // SAFETY: records/n come straight from the call above.
+    unsafe { collect("virConnectGetAllDomainStats", n, records) }
+}
+
+/// Fetches the given stats groups for just these domains in one call (the VMs on screen).
+///
+/// # Errors
+/// libvirt's error when the call fails.
+pub fn list_domain_stats(
+    doms: &[Domain],
+    stats: u32,
+    flags: u32,
+) -> Result<Vec<StatsWithDomain>, LibvirtError> {
+    if doms.is_empty() {
+        return Ok(Vec::new());
+    }
+    // SAFETY: the pointers stay valid while `doms` is borrowed; the array is NULL-terminated
+    // as the API requires.
+    let mut ptrs: Vec<sys::virDomainPtr> = doms.iter().map(|d| unsafe { d.as_ptr() }).collect();
+    ptrs.push(std::ptr::null_mut());
+    let mut records: *mut sys::virDomainStatsRecordPtr = std::ptr::null_mut();
+    // SAFETY: as above; libvirt allocates `records`, which `collect` frees.
+    let n = unsafe {
+        sys::virDomainListGetStats(
+            ptrs.as_mut_ptr(),
+            stats as c_uint,
+            &raw mut records,
+            flags as c_uint,
+        )
+    };
+    // SAFETY: records/n come straight from the call above.
+    unsafe { collect("virDomainListGetStats", n, records) }
+}
+
+/// Copies `n` records out and frees the list.
+unsafe fn collect(
+    what: &str,
+    n: std::os::raw::c_int,
+    records: *mut sys::virDomainStatsRecordPtr,
+) -> Result<Vec<StatsWithDomain>, LibvirtError> {
     if n < 0 {
         return Err(LibvirtError::Call {
-            what: "virConnectGetAllDomainStats".into(),
+            what: what.into(),
             message: super::last_error_message(),
         });
     }
     let mut out = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
     for i in 0..usize::try_from(n).unwrap_or(0) {
-        // SAFETY: libvirt returned `n` valid record pointers.
-        let rec = unsafe { *records.add(i) };
+        let rec = *records.add(i);
         if rec.is_null() {
             continue;
         }
-        // SAFETY: rec points to a record that lives until the list is freed; the extra
-        // reference taken on its domain is owned by the `Domain` wrapper from then on.
-        unsafe {
-            let record = copy_record(&*rec);
-            if sys::virDomainRef((*rec).dom) == 0 {
-                out.push(StatsWithDomain {
-                    record,
-                    dom: Domain::from_ptr((*rec).dom),
-                });
-            }
+        // The extra reference taken on the domain is owned by the `Domain` wrapper from then on.
+        let record = copy_record(&*rec);
+        if sys::virDomainRef((*rec).dom) == 0 {
+            out.push(StatsWithDomain {
+                record,
+                dom: Domain::from_ptr((*rec).dom),
+            });
         }
     }
     if !records.is_null() {
-        // SAFETY: frees the records, their parameters and domain references, and the array.
-        unsafe { sys::virDomainStatsRecordListFree(records) };
+        // Frees the records, their parameters and domain references, and the array.
+        sys::virDomainStatsRecordListFree(records);
     }
     Ok(out)
 }
@@ -137,10 +173,22 @@ unsafe fn copy_record(rec: &sys::_virDomainStatsRecord) -> DomainStatsRecord {
     } else {
         String::new()
     };
-    let n = usize::try_from(rec.nparams).unwrap_or(0);
-    let mut params = Vec::with_capacity(n);
+    let params = copy_params(rec.params, usize::try_from(rec.nparams).unwrap_or(0));
+    DomainStatsRecord { uuid, name, params }
+}
+
+/// Copies `n` typed parameters into owned values; unknown types are skipped.
+///
+/// # Safety
+/// `params` must point to `n` initialised parameters whose string values are valid C strings.
+#[must_use]
+pub unsafe fn copy_params(
+    params: *const sys::virTypedParameter,
+    n: usize,
+) -> Vec<(String, ParamValue)> {
+    let mut out = Vec::with_capacity(n);
     for i in 0..n {
-        let p = &*rec.params.add(i);
+        let p = &*params.add(i);
         let field = cstr(p.field.as_ptr());
         let value = match c_uint::try_from(p.type_).unwrap_or(c_uint::MAX) {
             sys::VIR_TYPED_PARAM_INT => ParamValue::Int(i64::from(p.value.i)),
@@ -152,9 +200,9 @@ unsafe fn copy_record(rec: &sys::_virDomainStatsRecord) -> DomainStatsRecord {
             sys::VIR_TYPED_PARAM_STRING => ParamValue::Str(cstr(p.value.s)),
             _ => continue,
         };
-        params.push((field, value));
+        out.push((field, value));
     }
-    DomainStatsRecord { uuid, name, params }
+    out
 }
 
 unsafe fn cstr(p: *const c_char) -> String {

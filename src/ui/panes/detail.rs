@@ -1,18 +1,19 @@
-//! Detail of the selected VM: identity, state, resources, addresses, disks, NICs and the
-//! XML summary.
+//! Detail of the selected VM: state and resources, devices, and charts of CPU, memory, disk
+//! and network over the chosen range (history from the store, extended live).
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use crate::app::state::VmEntry;
 use crate::app::State;
-use crate::domain::Vm;
-use crate::ui::format::{kib, rate};
+use crate::domain::{MemSource, Metric, Unit};
+use crate::ui::format::{kib, metric};
 use crate::ui::theme::Theme;
+use crate::ui::widgets::{time_chart, Series};
 
-fn block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
+fn block<'a>(title: String, theme: &Theme) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border)
@@ -21,65 +22,75 @@ fn block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
 
 fn kv<'a>(k: &str, v: String, theme: &Theme) -> Line<'a> {
     Line::from(vec![
-        Span::styled(format!("{k:<11}"), theme.dim),
+        Span::styled(format!("{k:<8}"), theme.dim),
         Span::raw(v),
     ])
 }
 
-pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
-    let Some(e) = state.selected() else {
-        f.render_widget(
-            Paragraph::new("no VM selected").block(block(" Detail ", theme)),
-            area,
-        );
-        return;
-    };
-    let vm = &e.vm;
-    let height = |n: usize| {
-        u16::try_from(n)
-            .unwrap_or(u16::MAX)
-            .saturating_add(3)
-            .min(8)
-    };
-    let [props, disks, nics] = Layout::vertical([
-        Constraint::Min(6),
-        Constraint::Length(height(vm.disks.len())),
-        Constraint::Length(height(vm.nics.len())),
-    ])
-    .areas(area);
-    f.render_widget(
-        Paragraph::new(properties(state, e, theme)).block(block(" Detail (esc back) ", theme)),
-        props,
-    );
-    f.render_widget(disk_table(vm, theme), disks);
-    f.render_widget(nic_table(vm, theme), nics);
+/// "12.3%" or "stale" or "-", for the info lines.
+fn live_value(state: &State, e: &VmEntry, m: Metric) -> String {
+    let live = &e.metrics.live;
+    match live.value(m) {
+        None => "-".into(),
+        Some(_) if live.is_stale(m, state.now_ms, &state.settings.cadence) => "stale".into(),
+        Some(v) => metric(v, m.unit()),
+    }
 }
 
-fn properties<'a>(state: &State, e: &VmEntry, theme: &Theme) -> Vec<Line<'a>> {
+fn info<'a>(state: &State, e: &VmEntry, theme: &Theme) -> Vec<Line<'a>> {
     let vm = &e.vm;
-    let cpu = e
-        .rates
-        .cpu_pct
-        .map_or_else(|| "-".into(), |c| format!("{c:.1} %"));
-    let net = match (e.rates.net_rx_bps, e.rates.net_tx_bps) {
-        (Some(rx), Some(tx)) => format!("rx {} tx {}", rate(rx), rate(tx)),
-        _ => "-".into(),
+    let mem_src = match e.metrics.rates.mem_source {
+        Some(MemSource::Guest) => " (guest view)",
+        Some(MemSource::Rss) => " (QEMU RSS: no guest stats)",
+        None => "",
     };
-    let mut lines = vec![
-        kv("name", vm.name.clone(), theme),
-        kv("uuid", vm.id.uuid.clone(), theme),
-        kv("host", state.host_uri(vm.id.host).to_string(), theme),
+    let v = |m| live_value(state, e, m);
+    vec![
         Line::from(vec![
-            Span::styled(format!("{:<11}", "state"), theme.dim),
+            Span::styled(format!("{:<8}", "state"), theme.dim),
             Span::styled(vm.state_text(), theme.state(vm.state)),
         ]),
-        kv("vcpus", format!("{}   cpu {cpu}", vm.vcpus), theme),
         kv(
-            "memory",
-            format!("{} of {} max", kib(vm.mem_kib), kib(vm.max_mem_kib)),
+            "cpu",
+            format!(
+                "{} of {} vCPU · {} of host",
+                v(Metric::CpuPct),
+                vm.vcpus,
+                v(Metric::CpuHostPct)
+            ),
             theme,
         ),
-        kv("network", net, theme),
+        kv(
+            "memory",
+            format!(
+                "{} used{mem_src} · {} of {} max",
+                v(Metric::MemUsedBytes),
+                kib(vm.mem_kib),
+                kib(vm.max_mem_kib)
+            ),
+            theme,
+        ),
+        kv(
+            "disk",
+            format!(
+                "rd {} wr {} · {} iops · {} lat",
+                v(Metric::DiskRdBps),
+                v(Metric::DiskWrBps),
+                v(Metric::DiskWrIops),
+                v(Metric::DiskWrLatMs)
+            ),
+            theme,
+        ),
+        kv(
+            "net",
+            format!(
+                "rx {} tx {} · {} drops",
+                v(Metric::NetRxBps),
+                v(Metric::NetTxBps),
+                v(Metric::NetDropsPerS)
+            ),
+            theme,
+        ),
         kv(
             "ip",
             if vm.ips.is_empty() {
@@ -89,64 +100,126 @@ fn properties<'a>(state: &State, e: &VmEntry, theme: &Theme) -> Vec<Line<'a>> {
             },
             theme,
         ),
+    ]
+}
+
+fn devices<'a>(e: &VmEntry, theme: &Theme) -> Vec<Line<'a>> {
+    let vm = &e.vm;
+    let mut lines: Vec<Line> = vm
+        .disks
+        .iter()
+        .map(|d| {
+            kv(
+                &d.target,
+                format!("{} {} {} {}", d.device, d.bus, d.format, d.source),
+                theme,
+            )
+        })
+        .collect();
+    lines.extend(vm.nics.iter().map(|n| {
         kv(
-            "flags",
-            format!(
-                "autostart {} · {}",
-                if vm.autostart { "yes" } else { "no" },
-                if vm.persistent {
-                    "persistent"
-                } else {
-                    "transient"
-                }
-            ),
+            "nic",
+            format!("{} {} {} {} {}", n.mac, n.kind, n.source, n.model, n.target),
             theme,
+        )
+    }));
+    lines.push(kv(
+        "flags",
+        format!(
+            "autostart {} · {}",
+            if vm.autostart { "yes" } else { "no" },
+            if vm.persistent {
+                "persistent"
+            } else {
+                "transient"
+            }
         ),
-    ];
+        theme,
+    ));
     lines.extend(vm.summary.iter().map(|(k, v)| kv(k, v.clone(), theme)));
+    lines.push(kv("uuid", vm.id.uuid.clone(), theme));
     lines
 }
 
-fn disk_table<'a>(vm: &Vm, theme: &'a Theme) -> Table<'a> {
-    let rows = vm.disks.iter().map(|d| {
-        Row::new(vec![
-            d.target.clone(),
-            d.device.clone(),
-            d.bus.clone(),
-            d.format.clone(),
-            d.source.clone(),
-        ])
-    });
-    let widths = [
-        Constraint::Length(6),
-        Constraint::Length(6),
-        Constraint::Length(7),
-        Constraint::Length(6),
-        Constraint::Min(10),
-    ];
-    Table::new(rows, widths)
-        .header(Row::new(["TARGET", "DEVICE", "BUS", "FORMAT", "SOURCE"]).style(theme.title))
-        .block(block(" Disks ", theme))
+/// One chart: title, unit, and the series it draws with their labels.
+pub type ChartSpec<'a> = (&'a str, Unit, Vec<(Metric, &'a str)>);
+
+/// The 2×2 chart grid shared by the VM detail and the host pane.
+pub fn chart_grid(state: &State, theme: &Theme, f: &mut Frame, area: Rect, charts: &[ChartSpec]) {
+    let c = &state.charts;
+    let range = (c.from_ms(), c.to_ms, c.range_label());
+    let [top, bottom] =
+        Layout::vertical([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]).areas(area);
+    let cells: Vec<Rect> = [top, bottom]
+        .into_iter()
+        .flat_map(|r| {
+            let [a, b]: [Rect; 2] =
+                Layout::horizontal([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]).areas(r);
+            [a, b]
+        })
+        .collect();
+    let styles = [theme.accent, theme.warning];
+    for ((title, unit, metrics), rect) in charts.iter().zip(cells) {
+        let series: Vec<Series> = metrics
+            .iter()
+            .zip(styles)
+            .map(|((m, label), style)| Series {
+                label,
+                style,
+                points: c.series.get(m).map_or(&[][..], Vec::as_slice),
+            })
+            .collect();
+        time_chart(f, rect, theme, title, *unit, range, &series);
+    }
 }
 
-fn nic_table<'a>(vm: &Vm, theme: &'a Theme) -> Table<'a> {
-    let rows = vm.nics.iter().map(|n| {
-        Row::new(vec![
-            n.mac.clone(),
-            n.kind.clone(),
-            n.source.clone(),
-            n.model.clone(),
-            n.target.clone(),
-        ])
-    });
-    let widths = [
-        Constraint::Length(17),
-        Constraint::Length(8),
-        Constraint::Min(10),
-        Constraint::Length(8),
-        Constraint::Length(8),
-    ];
-    Table::new(rows, widths)
-        .header(Row::new(["MAC", "TYPE", "SOURCE", "MODEL", "DEV"]).style(theme.title))
-        .block(block(" NICs ", theme))
+pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
+    let Some(e) = state.selected() else {
+        f.render_widget(
+            Paragraph::new("no VM selected").block(block(" Detail ".into(), theme)),
+            area,
+        );
+        return;
+    };
+    let info_h = if area.height >= 30 { 10 } else { 8 };
+    let [top, charts] =
+        Layout::vertical([Constraint::Length(info_h), Constraint::Min(6)]).areas(area);
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(top);
+    let c = &state.charts;
+    let mode = if c.frozen {
+        " · frozen (f resumes)"
+    } else {
+        ""
+    };
+    let loading = if c.loading { " · loading…" } else { "" };
+    let title = format!(" {} · last {}{mode}{loading} ", e.vm.name, c.range_label());
+    f.render_widget(
+        Paragraph::new(info(state, e, theme)).block(block(title, theme)),
+        left,
+    );
+    f.render_widget(
+        Paragraph::new(devices(e, theme)).block(block(" Devices ".into(), theme)),
+        right,
+    );
+    chart_grid(
+        state,
+        theme,
+        f,
+        charts,
+        &[
+            ("CPU", Unit::Percent, vec![(Metric::CpuPct, "cpu")]),
+            ("Memory", Unit::Bytes, vec![(Metric::MemUsedBytes, "used")]),
+            (
+                "Disk",
+                Unit::BytesPerSec,
+                vec![(Metric::DiskRdBps, "rd"), (Metric::DiskWrBps, "wr")],
+            ),
+            (
+                "Network",
+                Unit::BytesPerSec,
+                vec![(Metric::NetRxBps, "rx"), (Metric::NetTxBps, "tx")],
+            ),
+        ],
+    );
 }

@@ -4,6 +4,7 @@ pub mod detail;
 pub mod footer;
 pub mod header;
 pub mod help;
+pub mod host;
 pub mod journal;
 pub mod logs;
 pub mod overlay;

@@ -1,0 +1,295 @@
+//! Forecast models over a row-indexed history (one row per sample interval, gaps as NaN).
+//!
+//! [`forecast`] runs one model, or the automatic choice ([`ModelKind::Auto`]): a combination
+//! of robust members weighted by a rolling backtest on the history itself (see [`select`]),
+//! with intervals taken from the empirical quantiles of that backtest's errors.
+
+pub mod holt;
+pub mod intervals;
+pub mod robust;
+pub mod select;
+pub mod simple;
+pub mod trend;
+
+use serde::Serialize;
+
+use super::AnalyticsError;
+use holt::HoltFit;
+use trend::LinearFit;
+
+/// The forecast models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// Last value.
+    Naive,
+    /// Value one season earlier.
+    SeasonalNaive,
+    /// Least-squares line over the last `trend_window` rows, Student-t intervals.
+    LinearTrend,
+    /// Damped Holt, parameters fitted on the series.
+    Holt,
+    /// Additive damped Holt-Winters with the daily season (two seasons of history needed).
+    HoltWinters,
+    /// Median of the last `median_window` rows.
+    Median,
+    /// Robust daily profile plus a median level.
+    RobustSeasonal,
+    /// Backtest-weighted combination of the above (see [`select`]).
+    Auto,
+}
+
+impl ModelKind {
+    /// Every model, the automatic choice last.
+    pub const ALL: [Self; 8] = [
+        Self::Naive,
+        Self::SeasonalNaive,
+        Self::LinearTrend,
+        Self::Holt,
+        Self::HoltWinters,
+        Self::Median,
+        Self::RobustSeasonal,
+        Self::Auto,
+    ];
+
+    /// Short name used in tables, CSV and JSON.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Naive => "naive",
+            Self::SeasonalNaive => "seasonal_naive",
+            Self::LinearTrend => "linear_trend",
+            Self::Holt => "holt",
+            Self::HoltWinters => "holt_winters",
+            Self::Median => "median",
+            Self::RobustSeasonal => "robust_seasonal",
+            Self::Auto => "auto",
+        }
+    }
+}
+
+/// Settings shared by the models. Defaults suit 5-minute samples.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ForecastConfig {
+    /// Rows per season (a day: 288 rows of 5 minutes).
+    pub season: usize,
+    /// Rows the linear trend is fitted on.
+    pub trend_window: usize,
+    /// Rows of the median model.
+    pub median_window: usize,
+    /// Settings of the rolling backtest behind `Auto` and the empirical intervals.
+    pub selection: select::SelectionConfig,
+}
+
+impl Default for ForecastConfig {
+    fn default() -> Self {
+        Self {
+            season: 288,
+            trend_window: 288,
+            median_window: 36,
+            selection: select::SelectionConfig::default(),
+        }
+    }
+}
+
+/// A forecast of `point.len()` rows after the history, with 80 % and 95 % intervals.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Forecast {
+    /// The model that produced the point forecast (after any fallback for short history).
+    pub model: ModelKind,
+    pub point: Vec<f64>,
+    pub lo80: Vec<f64>,
+    pub hi80: Vec<f64>,
+    pub lo95: Vec<f64>,
+    pub hi95: Vec<f64>,
+}
+
+impl Forecast {
+    /// A forecast with symmetric Gaussian-style bands of standard deviation `sigma(step)`.
+    fn with_sigma(model: ModelKind, point: Vec<f64>, sigma: impl Fn(usize) -> f64) -> Self {
+        const Z80: f64 = 1.281_551_565_5;
+        const Z95: f64 = 1.959_963_985;
+        let band = |z: f64, sign: f64| -> Vec<f64> {
+            point
+                .iter()
+                .enumerate()
+                .map(|(i, p)| p + sign * z * sigma(i + 1))
+                .collect()
+        };
+        Self {
+            model,
+            lo80: band(Z80, -1.0),
+            hi80: band(Z80, 1.0),
+            lo95: band(Z95, -1.0),
+            hi95: band(Z95, 1.0),
+            point,
+        }
+    }
+}
+
+/// Forecasts `horizon` rows after `history` with `model`.
+///
+/// Models that need more history than there is fall back (Holt-Winters → Holt, seasonal
+/// models → median, Holt and trend → naive); [`Forecast::model`] says which one ran.
+///
+/// # Errors
+/// [`AnalyticsError::TooShort`] when `history` holds no finite value.
+pub fn forecast(
+    history: &[f64],
+    horizon: usize,
+    model: ModelKind,
+    cfg: &ForecastConfig,
+) -> Result<Forecast, AnalyticsError> {
+    if !history.iter().any(|x| x.is_finite()) {
+        return Err(AnalyticsError::TooShort { needed: 1, got: 0 });
+    }
+    let out = match model {
+        ModelKind::LinearTrend => {
+            let start = history.len().saturating_sub(cfg.trend_window.max(3));
+            LinearFit::fit(&history[start..]).map(|fit| {
+                let point = (1..=horizon).map(|s| fit.predict(s)).collect();
+                let mut f = Forecast::with_sigma(model, point, |_| 0.0);
+                let (t80, t95) = (fit.t_for(0.8), fit.t_for(0.95));
+                for s in 0..horizon {
+                    let se = fit.prediction_se(s + 1);
+                    let (w80, w95) = (t80 * se, t95 * se);
+                    f.lo80[s] -= w80;
+                    f.hi80[s] += w80;
+                    f.lo95[s] -= w95;
+                    f.hi95[s] += w95;
+                }
+                f
+            })
+        }
+        ModelKind::Holt => holt::fit_holt(history).map(|fit| from_holt(model, &fit, horizon)),
+        ModelKind::HoltWinters => {
+            holt::fit_holt_winters(history, cfg.season).map(|fit| from_holt(model, &fit, horizon))
+        }
+        ModelKind::Auto => select::auto_forecast(history, horizon, cfg),
+        ModelKind::Naive
+        | ModelKind::SeasonalNaive
+        | ModelKind::Median
+        | ModelKind::RobustSeasonal => select::empirical_forecast(history, horizon, model, cfg),
+    };
+    if let Some(f) = out {
+        return Ok(f);
+    }
+    let fallback = match model {
+        ModelKind::HoltWinters => ModelKind::Holt,
+        ModelKind::SeasonalNaive | ModelKind::RobustSeasonal | ModelKind::Auto => ModelKind::Median,
+        _ => ModelKind::Naive,
+    };
+    if fallback == model {
+        return Err(AnalyticsError::TooShort {
+            needed: 2,
+            got: history.len(),
+        });
+    }
+    forecast(history, horizon, fallback, cfg)
+}
+
+/// Every model of [`ModelKind::ALL`] at once, in that order, sharing one rolling backtest
+/// (much cheaper than calling [`forecast`] per model).
+///
+/// # Errors
+/// [`AnalyticsError::TooShort`] when `history` holds no finite value.
+pub fn forecast_all(
+    history: &[f64],
+    horizon: usize,
+    cfg: &ForecastConfig,
+) -> Result<Vec<Forecast>, AnalyticsError> {
+    if !history.iter().any(|x| x.is_finite()) {
+        return Err(AnalyticsError::TooShort { needed: 1, got: 0 });
+    }
+    let pool = select::Member::pool(cfg);
+    let fits = select::Fits::new(history, &pool, cfg);
+    let runs = select::PoolRuns::new(history, horizon, &pool, cfg, &fits);
+    ModelKind::ALL
+        .iter()
+        .map(|&model| {
+            let shared = match model {
+                ModelKind::Auto => select::auto_from_runs(history, &runs, cfg),
+                ModelKind::Holt => fits.holt.as_ref().map(|f| from_holt(model, f, horizon)),
+                ModelKind::HoltWinters => fits
+                    .holt_winters
+                    .as_ref()
+                    .map(|f| from_holt(model, f, horizon)),
+                ModelKind::LinearTrend => None,
+                _ => select::empirical_from_runs(history, &runs, model, cfg),
+            };
+            shared.map_or_else(|| forecast(history, horizon, model, cfg), Ok)
+        })
+        .collect()
+}
+
+fn from_holt(model: ModelKind, fit: &HoltFit, horizon: usize) -> Forecast {
+    let point = (1..=horizon).map(|s| fit.predict(s)).collect();
+    Forecast::with_sigma(model, point, |s| fit.step_sigma(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cfg() -> ForecastConfig {
+        ForecastConfig {
+            season: 24,
+            ..ForecastConfig::default()
+        }
+    }
+
+    #[test]
+    fn linear_series_forecasts_exactly_with_trend() {
+        let ys: Vec<f64> = (0..100).map(|i| 2.0 * f64::from(i)).collect();
+        let f = forecast(&ys, 5, ModelKind::LinearTrend, &cfg()).unwrap();
+        assert_eq!(f.model, ModelKind::LinearTrend);
+        for (s, p) in f.point.iter().enumerate() {
+            assert!((p - 2.0 * (100.0 + super::super::stats::count_f64(s))).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn empty_history_is_an_error() {
+        assert!(forecast(&[], 3, ModelKind::Auto, &cfg()).is_err());
+        assert!(forecast(&[f64::NAN; 4], 3, ModelKind::Naive, &cfg()).is_err());
+    }
+
+    #[test]
+    fn short_history_falls_back() {
+        let f = forecast(&[1.0, 2.0, 3.0], 4, ModelKind::HoltWinters, &cfg()).unwrap();
+        assert_eq!(f.model, ModelKind::Naive);
+        assert_eq!(f.point, vec![3.0; 4]);
+    }
+
+    #[test]
+    fn intervals_widen_with_horizon() {
+        let ys: Vec<f64> = (0..300)
+            .map(|i| f64::from(i % 5) + f64::from(i % 3))
+            .collect();
+        for model in [ModelKind::LinearTrend, ModelKind::Holt, ModelKind::Auto] {
+            let f = forecast(&ys, 60, model, &cfg()).unwrap();
+            let w = |s: usize| f.hi95[s] - f.lo95[s];
+            assert!(w(0) <= w(59) + 1e-9, "{model:?}: {} > {}", w(0), w(59));
+            assert!(f.hi80[10] <= f.hi95[10] + 1e-9);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn no_nan_on_constant_or_gappy_input(
+            len in 1usize..120,
+            level in -1e6f64..1e6,
+            gaps in proptest::collection::vec(any::<bool>(), 120),
+        ) {
+            let ys: Vec<f64> = (0..len).map(|i| if gaps[i] && i > 0 { f64::NAN } else { level }).collect();
+            for model in ModelKind::ALL {
+                let f = forecast(&ys, 12, model, &cfg()).unwrap();
+                for v in f.point.iter().chain(&f.lo95).chain(&f.hi95).chain(&f.lo80).chain(&f.hi80) {
+                    prop_assert!(v.is_finite(), "{model:?} gave {v}");
+                }
+                prop_assert!((f.point[0] - level).abs() <= 1e-6 * level.abs().max(1.0), "{model:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,427 @@
+//! The automatic choice: a rolling backtest on the history weights a pool of members.
+//!
+//! Inner origins are every `every` rows over the last `max_origins` origins of the history
+//! (rows `0..o` seen, rows `o..` scored where observed), so only past data is used. Per step
+//! bucket, each member's MAE over those origins (its MASE up to the common naive scale) ranks
+//! it; the best `top_k` are combined with weights ∝ 1 / MAE². Intervals are the empirical
+//! quantiles of the combined forecast's errors at nearby steps: no distribution is assumed,
+//! which matters on spiky, skewed series.
+
+use serde::Serialize;
+
+use super::holt::{self, HoltFit};
+use super::intervals::with_empirical_bands;
+use super::robust::{robust_seasonal, RobustSeasonalSpec};
+use super::simple::{naive, seasonal_naive, window_median};
+use super::trend::LinearFit;
+use super::{Forecast, ForecastConfig, ModelKind};
+
+/// Settings of the rolling backtest.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SelectionConfig {
+    /// Rows between inner origins.
+    pub every: usize,
+    /// Most inner origins used (the most recent ones).
+    pub max_origins: usize,
+    /// Rows of history before the first inner origin.
+    pub min_train: usize,
+    /// Last step of each bucket, ascending; steps past the last share its weights.
+    pub bucket_ends: Vec<usize>,
+    /// Members combined per bucket.
+    pub top_k: usize,
+}
+
+impl Default for SelectionConfig {
+    fn default() -> Self {
+        Self {
+            every: 12,
+            max_origins: 72,
+            min_train: 36,
+            bucket_ends: vec![12, 72],
+            top_k: 3,
+        }
+    }
+}
+
+/// A member of the automatic pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Member {
+    Naive,
+    SeasonalNaive,
+    Median(usize),
+    RobustSeasonal,
+    Holt,
+    HoltWinters,
+    LinearTrend,
+}
+
+impl Member {
+    /// The automatic pool for `cfg`.
+    #[must_use]
+    pub fn pool(cfg: &ForecastConfig) -> Vec<Self> {
+        vec![
+            Self::Naive,
+            Self::SeasonalNaive,
+            Self::Median(12),
+            Self::Median(cfg.median_window),
+            Self::Median(144),
+            Self::Median(288),
+            Self::RobustSeasonal,
+            Self::Holt,
+            Self::HoltWinters,
+            Self::LinearTrend,
+        ]
+    }
+
+    pub(super) fn of_model(model: ModelKind, cfg: &ForecastConfig) -> Option<Self> {
+        match model {
+            ModelKind::Naive => Some(Self::Naive),
+            ModelKind::SeasonalNaive => Some(Self::SeasonalNaive),
+            ModelKind::Median => Some(Self::Median(cfg.median_window)),
+            ModelKind::RobustSeasonal => Some(Self::RobustSeasonal),
+            ModelKind::Holt => Some(Self::Holt),
+            ModelKind::HoltWinters => Some(Self::HoltWinters),
+            ModelKind::LinearTrend => Some(Self::LinearTrend),
+            ModelKind::Auto => None,
+        }
+    }
+}
+
+/// Forecasts of `member` at each origin (rows `0..o` seen); `None` where it cannot run.
+fn rolling(
+    member: Member,
+    ys: &[f64],
+    origins: &[usize],
+    horizon: usize,
+    cfg: &ForecastConfig,
+    fits: &Fits,
+) -> Vec<Option<Vec<f64>>> {
+    let each =
+        |f: &dyn Fn(&[f64]) -> Option<Vec<f64>>| origins.iter().map(|&o| f(&ys[..o])).collect();
+    match member {
+        Member::Naive => each(&|h| naive(h, horizon)),
+        Member::SeasonalNaive => each(&|h| seasonal_naive(h, horizon, cfg.season)),
+        Member::Median(w) => each(&|h| window_median(h, horizon, w)),
+        Member::RobustSeasonal => {
+            let spec = RobustSeasonalSpec {
+                season: cfg.season,
+                ..RobustSeasonalSpec::default()
+            };
+            each(&|h| robust_seasonal(h, horizon, &spec))
+        }
+        Member::LinearTrend => each(&|h| {
+            let start = h.len().saturating_sub(cfg.trend_window.max(3));
+            LinearFit::fit(&h[start..]).map(|f| (1..=horizon).map(|s| f.predict(s)).collect())
+        }),
+        Member::Holt | Member::HoltWinters => {
+            // Parameters fitted once on the whole history, states rolled through the origins.
+            let (fit, min) = if member == Member::Holt {
+                (fits.holt.as_ref(), 12)
+            } else {
+                (fits.holt_winters.as_ref(), 2 * cfg.season)
+            };
+            let Some(fit) = fit else {
+                return vec![None; origins.len()];
+            };
+            holt::rolling_forecasts(ys, fit, origins, horizon)
+                .into_iter()
+                .zip(origins)
+                .map(|(f, &o)| (o >= min && f.len() == horizon).then_some(f))
+                .collect()
+        }
+    }
+}
+
+/// Holt fits shared by the rolling runs and the model-based intervals.
+#[derive(Debug, Default)]
+pub(super) struct Fits {
+    pub holt: Option<HoltFit>,
+    pub holt_winters: Option<HoltFit>,
+}
+
+impl Fits {
+    pub(super) fn new(ys: &[f64], members: &[Member], cfg: &ForecastConfig) -> Self {
+        Self {
+            holt: members
+                .contains(&Member::Holt)
+                .then(|| holt::fit_holt(ys))
+                .flatten(),
+            holt_winters: members
+                .contains(&Member::HoltWinters)
+                .then(|| holt::fit_holt_winters(ys, cfg.season))
+                .flatten(),
+        }
+    }
+}
+
+/// Inner origins for a history of `n` rows, ascending; the last one is `n` itself.
+fn inner_origins(n: usize, sel: &SelectionConfig) -> Vec<usize> {
+    let every = sel.every.max(1);
+    let mut out: Vec<usize> = (0..=sel.max_origins)
+        .map_while(|k| n.checked_sub(k * every))
+        .take_while(|&o| o >= sel.min_train.max(1))
+        .collect();
+    if out.first() != Some(&n) {
+        out.insert(0, n);
+    }
+    out.reverse();
+    out
+}
+
+fn bucket_of(step: usize, ends: &[usize]) -> usize {
+    ends.iter()
+        .position(|&e| step <= e)
+        .unwrap_or(ends.len().saturating_sub(1))
+}
+
+/// Rolling forecasts of a pool of members at the inner origins of one history.
+pub(super) struct PoolRuns {
+    origins: Vec<usize>,
+    members: Vec<Member>,
+    /// Per member, per origin; members that cannot forecast at the final origin are dropped.
+    runs: Vec<Vec<Option<Vec<f64>>>>,
+    horizon: usize,
+}
+
+impl PoolRuns {
+    pub(super) fn new(
+        ys: &[f64],
+        horizon: usize,
+        members: &[Member],
+        cfg: &ForecastConfig,
+        fits: &Fits,
+    ) -> Self {
+        let origins = inner_origins(ys.len(), &cfg.selection);
+        let (members, runs) = members
+            .iter()
+            .map(|&m| (m, rolling(m, ys, &origins, horizon, cfg, fits)))
+            .filter(|(_, r)| r.last().is_some_and(Option::is_some))
+            .unzip();
+        Self {
+            origins,
+            members,
+            runs,
+            horizon,
+        }
+    }
+
+    /// Index of `member` among the runnable members.
+    pub(super) fn index(&self, member: Member) -> Option<usize> {
+        self.members.iter().position(|m| *m == member)
+    }
+
+    /// Sum of absolute errors of run `r` per bucket, over the origins where `other` also ran
+    /// (pairs of sums: this run, the other run).
+    #[allow(clippy::many_single_char_names)]
+    fn paired_errors(
+        &self,
+        ys: &[f64],
+        r: usize,
+        other: usize,
+        ends: &[usize],
+    ) -> Vec<(f64, f64, usize)> {
+        let n = ys.len();
+        let mut acc = vec![(0.0, 0.0, 0_usize); ends.len()];
+        let last = self.origins.len() - 1;
+        for (oi, &o) in self.origins[..last].iter().enumerate() {
+            let (Some(a), Some(b)) = (&self.runs[r][oi], &self.runs[other][oi]) else {
+                continue;
+            };
+            for s in 0..self.horizon.min(n - o) {
+                let y = ys[o + s];
+                if y.is_finite() && a[s].is_finite() && b[s].is_finite() {
+                    let e = &mut acc[bucket_of(s + 1, ends)];
+                    e.0 += (y - a[s]).abs();
+                    e.1 += (y - b[s]).abs();
+                    e.2 += 1;
+                }
+            }
+        }
+        acc
+    }
+
+    /// Backtest weights per bucket for the runs `chosen` (empty: all): each run's MAE relative
+    /// to the reference run on the origins both ran, so members that need more history are
+    /// judged on the origins they can run at; the `top_k` best get weight ∝ 1 / relative MAE².
+    fn weights(
+        &self,
+        ys: &[f64],
+        chosen: &[usize],
+        reference: usize,
+        sel: &SelectionConfig,
+        ends: &[usize],
+    ) -> Vec<Vec<f64>> {
+        let all: Vec<usize> = if chosen.is_empty() {
+            (0..self.runs.len()).collect()
+        } else {
+            chosen.to_vec()
+        };
+        let min_pairs = 12 * sel.every.max(1);
+        let rel: Vec<Vec<f64>> = all
+            .iter()
+            .map(|&r| {
+                self.paired_errors(ys, r, reference, ends)
+                    .iter()
+                    .map(|&(a, b, k)| {
+                        if k < min_pairs {
+                            f64::NAN
+                        } else if b > 0.0 {
+                            a / b
+                        } else if a > 0.0 {
+                            f64::INFINITY
+                        } else {
+                            1.0
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        (0..ends.len())
+            .map(|b| {
+                let mut w = vec![0.0; self.runs.len()];
+                let mut order: Vec<usize> =
+                    (0..all.len()).filter(|&i| rel[i][b].is_finite()).collect();
+                order.sort_by(|&i, &j| rel[i][b].total_cmp(&rel[j][b]));
+                for &i in order.iter().take(sel.top_k.max(1)) {
+                    w[all[i]] = 1.0 / rel[i][b].max(1e-9).powi(2);
+                }
+                if order.is_empty() {
+                    // No evidence yet: trust the robust reference alone.
+                    w[reference] = 1.0;
+                }
+                w
+            })
+            .collect()
+    }
+
+    /// The weighted combination at origin index `oi`, if every weighted run has a forecast.
+    fn combined(&self, oi: usize, weights: &[Vec<f64>], ends: &[usize]) -> Option<Vec<f64>> {
+        (0..self.horizon)
+            .map(|s| {
+                let w = &weights[bucket_of(s + 1, ends)];
+                let mut num = 0.0;
+                let mut den = 0.0;
+                for (run, &w) in self.runs.iter().zip(w).filter(|(_, w)| **w > 0.0) {
+                    let f = run[oi].as_ref()?[s];
+                    if f.is_finite() {
+                        num += w * f;
+                        den += w;
+                    }
+                }
+                (den > 0.0).then(|| num / den)
+            })
+            .collect()
+    }
+
+    /// Point forecast and per-step backtest errors of the combination of `chosen` runs.
+    pub(super) fn combine(
+        &self,
+        ys: &[f64],
+        chosen: &[usize],
+        reference: usize,
+        cfg: &ForecastConfig,
+    ) -> Option<(Vec<f64>, Vec<Vec<f64>>)> {
+        let sel = &cfg.selection;
+        let ends = if sel.bucket_ends.is_empty() {
+            vec![self.horizon]
+        } else {
+            sel.bucket_ends.clone()
+        };
+        let weights = if chosen.len() == 1 {
+            let mut w = vec![0.0; self.runs.len()];
+            w[chosen[0]] = 1.0;
+            vec![w; ends.len()]
+        } else {
+            self.weights(ys, chosen, reference, sel, &ends)
+        };
+        let n = ys.len();
+        let last = self.origins.len() - 1;
+        let mut errors = vec![Vec::new(); self.horizon];
+        for (oi, &o) in self.origins[..last].iter().enumerate() {
+            let Some(f) = self.combined(oi, &weights, &ends) else {
+                continue;
+            };
+            for s in 0..self.horizon.min(n - o) {
+                let y = ys[o + s];
+                if y.is_finite() {
+                    errors[s].push(y - f[s]);
+                }
+            }
+        }
+        Some((self.combined(last, &weights, &ends)?, errors))
+    }
+}
+
+/// The automatic choice; `None` when no member can run.
+#[must_use]
+pub fn auto_forecast(ys: &[f64], horizon: usize, cfg: &ForecastConfig) -> Option<Forecast> {
+    let pool = Member::pool(cfg);
+    let runs = PoolRuns::new(ys, horizon, &pool, cfg, &Fits::new(ys, &pool, cfg));
+    auto_from_runs(ys, &runs, cfg)
+}
+
+pub(super) fn auto_from_runs(
+    ys: &[f64],
+    runs: &PoolRuns,
+    cfg: &ForecastConfig,
+) -> Option<Forecast> {
+    let reference = runs.index(Member::Median(cfg.median_window))?;
+    let (point, errors) = runs.combine(ys, &[], reference, cfg)?;
+    Some(with_empirical_bands(ModelKind::Auto, ys, point, &errors))
+}
+
+/// One model with empirical intervals from its own rolling backtest.
+#[must_use]
+pub fn empirical_forecast(
+    ys: &[f64],
+    horizon: usize,
+    model: ModelKind,
+    cfg: &ForecastConfig,
+) -> Option<Forecast> {
+    let member = Member::of_model(model, cfg)?;
+    let runs = PoolRuns::new(ys, horizon, &[member], cfg, &Fits::default());
+    empirical_from_runs(ys, &runs, model, cfg)
+}
+
+pub(super) fn empirical_from_runs(
+    ys: &[f64],
+    runs: &PoolRuns,
+    model: ModelKind,
+    cfg: &ForecastConfig,
+) -> Option<Forecast> {
+    let r = runs.index(Member::of_model(model, cfg)?)?;
+    let (point, errors) = runs.combine(ys, &[r], r, cfg)?;
+    Some(with_empirical_bands(model, ys, point, &errors))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inner_origins_end_at_n() {
+        let sel = SelectionConfig {
+            every: 10,
+            max_origins: 3,
+            min_train: 5,
+            ..SelectionConfig::default()
+        };
+        assert_eq!(inner_origins(100, &sel), vec![70, 80, 90, 100]);
+        assert_eq!(inner_origins(12, &sel), vec![12]);
+    }
+
+    #[test]
+    fn auto_prefers_the_seasonal_member_on_a_seasonal_series() {
+        let cfg = ForecastConfig {
+            season: 24,
+            ..ForecastConfig::default()
+        };
+        let pattern = |i: usize| if (i % 24) < 12 { 10.0 } else { 50.0 };
+        let ys: Vec<f64> = (0..24 * 8).map(pattern).collect();
+        let f = auto_forecast(&ys, 24, &cfg).unwrap();
+        for (s, p) in f.point.iter().enumerate() {
+            assert!((p - pattern(ys.len() + s)).abs() < 1.0, "step {s}: {p}");
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! Right-sizing: usage percentiles → recommended vCPUs and memory, idle VMs, monthly cost.
+
+use serde::Serialize;
+
+#[cfg(test)]
+use super::stats::count_f64;
+use super::stats::{finite, quantile_sorted};
+use super::AnalyticsError;
+
+/// Hours in an average month (365.25 × 24 / 12).
+pub const HOURS_PER_MONTH: f64 = 730.5;
+const GIB: f64 = 1_073_741_824.0;
+
+/// Settings; defaults: size for p95 with 20 % headroom, idle below 2 % CPU and 1 KiB/s of
+/// network for a week of 5-minute samples.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RightsizeConfig {
+    /// Percentile sized for (0.95 or 0.99).
+    pub quantile: f64,
+    /// Multiplier on the sized percentile.
+    pub headroom: f64,
+    pub idle_cpu_percent: f64,
+    pub idle_network_bytes_per_s: f64,
+    /// Samples an idle verdict needs (a week of 5-minute samples).
+    pub idle_min_samples: usize,
+    /// Memory is recommended in multiples of this.
+    pub memory_step_bytes: u64,
+}
+
+impl Default for RightsizeConfig {
+    fn default() -> Self {
+        Self {
+            quantile: 0.95,
+            headroom: 1.2,
+            idle_cpu_percent: 2.0,
+            idle_network_bytes_per_s: 1024.0,
+            idle_min_samples: 288 * 7,
+            memory_step_bytes: 512 << 20,
+        }
+    }
+}
+
+/// Usage samples over the window, aligned or not (each is summarised on its own).
+#[derive(Debug, Clone, Copy)]
+pub struct Usage<'a> {
+    /// CPU busy, percent of the VM's vCPUs (100 = all vCPUs busy).
+    pub cpu_percent: &'a [f64],
+    /// Memory used by the guest, bytes.
+    pub memory_bytes: &'a [f64],
+    /// Network bytes per second, in + out.
+    pub network_bytes_per_s: &'a [f64],
+}
+
+/// Percentiles of one metric.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Percentiles {
+    /// Percentiles of the finite values; `None` when there are none.
+    #[must_use]
+    pub fn of(xs: &[f64]) -> Option<Self> {
+        let mut v = finite(xs);
+        v.sort_by(f64::total_cmp);
+        Some(Self {
+            p50: quantile_sorted(&v, 0.5)?,
+            p95: quantile_sorted(&v, 0.95)?,
+            p99: quantile_sorted(&v, 0.99)?,
+            max: *v.last()?,
+        })
+    }
+}
+
+/// A right-sizing verdict for one VM.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recommendation {
+    pub cpu: Percentiles,
+    pub memory: Percentiles,
+    pub current_vcpus: u32,
+    pub current_memory_bytes: u64,
+    pub vcpus: u32,
+    pub memory_bytes: u64,
+    pub idle: bool,
+    /// One line for humans.
+    pub reason: String,
+}
+
+/// Recommends vCPUs and memory for a VM of `current_vcpus` / `current_memory_bytes`.
+///
+/// # Errors
+/// [`AnalyticsError::TooShort`] when CPU or memory has no finite sample.
+pub fn recommend(
+    current_vcpus: u32,
+    current_memory_bytes: u64,
+    usage: &Usage<'_>,
+    cfg: &RightsizeConfig,
+) -> Result<Recommendation, AnalyticsError> {
+    let short = AnalyticsError::TooShort { needed: 1, got: 0 };
+    let cpu = Percentiles::of(usage.cpu_percent).ok_or_else(|| short.clone())?;
+    let memory = Percentiles::of(usage.memory_bytes).ok_or(short)?;
+    let pick = |p: &Percentiles| if cfg.quantile >= 0.99 { p.p99 } else { p.p95 };
+    let busy_vcpus = pick(&cpu) / 100.0 * f64::from(current_vcpus) * cfg.headroom;
+    let vcpus = u32::try_from(ceil_u64(busy_vcpus).max(1)).unwrap_or(u32::MAX);
+    let step = cfg.memory_step_bytes.max(1);
+    #[allow(clippy::cast_precision_loss)]
+    let steps = ceil_u64(pick(&memory) * cfg.headroom / step as f64).max(1);
+    let memory_bytes = steps.saturating_mul(step);
+    let net = Percentiles::of(usage.network_bytes_per_s);
+    let long_enough = finite(usage.cpu_percent).len() >= cfg.idle_min_samples;
+    let quiet_net = net.map_or(true, |n| n.p95 < cfg.idle_network_bytes_per_s);
+    let idle = long_enough && cpu.p95 < cfg.idle_cpu_percent && quiet_net;
+    let reason = if idle {
+        format!(
+            "idle: CPU p95 {:.1} % and network p95 {:.0} B/s over {} samples",
+            cpu.p95,
+            net.map_or(0.0, |n| n.p95),
+            finite(usage.cpu_percent).len()
+        )
+    } else {
+        format!(
+            "CPU p{:.0} {:.1} % of {current_vcpus} vCPU → {vcpus} vCPU; memory p{:.0} {:.1} GiB → {:.1} GiB",
+            cfg.quantile * 100.0,
+            pick(&cpu),
+            cfg.quantile * 100.0,
+            pick(&memory) / GIB,
+            bytes_gib(memory_bytes)
+        )
+    };
+    Ok(Recommendation {
+        cpu,
+        memory,
+        current_vcpus,
+        current_memory_bytes,
+        vcpus,
+        memory_bytes,
+        idle,
+        reason,
+    })
+}
+
+/// Prices from the config file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PriceTable {
+    pub per_vcpu_hour: f64,
+    pub per_gib_hour: f64,
+    pub instance_types: Vec<InstanceType>,
+}
+
+/// An EC2 instance type and its hourly price.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstanceType {
+    pub name: String,
+    pub vcpus: u32,
+    pub memory_gib: f64,
+    pub per_hour: f64,
+}
+
+/// Monthly cost of a shape at the per-vCPU and per-GiB prices.
+#[must_use]
+pub fn monthly_cost(vcpus: u32, memory_bytes: u64, prices: &PriceTable) -> f64 {
+    (f64::from(vcpus) * prices.per_vcpu_hour + bytes_gib(memory_bytes) * prices.per_gib_hour)
+        * HOURS_PER_MONTH
+}
+
+/// The cheapest instance type that holds the shape.
+#[must_use]
+pub fn cheapest_instance(
+    vcpus: u32,
+    memory_bytes: u64,
+    prices: &PriceTable,
+) -> Option<&InstanceType> {
+    prices
+        .instance_types
+        .iter()
+        .filter(|t| t.vcpus >= vcpus && t.memory_gib >= bytes_gib(memory_bytes))
+        .min_by(|a, b| a.per_hour.total_cmp(&b.per_hour))
+}
+
+/// Current and recommended monthly cost.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Savings {
+    pub current_monthly: f64,
+    pub recommended_monthly: f64,
+    pub monthly_savings: f64,
+    /// Cheapest instance type for the recommendation, when the table lists types.
+    pub instance_type: Option<String>,
+}
+
+/// Savings of `rec` at `prices`; an idle VM's recommendation costs nothing (stop it).
+#[must_use]
+pub fn savings(rec: &Recommendation, prices: &PriceTable) -> Savings {
+    let current_monthly = monthly_cost(rec.current_vcpus, rec.current_memory_bytes, prices);
+    let instance = cheapest_instance(rec.vcpus, rec.memory_bytes, prices);
+    let recommended_monthly = if rec.idle {
+        0.0
+    } else {
+        instance.map_or_else(
+            || monthly_cost(rec.vcpus, rec.memory_bytes, prices),
+            |t| t.per_hour * HOURS_PER_MONTH,
+        )
+    };
+    Savings {
+        current_monthly,
+        recommended_monthly,
+        monthly_savings: current_monthly - recommended_monthly,
+        instance_type: instance.map(|t| t.name.clone()),
+    }
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn bytes_gib(b: u64) -> f64 {
+    b as f64 / GIB
+}
+
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn ceil_u64(x: f64) -> u64 {
+    if x.is_finite() && x > 0.0 {
+        x.ceil().min(1e18) as u64
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+fn mean(xs: &[f64]) -> f64 {
+    xs.iter().sum::<f64>() / count_f64(xs.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use test_case::test_case;
+
+    const G: u64 = 1 << 30;
+
+    #[test_case(&[10.0; 100], 8, 1 ; "light load shrinks to one vCPU")]
+    #[test_case(&[50.0; 100], 8, 5 ; "half of eight with headroom")]
+    #[test_case(&[100.0; 100], 4, 5 ; "saturated grows")]
+    fn vcpus_follow_p95(cpu: &[f64], current: u32, want: u32) {
+        let mem = vec![2.0 * GIB; 100];
+        let usage = Usage {
+            cpu_percent: cpu,
+            memory_bytes: &mem,
+            network_bytes_per_s: &[],
+        };
+        let r = recommend(current, 8 * G, &usage, &RightsizeConfig::default()).unwrap();
+        assert_eq!(r.vcpus, want);
+        assert_eq!(r.memory_bytes, 5 * (512 << 20)); // 2 GiB × 1.2 → 2.5 GiB
+        assert!(!r.idle);
+        assert!((mean(cpu) - cpu[0]).abs() < 1e-9);
+    }
+
+    #[test]
+    fn idle_needs_a_week_of_quiet() {
+        let cpu = vec![0.5; 2016];
+        let mem = vec![GIB; 2016];
+        let net = vec![100.0; 2016];
+        let usage = Usage {
+            cpu_percent: &cpu,
+            memory_bytes: &mem,
+            network_bytes_per_s: &net,
+        };
+        let r = recommend(2, 4 * G, &usage, &RightsizeConfig::default()).unwrap();
+        assert!(r.idle, "{}", r.reason);
+        let short = Usage {
+            cpu_percent: &cpu[..100],
+            ..usage
+        };
+        assert!(
+            !recommend(2, 4 * G, &short, &RightsizeConfig::default())
+                .unwrap()
+                .idle
+        );
+    }
+
+    #[test]
+    fn savings_use_the_cheapest_fitting_type() {
+        let prices = PriceTable {
+            per_vcpu_hour: 0.02,
+            per_gib_hour: 0.005,
+            instance_types: vec![
+                InstanceType {
+                    name: "t3.small".into(),
+                    vcpus: 2,
+                    memory_gib: 2.0,
+                    per_hour: 0.0208,
+                },
+                InstanceType {
+                    name: "t3.medium".into(),
+                    vcpus: 2,
+                    memory_gib: 4.0,
+                    per_hour: 0.0416,
+                },
+            ],
+        };
+        let cpu = vec![20.0; 10];
+        let mem = vec![3.0 * GIB; 10];
+        let usage = Usage {
+            cpu_percent: &cpu,
+            memory_bytes: &mem,
+            network_bytes_per_s: &[],
+        };
+        let r = recommend(8, 32 * G, &usage, &RightsizeConfig::default()).unwrap();
+        let s = savings(&r, &prices);
+        assert_eq!(s.instance_type.as_deref(), Some("t3.medium"));
+        assert!((s.current_monthly - (8.0 * 0.02 + 32.0 * 0.005) * HOURS_PER_MONTH).abs() < 1e-6);
+        assert!(s.monthly_savings > 0.0);
+        assert!(recommend(
+            1,
+            1,
+            &Usage {
+                cpu_percent: &[],
+                ..usage
+            },
+            &RightsizeConfig::default()
+        )
+        .is_err());
+    }
+}

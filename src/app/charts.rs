@@ -1,0 +1,195 @@
+//! Chart data for the detail and host panes: which entity and range are shown, the history
+//! loaded for them, live points appended as polls arrive, and the freeze switch.
+
+use std::collections::BTreeMap;
+
+use super::ingest::{host_entity, vm_entity};
+use super::state::{Screen, State};
+use super::Effect;
+use crate::domain::Metric;
+
+/// Time ranges `+`/`-` step through, in ms, with their labels.
+pub const RANGES: [(i64, &str); 6] = [
+    (5 * 60_000, "5m"),
+    (3_600_000, "1h"),
+    (6 * 3_600_000, "6h"),
+    (24 * 3_600_000, "24h"),
+    (7 * 24 * 3_600_000, "7d"),
+    (30 * 24 * 3_600_000, "30d"),
+];
+
+/// Points asked of the store per series: about one per column of a wide chart.
+pub const MAX_POINTS: usize = 240;
+
+/// Series charted for a VM and for a host.
+pub const VM_METRICS: [Metric; 7] = [
+    Metric::CpuPct,
+    Metric::MemUsedBytes,
+    Metric::DiskRdBps,
+    Metric::DiskWrBps,
+    Metric::NetRxBps,
+    Metric::NetTxBps,
+    Metric::DiskWrIops,
+];
+pub const HOST_METRICS: [Metric; 4] = Metric::HOST;
+
+/// What the charts show now.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Charts {
+    /// History entity (`vm/<uri>/<uuid>` or `host/<uri>`); empty when nothing is charted.
+    pub entity: String,
+    pub range_idx: usize,
+    pub frozen: bool,
+    /// Request id of the load in flight or last applied.
+    pub request: u64,
+    pub loading: bool,
+    /// End of the window: now, or the moment the view was frozen.
+    pub to_ms: i64,
+    pub series: BTreeMap<Metric, Vec<(i64, f64)>>,
+}
+
+impl Charts {
+    #[must_use]
+    pub fn range_ms(&self) -> i64 {
+        RANGES[self.range_idx.min(RANGES.len() - 1)].0
+    }
+
+    #[must_use]
+    pub fn range_label(&self) -> &'static str {
+        RANGES[self.range_idx.min(RANGES.len() - 1)].1
+    }
+
+    #[must_use]
+    pub fn from_ms(&self) -> i64 {
+        self.to_ms - self.range_ms()
+    }
+}
+
+/// The entity the current screen charts, with its metrics.
+fn wanted(state: &State) -> Option<(String, Vec<Metric>)> {
+    match state.view.screen {
+        Screen::Detail => state.selected().map(|e| {
+            (
+                vm_entity(state.host_uri(e.vm.id.host), &e.vm.id.uuid),
+                VM_METRICS.to_vec(),
+            )
+        }),
+        Screen::Host => state
+            .hosts
+            .get(state.view.host_cursor)
+            .map(|h| (host_entity(&h.uri), HOST_METRICS.to_vec())),
+        _ => None,
+    }
+}
+
+fn load(state: &mut State, entity: String, metrics: Vec<Metric>) -> Vec<Effect> {
+    let c = &mut state.charts;
+    c.request += 1;
+    c.entity.clone_from(&entity);
+    c.loading = true;
+    c.series.clear();
+    if !c.frozen {
+        c.to_ms = state.now_ms;
+    }
+    vec![Effect::LoadHistory {
+        request: c.request,
+        entity,
+        metrics,
+        from_ms: c.from_ms(),
+        to_ms: c.to_ms,
+        max_points: MAX_POINTS,
+    }]
+}
+
+/// Asks for history when the charted entity changed (screen, selection).
+pub fn sync(state: &mut State) -> Vec<Effect> {
+    match wanted(state) {
+        Some((entity, metrics)) if entity != state.charts.entity => load(state, entity, metrics),
+        Some(_) => Vec::new(),
+        None => {
+            state.charts.entity.clear();
+            state.charts.series.clear();
+            Vec::new()
+        }
+    }
+}
+
+/// `+` (shorter) / `-` (longer) through [`RANGES`]; reloads the history.
+pub fn zoom(state: &mut State, longer: bool) -> Vec<Effect> {
+    let i = state.charts.range_idx;
+    state.charts.range_idx = if longer {
+        (i + 1).min(RANGES.len() - 1)
+    } else {
+        i.saturating_sub(1)
+    };
+    if state.charts.range_idx == i {
+        return Vec::new();
+    }
+    reload(state)
+}
+
+fn reload(state: &mut State) -> Vec<Effect> {
+    match wanted(state) {
+        Some((entity, metrics)) => load(state, entity, metrics),
+        None => Vec::new(),
+    }
+}
+
+/// `f`: freeze the window (no live appends, no sliding) or unfreeze and catch up.
+pub fn toggle_freeze(state: &mut State) -> Vec<Effect> {
+    state.charts.frozen = !state.charts.frozen;
+    if state.charts.frozen {
+        Vec::new()
+    } else {
+        reload(state)
+    }
+}
+
+/// History arrived for request `request`.
+pub fn on_history(state: &mut State, request: u64, series: Vec<(Metric, Vec<(i64, f64)>)>) {
+    if request != state.charts.request {
+        return;
+    }
+    state.charts.loading = false;
+    for (m, mut pts) in series {
+        // Live points that arrived while loading are newer than the history: keep them.
+        if let Some(live) = state.charts.series.remove(&m) {
+            let last = pts.last().map_or(i64::MIN, |p| p.0);
+            pts.extend(live.into_iter().filter(|p| p.0 > last));
+        }
+        state.charts.series.insert(m, pts);
+    }
+}
+
+/// A poll produced `values` for `entity`: extend the charts if they show it and are live.
+pub fn on_live(state: &mut State, entity: &str, ts_ms: i64, values: &[(Metric, f64)]) {
+    let c = &mut state.charts;
+    if c.frozen || c.entity != entity {
+        return;
+    }
+    c.to_ms = ts_ms.max(c.to_ms);
+    let from = c.from_ms();
+    let step = c.range_ms() / i64::try_from(MAX_POINTS).unwrap_or(240);
+    for (m, v) in values {
+        let pts = c.series.entry(*m).or_default();
+        if pts.last().is_none_or(|(t, _)| ts_ms - t >= step) {
+            pts.push((ts_ms, *v));
+        }
+        let stale = pts.iter().take_while(|(t, _)| *t < from).count();
+        pts.drain(..stale);
+    }
+}
+
+/// current/min/max/avg of a series, for chart titles.
+#[must_use]
+pub fn summary(points: &[(i64, f64)]) -> Option<(f64, f64, f64, f64)> {
+    let cur = points.last()?.1;
+    let (mut min, mut max, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
+    for (_, v) in points {
+        min = min.min(*v);
+        max = max.max(*v);
+        sum += v;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    Some((cur, min, max, sum / points.len() as f64))
+}

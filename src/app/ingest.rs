@@ -1,0 +1,106 @@
+//! Counters from the pollers → derived metrics in the state, and the points to record in
+//! the history store.
+
+use super::state::State;
+use super::Effect;
+use crate::domain::{CounterSample, HostCounters, HostId, Metric, VmId};
+
+/// One derived value to persist. Entities are stable across runs: `vm/<uri>/<uuid>`,
+/// `host/<uri>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordPoint {
+    pub entity: String,
+    pub metric: &'static str,
+    pub ts_ms: i64,
+    pub value: f64,
+}
+
+/// History entity of a VM.
+#[must_use]
+pub fn vm_entity(uri: &str, uuid: &str) -> String {
+    format!("vm/{uri}/{uuid}")
+}
+
+/// History entity of a host.
+#[must_use]
+pub fn host_entity(uri: &str) -> String {
+    format!("host/{uri}")
+}
+
+fn points(entity: &str, ts_ms: i64, values: &[(Metric, f64)], out: &mut Vec<RecordPoint>) {
+    out.extend(values.iter().map(|(m, v)| RecordPoint {
+        entity: entity.to_string(),
+        metric: m.name(),
+        ts_ms,
+        value: *v,
+    }));
+}
+
+/// A poll's VM samples.
+pub fn on_samples(
+    state: &mut State,
+    host: HostId,
+    ts_ms: i64,
+    samples: Vec<CounterSample>,
+) -> Vec<Effect> {
+    let uri = state.host_uri(host).to_string();
+    let host_cpus = state.hosts.get(host).map_or(0, |h| h.metrics.cpus);
+    let mut out = Vec::new();
+    for s in samples {
+        let id = VmId {
+            host,
+            uuid: s.uuid.clone(),
+        };
+        let Some(e) = state.vms.get_mut(&id) else {
+            continue;
+        };
+        if !s.state.is_active() {
+            e.metrics.rates.reset();
+            e.metrics.live.clear();
+            continue;
+        }
+        let values = e.metrics.rates.ingest(&s, ts_ms, host_cpus);
+        e.metrics.live.record(ts_ms, &values);
+        let entity = vm_entity(&uri, &s.uuid);
+        super::charts::on_live(state, &entity, ts_ms, &values);
+        points(&entity, ts_ms, &values, &mut out);
+    }
+    if out.is_empty() {
+        Vec::new()
+    } else {
+        vec![Effect::Record(out)]
+    }
+}
+
+/// A host's counters, with the poll's own cost.
+pub fn on_host_sample(
+    state: &mut State,
+    host: HostId,
+    ts_ms: i64,
+    counters: &HostCounters,
+    poll_ms: f64,
+    overruns: u64,
+) -> Vec<Effect> {
+    let (vcpus, mem_kib) = state
+        .vms
+        .values()
+        .filter(|e| e.vm.id.host == host && e.vm.state.is_active())
+        .fold((0u64, 0u64), |(c, m), e| {
+            (c + u64::from(e.vm.vcpus), m + e.vm.mem_kib)
+        });
+    let uri = state.host_uri(host).to_string();
+    let Some(h) = state.hosts.get_mut(host) else {
+        return Vec::new();
+    };
+    h.metrics.cpus = counters.cpus;
+    h.metrics.mem_total_kib = counters.mem_total_kib;
+    h.metrics.last_poll_ms = poll_ms;
+    h.metrics.overruns = overruns;
+    let values = h.metrics.rates.ingest(counters, vcpus, mem_kib);
+    h.metrics.live.record(ts_ms, &values);
+    let entity = host_entity(&uri);
+    super::charts::on_live(state, &entity, ts_ms, &values);
+    let mut out = Vec::new();
+    points(&entity, ts_ms, &values, &mut out);
+    vec![Effect::Record(out)]
+}

@@ -1,0 +1,155 @@
+//! `novacron metrics …` and `novacron history stats`: read the history store headless.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::headless::{emit, find_vm};
+use super::Failure;
+use crate::app::ingest::vm_entity;
+use crate::config::Config;
+use crate::domain::Metric;
+use crate::store::{HistoryStore, Query, SeriesKey, SledStore, StoreConfig};
+
+fn open(cfg: &Config) -> Result<SledStore, Failure> {
+    let Some(path) = &cfg.history_path else {
+        return Err(Failure::usage(
+            "--no-history: there is no history database to read",
+        ));
+    };
+    if !path.exists() {
+        return Err(Failure::usage(format!(
+            "no history database at {} yet: run the console first (or pass --history PATH)",
+            path.display()
+        )));
+    }
+    SledStore::open(
+        path,
+        StoreConfig {
+            retention: cfg.retention,
+            ..StoreConfig::default()
+        },
+    )
+    .map_err(|e| Failure::usage(e.to_string()))
+}
+
+/// Output format of `metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// `novacron metrics NAME [--metric cpu] [--since 1h] [--json|--csv]`.
+pub fn metrics(
+    cfg: &Config,
+    name: &str,
+    metric: &str,
+    since: &str,
+    format: Format,
+) -> Result<(), Failure> {
+    let m = Metric::parse_vm(metric).ok_or_else(|| {
+        let names: Vec<&str> = Metric::VM.iter().map(|m| m.name()).collect();
+        Failure::usage(format!(
+            "unknown metric {metric:?}; use cpu, mem, disk, net or one of: {}",
+            names.join(", ")
+        ))
+    })?;
+    let since = crate::config::validate::parse_duration(
+        since,
+        Duration::from_secs(1),
+        Duration::from_secs(400 * 86_400),
+    )
+    .map_err(|e| Failure::usage(format!("--since: {e}")))?;
+    let (uri, uuid) = find_vm(cfg, name)?;
+    let store = open(cfg)?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let from = now - i64::try_from(since.as_millis()).unwrap_or(i64::MAX);
+    let q = Query {
+        key: SeriesKey::new(vm_entity(&uri, &uuid), m.name()),
+        from_ms: from,
+        to_ms: now + 1,
+        max_points: Some(1000),
+        step_ms: None,
+    };
+    let r = store.query(&q).map_err(|e| Failure::usage(e.to_string()))?;
+    let time = |ts: i64| {
+        chrono::DateTime::from_timestamp_millis(ts).map_or_else(
+            || ts.to_string(),
+            |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        )
+    };
+    let mut out = String::new();
+    match format {
+        Format::Json => {
+            let rows: Vec<serde_json::Value> = r
+                .points
+                .iter()
+                .map(|p| {
+                    serde_json::json!({"ts_ms": p.ts_ms, "time": time(p.ts_ms), "value": p.avg,
+                        "min": p.min, "max": p.max, "count": p.count})
+                })
+                .collect();
+            let doc = serde_json::json!({"vm": name, "uri": uri, "metric": m.name(),
+                "tier": format!("{:?}", r.tier).to_lowercase(), "step_ms": r.step_ms, "points": rows});
+            out =
+                serde_json::to_string_pretty(&doc).map_err(|e| Failure::op(e.to_string()))? + "\n";
+        }
+        Format::Csv => {
+            out.push_str("timestamp,value,min,max,count\n");
+            for p in &r.points {
+                let _ = writeln!(
+                    out,
+                    "{},{},{},{},{}",
+                    time(p.ts_ms),
+                    p.avg,
+                    p.min,
+                    p.max,
+                    p.count
+                );
+            }
+        }
+        Format::Table => {
+            let _ = writeln!(
+                out,
+                "{name} {} on {uri}, {} points at {} s resolution",
+                m.name(),
+                r.points.len(),
+                r.step_ms / 1000
+            );
+            for p in &r.points {
+                let _ = writeln!(
+                    out,
+                    "{}  {:>12.3}  (min {:.3} max {:.3})",
+                    time(p.ts_ms),
+                    p.avg,
+                    p.min,
+                    p.max
+                );
+            }
+        }
+    }
+    emit(&out);
+    Ok(())
+}
+
+/// `novacron history stats [--json]`.
+pub fn stats(cfg: &Config, json: bool) -> Result<(), Failure> {
+    let store = open(cfg)?;
+    let s = store.stats().map_err(|e| Failure::usage(e.to_string()))?;
+    if json {
+        emit(&(serde_json::to_string_pretty(&s).map_err(|e| Failure::op(e.to_string()))? + "\n"));
+        return Ok(());
+    }
+    let path = s
+        .path
+        .as_ref()
+        .map_or_else(String::new, |p| p.display().to_string());
+    #[allow(clippy::cast_precision_loss)]
+    let mib = s.bytes_on_disk as f64 / 1024.0 / 1024.0;
+    emit(&format!(
+        "history      {path}\nseries       {}\nsamples      {}\non disk      {} bytes ({mib:.1} MiB)\nper sample   {:.2} bytes\n",
+        s.series, s.samples, s.bytes_on_disk, s.bytes_per_sample
+    ));
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! The event loop's side of the history store: the writer thread for recording and blocking
+//! tasks for chart queries, whose answers come back as messages.
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::app::ingest::RecordPoint;
+use crate::app::Msg;
+use crate::domain::Metric;
+use crate::store::writer::{lock, HistoryWriter, SharedStore, WriterEvent};
+use crate::store::{Query, Sample, SeriesKey, StoreError};
+
+/// An open store with its writer.
+pub struct History {
+    pub store: SharedStore,
+    writer: Option<HistoryWriter>,
+}
+
+impl History {
+    /// Starts the writer; its failures are reported to the app as messages.
+    ///
+    /// # Errors
+    /// When the writer thread cannot start.
+    pub fn start(
+        store: SharedStore,
+        flush: std::time::Duration,
+        tx: UnboundedSender<Msg>,
+    ) -> Result<Self, StoreError> {
+        let writer = HistoryWriter::spawn(store.clone(), flush, move |ev| {
+            if let WriterEvent::Failed(e) = ev {
+                tracing::error!("history: {e}");
+                let _ = tx.send(Msg::HistoryError(e.to_string()));
+            }
+        })?;
+        Ok(Self {
+            store,
+            writer: Some(writer),
+        })
+    }
+
+    /// Queues points for the writer; a full queue (disk too slow) drops them with a warning.
+    pub fn record(&self, points: Vec<RecordPoint>) {
+        let batch: Vec<(SeriesKey, Sample)> = points
+            .into_iter()
+            .map(|p| {
+                (
+                    SeriesKey::new(p.entity, p.metric),
+                    Sample {
+                        ts_ms: p.ts_ms,
+                        value: p.value,
+                    },
+                )
+            })
+            .collect();
+        if let Some(w) = &self.writer {
+            if let Err(e) = w.send(batch) {
+                tracing::warn!("history: batch dropped: {e}");
+            }
+        }
+    }
+
+    /// Loads chart series on a blocking thread; the answer is `Msg::History`.
+    pub fn load(
+        &self,
+        tx: UnboundedSender<Msg>,
+        request: u64,
+        entity: String,
+        metrics: Vec<Metric>,
+        range: (i64, i64),
+        max_points: usize,
+    ) {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let guard = lock(&store);
+            let series = metrics
+                .into_iter()
+                .map(|m| {
+                    let q = Query {
+                        key: SeriesKey::new(entity.clone(), m.name()),
+                        from_ms: range.0,
+                        to_ms: range.1 + 1,
+                        max_points: Some(max_points),
+                        step_ms: None,
+                    };
+                    let pts = match guard.query(&q) {
+                        Ok(r) => r.points.into_iter().map(|p| (p.ts_ms, p.avg)).collect(),
+                        Err(e) => {
+                            tracing::warn!("history query {}: {e}", q.key);
+                            Vec::new()
+                        }
+                    };
+                    (m, pts)
+                })
+                .collect();
+            drop(guard);
+            let _ = tx.send(Msg::History { request, series });
+        });
+    }
+
+    /// Flushes and stops the writer (on quit).
+    pub fn stop(&mut self) {
+        if let Some(w) = self.writer.take() {
+            w.stop();
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! `H`: one host at a time (j/k switch): capacity figures, the poll's own cost, and charts of
+//! host CPU and memory.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+use super::detail::chart_grid;
+use crate::app::State;
+use crate::domain::{Metric, Unit};
+use crate::ui::format::{kib, metric};
+use crate::ui::theme::Theme;
+
+pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
+    let Some(h) = state.hosts.get(state.view.host_cursor) else {
+        return;
+    };
+    let m = &h.metrics;
+    let v = |x: Metric| {
+        m.live
+            .value(x)
+            .map_or_else(|| "-".into(), |val| metric(val, x.unit()))
+    };
+    let running = state
+        .vms
+        .values()
+        .filter(|e| e.vm.id.host == state.view.host_cursor && e.vm.state.is_active())
+        .count();
+    let total = state
+        .vms
+        .keys()
+        .filter(|id| id.host == state.view.host_cursor)
+        .count();
+    let lines = vec![
+        Line::from(vec![
+            Span::styled(format!("{:<10}", "cpu"), theme.dim),
+            Span::raw(format!(
+                "{} busy of {} CPUs · vCPU:pCPU {}",
+                v(Metric::HostCpuPct),
+                m.cpus,
+                v(Metric::HostVcpuRatio)
+            )),
+        ]),
+        Line::from(vec![
+            Span::styled(format!("{:<10}", "memory"), theme.dim),
+            Span::raw(format!(
+                "{} used of {} · running VMs hold {}",
+                v(Metric::HostMemUsedBytes),
+                kib(m.mem_total_kib),
+                v(Metric::HostMemCommittedPct)
+            )),
+        ]),
+        Line::from(vec![
+            Span::styled(format!("{:<10}", "vms"), theme.dim),
+            Span::raw(format!("{running} running of {total}")),
+        ]),
+        Line::from(vec![
+            Span::styled(format!("{:<10}", "poll"), theme.dim),
+            Span::raw(format!(
+                "{:.1} ms per cheap poll · {} skipped (overran)",
+                m.last_poll_ms, m.overruns
+            )),
+        ]),
+    ];
+    let [top, charts] = Layout::vertical([Constraint::Length(6), Constraint::Min(6)]).areas(area);
+    let title = format!(
+        " Host {} ({}/{}) · {}  (j/k host, +/- range, f freeze, esc back) ",
+        h.uri,
+        state.view.host_cursor + 1,
+        state.hosts.len(),
+        state.charts.range_label()
+    );
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border)
+        .title(Span::styled(title, theme.title));
+    f.render_widget(Paragraph::new(lines).block(block), top);
+    chart_grid(
+        state,
+        theme,
+        f,
+        charts,
+        &[
+            (
+                "Host CPU",
+                Unit::Percent,
+                vec![(Metric::HostCpuPct, "busy")],
+            ),
+            (
+                "Host memory",
+                Unit::Bytes,
+                vec![(Metric::HostMemUsedBytes, "used")],
+            ),
+            (
+                "vCPU per CPU",
+                Unit::Ratio,
+                vec![(Metric::HostVcpuRatio, "ratio")],
+            ),
+            (
+                "Memory committed",
+                Unit::Percent,
+                vec![(Metric::HostMemCommittedPct, "held")],
+            ),
+        ],
+    );
+}

@@ -1,0 +1,147 @@
+//! Small drawing helpers shared by panes: text sparklines and time-series charts.
+
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
+use ratatui::Frame;
+
+use super::format::metric;
+use super::theme::Theme;
+use crate::app::charts::summary;
+use crate::domain::Unit;
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// The last `width` values as block characters, scaled to `0..=max`.
+#[must_use]
+pub fn spark_text(
+    values: impl DoubleEndedIterator<Item = f64> + ExactSizeIterator,
+    width: usize,
+    max: f64,
+) -> String {
+    let n = values.len();
+    let skip = n.saturating_sub(width);
+    let mut s: String = " ".repeat(width.saturating_sub(n));
+    for v in values.skip(skip) {
+        let f = if max > 0.0 {
+            (v / max).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let i = (f * 7.0).round() as usize;
+        s.push(BARS[i.min(7)]);
+    }
+    s
+}
+
+/// One series of a chart: label, style and points (ms, value).
+pub struct Series<'a> {
+    pub label: &'a str,
+    pub style: Style,
+    pub points: &'a [(i64, f64)],
+}
+
+/// A time chart over `[from_ms, to_ms]` with a titled border giving each series'
+/// now/min/max/avg, a y axis from 0 to the data's maximum in `unit`, and a time axis.
+pub fn time_chart(
+    f: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    title: &str,
+    unit: Unit,
+    range: (i64, i64, &str),
+    series: &[Series],
+) {
+    let (from_ms, to_ms, range_label) = range;
+    let mut title_spans = vec![Span::styled(format!(" {title} "), theme.title)];
+    let mut ymax: f64 = match unit {
+        Unit::Percent => 100.0,
+        _ => 0.0,
+    };
+    for s in series {
+        if let Some((cur, min, max, avg)) = summary(s.points) {
+            title_spans.push(Span::styled(
+                format!("{} {} ", s.label, metric(cur, unit)),
+                s.style,
+            ));
+            title_spans.push(Span::styled(
+                format!(
+                    "↓{} ↑{} ø{} ",
+                    metric(min, unit),
+                    metric(max, unit),
+                    metric(avg, unit)
+                ),
+                theme.dim,
+            ));
+            if unit != Unit::Percent {
+                ymax = ymax.max(max);
+            }
+        }
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border)
+        .title(Line::from(title_spans));
+    if series.iter().all(|s| s.points.is_empty()) {
+        f.render_widget(
+            Paragraph::new(Span::styled("no data yet", theme.dim)).block(block),
+            area,
+        );
+        return;
+    }
+    if ymax <= 0.0 {
+        ymax = 1.0;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let to_x = |t: i64| (t - from_ms) as f64 / 1000.0;
+    let data: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .map(|s| s.points.iter().map(|(t, v)| (to_x(*t), *v)).collect())
+        .collect();
+    let datasets: Vec<Dataset> = series
+        .iter()
+        .zip(&data)
+        .map(|(s, d)| {
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(s.style)
+                .data(d)
+        })
+        .collect();
+    let x_axis = Axis::default()
+        .style(theme.dim)
+        .bounds([0.0, to_x(to_ms)])
+        .labels(vec![Span::raw(format!("-{range_label}")), Span::raw("now")]);
+    let y_axis = Axis::default()
+        .style(theme.dim)
+        .bounds([0.0, ymax])
+        .labels(vec![
+            Span::raw(metric(0.0, unit)),
+            Span::raw(metric(ymax, unit)),
+        ]);
+    f.render_widget(
+        Chart::new(datasets)
+            .block(block)
+            .x_axis(x_axis)
+            .y_axis(y_axis),
+        area,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparkline_scales_and_pads() {
+        assert_eq!(
+            spark_text([0.0, 50.0, 100.0].into_iter(), 5, 100.0),
+            "  ▁▅█"
+        );
+        assert_eq!(spark_text([100.0; 10].into_iter(), 3, 100.0), "███");
+    }
+}
