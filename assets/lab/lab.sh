@@ -179,9 +179,25 @@ start_daemons() {
   die "libvirtd does not answer on $URI after 30 s (see /var/log/libvirt/libvirtd.log)"
 }
 
+# libvirt runs QEMU as libvirt-qemu (group kvm) but probes QEMU's capabilities as root. When
+# /dev/kvm belongs to another group (seen here: gid 103, ssl-cert), the probe finds KVM and
+# the qemu user cannot use it; libvirt then judges its capability cache outdated on every
+# call and re-probes QEMU for seconds per define/start (minutes for 24 guests). Giving the
+# device to group kvm, as udev would, makes both views agree. Lab guests stay TCG either way.
+fix_kvm_group() {
+  [[ -c /dev/kvm ]] || return 0
+  getent group kvm >/dev/null || return 0
+  if [[ $(stat -c %G /dev/kvm) != kvm ]]; then
+    say "giving /dev/kvm to group kvm (was $(stat -c %G /dev/kvm)) so libvirt keeps its QEMU capability cache"
+    chgrp kvm /dev/kvm
+    chmod g+rw /dev/kvm
+  fi
+}
+
 cmd_install() {
   need_root
   apt_install_packages
+  fix_kvm_group
   start_daemons
 }
 
@@ -584,6 +600,7 @@ ensure_lab_base() {
   if [[ -n $(missing_packages) ]] || ! libvirt_answers; then
     cmd_install
   fi
+  fix_kvm_group
   cmd_build
   stage_runtime
   ensure_network
