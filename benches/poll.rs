@@ -1,14 +1,66 @@
-//! Poll cost on the real daemon (the lab on <qemu:///system)>: the cheap per-interval poll
-//! (state + interface bulk stats + `GetInfo` per VM, no QEMU monitor round trip) against the
-//! all-groups bulk call it replaces. Target: ≤ 7 ms per poll with 24 running VMs.
+//! Poll cost on the real daemon (the lab on `qemu:///system`), wall time and libvirtd CPU:
+//! - cheap tier: state+interface bulk (NOWAIT) + `GetInfo` per VM: every interval;
+//!   target ≤ 7 ms per poll with 24 running VMs;
+//! - monitor tier: balloon bulk + block bulk for VMs with disks (NOWAIT) + `GetVcpus` per VM,
+//!   each VM once per `monitor_interval`, spread over the ticks;
+//! - the full per-VM data set (both tiers at once), a steady-state poller tick, and all stats
+//!   groups in one call for reference;
+//! - a prometheus-libvirt-exporter scrape of the same VMs, when one listens on
+//!   127.0.0.1:9177 (`NOVACRON_EXPORTER=host:port` to change; Debian package
+//!   `prometheus-libvirt-exporter`, started with `--web.listen-address=127.0.0.1:9177`).
 //!
 //! Scale the lab first: `assets/lab/lab.sh up --extra 20` (24 running guests), then
-//! `cargo bench --bench poll`. Skips with a message when <qemu:///system> is not reachable.
+//! `cargo bench --bench poll`. Skips with a message when `qemu:///system` is not reachable.
+
+use std::io::{Read, Write};
+use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
 use novacron::provider::libvirt::stats::{all_domain_stats, NOWAIT};
 use novacron::provider::libvirt::{open, poll};
+
+fn exporter_addr() -> String {
+    std::env::var("NOVACRON_EXPORTER").unwrap_or_else(|_| "127.0.0.1:9177".into())
+}
+
+/// One scrape of the exporter; `None` when it is not listening.
+fn scrape(addr: &str) -> Option<usize> {
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .ok()?;
+    let mut body = Vec::new();
+    s.read_to_end(&mut body).ok()?;
+    Some(body.len())
+}
+
+fn libvirtd_ticks() -> Option<u64> {
+    let out = std::process::Command::new("pidof")
+        .arg("libvirtd")
+        .output()
+        .ok()?;
+    let pid = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()?
+        .to_string();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let f: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+/// Mean wall ms and libvirtd CPU ms per call of `f` over `n` calls.
+fn cost(n: u32, mut f: impl FnMut()) -> (f64, Option<f64>) {
+    let c0 = libvirtd_ticks();
+    let t0 = Instant::now();
+    for _ in 0..n {
+        f();
+    }
+    let wall = t0.elapsed().as_secs_f64() * 1000.0 / f64::from(n);
+    let cpu = c0.zip(libvirtd_ticks()).map(|(a, b)| {
+        f64::from(u32::try_from(b.saturating_sub(a)).unwrap_or(u32::MAX)) * 10.0 / f64::from(n)
+    });
+    (wall, cpu)
+}
 
 fn bench(c: &mut Criterion) {
     let Ok(conn) = open("qemu:///system", true) else {
@@ -18,9 +70,28 @@ fn bench(c: &mut Criterion) {
     let running = poll::cheap(&conn).map_or(0, |s| s.len());
     eprintln!("poll bench: {running} running domains on qemu:///system");
     let mut g = c.benchmark_group(format!("poll_{running}_vms"));
-    g.bench_function("cheap: state+interface bulk + GetInfo per VM", |b| {
+    g.sample_size(30);
+    g.bench_function("cheap tier: state+interface bulk + GetInfo per VM", |b| {
         b.iter(|| poll::cheap(&conn).expect("poll"));
     });
+    let doms: Vec<(virt::domain::Domain, u32)> = poll::cheap_with_domains(&conn)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(s, d)| (d, s.vcpus))
+        .collect();
+    let with_disks: std::collections::HashSet<String> =
+        novacron::provider::libvirt::inventory::read_inventory(&conn, 0, false)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|v| !v.disks.is_empty())
+            .map(|v| v.id.uuid)
+            .collect();
+    g.bench_function(
+        "monitor tier, whole fleet: balloon bulk + block bulk (VMs with disks) + GetVcpus",
+        |b| {
+            b.iter(|| poll::monitor(&doms, &with_disks).expect("monitor"));
+        },
+    );
     g.bench_function("reference: all stats groups bulk", |b| {
         b.iter(|| {
             all_domain_stats(
@@ -31,7 +102,55 @@ fn bench(c: &mut Criterion) {
             .expect("stats")
         });
     });
+    let addr = exporter_addr();
+    if scrape(&addr).is_some() {
+        g.bench_function("prometheus-libvirt-exporter scrape", |b| {
+            b.iter(|| scrape(&addr));
+        });
+    } else {
+        eprintln!("no exporter on {addr}: scrape not compared");
+    }
     g.finish();
+
+    // libvirtd's own CPU per call, which criterion cannot see.
+    let n = 100;
+    let fmt = |(w, c): (f64, Option<f64>)| {
+        format!(
+            "{w:7.2} ms wall  {:>7} ms libvirtd CPU",
+            c.map_or("?".into(), |c| format!("{c:.2}"))
+        )
+    };
+    let cheap = cost(n, || drop(poll::cheap(&conn)));
+    let monitor = cost(n, || drop(poll::monitor(&doms, &with_disks)));
+    let full = cost(n, || {
+        drop(poll::cheap(&conn));
+        drop(poll::monitor(&doms, &with_disks));
+    });
+    let mut poller = poll::Poller::new(
+        std::time::Duration::from_secs(5),
+        std::time::Duration::from_secs(30),
+    );
+    poller.with_disks.clone_from(&with_disks);
+    // Replay ticks 5 s apart as fast as they run: the mean is the steady-state cost per tick.
+    let base = Instant::now();
+    let mut k = 0u32;
+    let tick = cost(n, || {
+        k += 1;
+        drop(poller.tick_at(&conn, base + std::time::Duration::from_secs(5) * k));
+    });
+    println!("\nper call over {n} calls, {running} running VMs:");
+    println!("  cheap tier (every interval)            {}", fmt(cheap));
+    println!("  monitor tier (every monitor_interval)  {}", fmt(monitor));
+    println!("  full data set, both tiers at once      {}", fmt(full));
+    println!("  poller tick (5 s / 30 s, spread)       {}", fmt(tick));
+    if scrape(&addr).is_some() {
+        println!(
+            "  prometheus-libvirt-exporter scrape     {}",
+            fmt(cost(n, || {
+                let _ = scrape(&addr);
+            }))
+        );
+    }
 }
 
 criterion_group!(benches, bench);

@@ -383,19 +383,11 @@ fn on_domain_event(
     opflow::on_event(state, &id, kind);
 }
 
-/// Tells each host which of its VMs are on screen, when that set changed, so their
-/// monitor-backed stats are polled at the fast cadence.
+/// Tells each host which of its VMs show monitor-backed metrics (memory in use, disk,
+/// per-vCPU) on screen, when that set changed, so those are polled at the fast cadence. Today
+/// that is the VM open in the detail pane: the table's columns all come from the cheap tier.
 fn watch_visible(state: &mut State) -> Vec<Effect> {
     let visible: Vec<&VmId> = match state.view.screen {
-        Screen::Table => {
-            let page = rows::table_body_height(state.size.1);
-            state
-                .rows
-                .iter()
-                .skip(state.view.offset)
-                .take(page)
-                .collect()
-        }
         Screen::Detail => state.rows.get(state.view.cursor).into_iter().collect(),
         _ => Vec::new(),
     };

@@ -232,7 +232,7 @@ impl Worker {
         let _registration = self.register_events(conn);
         let hostname = conn.hostname().unwrap_or_else(|_| self.opts.uri.clone());
         self.status(ConnStatus::Connected { hostname });
-        if let Err(e) = self.send_inventory(conn) {
+        if let Err(e) = self.send_inventory(conn, poller) {
             return SessionEnd::Lost(e.to_string());
         }
         let mut next_poll = Instant::now();
@@ -250,7 +250,7 @@ impl Worker {
                 Ok(ProviderCmd::RefreshVm { uuid }) => self.refresh_vm(conn, &uuid),
                 Ok(ProviderCmd::Watch(uuids)) => poller.watched = uuids.into_iter().collect(),
                 Ok(ProviderCmd::Refresh) => {
-                    if let Err(e) = self.send_inventory(conn) {
+                    if let Err(e) = self.send_inventory(conn, poller) {
                         return SessionEnd::Lost(e.to_string());
                     }
                 }
@@ -268,8 +268,13 @@ impl Worker {
         }
     }
 
-    fn send_inventory(&self, conn: &Connect) -> Result<(), LibvirtError> {
+    fn send_inventory(&self, conn: &Connect, poller: &mut Poller) -> Result<(), LibvirtError> {
         let vms = inventory::read_inventory(conn, self.id, true)?;
+        poller.with_disks = vms
+            .iter()
+            .filter(|v| !v.disks.is_empty())
+            .map(|v| v.id.uuid.clone())
+            .collect();
         self.emit(ProviderEvent::Inventory { host: self.id, vms });
         Ok(())
     }
@@ -302,7 +307,7 @@ impl Worker {
                 host: self.id,
                 ts_ms,
                 counters,
-                poll_ms: tick.cheap_ms,
+                poll_ms: tick.tick_ms,
                 overruns: poller.overruns,
             });
         }
@@ -316,7 +321,7 @@ impl Worker {
             }
         }
         if self.opts.ip_refresh_polls > 0 && polls % self.opts.ip_refresh_polls == 0 {
-            self.send_inventory(conn)?;
+            self.send_inventory(conn, poller)?;
         }
         Ok(())
     }

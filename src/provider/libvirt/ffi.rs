@@ -153,3 +153,26 @@ pub fn node_memory_stats(
         |p: &sys::virNodeMemoryStats| (&p.field, p.value),
     )
 }
+
+/// Per-vCPU CPU time in ns, from `virDomainGetVcpus` (libvirt reads /proc, no QEMU monitor).
+///
+/// # Errors
+/// libvirt's error.
+pub fn vcpu_times(dom: &Domain, max: u32) -> Result<Vec<u64>, LibvirtError> {
+    let len = usize::try_from(max.max(1)).unwrap_or(1);
+    // SAFETY: virVcpuInfo is plain data; zero is a valid initial value.
+    let mut buf: Vec<sys::virVcpuInfo> = vec![unsafe { std::mem::zeroed() }; len];
+    let cap = c_int::try_from(len).unwrap_or(c_int::MAX);
+    // SAFETY: buf holds `cap` entries; no CPU maps are asked for.
+    let n = unsafe {
+        sys::virDomainGetVcpus(dom.as_ptr(), buf.as_mut_ptr(), cap, std::ptr::null_mut(), 0)
+    };
+    if n < 0 {
+        return Err(call_error("virDomainGetVcpus"));
+    }
+    Ok(buf
+        .iter()
+        .take(usize::try_from(n).unwrap_or(0))
+        .map(|v| v.cpuTime)
+        .collect())
+}
