@@ -7,6 +7,7 @@
 pub mod anomaly;
 pub mod backtest;
 pub mod capacity;
+pub mod events;
 pub mod forecast;
 pub mod rightsize;
 pub mod stats;

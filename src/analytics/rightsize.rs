@@ -111,7 +111,7 @@ pub fn recommend(
     let memory_bytes = steps.saturating_mul(step);
     let net = Percentiles::of(usage.network_bytes_per_s);
     let long_enough = finite(usage.cpu_percent).len() >= cfg.idle_min_samples;
-    let quiet_net = net.map_or(true, |n| n.p95 < cfg.idle_network_bytes_per_s);
+    let quiet_net = net.is_none_or(|n| n.p95 < cfg.idle_network_bytes_per_s);
     let idle = long_enough && cpu.p95 < cfg.idle_cpu_percent && quiet_net;
     let reason = if idle {
         format!(

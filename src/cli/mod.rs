@@ -1,8 +1,10 @@
 //! Command line: clap definitions, the TUI entry and the headless commands. Exit codes:
 //! 0 ok, 1 operation failed (libvirt's message), 2 usage or connection error.
 
+mod analytics_cmd;
 mod headless;
 mod history_cmd;
+mod series_io;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,6 +89,28 @@ pub enum Command {
         /// CSV output
         #[arg(long)]
         csv: bool,
+    },
+    /// Rolling-origin backtest of every forecast model on timestamp,value CSVs
+    Backtest {
+        /// CSV files with a `timestamp,value` header, one row per step
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Write every forecast of the automatic choice here (`series,origin_ts,step,forecast,lo95,hi95`)
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stream timestamp,value CSVs through the anomaly detectors
+    Detect {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Write one decision per row here (`series,timestamp,score,is_anomaly`)
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Labelled anomaly windows ({"series": [[start, end], ...]}) to score the decisions
+        #[arg(long, value_name = "FILE")]
+        windows: Option<PathBuf>,
     },
     /// The history database
     History {
@@ -271,6 +295,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
             };
             history_cmd::metrics(&cfg, &name, &metric, &since, format)
         }
+        Some(Command::Backtest { files, out, json }) => {
+            analytics_cmd::backtest(&files, out.as_deref(), json)
+        }
+        Some(Command::Detect {
+            files,
+            out,
+            windows,
+        }) => analytics_cmd::detect(&files, out.as_deref(), windows.as_deref()),
         Some(Command::History {
             command: HistoryCommand::Stats { json },
         }) => {

@@ -175,7 +175,7 @@ fn fit_grid(ys: &[f64], season: usize, init: &Init) -> Option<HoltFit> {
                     let Some(fit) = run(ys, params, season, init) else {
                         continue;
                     };
-                    if best.as_ref().map_or(true, |b| fit.mae < b.mae) {
+                    if best.as_ref().is_none_or(|b| fit.mae < b.mae) {
                         best = Some(fit);
                     }
                 }

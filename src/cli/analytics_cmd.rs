@@ -1,0 +1,248 @@
+//! `novacron backtest` and `novacron detect`: the analytics run over `timestamp,value` CSVs,
+//! following the protocol of the nab-aws benchmark row by row (a step is the next row).
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::headless::emit;
+use super::series_io::{read_csv, read_windows, Series};
+use super::Failure;
+use crate::analytics::anomaly::ensemble::EnsembleConfig;
+use crate::analytics::backtest::{backtest_model, detect_rows, BacktestSpec, HorizonScore};
+use crate::analytics::events::{score_events, EventScore};
+use crate::analytics::forecast::{ForecastConfig, ModelKind};
+
+fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>, Failure> {
+    std::fs::File::create(path)
+        .map(std::io::BufWriter::new)
+        .map_err(|e| Failure::usage(format!("cannot create {}: {e}", path.display())))
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> Failure + '_ {
+    move |e| Failure::op(format!("writing {}: {e}", path.display()))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.retain(|x| x.is_finite());
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => f64::midpoint(v[n / 2 - 1], v[n / 2]),
+    }
+}
+
+#[derive(Serialize)]
+struct SeriesScores {
+    series: String,
+    model: &'static str,
+    scores: Vec<HorizonScore>,
+}
+
+#[derive(Serialize)]
+struct ModelSummary {
+    model: &'static str,
+    median_mase: Vec<f64>,
+    median_smape: Vec<f64>,
+    median_coverage95: Vec<f64>,
+    /// Worst ratio over series and horizons of this model's MASE to the naive model's.
+    worst_vs_naive: f64,
+}
+
+/// `novacron backtest FILE.csv… [--out forecasts.csv] [--json]`.
+pub fn backtest(files: &[PathBuf], out: Option<&Path>, json: bool) -> Result<(), Failure> {
+    let series: Vec<Series> = files
+        .iter()
+        .map(|f| read_csv(f))
+        .collect::<Result<_, _>>()?;
+    let spec = BacktestSpec::default();
+    let cfg = ForecastConfig::default();
+    let mut writer = out.map(create).transpose()?;
+    if let (Some(w), Some(p)) = (writer.as_mut(), out) {
+        writeln!(w, "series,origin_ts,step,forecast,lo95,hi95").map_err(io(p))?;
+    }
+    let mut rows: Vec<SeriesScores> = Vec::new();
+    for s in &series {
+        for model in ModelKind::ALL {
+            let bt = backtest_model(&s.values, model, &spec, &cfg);
+            if model == ModelKind::Auto {
+                if let (Some(w), Some(p)) = (writer.as_mut(), out) {
+                    for f in &bt.forecasts {
+                        let origin_ts = &s.ts[f.origin - 1];
+                        for (k, ((y, lo), hi)) in
+                            f.point.iter().zip(&f.lo95).zip(&f.hi95).enumerate()
+                        {
+                            writeln!(w, "{},{origin_ts},{},{y:.6},{lo:.6},{hi:.6}", s.name, k + 1)
+                                .map_err(io(p))?;
+                        }
+                    }
+                }
+            }
+            rows.push(SeriesScores {
+                series: s.name.clone(),
+                model: model.name(),
+                scores: bt.scores,
+            });
+        }
+    }
+    if let (Some(mut w), Some(p)) = (writer, out) {
+        w.flush().map_err(io(p))?;
+    }
+    let summaries: Vec<ModelSummary> = ModelKind::ALL
+        .iter()
+        .map(|m| summarize(&rows, m.name(), spec.horizons.len()))
+        .collect();
+    if json {
+        let doc = serde_json::json!({"horizons_rows": spec.horizons, "series": rows, "models": summaries});
+        emit(&(serde_json::to_string_pretty(&doc).map_err(|e| Failure::op(e.to_string()))? + "\n"));
+        return Ok(());
+    }
+    emit(&table(&rows, &summaries, series.len()));
+    Ok(())
+}
+
+fn summarize(rows: &[SeriesScores], model: &'static str, horizons: usize) -> ModelSummary {
+    let mine: Vec<&SeriesScores> = rows.iter().filter(|r| r.model == model).collect();
+    let col = |h: usize, f: fn(&HorizonScore) -> f64| {
+        median(mine.iter().map(|r| f(&r.scores[h])).collect())
+    };
+    let naive = |series: &str, h: usize| {
+        rows.iter()
+            .find(|r| r.model == "naive" && r.series == series)
+            .map_or(f64::NAN, |r| r.scores[h].mase)
+    };
+    let worst = mine
+        .iter()
+        .flat_map(|r| (0..horizons).map(move |h| r.scores[h].mase / naive(&r.series, h)))
+        .filter(|x| x.is_finite())
+        .fold(0.0, f64::max);
+    ModelSummary {
+        model,
+        median_mase: (0..horizons).map(|h| col(h, |s| s.mase)).collect(),
+        median_smape: (0..horizons).map(|h| col(h, |s| s.smape)).collect(),
+        median_coverage95: (0..horizons).map(|h| col(h, |s| s.coverage95)).collect(),
+        worst_vs_naive: worst,
+    }
+}
+
+fn table(rows: &[SeriesScores], summaries: &[ModelSummary], n_series: usize) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "{:<34} {:<16} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7}",
+        "series", "model", "MASE 1h", "MASE 6h", "sMAPE1h", "sMAPE6h", "cov 1h", "cov 6h"
+    );
+    for r in rows {
+        let (a, b) = (&r.scores[0], &r.scores[r.scores.len() - 1]);
+        let _ = writeln!(
+            t,
+            "{:<34} {:<16} {:>8.3} {:>8.3} {:>8.1} {:>8.1} {:>7.3} {:>7.3}",
+            r.series, r.model, a.mase, b.mase, a.smape, b.smape, a.coverage95, b.coverage95
+        );
+    }
+    let _ = writeln!(
+        t,
+        "\nmedian across {n_series} series (1 h = 12 rows, 6 h = 72 rows):"
+    );
+    let _ = writeln!(
+        t,
+        "{:<16} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>12}",
+        "model", "MASE 1h", "MASE 6h", "sMAPE1h", "sMAPE6h", "cov 1h", "cov 6h", "worst/naive"
+    );
+    for s in summaries {
+        let last = s.median_mase.len() - 1;
+        let _ = writeln!(
+            t,
+            "{:<16} {:>8.3} {:>8.3} {:>8.1} {:>8.1} {:>7.3} {:>7.3} {:>12.3}",
+            s.model,
+            s.median_mase[0],
+            s.median_mase[last],
+            s.median_smape[0],
+            s.median_smape[last],
+            s.median_coverage95[0],
+            s.median_coverage95[last],
+            s.worst_vs_naive
+        );
+    }
+    t
+}
+
+/// `novacron detect FILE.csv… [--out anomalies.csv] [--windows windows.json]`.
+pub fn detect(
+    files: &[PathBuf],
+    out: Option<&Path>,
+    windows: Option<&Path>,
+) -> Result<(), Failure> {
+    let series: Vec<Series> = files
+        .iter()
+        .map(|f| read_csv(f))
+        .collect::<Result<_, _>>()?;
+    let labels = windows.map(read_windows).transpose()?;
+    let cfg = EnsembleConfig::default();
+    let mut writer = out.map(create).transpose()?;
+    if let (Some(w), Some(p)) = (writer.as_mut(), out) {
+        writeln!(w, "series,timestamp,score,is_anomaly").map_err(io(p))?;
+    }
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "{:<34} {:>6} {:>7} {:>6} {:>8} {:>6} {:>7} {:>8}",
+        "series", "rows", "events", "true", "windows", "hit", "false", "false/d"
+    );
+    let mut scores: Vec<EventScore> = Vec::new();
+    for s in &series {
+        let dec = detect_rows(&s.values, &cfg);
+        if let (Some(w), Some(p)) = (writer.as_mut(), out) {
+            for (ts, (score, flag)) in s.ts.iter().zip(&dec) {
+                writeln!(w, "{},{ts},{score:.4},{}", s.name, u8::from(*flag)).map_err(io(p))?;
+            }
+        }
+        let flags: Vec<bool> = dec.iter().map(|d| d.1).collect();
+        let wins = labels
+            .as_ref()
+            .and_then(|l| l.get(&s.name))
+            .cloned()
+            .unwrap_or_default();
+        let sc = score_events(&s.ts, &flags, &wins);
+        let known = labels.is_some();
+        let opt = |x: usize| if known { x.to_string() } else { "-".into() };
+        let _ = writeln!(
+            t,
+            "{:<34} {:>6} {:>7} {:>6} {:>8} {:>6} {:>7} {:>8}",
+            s.name,
+            s.values.len(),
+            sc.events,
+            opt(sc.true_events),
+            opt(sc.windows),
+            opt(sc.windows_hit),
+            opt(sc.false_events),
+            if known {
+                format!("{:.2}", sc.false_per_day())
+            } else {
+                "-".into()
+            }
+        );
+        scores.push(sc);
+    }
+    if let (Some(mut w), Some(p)) = (writer, out) {
+        w.flush().map_err(io(p))?;
+    }
+    if labels.is_some() {
+        let p = EventScore::pooled(&scores);
+        let _ = writeln!(
+            t,
+            "pooled: precision {:.3}  recall {:.3} ({}/{} windows)  F1 {:.3}  false events {:.2} per series-day",
+            p.precision(),
+            p.recall(),
+            p.windows_hit,
+            p.windows,
+            p.f1(),
+            p.false_per_day()
+        );
+    }
+    emit(&t);
+    Ok(())
+}

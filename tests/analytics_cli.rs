@@ -1,0 +1,158 @@
+#![allow(clippy::cast_precision_loss)]
+//! `novacron backtest` and `novacron detect` on generated series (the benchmark data is not
+//! used by tests): output formats of the protocol, known answers, and bad input.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+/// Writes `n` rows 5 minutes apart from 2024-01-01 00:00:00.
+fn write_series(path: &Path, n: usize, f: impl Fn(usize) -> f64) {
+    let mut s = String::from("timestamp,value\n");
+    for i in 0..n {
+        let t = i * 5;
+        let _ = writeln!(
+            s,
+            "2024-01-{:02} {:02}:{:02}:00,{}",
+            1 + t / 1440,
+            (t / 60) % 24,
+            t % 60,
+            f(i)
+        );
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+fn ts(i: usize) -> String {
+    let t = i * 5;
+    format!(
+        "2024-01-{:02} {:02}:{:02}:00",
+        1 + t / 1440,
+        (t / 60) % 24,
+        t % 60
+    )
+}
+
+fn cli() -> Command {
+    Command::cargo_bin("novacron").unwrap()
+}
+
+#[test]
+fn backtest_writes_the_protocol_csv_and_scores_a_daily_pattern() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("daily.csv");
+    // Three days of a daily wave with a little deterministic noise.
+    write_series(&csv, 864, |i| {
+        50.0 + 20.0 * (i as f64 / 288.0 * std::f64::consts::TAU).sin()
+            + ((i * 7919) % 13) as f64 / 13.0
+    });
+    let out = dir.path().join("forecasts.csv");
+    let assert = cli()
+        .arg("backtest")
+        .arg(&csv)
+        .arg("--out")
+        .arg(&out)
+        .arg("--json")
+        .assert()
+        .success();
+    let doc: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let auto = doc["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["model"] == "auto")
+        .unwrap();
+    let naive = doc["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["model"] == "naive")
+        .unwrap();
+    assert!(auto["median_mase"][0].as_f64().unwrap() < naive["median_mase"][0].as_f64().unwrap());
+    let cov = auto["median_coverage95"][1].as_f64().unwrap();
+    assert!((0.8..=1.0).contains(&cov), "95 % interval coverage {cov}");
+
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("series,origin_ts,step,forecast,lo95,hi95")
+    );
+    // Origins 576, 588, … while origin + 72 <= 864: 576..=792 → 19 origins × 72 steps.
+    assert_eq!(lines.clone().count(), 19 * 72);
+    let first: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(first[0], "daily");
+    assert_eq!(first[1], ts(575), "origin_ts is the last observed row");
+    assert_eq!(first[2], "1");
+    let (f, lo, hi): (f64, f64, f64) = (
+        first[3].parse().unwrap(),
+        first[4].parse().unwrap(),
+        first[5].parse().unwrap(),
+    );
+    assert!(lo <= f && f <= hi);
+}
+
+#[test]
+fn detect_flags_a_spike_and_scores_it_against_its_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("spiky.csv");
+    write_series(&csv, 2000, |i| {
+        if (1500..1503).contains(&i) {
+            400.0
+        } else {
+            20.0 + ((i * 7919) % 11) as f64
+        }
+    });
+    let windows = dir.path().join("windows.json");
+    std::fs::write(
+        &windows,
+        format!(
+            "{{\"spiky.csv\": [[\"{}.000000\", \"{}.000000\"]]}}",
+            ts(1490),
+            ts(1520)
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("anomalies.csv");
+    cli()
+        .arg("detect")
+        .arg(&csv)
+        .arg("--out")
+        .arg(&out)
+        .arg("--windows")
+        .arg(&windows)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "pooled: precision 1.000  recall 1.000",
+        ));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        text.lines().next(),
+        Some("series,timestamp,score,is_anomaly")
+    );
+    assert_eq!(text.lines().count(), 2001, "one decision per row");
+    let spike: Vec<&str> = text.lines().nth(1501).unwrap().split(',').collect();
+    assert_eq!(
+        (spike[0], spike[1], spike[3]),
+        ("spiky", ts(1500).as_str(), "1")
+    );
+}
+
+#[test]
+fn bad_input_names_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("bad.csv");
+    std::fs::write(&csv, "timestamp,value\n2024-01-01 00:00:00,1\nnot a row\n").unwrap();
+    cli().arg("backtest").arg(&csv).assert().code(2).stderr(
+        predicate::str::contains("bad.csv: line 3")
+            .and(predicate::str::contains("timestamp,value")),
+    );
+    cli()
+        .args(["detect", "/nonexistent/x.csv"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/nonexistent/x.csv"));
+}
