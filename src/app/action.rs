@@ -30,6 +30,8 @@ pub enum Action {
     ZoomIn,
     ZoomOut,
     Freeze,
+    Forecast,
+    CycleMetric,
     Start,
     Shutdown,
     Reboot,
@@ -39,7 +41,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 30] = [
         Action::Quit,
         Action::Up,
         Action::Down,
@@ -62,6 +64,8 @@ impl Action {
         Action::ZoomIn,
         Action::ZoomOut,
         Action::Freeze,
+        Action::Forecast,
+        Action::CycleMetric,
         Action::Start,
         Action::Shutdown,
         Action::Reboot,
@@ -96,6 +100,8 @@ impl Action {
             Action::ZoomIn => "zoom_in",
             Action::ZoomOut => "zoom_out",
             Action::Freeze => "freeze",
+            Action::Forecast => "forecast",
+            Action::CycleMetric => "cycle_metric",
             Action::Start => "start",
             Action::Shutdown => "shutdown",
             Action::Reboot => "reboot",
@@ -131,6 +137,8 @@ impl Action {
             Action::ZoomIn => "charts: shorter time range (5m 1h 6h 24h 7d 30d)",
             Action::ZoomOut => "charts: longer time range",
             Action::Freeze => "charts: freeze / resume live updates",
+            Action::Forecast => "forecast of the selected VM (or of the host in the host pane)",
+            Action::CycleMetric => "forecast: next metric (cpu, memory, disk, network)",
             Action::Start => "start the VM",
             Action::Shutdown => "graceful shutdown (ACPI), force-off offered after the timeout",
             Action::Reboot => "reboot (ACPI)",

@@ -21,6 +21,13 @@ pub enum Effect {
         to_ms: i64,
         max_points: usize,
     },
+    /// Forecast a series off the loop; the answer comes back as `Msg::Forecast`.
+    LoadForecast {
+        request: u64,
+        entity: String,
+        metric: &'static str,
+        horizon_rows: usize,
+    },
     /// Leave the loop and restore the terminal.
     Quit,
 }

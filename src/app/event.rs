@@ -28,6 +28,11 @@ pub enum Msg {
         request: u64,
         series: Vec<(crate::domain::Metric, Vec<(i64, f64)>)>,
     },
+    /// A forecast computed for request `request`.
+    Forecast {
+        request: u64,
+        result: Result<crate::analysis::ForecastResult, String>,
+    },
     /// The history writer failed (disk full, database damaged).
     HistoryError(String),
     /// SIGTERM / SIGHUP: leave cleanly.

@@ -7,6 +7,7 @@ mod effect;
 mod event;
 #[doc(hidden)]
 pub mod fixtures;
+pub mod forecast_view;
 pub mod ingest;
 pub mod live;
 pub mod opflow;

@@ -5,14 +5,21 @@ use crate::domain::Op;
 use super::state::State;
 
 /// Verbs the palette knows, in the order completion offers them.
-pub const VERBS: [&str; 9] = [
-    "start", "shutdown", "reboot", "reset", "suspend", "resume", "destroy", "connect", "quit",
+pub const VERBS: [&str; 10] = [
+    "start", "shutdown", "reboot", "reset", "suspend", "resume", "destroy", "forecast", "connect",
+    "quit",
 ];
+
+/// Verbs whose argument is a VM name.
+fn takes_vm(verb: &str) -> bool {
+    verb.parse::<Op>().is_ok() || verb == "forecast"
+}
 
 /// A parsed palette command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Op { op: Op, vm: String },
+    Forecast(String),
     Connect(String),
     Quit,
 }
@@ -36,6 +43,8 @@ pub fn parse(line: &str) -> Result<Command, String> {
         ("connect", None) => {
             Err("connect needs a URI, e.g. :connect qemu+ssh://kvm2/system".into())
         }
+        ("forecast", Some(vm)) => Ok(Command::Forecast(vm.to_string())),
+        ("forecast", None) => Err("forecast needs a VM name, e.g. :forecast web-1".into()),
         (v, a) => match v.parse::<Op>() {
             Ok(op) => a
                 .map(|vm| Command::Op {
@@ -63,7 +72,7 @@ pub fn completions(state: &State, line: &str) -> Vec<String> {
             .filter(|v| v.starts_with(verb))
             .map(|v| (*v).to_string())
             .collect(),
-        ([verb], true) | ([verb, _], false) if verb.parse::<Op>().is_ok() => {
+        ([verb], true) | ([verb, _], false) if takes_vm(verb) => {
             let prefix = if ends_with_space { "" } else { words[1] };
             let mut names: Vec<String> = state
                 .vms

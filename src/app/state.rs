@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use super::charts::Charts;
+use super::forecast_view::ForecastView;
 use super::live::{Cadence, HostMetrics, VmMetrics};
 use crate::domain::{HostId, Op, Vm, VmId};
 use crate::provider::{ConnStatus, OpId};
@@ -81,6 +82,7 @@ pub enum Screen {
     Table,
     Detail,
     Host,
+    Forecast,
     Help,
     Logs,
 }
@@ -229,6 +231,7 @@ pub struct State {
     pub rows: Vec<VmId>,
     pub view: View,
     pub charts: Charts,
+    pub forecast: ForecastView,
     pub journal: VecDeque<JournalEntry>,
     pub journal_seq: u64,
     /// VMs last reported as on screen to each host's poller.
@@ -265,6 +268,7 @@ impl State {
             rows: Vec::new(),
             view: View::default(),
             charts: Charts::default(),
+            forecast: ForecastView::default(),
             journal: VecDeque::new(),
             journal_seq: 0,
             watched: BTreeMap::new(),

@@ -2,6 +2,7 @@
 
 use super::charts;
 use super::event::{InputKey, Msg};
+use super::forecast_view;
 use super::ingest;
 use super::live::VmMetrics;
 use super::opflow::{self, flash, journal};
@@ -27,6 +28,10 @@ fn dispatch(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Action(a) => on_action(state, a),
         Msg::Input(k) => on_input(state, k),
         Msg::Provider(ev) => on_provider(state, ev),
+        Msg::Forecast { request, result } => {
+            forecast_view::on_result(state, request, result);
+            Vec::new()
+        }
         Msg::HistoryError(e) => {
             opflow::flash(state, format!("history: {e}"), true);
             Vec::new()
@@ -99,8 +104,25 @@ fn on_action(state: &mut State, a: Action) -> Vec<Effect> {
         Action::Help => toggle_screen(state, Screen::Help),
         Action::Logs => toggle_screen(state, Screen::Logs),
         Action::Hosts => toggle_screen(state, Screen::Host),
+        Action::ZoomIn | Action::ZoomOut if state.view.screen == Screen::Forecast => {
+            return forecast_view::change_horizon(state, a == Action::ZoomOut);
+        }
         Action::ZoomIn => return charts::zoom(state, false),
         Action::ZoomOut => return charts::zoom(state, true),
+        Action::Forecast => {
+            if state.view.screen == Screen::Host {
+                return forecast_view::open_host(state);
+            }
+            if let Some(id) = selected_id(state) {
+                return forecast_view::open_vm(state, &id);
+            }
+            flash(state, "no VM selected", true);
+        }
+        Action::CycleMetric => {
+            if state.view.screen == Screen::Forecast {
+                return forecast_view::cycle_metric(state);
+            }
+        }
         Action::Freeze => return charts::toggle_freeze(state),
         Action::ToggleSuspend => {
             if let Some(e) = state.selected() {
@@ -237,33 +259,45 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
             return vec![Effect::Connect { host, uri }];
         }
         Ok(Command::Op { op, vm }) => {
-            let found: Vec<VmId> = state
-                .find_by_name(&vm)
-                .iter()
-                .map(|e| e.vm.id.clone())
-                .collect();
-            match found.as_slice() {
-                [id] => return opflow::request(state, id, op),
-                [] => {
-                    let names: Vec<String> =
-                        state.vms.values().map(|e| e.vm.name.clone()).collect();
-                    let close = crate::provider::libvirt::inventory::close_names(&vm, &names);
-                    let hint = if close.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; did you mean {}?", close.join(", "))
-                    };
-                    flash(state, format!("no VM named {vm:?}{hint}"), true);
-                }
-                _ => flash(
-                    state,
-                    format!("{vm:?} exists on several hosts; select it in the table instead"),
-                    true,
-                ),
+            if let Some(id) = resolve(state, &vm) {
+                return opflow::request(state, &id, op);
+            }
+        }
+        Ok(Command::Forecast(vm)) => {
+            if let Some(id) = resolve(state, &vm) {
+                return forecast_view::open_vm(state, &id);
             }
         }
     }
     Vec::new()
+}
+
+/// The VM a palette argument names, or a flash saying why there is none.
+fn resolve(state: &mut State, vm: &str) -> Option<VmId> {
+    let found: Vec<VmId> = state
+        .find_by_name(vm)
+        .iter()
+        .map(|e| e.vm.id.clone())
+        .collect();
+    match found.as_slice() {
+        [id] => return Some(id.clone()),
+        [] => {
+            let names: Vec<String> = state.vms.values().map(|e| e.vm.name.clone()).collect();
+            let close = crate::provider::libvirt::inventory::close_names(vm, &names);
+            let hint = if close.is_empty() {
+                String::new()
+            } else {
+                format!("; did you mean {}?", close.join(", "))
+            };
+            flash(state, format!("no VM named {vm:?}{hint}"), true);
+        }
+        _ => flash(
+            state,
+            format!("{vm:?} exists on several hosts; select it in the table instead"),
+            true,
+        ),
+    }
+    None
 }
 
 fn upsert(state: &mut State, vm: Vm) {

@@ -493,3 +493,73 @@ fn quit_and_sigterm_both_end_the_loop() {
     assert_eq!(update(&mut s, Msg::Terminate, T0), vec![Effect::Quit]);
     assert!(s.quit);
 }
+
+fn forecast_request(eff: &[Effect]) -> (u64, &'static str, usize, String) {
+    eff.iter()
+        .find_map(|e| match e {
+            Effect::LoadForecast {
+                request,
+                metric,
+                horizon_rows,
+                entity,
+            } => Some((*request, *metric, *horizon_rows, entity.clone())),
+            _ => None,
+        })
+        .expect("a forecast request")
+}
+
+#[test]
+fn forecast_opens_cycles_metrics_and_horizons() {
+    let mut s = state();
+    select(&mut s, "web-1");
+    let (r1, metric, rows, entity) = forecast_request(&act(&mut s, Action::Forecast));
+    assert_eq!(
+        (metric, rows, entity.as_str()),
+        ("cpu_pct", 72, "vm/qemu:///system/0-web-1")
+    );
+    assert_eq!(s.view.screen, super::state::Screen::Forecast);
+    let (r2, metric, _, _) = forecast_request(&act(&mut s, Action::CycleMetric));
+    assert_eq!(metric, "mem_used_bytes");
+    assert!(r2 > r1);
+    let (_, _, rows, _) = forecast_request(&act(&mut s, Action::ZoomOut));
+    assert_eq!(rows, 288, "- lengthens the horizon to 24h");
+    // An answer to an older request is dropped.
+    update(
+        &mut s,
+        Msg::Forecast {
+            request: r1,
+            result: Err("late".into()),
+        },
+        T0,
+    );
+    assert_eq!(s.forecast.error, None);
+    let current = s.forecast.request;
+    update(
+        &mut s,
+        Msg::Forecast {
+            request: current,
+            result: Err("no history of mem_used_bytes yet".into()),
+        },
+        T0,
+    );
+    assert!(s.forecast.error.as_deref().unwrap().contains("no history"));
+    assert!(!s.forecast.loading);
+}
+
+#[test]
+fn forecast_of_the_host_from_the_host_pane_and_by_palette() {
+    let mut s = state();
+    act(&mut s, Action::Hosts);
+    let (_, metric, _, entity) = forecast_request(&act(&mut s, Action::Forecast));
+    assert_eq!(
+        (metric, entity.as_str()),
+        ("cpu_pct", "host/qemu:///system")
+    );
+    act(&mut s, Action::Back);
+    act(&mut s, Action::Palette);
+    for c in "forecast db-main".chars() {
+        key(&mut s, c);
+    }
+    let (_, _, _, entity) = forecast_request(&update(&mut s, Msg::Input(InputKey::Enter), T0));
+    assert_eq!(entity, "vm/qemu:///system/0-db-main");
+}

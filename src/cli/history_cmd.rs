@@ -133,6 +133,85 @@ pub fn metrics(
     Ok(())
 }
 
+/// `novacron forecast NAME [--metric cpu] [--horizon 6h] [--json]`.
+pub fn forecast(
+    cfg: &Config,
+    name: &str,
+    metric: &str,
+    horizon: &str,
+    json: bool,
+) -> Result<(), Failure> {
+    let m = Metric::parse_vm(metric).ok_or_else(|| {
+        let names: Vec<&str> = Metric::VM.iter().map(|m| m.name()).collect();
+        Failure::usage(format!(
+            "unknown metric {metric:?}; use cpu, mem, disk, net or one of: {}",
+            names.join(", ")
+        ))
+    })?;
+    let h = crate::config::validate::parse_duration(
+        horizon,
+        Duration::from_secs(300),
+        Duration::from_secs(30 * 86_400),
+    )
+    .map_err(|e| Failure::usage(format!("--horizon: {e}")))?;
+    let rows = usize::try_from(h.as_millis() / 300_000).unwrap_or(1).max(1);
+    let (uri, uuid) = find_vm(cfg, name)?;
+    let store = open(cfg)?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let r = crate::analysis::forecast_series(&store, &vm_entity(&uri, &uuid), m.name(), now, rows)
+        .map_err(|e| Failure::op(format!("{name}: {e}")))?;
+    let time = |ts: i64| {
+        chrono::DateTime::from_timestamp_millis(ts).map_or_else(
+            || ts.to_string(),
+            |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        )
+    };
+    if json {
+        let steps: Vec<serde_json::Value> = (0..r.forecast.point.len())
+            .map(|i| {
+                let ts = r.start_ms + i64::try_from(i).unwrap_or(0) * crate::analysis::STEP_MS;
+                serde_json::json!({"ts_ms": ts, "time": time(ts), "forecast": r.forecast.point[i],
+                    "lo80": r.forecast.lo80[i], "hi80": r.forecast.hi80[i],
+                    "lo95": r.forecast.lo95[i], "hi95": r.forecast.hi95[i]})
+            })
+            .collect();
+        let doc = serde_json::json!({"vm": name, "uri": uri, "metric": m.name(), "model": r.forecast.model.name(),
+            "backtest_mase": r.backtest_mase, "backtest_origins": r.backtest_origins,
+            "history_rows": r.history.len(), "step_ms": crate::analysis::STEP_MS, "forecast": steps});
+        emit(&(serde_json::to_string_pretty(&doc).map_err(|e| Failure::op(e.to_string()))? + "\n"));
+        return Ok(());
+    }
+    let mut out = format!(
+        "{name} {} on {uri}: {} forecast of {} rows (5 min) from {} rows of history; backtest MASE {}\n",
+        m.name(),
+        r.forecast.model.name(),
+        rows,
+        r.history.len(),
+        r.backtest_mase.map_or_else(|| "n/a (too little history)".into(), |x| format!("{x:.3} over {} origins", r.backtest_origins))
+    );
+    let _ = writeln!(
+        out,
+        "{:<21} {:>12} {:>12} {:>12} {:>12} {:>12}",
+        "time", "forecast", "lo95", "lo80", "hi80", "hi95"
+    );
+    for i in 0..r.forecast.point.len() {
+        let ts = r.start_ms + i64::try_from(i).unwrap_or(0) * crate::analysis::STEP_MS;
+        let f = &r.forecast;
+        let _ = writeln!(
+            out,
+            "{:<21} {:>12.3} {:>12.3} {:>12.3} {:>12.3} {:>12.3}",
+            time(ts),
+            f.point[i],
+            f.lo95[i],
+            f.lo80[i],
+            f.hi80[i],
+            f.hi95[i]
+        );
+    }
+    emit(&out);
+    Ok(())
+}
+
 /// `novacron history stats [--json]`.
 pub fn stats(cfg: &Config, json: bool) -> Result<(), Failure> {
     let store = open(cfg)?;

@@ -112,6 +112,19 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         windows: Option<PathBuf>,
     },
+    /// Forecast a VM's metric from its history, with 80 % and 95 % intervals
+    Forecast {
+        /// VM name
+        name: String,
+        /// cpu, mem, disk, net, or a series name such as `disk_wr_iops`
+        #[arg(long, default_value = "cpu")]
+        metric: String,
+        /// How far ahead, e.g. 1h, 6h, 2d
+        #[arg(long, default_value = "6h")]
+        horizon: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// The history database
     History {
         #[command(subcommand)]
@@ -294,6 +307,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 _ => history_cmd::Format::Table,
             };
             history_cmd::metrics(&cfg, &name, &metric, &since, format)
+        }
+        Some(Command::Forecast {
+            name,
+            metric,
+            horizon,
+            json,
+        }) => {
+            let _g = crate::logging::init_cli();
+            history_cmd::forecast(&cfg, &name, &metric, &horizon, json)
         }
         Some(Command::Backtest { files, out, json }) => {
             analytics_cmd::backtest(&files, out.as_deref(), json)

@@ -86,6 +86,10 @@ pub struct StoreConfig {
     /// their space at once instead of waiting for sled's log cleaner (1.7 vs 2.1–2.6 B/sample
     /// on the 24 h benchmark with 512 KiB–4 MiB segments).
     pub segment_bytes: usize,
+    /// EXPERIMENT
+    pub reopen_after_bytes: u64,
+    /// EXPERIMENT
+    pub sled_gc_every: Option<Duration>,
 }
 
 impl Default for StoreConfig {
@@ -99,6 +103,8 @@ impl Default for StoreConfig {
             precision: PrecisionRules::default(),
             max_pending_samples: 200_000,
             segment_bytes: 128 << 10,
+            reopen_after_bytes: 0,
+            sled_gc_every: None,
         }
     }
 }

@@ -184,7 +184,10 @@ impl SledStore {
         let config = sled::Config::new()
             .path(path)
             .cache_capacity(cfg.cache_bytes)
-            .flush_every_ms(None)
+            .flush_every_ms(
+                cfg.sled_gc_every
+                    .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            )
             .segment_size(cfg.segment_bytes)
             .mode(sled::Mode::LowSpace);
         let db = open_db(path, &config)?;

@@ -92,6 +92,18 @@ impl Runtime {
                     (from_ms, to_ms),
                     max_points,
                 ),
+                Effect::LoadForecast {
+                    request,
+                    entity,
+                    metric,
+                    horizon_rows,
+                } => self.history.forecast(
+                    self.msg_tx.clone(),
+                    request,
+                    entity,
+                    metric,
+                    horizon_rows,
+                ),
                 Effect::Quit => {}
             }
         }

@@ -96,6 +96,26 @@ impl History {
         });
     }
 
+    /// Forecasts a series on a blocking thread; the answer is `Msg::Forecast`.
+    pub fn forecast(
+        &self,
+        tx: UnboundedSender<Msg>,
+        request: u64,
+        entity: String,
+        metric: &'static str,
+        horizon_rows: usize,
+    ) {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let now = chrono::Utc::now().timestamp_millis();
+            let read = crate::analysis::read_lookback(lock(&store).as_ref(), &entity, metric, now);
+            let result = read.and_then(|(end, rows)| {
+                crate::analysis::forecast_grid(&entity, metric, end, &rows, horizon_rows)
+            });
+            let _ = tx.send(Msg::Forecast { request, result });
+        });
+    }
+
     /// Flushes and stops the writer (on quit).
     pub fn stop(&mut self) {
         if let Some(w) = self.writer.take() {

@@ -186,3 +186,57 @@ fn filter_line_and_disconnected_host() {
 fn too_small_terminal_says_so() {
     insta::assert_snapshot!(draw(&state(), 60, 20));
 }
+
+#[test]
+fn forecast_view_with_bands() {
+    use crate::analysis::{ForecastResult, STEP_MS};
+    use crate::analytics::forecast::{Forecast, ModelKind};
+    let mut s = state();
+    update(&mut s, Msg::Action(Action::Bottom), T0);
+    let eff = update(&mut s, Msg::Action(Action::Forecast), T0);
+    let Some(crate::app::Effect::LoadForecast {
+        request,
+        metric,
+        horizon_rows,
+        ..
+    }) = eff.first().cloned()
+    else {
+        panic!("{eff:?}")
+    };
+    assert_eq!((metric, horizon_rows), ("cpu_pct", 72));
+    let history: Vec<(i64, f64)> = (0..144)
+        .map(|i| {
+            (
+                T0 - (144 - i) * STEP_MS,
+                40.0 + 10.0 * ((i as f64) / 20.0).sin(),
+            )
+        })
+        .collect();
+    let point: Vec<f64> = (0..72).map(|i| 45.0 + 0.1 * i as f64).collect();
+    let w = |k: f64| {
+        point
+            .iter()
+            .enumerate()
+            .map(|(i, p)| p + k * (1.0 + i as f64 / 10.0))
+            .collect::<Vec<_>>()
+    };
+    let forecast = Forecast {
+        model: ModelKind::Auto,
+        lo80: w(-2.0),
+        hi80: w(2.0),
+        lo95: w(-3.0),
+        hi95: w(3.0),
+        point: point.clone(),
+    };
+    let result = Ok(ForecastResult {
+        entity: "vm/qemu+ssh://kvm2/system/1-web-2".into(),
+        metric: "cpu_pct".into(),
+        start_ms: T0,
+        history,
+        forecast,
+        backtest_mase: Some(0.74),
+        backtest_origins: 24,
+    });
+    update(&mut s, Msg::Forecast { request, result }, T0);
+    insta::assert_snapshot!(draw(&s, 80, 24));
+}

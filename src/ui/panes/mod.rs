@@ -2,6 +2,7 @@
 
 pub mod detail;
 pub mod footer;
+pub mod forecast;
 pub mod header;
 pub mod help;
 pub mod host;

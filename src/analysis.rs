@@ -1,0 +1,219 @@
+//! Analysis jobs: read history from the store onto a regular 5-minute grid and run the pure
+//! analytics on it (forecasts with their backtest, capacity crossings, right-sizing). Used by
+//! the console's blocking tasks and the headless commands alike; never called from `update`.
+
+use serde::Serialize;
+
+use crate::analytics::backtest::{backtest_model, BacktestSpec};
+use crate::analytics::forecast::{forecast, Forecast, ForecastConfig, ModelKind};
+use crate::store::{HistoryStore, Query, SeriesKey, StoreError};
+
+/// One row of the grid the models work on: five minutes, as in their defaults.
+pub const STEP_MS: i64 = 300_000;
+/// History read for a forecast: two weeks of rows.
+pub const LOOKBACK_MS: i64 = 14 * 24 * 3_600_000;
+
+/// Averages of `entity`/`metric` per 5-minute row over `[from, to)`; rows without data are NaN.
+///
+/// # Errors
+/// The store's error.
+pub fn grid(
+    store: &dyn HistoryStore,
+    entity: &str,
+    metric: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<f64>, StoreError> {
+    let from = from_ms - from_ms.rem_euclid(STEP_MS);
+    let q = Query {
+        key: SeriesKey::new(entity, metric),
+        from_ms: from,
+        to_ms,
+        max_points: None,
+        step_ms: Some(STEP_MS),
+    };
+    let rows = usize::try_from((to_ms - from).max(0) / STEP_MS).unwrap_or(0);
+    let mut out = vec![f64::NAN; rows];
+    for p in store.query(&q)?.points {
+        if let Ok(i) = usize::try_from((p.ts_ms - from) / STEP_MS) {
+            if let Some(slot) = out.get_mut(i) {
+                *slot = p.avg;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Drops leading rows without data (a VM younger than the lookback).
+#[must_use]
+pub fn trim_leading_gaps(values: &[f64]) -> &[f64] {
+    let start = values
+        .iter()
+        .position(|v| v.is_finite())
+        .unwrap_or(values.len());
+    &values[start..]
+}
+
+/// A forecast with the evidence behind it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ForecastResult {
+    pub entity: String,
+    pub metric: String,
+    /// Timestamp of the first forecast row; rows are `STEP_MS` apart.
+    pub start_ms: i64,
+    /// The recent history shown with the forecast (up to two days), oldest first.
+    pub history: Vec<(i64, f64)>,
+    pub forecast: Forecast,
+    /// Mean absolute scaled error of the automatic choice in a rolling backtest over this
+    /// series' own history at this horizon, and how many origins it averaged.
+    pub backtest_mase: Option<f64>,
+    pub backtest_origins: usize,
+}
+
+/// Forecasts `horizon_rows` 5-minute rows of a series with the automatic model choice.
+///
+/// # Errors
+/// A message saying why there is nothing to forecast (no history, store error).
+pub fn forecast_series(
+    store: &dyn HistoryStore,
+    entity: &str,
+    metric: &str,
+    now_ms: i64,
+    horizon_rows: usize,
+) -> Result<ForecastResult, String> {
+    let (end, all) = read_lookback(store, entity, metric, now_ms)?;
+    forecast_grid(entity, metric, end, &all, horizon_rows)
+}
+
+/// The lookback grid ending at the 5-minute boundary at or before `now_ms`: (end, rows).
+///
+/// # Errors
+/// The store's error as text.
+pub fn read_lookback(
+    store: &dyn HistoryStore,
+    entity: &str,
+    metric: &str,
+    now_ms: i64,
+) -> Result<(i64, Vec<f64>), String> {
+    let end = now_ms - now_ms.rem_euclid(STEP_MS);
+    let all = grid(store, entity, metric, end - LOOKBACK_MS, end).map_err(|e| e.to_string())?;
+    Ok((end, all))
+}
+
+/// [`forecast_series`] on a grid already read (so a shared store is not held while models run).
+///
+/// # Errors
+/// A message saying why there is nothing to forecast.
+pub fn forecast_grid(
+    entity: &str,
+    metric: &str,
+    end: i64,
+    all: &[f64],
+    horizon_rows: usize,
+) -> Result<ForecastResult, String> {
+    let values = trim_leading_gaps(all);
+    let cfg = ForecastConfig::default();
+    let f = forecast(values, horizon_rows, ModelKind::Auto, &cfg)
+        .map_err(|e| format!("no history of {metric} yet to forecast from ({e})"))?;
+    // Backtest on this series: origins every hour over (at most) its last day.
+    let warmup = values
+        .len()
+        .saturating_sub(288 + horizon_rows)
+        .max(values.len() / 2)
+        .max(24);
+    let spec = BacktestSpec {
+        warmup,
+        step: 12,
+        max_horizon: horizon_rows,
+        horizons: vec![horizon_rows],
+    };
+    let bt = backtest_model(values, ModelKind::Auto, &spec, &cfg);
+    let score = bt.scores.first();
+    let shown = values.len().min(576);
+    let first_ts = end - i64::try_from(values.len()).unwrap_or(0) * STEP_MS;
+    let history = values[values.len() - shown..]
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            (
+                first_ts + i64::try_from(values.len() - shown + i).unwrap_or(0) * STEP_MS,
+                *v,
+            )
+        })
+        .filter(|(_, v)| v.is_finite())
+        .collect();
+    Ok(ForecastResult {
+        entity: entity.to_string(),
+        metric: metric.to_string(),
+        start_ms: end,
+        history,
+        forecast: f,
+        backtest_mase: score.map(|s| s.mase).filter(|m| m.is_finite()),
+        backtest_origins: score.map_or(0, |s| s.origins),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{MemoryStore, Sample, StoreConfig};
+
+    fn store_with(values: &[(i64, f64)]) -> MemoryStore {
+        let mut s = MemoryStore::new(StoreConfig::default());
+        let batch: Vec<(SeriesKey, Sample)> = values
+            .iter()
+            .map(|(t, v)| {
+                (
+                    SeriesKey::new("vm/x/u", "cpu_pct"),
+                    Sample {
+                        ts_ms: *t,
+                        value: *v,
+                    },
+                )
+            })
+            .collect();
+        s.append(&batch).unwrap();
+        s.flush().unwrap();
+        s
+    }
+
+    #[test]
+    fn grid_averages_per_row_and_marks_gaps() {
+        let t0 = 1_700_000_000_000 - 1_700_000_000_000 % STEP_MS;
+        let s = store_with(&[
+            (t0 + 1_000, 10.0),
+            (t0 + 61_000, 20.0),
+            (t0 + 2 * STEP_MS + 5_000, 7.0),
+        ]);
+        let g = grid(&s, "vm/x/u", "cpu_pct", t0, t0 + 3 * STEP_MS).unwrap();
+        assert_eq!(g.len(), 3);
+        assert!((g[0] - 15.0).abs() < 1e-9);
+        assert!(g[1].is_nan());
+        assert!((g[2] - 7.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_linear_history_forecasts_its_continuation_with_a_backtest() {
+        let now = 1_700_000_000_000 - 1_700_000_000_000 % STEP_MS;
+        let pts: Vec<(i64, f64)> = (0..600)
+            .map(|i| (now - (600 - i) * STEP_MS + 1_000, 10.0 + 0.05 * i as f64))
+            .collect();
+        let s = store_with(&pts);
+        let r = forecast_series(&s, "vm/x/u", "cpu_pct", now, 12).unwrap();
+        assert_eq!(r.forecast.point.len(), 12);
+        assert!(
+            r.forecast.point[11] > r.history.last().unwrap().1,
+            "keeps rising: {:?}",
+            r.forecast.point
+        );
+        assert!(r.backtest_origins > 0 && r.backtest_mase.is_some());
+        assert!(r.history.len() <= 576);
+    }
+
+    #[test]
+    fn no_history_is_a_clear_error() {
+        let s = MemoryStore::new(StoreConfig::default());
+        let e = forecast_series(&s, "vm/x/u", "cpu_pct", 1_700_000_000_000, 12).unwrap_err();
+        assert!(e.contains("no history of cpu_pct"), "{e}");
+    }
+}

@@ -1,0 +1,161 @@
+//! The forecast view's state: which series is forecast, how far ahead, and the result of the
+//! last request (computed off the loop, see `analysis::forecast_series`).
+
+use super::ingest::{host_entity, vm_entity};
+use super::opflow::flash;
+use super::state::{Screen, State};
+use super::Effect;
+use crate::analysis::ForecastResult;
+use crate::domain::{Metric, VmId};
+
+/// Horizons `+`/`-` step through: label and 5-minute rows.
+pub const HORIZONS: [(&str, usize); 4] = [("1h", 12), ("6h", 72), ("24h", 288), ("7d", 2016)];
+
+/// Metrics `tab` cycles through, for a VM and for a host.
+pub const VM_METRICS: [Metric; 4] = [
+    Metric::CpuPct,
+    Metric::MemUsedBytes,
+    Metric::DiskWrBps,
+    Metric::NetRxBps,
+];
+pub const HOST_METRICS: [Metric; 2] = [Metric::HostCpuPct, Metric::HostMemUsedBytes];
+
+/// What the forecast view shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForecastView {
+    pub entity: String,
+    /// "web-1" or "host qemu:///system".
+    pub label: String,
+    pub host_scope: bool,
+    pub metric: Metric,
+    pub horizon_idx: usize,
+    pub request: u64,
+    pub loading: bool,
+    pub result: Option<ForecastResult>,
+    pub error: Option<String>,
+}
+
+impl Default for ForecastView {
+    fn default() -> Self {
+        Self {
+            entity: String::new(),
+            label: String::new(),
+            host_scope: false,
+            metric: Metric::CpuPct,
+            horizon_idx: 1,
+            request: 0,
+            loading: false,
+            result: None,
+            error: None,
+        }
+    }
+}
+
+impl ForecastView {
+    #[must_use]
+    pub fn horizon(&self) -> (&'static str, usize) {
+        HORIZONS[self.horizon_idx.min(HORIZONS.len() - 1)]
+    }
+}
+
+fn request(state: &mut State) -> Vec<Effect> {
+    let f = &mut state.forecast;
+    f.request += 1;
+    f.loading = true;
+    f.error = None;
+    vec![Effect::LoadForecast {
+        request: f.request,
+        entity: f.entity.clone(),
+        metric: f.metric.name(),
+        horizon_rows: f.horizon().1,
+    }]
+}
+
+/// Opens the forecast of a VM's CPU.
+pub fn open_vm(state: &mut State, id: &VmId) -> Vec<Effect> {
+    let Some(e) = state.vms.get(id) else {
+        flash(state, "no VM selected", true);
+        return Vec::new();
+    };
+    let (entity, label) = (
+        vm_entity(state.host_uri(id.host), &id.uuid),
+        e.vm.name.clone(),
+    );
+    state.forecast = ForecastView {
+        entity,
+        label,
+        horizon_idx: state.forecast.horizon_idx,
+        request: state.forecast.request,
+        ..ForecastView::default()
+    };
+    state.view.screen = Screen::Forecast;
+    request(state)
+}
+
+/// Opens the forecast of the host shown in the host pane.
+pub fn open_host(state: &mut State) -> Vec<Effect> {
+    let Some(h) = state.hosts.get(state.view.host_cursor) else {
+        return Vec::new();
+    };
+    state.forecast = ForecastView {
+        entity: host_entity(&h.uri),
+        label: format!("host {}", h.uri),
+        host_scope: true,
+        metric: Metric::HostCpuPct,
+        horizon_idx: state.forecast.horizon_idx,
+        request: state.forecast.request,
+        ..ForecastView::default()
+    };
+    state.view.screen = Screen::Forecast;
+    request(state)
+}
+
+/// `tab`: the next metric of the same entity.
+pub fn cycle_metric(state: &mut State) -> Vec<Effect> {
+    let list: &[Metric] = if state.forecast.host_scope {
+        &HOST_METRICS
+    } else {
+        &VM_METRICS
+    };
+    let i = list
+        .iter()
+        .position(|m| *m == state.forecast.metric)
+        .unwrap_or(0);
+    state.forecast.metric = list[(i + 1) % list.len()];
+    state.forecast.result = None;
+    request(state)
+}
+
+/// `+`/`-`: a shorter or longer horizon.
+pub fn change_horizon(state: &mut State, longer: bool) -> Vec<Effect> {
+    let i = state.forecast.horizon_idx;
+    let j = if longer {
+        (i + 1).min(HORIZONS.len() - 1)
+    } else {
+        i.saturating_sub(1)
+    };
+    if i == j {
+        return Vec::new();
+    }
+    state.forecast.horizon_idx = j;
+    request(state)
+}
+
+/// The answer to request `request`.
+pub fn on_result(state: &mut State, request: u64, result: Result<ForecastResult, String>) {
+    let f = &mut state.forecast;
+    if request != f.request {
+        return;
+    }
+    f.loading = false;
+    match result {
+        Ok(r) => {
+            f.result = Some(r);
+            f.error = None;
+        }
+        Err(e) => {
+            f.result = None;
+            f.error = Some(e);
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Forecast view: recent history, the forecast and its 80 %/95 % bands, the model chosen and
+//! its backtest error on this series.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
+use ratatui::Frame;
+
+use crate::analysis::{ForecastResult, STEP_MS};
+use crate::app::State;
+use crate::ui::format::metric;
+use crate::ui::theme::Theme;
+
+fn block<'a>(title: String, theme: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border)
+        .title(Span::styled(title, theme.title))
+}
+
+fn ds(d: &[(f64, f64)], style: ratatui::style::Style, kind: GraphType) -> Dataset<'_> {
+    Dataset::default()
+        .marker(Marker::Braille)
+        .graph_type(kind)
+        .style(style)
+        .data(d)
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn hours(ms: i64) -> f64 {
+    ms as f64 / 3_600_000.0
+}
+
+/// "6h", "1d" for `rows` 5-minute rows.
+fn horizon_text(rows: usize) -> String {
+    let minutes = rows * 5;
+    if minutes % 1440 == 0 {
+        format!("{}d", minutes / 1440)
+    } else if minutes % 60 == 0 {
+        format!("{}h", minutes / 60)
+    } else {
+        format!("{minutes}m")
+    }
+}
+
+fn summary_lines<'a>(
+    r: &ForecastResult,
+    unit: crate::domain::Unit,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
+    let f = &r.forecast;
+    let at = |i: usize| {
+        format!(
+            "{} (80 %: {} – {}, 95 %: {} – {})",
+            metric(f.point[i], unit),
+            metric(f.lo80[i], unit),
+            metric(f.hi80[i], unit),
+            metric(f.lo95[i], unit),
+            metric(f.hi95[i], unit)
+        )
+    };
+    let n = f.point.len();
+    let mut lines = vec![Line::from(vec![
+        Span::styled("next row  ", theme.dim),
+        Span::raw(at(0)),
+    ])];
+    if n > 1 {
+        lines.push(Line::from(vec![
+            Span::styled(format!("in {:<6}  ", horizon_text(n)), theme.dim),
+            Span::raw(at(n - 1)),
+        ]));
+    }
+    let bt = r.backtest_mase.map_or_else(
+        || "not enough history for a backtest yet".to_string(),
+        |m| {
+            format!(
+                "backtest MASE {m:.2} over {} origins (naive = 1.0)",
+                r.backtest_origins
+            )
+        },
+    );
+    lines.push(Line::from(vec![
+        Span::styled("model     ", theme.dim),
+        Span::raw(format!(
+            "{} · {bt} · {} rows of history",
+            f.model.name(),
+            r.history.len()
+        )),
+    ]));
+    lines
+}
+
+pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
+    let v = &state.forecast;
+    let (hlabel, _) = v.horizon();
+    let title = format!(
+        " Forecast · {} · {} · next {hlabel}{} (tab metric, +/- horizon, esc back) ",
+        v.label,
+        v.metric.name(),
+        if v.loading { " · computing…" } else { "" }
+    );
+    let Some(r) = &v.result else {
+        let msg = v.error.clone().unwrap_or_else(|| "computing…".into());
+        f.render_widget(
+            Paragraph::new(Span::styled(msg, theme.dim)).block(block(title, theme)),
+            area,
+        );
+        return;
+    };
+    let unit = v.metric.unit();
+    let [chart_area, text_area] =
+        Layout::vertical([Constraint::Min(6), Constraint::Length(5)]).areas(area);
+    let fc = &r.forecast;
+    let n = fc.point.len();
+    let span_ms = STEP_MS * i64::try_from(n).unwrap_or(0);
+    // Show as much history as the forecast reaches ahead, at least six hours.
+    let from = r.start_ms - span_ms.max(6 * 3_600_000);
+    let to = r.start_ms + span_ms;
+    let x = |t: i64| hours(t - r.start_ms);
+    let hist: Vec<(f64, f64)> = r
+        .history
+        .iter()
+        .filter(|(t, _)| *t >= from)
+        .map(|(t, v)| (x(*t), *v))
+        .collect();
+    let step_x = |i: usize| x(r.start_ms + STEP_MS * i64::try_from(i).unwrap_or(0));
+    let series = |vals: &[f64]| -> Vec<(f64, f64)> {
+        vals.iter()
+            .enumerate()
+            .map(|(i, v)| (step_x(i), *v))
+            .collect()
+    };
+    let (point, lo95, hi95, lo80, hi80) = (
+        series(&fc.point),
+        series(&fc.lo95),
+        series(&fc.hi95),
+        series(&fc.lo80),
+        series(&fc.hi80),
+    );
+    let all = hist
+        .iter()
+        .chain(&hi95)
+        .map(|p| p.1)
+        .chain(lo95.iter().map(|p| p.1));
+    let (mut lo, mut hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
+    if !lo.is_finite() || !hi.is_finite() || hi <= lo {
+        (lo, hi) = (0.0, 1.0);
+    }
+    lo = lo.min(0.0);
+    let datasets = vec![
+        ds(&lo95, theme.dim, GraphType::Scatter),
+        ds(&hi95, theme.dim, GraphType::Scatter),
+        ds(&lo80, theme.pending, GraphType::Scatter),
+        ds(&hi80, theme.pending, GraphType::Scatter),
+        ds(&hist, theme.accent, GraphType::Line).name("history"),
+        ds(&point, theme.warning, GraphType::Line).name("forecast"),
+    ];
+    let x_axis = Axis::default()
+        .style(theme.dim)
+        .bounds([x(from), x(to)])
+        .labels(vec![
+            Span::raw(format!("-{:.0}h", hours(r.start_ms - from))),
+            Span::raw("now"),
+            Span::raw(format!("+{hlabel}")),
+        ]);
+    let y_axis = Axis::default()
+        .style(theme.dim)
+        .bounds([lo, hi])
+        .labels(vec![
+            Span::raw(metric(lo, unit)),
+            Span::raw(metric(hi, unit)),
+        ]);
+    f.render_widget(
+        Chart::new(datasets)
+            .block(block(title, theme))
+            .x_axis(x_axis)
+            .y_axis(y_axis),
+        chart_area,
+    );
+    f.render_widget(
+        Paragraph::new(summary_lines(r, unit, theme))
+            .block(block(" Forecast summary ".into(), theme)),
+        text_area,
+    );
+}
