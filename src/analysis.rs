@@ -154,6 +154,7 @@ pub fn forecast_grid(
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_precision_loss)]
 mod tests {
     use super::*;
     use crate::store::{MemoryStore, Sample, StoreConfig};

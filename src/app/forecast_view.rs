@@ -24,7 +24,7 @@ pub const HOST_METRICS: [Metric; 2] = [Metric::HostCpuPct, Metric::HostMemUsedBy
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForecastView {
     pub entity: String,
-    /// "web-1" or "host qemu:///system".
+    /// "web-1" or "host `qemu:///system`".
     pub label: String,
     pub host_scope: bool,
     pub metric: Metric,

@@ -1,4 +1,5 @@
 //! Snapshot tests of every screen at 80×24, the size the layout is designed for.
+#![allow(clippy::cast_precision_loss)]
 
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -212,7 +213,7 @@ fn forecast_view_with_bands() {
             )
         })
         .collect();
-    let point: Vec<f64> = (0..72).map(|i| 45.0 + 0.1 * i as f64).collect();
+    let point: Vec<f64> = (0..72).map(|i| 45.0 + 0.1 * f64::from(i)).collect();
     let w = |k: f64| {
         point
             .iter()

@@ -91,6 +91,7 @@ fn summary_lines<'a>(
     lines
 }
 
+#[allow(clippy::many_single_char_names)]
 pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let v = &state.forecast;
     let (hlabel, _) = v.horizon();
