@@ -28,6 +28,12 @@ pub enum Effect {
         metric: &'static str,
         horizon_rows: usize,
     },
+    /// Read a week of history to warm the anomaly detectors of a new entity; the answer comes
+    /// back as `Msg::DetectorHistory`.
+    WarmDetectors {
+        entity: String,
+        metrics: Vec<crate::domain::Metric>,
+    },
     /// Leave the loop and restore the terminal.
     Quit,
 }

@@ -33,6 +33,11 @@ pub enum Msg {
         request: u64,
         result: Result<crate::analysis::ForecastResult, String>,
     },
+    /// History for the anomaly detectors of a new entity: per metric, a week of 5-minute rows.
+    DetectorHistory {
+        entity: String,
+        series: Vec<(crate::domain::Metric, Vec<f64>)>,
+    },
     /// The history writer failed (disk full, database damaged).
     HistoryError(String),
     /// SIGTERM / SIGHUP: leave cleanly.

@@ -1,7 +1,8 @@
 //! Counters from the pollers → derived metrics in the state, and the points to record in
 //! the history store.
 
-use super::state::State;
+use super::anomalies::Change;
+use super::state::{JournalStatus, State};
 use super::Effect;
 use crate::domain::{CounterSample, HostCounters, HostId, Metric, VmId};
 
@@ -27,6 +28,53 @@ pub fn host_entity(uri: &str) -> String {
     format!("host/{uri}")
 }
 
+/// Feeds the anomaly detectors of `entity` and journals what they raise or clear; the first
+/// values of an entity ask for a week of history to warm them.
+fn detect(
+    state: &mut State,
+    entity: &str,
+    name: &str,
+    uri: &str,
+    ts_ms: i64,
+    values: &[(Metric, f64)],
+    watched: &[Metric],
+) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    if !state.anomalies.warming.contains(entity) {
+        state.anomalies.warming.insert(entity.to_string());
+        effects.push(Effect::WarmDetectors {
+            entity: entity.to_string(),
+            metrics: watched.to_vec(),
+        });
+    }
+    for (m, v) in values.iter().filter(|(m, _)| watched.contains(m)) {
+        match state.anomalies.push(entity, *m, ts_ms, *v) {
+            Some(Change::Raised(a)) => {
+                super::opflow::journal(
+                    state,
+                    uri,
+                    name,
+                    format!("unusual: {}", a.text),
+                    JournalStatus::Warning("anomaly".into()),
+                    None,
+                );
+            }
+            Some(Change::Cleared) => {
+                super::opflow::journal(
+                    state,
+                    uri,
+                    name,
+                    format!("{} back to normal", m.name()),
+                    JournalStatus::Event,
+                    None,
+                );
+            }
+            None => {}
+        }
+    }
+    effects
+}
+
 fn points(entity: &str, ts_ms: i64, values: &[(Metric, f64)], out: &mut Vec<RecordPoint>) {
     out.extend(values.iter().map(|(m, v)| RecordPoint {
         entity: entity.to_string(),
@@ -46,6 +94,7 @@ pub fn on_samples(
     let uri = state.host_uri(host).to_string();
     let host_cpus = state.hosts.get(host).map_or(0, |h| h.metrics.cpus);
     let mut out = Vec::new();
+    let mut effects = Vec::new();
     for s in samples {
         let id = VmId {
             host,
@@ -62,14 +111,23 @@ pub fn on_samples(
         let values = e.metrics.rates.ingest(&s, ts_ms, host_cpus);
         e.metrics.live.record(ts_ms, &values);
         let entity = vm_entity(&uri, &s.uuid);
+        let name = e.vm.name.clone();
         super::charts::on_live(state, &entity, ts_ms, &values);
+        effects.extend(detect(
+            state,
+            &entity,
+            &name,
+            &uri,
+            ts_ms,
+            &values,
+            &super::anomalies::VM_METRICS,
+        ));
         points(&entity, ts_ms, &values, &mut out);
     }
-    if out.is_empty() {
-        Vec::new()
-    } else {
-        vec![Effect::Record(out)]
+    if !out.is_empty() {
+        effects.push(Effect::Record(out));
     }
+    effects
 }
 
 /// A host's counters, with the poll's own cost.
@@ -100,7 +158,18 @@ pub fn on_host_sample(
     h.metrics.live.record(ts_ms, &values);
     let entity = host_entity(&uri);
     super::charts::on_live(state, &entity, ts_ms, &values);
+    let label = format!("host {uri}");
+    let mut effects = detect(
+        state,
+        &entity,
+        &label,
+        &uri,
+        ts_ms,
+        &values,
+        &super::anomalies::HOST_METRICS,
+    );
     let mut out = Vec::new();
     points(&entity, ts_ms, &values, &mut out);
-    vec![Effect::Record(out)]
+    effects.push(Effect::Record(out));
+    effects
 }

@@ -2,6 +2,7 @@
 //! for. No ratatui, crossterm or libvirt calls here; the event loop in `tui` drives it.
 
 mod action;
+pub mod anomalies;
 pub mod charts;
 mod effect;
 mod event;

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+use super::anomalies::Anomalies;
 use super::charts::Charts;
 use super::forecast_view::ForecastView;
 use super::live::{Cadence, HostMetrics, VmMetrics};
@@ -232,6 +233,7 @@ pub struct State {
     pub view: View,
     pub charts: Charts,
     pub forecast: ForecastView,
+    pub anomalies: Anomalies,
     pub journal: VecDeque<JournalEntry>,
     pub journal_seq: u64,
     /// VMs last reported as on screen to each host's poller.
@@ -269,6 +271,7 @@ impl State {
             view: View::default(),
             charts: Charts::default(),
             forecast: ForecastView::default(),
+            anomalies: Anomalies::default(),
             journal: VecDeque::new(),
             journal_seq: 0,
             watched: BTreeMap::new(),

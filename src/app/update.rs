@@ -32,6 +32,12 @@ fn dispatch(state: &mut State, msg: Msg) -> Vec<Effect> {
             forecast_view::on_result(state, request, result);
             Vec::new()
         }
+        Msg::DetectorHistory { entity, series } => {
+            for (m, rows) in series {
+                state.anomalies.warm(&entity, m, &rows);
+            }
+            Vec::new()
+        }
         Msg::HistoryError(e) => {
             opflow::flash(state, format!("history: {e}"), true);
             Vec::new()
@@ -353,6 +359,8 @@ fn on_provider(state: &mut State, ev: ProviderEvent) -> Vec<Effect> {
             rows::rebuild(state);
         }
         ProviderEvent::VmRemoved { host, uuid } => {
+            let entity = super::ingest::vm_entity(state.host_uri(host), &uuid);
+            state.anomalies.forget(&entity);
             state.vms.remove(&VmId { host, uuid });
             rows::rebuild(state);
         }

@@ -360,13 +360,18 @@ fn web1(s: &super::State) -> &super::state::VmEntry {
 #[test]
 fn samples_become_cpu_percent_and_history_points() {
     let mut s = state();
+    let first = samples(&mut s, 0, 0);
     assert!(
-        samples(&mut s, 0, 0).is_empty(),
-        "one sample gives no rate yet"
+        first.iter().all(|e| !matches!(e, Effect::Record(_))),
+        "one sample gives no rate yet: {first:?}"
+    );
+    assert!(
+        first.iter().any(|e| matches!(e, Effect::WarmDetectors { entity, .. } if entity == "vm/qemu:///system/0-web-1")),
+        "a new VM's anomaly detectors ask for history: {first:?}"
     );
     let eff = samples(&mut s, 5_000, 5_000_000_000);
     assert_eq!(web1(&s).metrics.live.value(Metric::CpuPct), Some(50.0));
-    let Some(Effect::Record(points)) = eff.first() else {
+    let Some(Effect::Record(points)) = eff.iter().find(|e| matches!(e, Effect::Record(_))) else {
         panic!("{eff:?}")
     };
     let cpu = points.iter().find(|p| p.metric == "cpu_pct").unwrap();
@@ -562,4 +567,47 @@ fn forecast_of_the_host_from_the_host_pane_and_by_palette() {
     }
     let (_, _, _, entity) = forecast_request(&update(&mut s, Msg::Input(InputKey::Enter), T0));
     assert_eq!(entity, "vm/qemu:///system/0-db-main");
+}
+
+#[test]
+fn an_anomaly_is_journaled_marked_and_cleared() {
+    let mut s = state();
+    let week: Vec<f64> = (0..2016)
+        .map(|i| 20.0 + f64::from((i * 7919) % 13))
+        .collect();
+    update(
+        &mut s,
+        Msg::DetectorHistory {
+            entity: "vm/qemu:///system/0-web-1".into(),
+            series: vec![(Metric::CpuPct, week)],
+        },
+        T0,
+    );
+    // Two vCPUs: CPU % = ns per 5 s / 1e8. Rows of 5 minutes; the row decides when it closes.
+    let mut ns = 0u64;
+    let mut t = 0i64;
+    let mut feed = |s: &mut super::State, pct: u64| {
+        for _ in 0..60 {
+            ns += pct * 100_000_000;
+            t += 5_000;
+            samples(s, t, ns);
+        }
+    };
+    feed(&mut s, 25);
+    feed(&mut s, 25);
+    feed(&mut s, 99);
+    let entity = "vm/qemu:///system/0-web-1";
+    assert!(
+        s.anomalies.any(entity),
+        "the 99 % row raised an alarm when the next row began"
+    );
+    let line = s
+        .journal
+        .iter()
+        .find(|j| j.what.starts_with("unusual: cpu"))
+        .expect("journaled");
+    assert!(line.what.contains("above"), "{}", line.what);
+    feed(&mut s, 25);
+    assert!(!s.anomalies.any(entity), "back to normal");
+    assert!(s.journal.iter().any(|j| j.what == "cpu_pct back to normal"));
 }

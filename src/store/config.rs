@@ -86,10 +86,10 @@ pub struct StoreConfig {
     /// their space at once instead of waiting for sled's log cleaner (1.7 vs 2.1–2.6 B/sample
     /// on the 24 h benchmark with 512 KiB–4 MiB segments).
     pub segment_bytes: usize,
-    /// EXPERIMENT
+    /// sled keeps every blob page it has read or written in memory (its cache limit does
+    /// not apply to them, see `sled_reopen.rs`), so at the first flush after the store has
+    /// written or read about this many bytes of packs, it closes and reopens sled. 0: never.
     pub reopen_after_bytes: u64,
-    /// EXPERIMENT
-    pub sled_gc_every: Option<Duration>,
 }
 
 impl Default for StoreConfig {
@@ -103,8 +103,7 @@ impl Default for StoreConfig {
             precision: PrecisionRules::default(),
             max_pending_samples: 200_000,
             segment_bytes: 128 << 10,
-            reopen_after_bytes: 0,
-            sled_gc_every: None,
+            reopen_after_bytes: 4 << 20,
         }
     }
 }

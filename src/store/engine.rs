@@ -288,6 +288,7 @@ impl<K: Kv> Engine<K> {
             self.wal_oldest.get_or_insert(seq);
             self.wal_records += 1;
         }
+        self.kv.maintain()?;
         Ok(report)
     }
 

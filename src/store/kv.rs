@@ -31,6 +31,10 @@ pub(crate) trait Kv: Send {
     /// Durably appends a record, first dropping every earlier record if `reset`.
     fn wal_write(&mut self, record: Option<(u64, &[u8])>, reset: bool) -> Result<(), StoreError>;
     fn path(&self) -> Option<&Path>;
+    /// Housekeeping at the end of a flush, once everything is durable.
+    fn maintain(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 #[derive(Default)]

@@ -82,6 +82,8 @@ mod recover;
 pub mod retention;
 pub mod rollup;
 mod series;
+mod sled_kv;
+mod sled_reopen;
 pub mod sled_store;
 mod wal;
 pub mod writer;

@@ -104,6 +104,9 @@ impl Runtime {
                     metric,
                     horizon_rows,
                 ),
+                Effect::WarmDetectors { entity, metrics } => {
+                    self.history.warm(self.msg_tx.clone(), entity, metrics);
+                }
                 Effect::Quit => {}
             }
         }

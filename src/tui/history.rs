@@ -116,6 +116,27 @@ impl History {
         });
     }
 
+    /// Reads a week of 5-minute rows per metric for new anomaly detectors; the answer is
+    /// `Msg::DetectorHistory`.
+    pub fn warm(&self, tx: UnboundedSender<Msg>, entity: String, metrics: Vec<Metric>) {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let now = chrono::Utc::now().timestamp_millis();
+            let end = now - now.rem_euclid(crate::analysis::STEP_MS);
+            let from = end - crate::app::anomalies::WARMUP_MS;
+            let series = metrics
+                .into_iter()
+                .filter_map(|m| {
+                    let rows =
+                        crate::analysis::grid(lock(&store).as_ref(), &entity, m.name(), from, end)
+                            .ok()?;
+                    Some((m, crate::analysis::trim_leading_gaps(&rows).to_vec()))
+                })
+                .collect();
+            let _ = tx.send(Msg::DetectorHistory { entity, series });
+        });
+    }
+
     /// Flushes and stops the writer (on quit).
     pub fn stop(&mut self) {
         if let Some(w) = self.writer.take() {

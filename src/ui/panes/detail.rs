@@ -45,7 +45,25 @@ fn info<'a>(state: &State, e: &VmEntry, theme: &Theme) -> Vec<Line<'a>> {
         None => "",
     };
     let v = |m| live_value(state, e, m);
-    vec![
+    let entity = crate::app::ingest::vm_entity(state.host_uri(vm.id.host), &vm.id.uuid);
+    let unusual: Vec<Line> = state
+        .anomalies
+        .of(&entity)
+        .map(|(_, a)| {
+            Line::from(vec![
+                Span::styled(format!("{:<8}", "unusual"), theme.error),
+                Span::styled(
+                    format!(
+                        "{} (since {})",
+                        a.text,
+                        crate::ui::format::clock(a.since_ms, state.tz_offset_s)
+                    ),
+                    theme.error,
+                ),
+            ])
+        })
+        .collect();
+    let mut lines = vec![
         Line::from(vec![
             Span::styled(format!("{:<8}", "state"), theme.dim),
             Span::styled(vm.state_text(), theme.state(vm.state)),
@@ -100,7 +118,9 @@ fn info<'a>(state: &State, e: &VmEntry, theme: &Theme) -> Vec<Line<'a>> {
             },
             theme,
         ),
-    ]
+    ];
+    lines.splice(1..1, unusual);
+    lines
 }
 
 fn devices<'a>(e: &VmEntry, theme: &Theme) -> Vec<Line<'a>> {

@@ -83,7 +83,15 @@ fn columns(multi_host: bool, inner_width: u16) -> Vec<Col> {
 fn cell<'a>(state: &State, e: &VmEntry, col: Col, theme: &Theme) -> Cell<'a> {
     let live = &e.metrics.live;
     match col {
-        Col::Name => Cell::from(e.vm.name.clone()),
+        Col::Name => {
+            let entity = crate::app::ingest::vm_entity(state.host_uri(e.vm.id.host), &e.vm.id.uuid);
+            if state.anomalies.any(&entity) {
+                // Something about this VM is unusual now: the detail pane says what.
+                Cell::from(Span::styled(format!("!{}", e.vm.name), theme.error))
+            } else {
+                Cell::from(e.vm.name.clone())
+            }
+        }
         Col::Host => Cell::from(state.host_label(e.vm.id.host).to_string()),
         Col::State => match e.pending.and_then(|id| state.ops.get(&id)) {
             Some(op) => Cell::from(Span::styled(format!("{}…", op.op), theme.pending)),

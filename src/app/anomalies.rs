@@ -1,0 +1,248 @@
+//! What is unusual now: streaming detectors on each VM's and host's key series, fed with
+//! 5-minute averages of the live values (the rows the detectors are built for), warmed from a
+//! week of history when an entity first appears. An alarm is journaled with its explanation
+//! and stays active until the series scores back under the threshold.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::analysis::STEP_MS;
+use crate::analytics::anomaly::ensemble::{Ensemble, EnsembleConfig};
+use crate::domain::{Metric, Unit};
+
+/// Series watched for anomalies, per VM and per host.
+pub const VM_METRICS: [Metric; 4] = [
+    Metric::CpuPct,
+    Metric::MemUsedBytes,
+    Metric::DiskWrBps,
+    Metric::NetRxBps,
+];
+pub const HOST_METRICS: [Metric; 2] = [Metric::HostCpuPct, Metric::HostMemUsedBytes];
+
+/// History replayed into a new detector: the novelty window (a week of rows).
+pub const WARMUP_MS: i64 = 7 * 24 * 3_600_000;
+
+/// An alarm that is still on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Anomaly {
+    pub since_ms: i64,
+    /// "cpu 97 %, 6.1 MADs above the 24 h median".
+    pub text: String,
+    /// Score relative to the threshold (≥ 1 alarms).
+    pub score: f64,
+}
+
+/// One series' detector and the 5-minute row being accumulated.
+#[derive(Debug, Clone)]
+struct Detector {
+    ensemble: Ensemble,
+    /// Start of the open row, its sum and count.
+    row: Option<(i64, f64, u32)>,
+    /// Closed rows since the detector was created, replayed after a late warm-up.
+    recent: Vec<f64>,
+    warmed: bool,
+}
+
+impl Detector {
+    fn new() -> Self {
+        Self {
+            ensemble: Ensemble::new(EnsembleConfig::default()),
+            row: None,
+            recent: Vec::new(),
+            warmed: false,
+        }
+    }
+}
+
+/// All detectors and the alarms that are on. Detectors are compared by nothing but their
+/// keys: their internals are windows of past rows.
+#[derive(Debug, Clone, Default)]
+pub struct Anomalies {
+    detectors: HashMap<(String, Metric), Detector>,
+    pub active: BTreeMap<(String, Metric), Anomaly>,
+    /// Entities whose warm-up was asked for.
+    pub warming: HashSet<String>,
+}
+
+impl PartialEq for Anomalies {
+    fn eq(&self, other: &Self) -> bool {
+        self.active == other.active && self.warming == other.warming
+    }
+}
+
+/// What a closed row decided, for the journal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Raised(Anomaly),
+    Cleared,
+}
+
+fn label(m: Metric) -> (&'static str, &'static str) {
+    let name = match m {
+        Metric::CpuPct | Metric::HostCpuPct => "cpu",
+        Metric::MemUsedBytes | Metric::HostMemUsedBytes => "memory",
+        Metric::DiskWrBps => "disk writes",
+        Metric::NetRxBps => "network in",
+        _ => m.name(),
+    };
+    let unit = match m.unit() {
+        Unit::Percent => " %",
+        Unit::Bytes => " B",
+        Unit::BytesPerSec => " B/s",
+        _ => "",
+    };
+    (name, unit)
+}
+
+impl Anomalies {
+    /// Whether `entity` has an alarm on any series.
+    #[must_use]
+    pub fn any(&self, entity: &str) -> bool {
+        self.active.keys().any(|(e, _)| e == entity)
+    }
+
+    /// The alarms of `entity`.
+    pub fn of<'a>(
+        &'a self,
+        entity: &'a str,
+    ) -> impl Iterator<Item = (&'a Metric, &'a Anomaly)> + 'a {
+        self.active
+            .iter()
+            .filter(move |((e, _), _)| e == entity)
+            .map(|((_, m), a)| (m, a))
+    }
+
+    /// A live value; when it starts a new 5-minute row, the previous row is decided.
+    pub fn push(&mut self, entity: &str, m: Metric, ts_ms: i64, value: f64) -> Option<Change> {
+        if !value.is_finite() {
+            return None;
+        }
+        let key = (entity.to_string(), m);
+        let det = self
+            .detectors
+            .entry(key.clone())
+            .or_insert_with(Detector::new);
+        let start = ts_ms - ts_ms.rem_euclid(STEP_MS);
+        let closed = match det.row {
+            Some((s, sum, n)) if s == start => {
+                det.row = Some((s, sum + value, n + 1));
+                return None;
+            }
+            Some((s, sum, n)) if s < start => Some(sum / f64::from(n.max(1))),
+            Some(_) => return None,
+            None => None,
+        };
+        det.row = Some((start, value, 1));
+        let row = closed?;
+        if det.recent.len() >= 288 {
+            det.recent.remove(0);
+        }
+        det.recent.push(row);
+        let d = det.ensemble.update(row);
+        let was = self.active.contains_key(&key);
+        if d.is_anomaly {
+            let (name, unit) = label(m);
+            let text = d
+                .explanation
+                .as_ref()
+                .map_or_else(|| format!("{name} unusual"), |x| x.describe(name, unit));
+            let a = Anomaly {
+                since_ms: start - STEP_MS,
+                text,
+                score: d.score,
+            };
+            self.active.insert(key, a.clone());
+            return Some(Change::Raised(a));
+        }
+        if was && d.score < 1.0 {
+            self.active.remove(&key);
+            return Some(Change::Cleared);
+        }
+        if let Some(a) = self.active.get_mut(&key) {
+            a.score = d.score;
+        }
+        None
+    }
+
+    /// History arrived for a new detector: replay it (alarms in the past are not raised now),
+    /// then the rows that arrived live meanwhile.
+    pub fn warm(&mut self, entity: &str, m: Metric, rows: &[f64]) {
+        let det = self
+            .detectors
+            .entry((entity.to_string(), m))
+            .or_insert_with(Detector::new);
+        if det.warmed {
+            return;
+        }
+        let mut e = Ensemble::new(EnsembleConfig::default());
+        for x in rows.iter().chain(&det.recent) {
+            e.update(*x);
+        }
+        det.ensemble = e;
+        det.warmed = true;
+    }
+
+    /// Forgets an entity that is gone.
+    pub fn forget(&mut self, entity: &str) {
+        self.detectors.retain(|(e, _), _| e != entity);
+        self.active.retain(|(e, _), _| e != entity);
+        self.warming.remove(entity);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::cast_precision_loss)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_795_435_200_000;
+
+    fn noisy(i: usize) -> f64 {
+        20.0 + ((i * 7919) % 13) as f64
+    }
+
+    #[test]
+    fn a_spike_after_a_warm_week_raises_then_clears() {
+        let mut a = Anomalies::default();
+        let week: Vec<f64> = (0..2016).map(noisy).collect();
+        a.warm("vm/x/u", Metric::CpuPct, &week);
+        let mut t = T0;
+        let mut push = |a: &mut Anomalies, v: f64| {
+            // Two samples per row; the change (if any) comes when the next row starts.
+            let c1 = a.push("vm/x/u", Metric::CpuPct, t, v);
+            let c2 = a.push("vm/x/u", Metric::CpuPct, t + 150_000, v);
+            t += STEP_MS;
+            c1.or(c2)
+        };
+        for i in 0..5 {
+            assert_eq!(push(&mut a, noisy(i)), None);
+        }
+        assert_eq!(
+            push(&mut a, 98.0),
+            None,
+            "the spike row is decided when it closes"
+        );
+        match push(&mut a, noisy(6)) {
+            Some(Change::Raised(x)) => assert!(x.text.starts_with("cpu 98 %"), "{}", x.text),
+            other => panic!("expected an alarm, got {other:?}"),
+        }
+        assert!(a.any("vm/x/u"));
+        assert_eq!(
+            push(&mut a, noisy(7)),
+            Some(Change::Cleared),
+            "back to normal clears it"
+        );
+        assert!(!a.any("vm/x/u"));
+    }
+
+    #[test]
+    fn a_cold_detector_stays_quiet_on_ordinary_values() {
+        let mut a = Anomalies::default();
+        for i in 0..300 {
+            let t = T0 + i64::try_from(i).unwrap() * STEP_MS;
+            assert!(!matches!(
+                a.push("vm/x/u", Metric::CpuPct, t, noisy(i)),
+                Some(Change::Raised(_))
+            ));
+        }
+    }
+}

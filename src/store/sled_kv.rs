@@ -1,0 +1,286 @@
+//! The key-value surface over sled: one tree for the history, the write-ahead log file
+//! beside it, errors mapped to [`StoreError`] with the path, and the bookkeeping that
+//! decides when sled must be reopened to give back its memory (see `sled_reopen.rs`).
+
+use std::fs;
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::kv::{Kv, KvOp, Pairs, Records};
+use super::wal::WalFile;
+use super::{StoreConfig, StoreError};
+
+pub(crate) const PID_FILE: &str = "owner.pid";
+
+/// A value read with `get` pulls in the whole sled leaf that holds it (up to 17 packs of
+/// similar size), so it counts as this many times its size towards the reopen budget.
+const LEAF_PER_VALUE: u64 = 16;
+
+/// How long an open waits for a lock that only this process's closed sled still holds.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// Databases this process has open. sled writes its log from a thread pool, and a job can
+/// still hold the file (and so its lock) for a moment after the `Db` is dropped: a lock
+/// held while no open database of ours has the path is that, and is waited for.
+static OPEN_PATHS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+pub(crate) struct SledKv {
+    /// `None` only after a reopen failed; every call tries to open it again.
+    pub(crate) db: Option<sled::Db>,
+    pub(crate) path: PathBuf,
+    pub(crate) sled_config: sled::Config,
+    pub(crate) segment_bytes: usize,
+    wal: WalFile,
+    recovered: Records,
+    /// Estimated bytes of packs sled holds in memory since it was opened.
+    loaded: AtomicU64,
+    pub(crate) reopen_after: u64,
+    /// Pages were replaced since the open (so sled may owe blob deletions).
+    pub(crate) wrote: bool,
+    pub(crate) reopens: u64,
+}
+
+impl SledKv {
+    pub(crate) fn open(path: &Path, cfg: &StoreConfig) -> Result<Self, StoreError> {
+        let io_err = |source| StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        fs::create_dir_all(path).map_err(io_err)?;
+        let sled_config = sled::Config::new()
+            .path(path)
+            .cache_capacity(cfg.cache_bytes)
+            .flush_every_ms(None)
+            .segment_size(cfg.segment_bytes)
+            .mode(sled::Mode::LowSpace);
+        let db = open_db(path, &sled_config)?;
+        fs::write(path.join(PID_FILE), std::process::id().to_string()).map_err(io_err)?;
+        let (wal, recovered) = WalFile::open(&path.join("wal.log")).map_err(io_err)?;
+        Ok(Self {
+            db: Some(db),
+            path: path.to_path_buf(),
+            sled_config,
+            segment_bytes: cfg.segment_bytes,
+            wal,
+            recovered,
+            loaded: AtomicU64::new(0),
+            reopen_after: cfg.reopen_after_bytes,
+            wrote: false,
+            reopens: 0,
+        })
+    }
+
+    pub(crate) fn err(&self, e: sled::Error) -> StoreError {
+        map_sled_error(&self.path, e)
+    }
+
+    pub(crate) fn db(&self) -> Result<&sled::Db, StoreError> {
+        self.db.as_ref().ok_or_else(|| StoreError::Io {
+            path: self.path.clone(),
+            source: io::Error::other("the storage engine could not be reopened"),
+        })
+    }
+
+    fn count_loaded(&self, bytes: u64) {
+        self.loaded.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub(crate) fn loaded(&self) -> u64 {
+        self.loaded.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn reset_loaded(&mut self) {
+        *self.loaded.get_mut() = 0;
+        self.wrote = false;
+    }
+}
+
+/// Opens sled, mapping its errors (and panics, which it uses for some corruption) to ours.
+pub(crate) fn open_db(path: &Path, config: &sled::Config) -> Result<sled::Db, StoreError> {
+    let deadline = Instant::now() + LOCK_WAIT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let attempt = catch_unwind(AssertUnwindSafe(|| config.open()));
+        let result = match attempt {
+            Ok(r) => r.map_err(|e| map_sled_error(path, e)),
+            Err(_) => Err(StoreError::Damaged {
+                path: path.to_path_buf(),
+                detail: "the storage engine failed while recovering its log".into(),
+            }),
+        };
+        match result {
+            Err(StoreError::Locked { pid: Some(pid), .. })
+                if pid == std::process::id()
+                    && !is_open_here(path)
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            Ok(db) => {
+                set_open_here(path, true);
+                return Ok(db);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn is_open_here(path: &Path) -> bool {
+    OPEN_PATHS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .any(|p| p == path)
+}
+
+pub(crate) fn set_open_here(path: &Path, open: bool) {
+    let mut paths = OPEN_PATHS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if open {
+        paths.push(path.to_path_buf());
+    } else if let Some(i) = paths.iter().position(|p| p == path) {
+        paths.swap_remove(i);
+    }
+}
+
+pub(crate) fn map_sled_error(path: &Path, e: sled::Error) -> StoreError {
+    let path = path.to_path_buf();
+    match e {
+        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+            let pid = fs::read_to_string(path.join(PID_FILE))
+                .ok()
+                .and_then(|s| s.trim().parse().ok());
+            StoreError::Locked { path, pid }
+        }
+        sled::Error::Io(source) => StoreError::Io { path, source },
+        sled::Error::Unsupported(s) => StoreError::Incompatible { path, detail: s },
+        other => StoreError::Damaged {
+            path,
+            detail: other.to_string(),
+        },
+    }
+}
+
+impl Kv for SledKv {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let v = self.db()?.get(key).map_err(|e| self.err(e))?;
+        if let Some(v) = &v {
+            self.count_loaded(v.len() as u64 * LEAF_PER_VALUE);
+        }
+        Ok(v.map(|v| v.to_vec()))
+    }
+
+    fn range(&self, lo: &[u8], hi: &[u8]) -> Result<Pairs, StoreError> {
+        if lo >= hi {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        for r in self.db()?.range(lo..hi) {
+            let (k, v) = r.map_err(|e| self.err(e))?;
+            bytes += (k.len() + v.len()) as u64;
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        self.count_loaded(bytes);
+        Ok(out)
+    }
+
+    fn count(&self, lo: &[u8], hi: &[u8]) -> Result<u64, StoreError> {
+        if lo >= hi {
+            return Ok(0);
+        }
+        // Counting keys still pulls every leaf (values included) into memory.
+        let (mut n, mut bytes) = (0, 0);
+        for r in self.db()?.range(lo..hi) {
+            let (k, v) = r.map_err(|e| self.err(e))?;
+            n += 1;
+            bytes += (k.len() + v.len()) as u64;
+        }
+        self.count_loaded(bytes);
+        Ok(n)
+    }
+
+    fn apply(&mut self, ops: Vec<KvOp>) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut bytes = 0;
+        for op in ops {
+            match op {
+                KvOp::Put(k, v) => {
+                    bytes += (k.len() + v.len()) as u64;
+                    batch.insert(k, v);
+                }
+                KvOp::Del(k) => batch.remove(k),
+            }
+        }
+        self.wrote = true;
+        self.count_loaded(bytes);
+        self.db()?.apply_batch(batch).map_err(|e| self.err(e))
+    }
+
+    fn sync(&mut self) -> Result<(), StoreError> {
+        self.db()?.flush().map(|_| ()).map_err(|e| self.err(e))
+    }
+
+    fn disk_bytes(&self) -> Result<u64, StoreError> {
+        dir_usage(&self.path)
+            .map(|(a, _)| a)
+            .map_err(|source| StoreError::Io {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    fn path(&self) -> Option<&Path> {
+        Some(&self.path)
+    }
+
+    fn wal_take(&mut self) -> Records {
+        std::mem::take(&mut self.recovered)
+    }
+
+    fn wal_write(&mut self, record: Option<(u64, &[u8])>, reset: bool) -> Result<(), StoreError> {
+        self.wal
+            .write(record, reset)
+            .map_err(|source| StoreError::Io {
+                path: self.wal.path.clone(),
+                source,
+            })
+    }
+
+    fn maintain(&mut self) -> Result<(), StoreError> {
+        if self.db.is_none() || (self.reopen_after > 0 && self.loaded() >= self.reopen_after) {
+            self.reopen()?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SledKv {
+    /// Closes sled so that it deletes the blob files it still owes (see `sled_reopen.rs`).
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+/// `(apparent, allocated)` bytes of the files under `dir`.
+pub(crate) fn dir_usage(dir: &Path) -> io::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut total = (0, 0);
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        if meta.is_dir() {
+            let (a, b) = dir_usage(&entry.path())?;
+            total = (total.0 + a, total.1 + b);
+        } else {
+            total = (total.0 + meta.len(), total.1 + meta.blocks() * 512);
+        }
+    }
+    Ok(total)
+}
