@@ -482,6 +482,21 @@ ensure_network() {
   fi
 }
 
+# A directory pool over the runtime dir, so the console and its capacity view have a real
+# storage pool to watch (the disk guest's qcow2 lives in it).
+POOL_NAME=novacron-lab
+ensure_pool() {
+  if ! virsh pool-info "$POOL_NAME" >/dev/null 2>&1; then
+    say "pool: defining $POOL_NAME (dir $IMG_DIR)"
+    virsh pool-define-as "$POOL_NAME" dir --target "$IMG_DIR" >/dev/null
+  fi
+  if [[ $(virsh pool-info "$POOL_NAME" | awk '/^State:/ {print $2}') != running ]]; then
+    virsh pool-start "$POOL_NAME" >/dev/null || die "cannot start storage pool $POOL_NAME on $IMG_DIR"
+  else
+    note "pool $POOL_NAME: running"
+  fi
+}
+
 xml_escape() { sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g' -e "s/'/\&apos;/g" <<<"$1"; }
 
 domain_xml() {
@@ -604,6 +619,7 @@ ensure_lab_base() {
   cmd_build
   stage_runtime
   ensure_network
+  ensure_pool
 }
 
 wait_running() {
@@ -786,6 +802,11 @@ cmd_down() {
     say "removing network $NET_NAME"
     virsh net-destroy "$NET_NAME" >/dev/null 2>&1 || true
     virsh net-undefine "$NET_NAME" >/dev/null
+  fi
+  if virsh pool-info "$POOL_NAME" >/dev/null 2>&1; then
+    say "removing storage pool $POOL_NAME"
+    virsh pool-destroy "$POOL_NAME" >/dev/null 2>&1 || true
+    virsh pool-undefine "$POOL_NAME" >/dev/null
   fi
   if [[ -d $IMG_DIR ]]; then
     rm -rf "$IMG_DIR"

@@ -32,6 +32,8 @@ pub enum Action {
     Freeze,
     Forecast,
     CycleMetric,
+    Capacity,
+    Rightsize,
     Start,
     Shutdown,
     Reboot,
@@ -41,7 +43,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 32] = [
         Action::Quit,
         Action::Up,
         Action::Down,
@@ -66,6 +68,8 @@ impl Action {
         Action::Freeze,
         Action::Forecast,
         Action::CycleMetric,
+        Action::Capacity,
+        Action::Rightsize,
         Action::Start,
         Action::Shutdown,
         Action::Reboot,
@@ -102,6 +106,8 @@ impl Action {
             Action::Freeze => "freeze",
             Action::Forecast => "forecast",
             Action::CycleMetric => "cycle_metric",
+            Action::Capacity => "capacity",
+            Action::Rightsize => "rightsize",
             Action::Start => "start",
             Action::Shutdown => "shutdown",
             Action::Reboot => "reboot",
@@ -139,6 +145,8 @@ impl Action {
             Action::Freeze => "charts: freeze / resume live updates",
             Action::Forecast => "forecast of the selected VM (or of the host in the host pane)",
             Action::CycleMetric => "forecast: next metric (cpu, memory, disk, network)",
+            Action::Capacity => "capacity: time until CPU, memory or a pool runs out; headroom",
+            Action::Rightsize => "recommendations: oversized and idle VMs, with the evidence",
             Action::Start => "start the VM",
             Action::Shutdown => "graceful shutdown (ACPI), force-off offered after the timeout",
             Action::Reboot => "reboot (ACPI)",

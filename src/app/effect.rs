@@ -34,6 +34,16 @@ pub enum Effect {
         entity: String,
         metrics: Vec<crate::domain::Metric>,
     },
+    /// Build the capacity report off the loop (`Msg::Capacity`).
+    LoadCapacity {
+        request: u64,
+        hosts: Vec<crate::analysis::capacity::HostInput>,
+    },
+    /// Build right-sizing verdicts off the loop (`Msg::Rightsize`).
+    LoadRightsize {
+        request: u64,
+        vms: Vec<crate::analysis::rightsize::VmInput>,
+    },
     /// Leave the loop and restore the terminal.
     Quit,
 }

@@ -38,6 +38,17 @@ pub enum Msg {
         entity: String,
         series: Vec<(crate::domain::Metric, Vec<f64>)>,
     },
+    /// The capacity report for request `request`.
+    Capacity {
+        request: u64,
+        report: crate::analysis::capacity::CapacityReport,
+    },
+    /// Right-sizing verdicts for request `request`, and the price table's currency.
+    Rightsize {
+        request: u64,
+        rows: Vec<crate::analysis::rightsize::RightsizeRow>,
+        currency: String,
+    },
     /// The history writer failed (disk full, database damaged).
     HistoryError(String),
     /// SIGTERM / SIGHUP: leave cleanly.

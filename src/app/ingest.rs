@@ -4,7 +4,7 @@
 use super::anomalies::Change;
 use super::state::{JournalStatus, State};
 use super::Effect;
-use crate::domain::{CounterSample, HostCounters, HostId, Metric, VmId};
+use crate::domain::{CounterSample, HostCounters, HostId, Metric, PoolUsage, VmId};
 
 /// One derived value to persist. Entities are stable across runs: `vm/<uri>/<uuid>`,
 /// `host/<uri>`.
@@ -172,4 +172,34 @@ pub fn on_host_sample(
     points(&entity, ts_ms, &values, &mut out);
     effects.push(Effect::Record(out));
     effects
+}
+
+/// Storage pools of a host: kept for the capacity pane and recorded as
+/// `pool/<uri>/<name>` series (`used_pct`, `used_bytes`, `capacity_bytes`).
+pub fn on_pools(state: &mut State, host: HostId, ts_ms: i64, pools: Vec<PoolUsage>) -> Vec<Effect> {
+    let uri = state.host_uri(host).to_string();
+    let mut out = Vec::new();
+    for p in &pools {
+        let entity = format!("pool/{uri}/{}", p.name);
+        #[allow(clippy::cast_precision_loss)]
+        let (used, cap) = (p.allocation as f64, p.capacity as f64);
+        let mut values = vec![("used_bytes", used), ("capacity_bytes", cap)];
+        if cap > 0.0 {
+            values.push(("used_pct", used / cap * 100.0));
+        }
+        out.extend(values.into_iter().map(|(metric, value)| RecordPoint {
+            entity: entity.clone(),
+            metric,
+            ts_ms,
+            value,
+        }));
+    }
+    if let Some(h) = state.hosts.get_mut(host) {
+        h.metrics.pools = pools;
+    }
+    if out.is_empty() {
+        Vec::new()
+    } else {
+        vec![Effect::Record(out)]
+    }
 }

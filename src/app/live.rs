@@ -97,6 +97,8 @@ pub struct HostMetrics {
     pub mem_total_kib: u64,
     /// Polls skipped because the previous one overran its interval.
     pub overruns: u64,
-    /// Wall time of the last cheap poll.
+    /// Wall time of the last poll tick.
     pub last_poll_ms: f64,
+    /// Storage pools as last read.
+    pub pools: Vec<crate::domain::PoolUsage>,
 }

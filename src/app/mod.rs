@@ -2,6 +2,8 @@
 //! for. No ratatui, crossterm or libvirt calls here; the event loop in `tui` drives it.
 
 mod action;
+#[cfg(test)]
+mod analysis_tests;
 pub mod anomalies;
 pub mod charts;
 mod effect;
@@ -13,6 +15,7 @@ pub mod ingest;
 pub mod live;
 pub mod opflow;
 pub mod palette;
+pub mod reports;
 pub mod rows;
 pub mod state;
 mod update;

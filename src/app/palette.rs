@@ -5,8 +5,18 @@ use crate::domain::Op;
 use super::state::State;
 
 /// Verbs the palette knows, in the order completion offers them.
-pub const VERBS: [&str; 10] = [
-    "start", "shutdown", "reboot", "reset", "suspend", "resume", "destroy", "forecast", "connect",
+pub const VERBS: [&str; 12] = [
+    "start",
+    "shutdown",
+    "reboot",
+    "reset",
+    "suspend",
+    "resume",
+    "destroy",
+    "forecast",
+    "capacity",
+    "rightsize",
+    "connect",
     "quit",
 ];
 
@@ -20,6 +30,8 @@ fn takes_vm(verb: &str) -> bool {
 pub enum Command {
     Op { op: Op, vm: String },
     Forecast(String),
+    Capacity,
+    Rightsize,
     Connect(String),
     Quit,
 }
@@ -44,6 +56,8 @@ pub fn parse(line: &str) -> Result<Command, String> {
             Err("connect needs a URI, e.g. :connect qemu+ssh://kvm2/system".into())
         }
         ("forecast", Some(vm)) => Ok(Command::Forecast(vm.to_string())),
+        ("capacity", None) => Ok(Command::Capacity),
+        ("rightsize", None) => Ok(Command::Rightsize),
         ("forecast", None) => Err("forecast needs a VM name, e.g. :forecast web-1".into()),
         (v, a) => match v.parse::<Op>() {
             Ok(op) => a

@@ -8,6 +8,7 @@ use super::anomalies::Anomalies;
 use super::charts::Charts;
 use super::forecast_view::ForecastView;
 use super::live::{Cadence, HostMetrics, VmMetrics};
+use super::reports::Reports;
 use crate::domain::{HostId, Op, Vm, VmId};
 use crate::provider::{ConnStatus, OpId};
 
@@ -84,6 +85,8 @@ pub enum Screen {
     Detail,
     Host,
     Forecast,
+    Capacity,
+    Rightsize,
     Help,
     Logs,
 }
@@ -234,6 +237,7 @@ pub struct State {
     pub charts: Charts,
     pub forecast: ForecastView,
     pub anomalies: Anomalies,
+    pub reports: Reports,
     pub journal: VecDeque<JournalEntry>,
     pub journal_seq: u64,
     /// VMs last reported as on screen to each host's poller.
@@ -272,6 +276,7 @@ impl State {
             charts: Charts::default(),
             forecast: ForecastView::default(),
             anomalies: Anomalies::default(),
+            reports: Reports::default(),
             journal: VecDeque::new(),
             journal_seq: 0,
             watched: BTreeMap::new(),

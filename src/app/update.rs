@@ -7,6 +7,7 @@ use super::ingest;
 use super::live::VmMetrics;
 use super::opflow::{self, flash, journal};
 use super::palette::{self, Command};
+use super::reports;
 use super::rows;
 use super::state::{HostView, JournalStatus, Overlay, Screen, SortKey, State, VmEntry};
 use super::{Action, Effect};
@@ -36,6 +37,18 @@ fn dispatch(state: &mut State, msg: Msg) -> Vec<Effect> {
             for (m, rows) in series {
                 state.anomalies.warm(&entity, m, &rows);
             }
+            Vec::new()
+        }
+        Msg::Capacity { request, report } => {
+            reports::on_capacity(state, request, report);
+            Vec::new()
+        }
+        Msg::Rightsize {
+            request,
+            rows,
+            currency,
+        } => {
+            reports::on_rightsize(state, request, rows, currency);
             Vec::new()
         }
         Msg::HistoryError(e) => {
@@ -124,6 +137,8 @@ fn on_action(state: &mut State, a: Action) -> Vec<Effect> {
             }
             flash(state, "no VM selected", true);
         }
+        Action::Capacity => return reports::open_capacity(state),
+        Action::Rightsize => return reports::open_rightsize(state),
         Action::CycleMetric => {
             if state.view.screen == Screen::Forecast {
                 return forecast_view::cycle_metric(state);
@@ -157,6 +172,9 @@ fn scroll(state: &mut State, delta: isize) {
         let n = isize::try_from(state.hosts.len()).unwrap_or(1).max(1);
         let cur = isize::try_from(state.view.host_cursor).unwrap_or(0);
         state.view.host_cursor = usize::try_from((cur + delta).clamp(0, n - 1)).unwrap_or(0);
+    } else if matches!(state.view.screen, Screen::Capacity | Screen::Rightsize) {
+        let s = isize::try_from(state.reports.scroll).unwrap_or(0) + delta;
+        state.reports.scroll = usize::try_from(s.max(0)).unwrap_or(0);
     } else if state.view.screen == Screen::Help {
         let h = i32::from(state.view.help_scroll) + i32::try_from(delta).unwrap_or(0);
         state.view.help_scroll = u16::try_from(h.max(0)).unwrap_or(0);
@@ -269,6 +287,8 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
                 return opflow::request(state, &id, op);
             }
         }
+        Ok(Command::Capacity) => return reports::open_capacity(state),
+        Ok(Command::Rightsize) => return reports::open_rightsize(state),
         Ok(Command::Forecast(vm)) => {
             if let Some(id) = resolve(state, &vm) {
                 return forecast_view::open_vm(state, &id);
@@ -387,7 +407,15 @@ fn on_provider(state: &mut State, ev: ProviderEvent) -> Vec<Effect> {
             counters,
             poll_ms,
             overruns,
-        } => return ingest::on_host_sample(state, host, ts_ms, &counters, poll_ms, overruns),
+            pools,
+        } => {
+            let mut effects =
+                ingest::on_host_sample(state, host, ts_ms, &counters, poll_ms, overruns);
+            if let Some(p) = pools {
+                effects.extend(ingest::on_pools(state, host, ts_ms, p));
+            }
+            return effects;
+        }
         ProviderEvent::OpResult { id, result } => opflow::on_result(state, id, result),
     }
     Vec::new()

@@ -232,3 +232,142 @@ pub fn stats(cfg: &Config, json: bool) -> Result<(), Failure> {
     ));
     Ok(())
 }
+
+/// `novacron capacity [--json]`: the capacity report of every connection, from its history.
+pub fn capacity(cfg: &Config, json: bool) -> Result<(), Failure> {
+    use crate::analysis::capacity::{HostInput, PoolInput};
+    use crate::provider::libvirt::{inventory, open as connect, poll};
+    let mut hosts = Vec::new();
+    for uri in &cfg.uris {
+        let conn = connect(uri, true).map_err(|e| Failure::usage(e.to_string()))?;
+        let node = conn.node_info().map_err(|e| {
+            Failure::usage(format!("{uri}: {}", crate::provider::libvirt::message(&e)))
+        })?;
+        let vms = inventory::read_inventory(&conn, 0, false)
+            .map_err(|e| Failure::usage(format!("{uri}: {e}")))?;
+        let running = vms.iter().filter(|v| v.state.is_active());
+        let (vcpus, mem_kib) = running.fold((0u32, 0u64), |(c, m), v| (c + v.vcpus, m + v.mem_kib));
+        hosts.push(HostInput {
+            uri: uri.clone(),
+            cpus: node.cpus,
+            memory_bytes: node.memory * 1024,
+            vcpus_allocated: vcpus,
+            memory_allocated_bytes: mem_kib * 1024,
+            pools: poll::pools(&conn)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| PoolInput {
+                    name: p.name,
+                    capacity: p.capacity,
+                    allocation: p.allocation,
+                })
+                .collect(),
+        });
+    }
+    let store = open(cfg)?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let r = crate::analysis::capacity::capacity(&store, &hosts, &cfg.analysis.capacity, now);
+    if json {
+        emit(&(serde_json::to_string_pretty(&r).map_err(|e| Failure::op(e.to_string()))? + "\n"));
+        return Ok(());
+    }
+    let when = crate::ui::panes::capacity::when;
+    let mut out = format!(
+        "time until usage crosses {:.0} %, soonest first:\n",
+        r.threshold_pct
+    );
+    let _ = writeln!(
+        out,
+        "{:<24} {:<22} {:>7} {:>12} {:>24}",
+        "HOST", "RESOURCE", "NOW", "CROSSES IN", "95 % BAND"
+    );
+    for row in &r.rows {
+        let now = row
+            .current_pct
+            .map_or_else(|| "-".into(), |p| format!("{p:.1}%"));
+        let (expected, band) = match &row.crossing {
+            Some(c) if c.already => ("now".to_string(), String::new()),
+            Some(c) => (
+                when(c.expected, c.horizon),
+                crate::ui::panes::capacity::band(c.earliest, c.latest, c.horizon),
+            ),
+            None => (row.note.clone().unwrap_or_default(), String::new()),
+        };
+        let _ = writeln!(
+            out,
+            "{:<24} {:<22} {:>7} {:>12} {:>24}",
+            row.host, row.resource, now, expected, band
+        );
+    }
+    for h in &r.headroom {
+        let _ = writeln!(out, "{}: {}", h.host, h.text);
+    }
+    emit(&out);
+    Ok(())
+}
+
+/// `novacron rightsize [--json]`: oversized and idle VMs over the configured window.
+pub fn rightsize(cfg: &Config, json: bool) -> Result<(), Failure> {
+    use crate::analysis::rightsize::VmInput;
+    use crate::provider::libvirt::{inventory, open as connect};
+    let mut vms = Vec::new();
+    for uri in &cfg.uris {
+        let conn = connect(uri, true).map_err(|e| Failure::usage(e.to_string()))?;
+        for v in inventory::read_inventory(&conn, 0, false)
+            .map_err(|e| Failure::usage(format!("{uri}: {e}")))?
+        {
+            vms.push(VmInput {
+                entity: vm_entity(uri, &v.id.uuid),
+                name: v.name,
+                host: uri.clone(),
+                vcpus: v.vcpus,
+                memory_bytes: v.max_mem_kib * 1024,
+            });
+        }
+    }
+    let store = open(cfg)?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let a = &cfg.analysis;
+    let window = i64::try_from(a.rightsize_window.as_millis()).unwrap_or(i64::MAX);
+    let rows = crate::analysis::rightsize::rightsize(
+        &store,
+        &vms,
+        &a.rightsize,
+        a.prices.as_ref(),
+        window,
+        now,
+    );
+    if json {
+        emit(
+            &(serde_json::to_string_pretty(&rows).map_err(|e| Failure::op(e.to_string()))? + "\n"),
+        );
+        return Ok(());
+    }
+    let mut out = String::new();
+    for r in &rows {
+        match &r.recommendation {
+            Some(rec) => {
+                let money = r.savings.as_ref().map_or_else(String::new, |s| {
+                    format!(
+                        " · {c}{:.2}/month → {c}{:.2}",
+                        s.current_monthly,
+                        s.recommended_monthly,
+                        c = a.currency
+                    )
+                });
+                let _ = writeln!(out, "{:<24} {:<18} {}{money}", r.name, r.host, rec.reason);
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "{:<24} {:<18} {}",
+                    r.name,
+                    r.host,
+                    r.note.clone().unwrap_or_default()
+                );
+            }
+        }
+    }
+    emit(&out);
+    Ok(())
+}

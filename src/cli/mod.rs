@@ -125,6 +125,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// When each host's CPU, memory and storage pools cross the capacity threshold; headroom
+    Capacity {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Right-sizing: oversized and idle VMs, with the evidence and (with prices) the savings
+    Rightsize {
+        #[arg(long)]
+        json: bool,
+    },
     /// The history database
     History {
         #[command(subcommand)]
@@ -316,6 +326,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }) => {
             let _g = crate::logging::init_cli();
             history_cmd::forecast(&cfg, &name, &metric, &horizon, json)
+        }
+        Some(Command::Capacity { json }) => {
+            let _g = crate::logging::init_cli();
+            history_cmd::capacity(&cfg, json)
+        }
+        Some(Command::Rightsize { json }) => {
+            let _g = crate::logging::init_cli();
+            history_cmd::rightsize(&cfg, json)
         }
         Some(Command::Backtest { files, out, json }) => {
             analytics_cmd::backtest(&files, out.as_deref(), json)

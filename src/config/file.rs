@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 /// `~/.config/novacron/config.toml`. Every key is optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     /// libvirt URIs to connect to, e.g. `["qemu:///system", "qemu+ssh://kvm2/system"]`.
@@ -21,6 +21,61 @@ pub struct ConfigFile {
     /// Cadence of the monitor-backed stats (balloon, block, vcpu) for VMs not on screen.
     pub monitor_interval: Option<String>,
     pub history: Option<HistoryFile>,
+    pub capacity: Option<CapacityFile>,
+    pub rightsize: Option<RightsizeFile>,
+    pub prices: Option<PricesFile>,
+}
+
+/// `[capacity]`: when a resource counts as exhausted and the VM shape headroom is counted in.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapacityFile {
+    /// Usage percent that counts as exhausted [default: 90].
+    pub threshold: Option<f64>,
+    /// How far ahead to forecast, e.g. "7d" [default: 7d].
+    pub horizon: Option<String>,
+    /// The VM shape for headroom [default: 2 vCPU, 4 GiB].
+    pub vm_vcpus: Option<u32>,
+    pub vm_memory_gib: Option<f64>,
+    /// vCPUs allowed per physical CPU [default: 4].
+    pub cpu_overcommit: Option<f64>,
+    /// Memory kept for the host itself [default: 1 GiB].
+    pub host_reserved_gib: Option<f64>,
+}
+
+/// `[rightsize]`: the window and percentile VMs are sized from.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RightsizeFile {
+    /// History considered, e.g. "7d" [default: 7d].
+    pub window: Option<String>,
+    /// 0.95 or 0.99 [default: 0.95].
+    pub quantile: Option<f64>,
+    /// Multiplier on the percentile [default: 1.2].
+    pub headroom: Option<f64>,
+    /// CPU percent under which a VM with little network traffic is idle [default: 2].
+    pub idle_cpu_percent: Option<f64>,
+}
+
+/// `[prices]`: optional, for monthly cost and savings.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PricesFile {
+    pub currency: Option<String>,
+    pub per_vcpu_hour: Option<f64>,
+    pub per_gib_hour: Option<f64>,
+    #[serde(default)]
+    pub instance_type: Vec<InstanceTypeFile>,
+}
+
+/// `[[prices.instance_type]]`, e.g. an EC2 type.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceTypeFile {
+    pub name: String,
+    pub vcpus: u32,
+    pub memory_gib: f64,
+    pub per_hour: f64,
 }
 
 /// `[history]`: where metrics history lives and how long each tier is kept.

@@ -37,6 +37,7 @@ pub struct Config {
     /// `None`: history in memory only (`--no-history`).
     pub history_path: Option<PathBuf>,
     pub retention: crate::store::Retention,
+    pub analysis: super::analysis::AnalysisSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -244,7 +245,9 @@ pub fn load(
         600,
     )?;
     let (history_path, retention) = history(o, &cf, &file_name)?;
+    let analysis = super::analysis::analysis(&cf, &file_name)?;
     Ok(Config {
+        analysis,
         monitor_interval,
         history_path,
         retention,

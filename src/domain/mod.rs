@@ -9,5 +9,7 @@ mod vm;
 
 pub use metrics::{HostRates, MemSource, Metric, Unit, VmRates};
 pub use op::{Op, OpParseError};
-pub use sample::{BalloonStats, BlockCounters, CounterSample, HostCounters, NetCounters};
+pub use sample::{
+    BalloonStats, BlockCounters, CounterSample, HostCounters, NetCounters, PoolUsage,
+};
 pub use vm::{DiskInfo, HostId, NicInfo, Vm, VmId, VmState};

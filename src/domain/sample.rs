@@ -72,6 +72,15 @@ impl CounterSample {
     }
 }
 
+/// A storage pool's size, bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct PoolUsage {
+    pub name: String,
+    pub capacity: u64,
+    pub allocation: u64,
+    pub available: u64,
+}
+
 /// Host counters: CPU time split (all CPUs, ns) and memory (KiB).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct HostCounters {

@@ -7,7 +7,7 @@ pub mod libvirt;
 
 use std::time::Duration;
 
-use crate::domain::{CounterSample, HostCounters, HostId, Op, Vm};
+use crate::domain::{CounterSample, HostCounters, HostId, Op, PoolUsage, Vm};
 
 pub use libvirt::events::DomainEventKind;
 
@@ -108,6 +108,8 @@ pub enum ProviderEvent {
         counters: HostCounters,
         poll_ms: f64,
         overruns: u64,
+        /// Storage pools, when this tick read them (every monitor interval).
+        pools: Option<Vec<PoolUsage>>,
     },
     OpResult {
         id: OpId,

@@ -100,10 +100,11 @@ fn settle(db: &sled::Db, path: &Path, segment: usize) -> Result<bool, sled::Erro
         pad.insert([i], &b""[..])?;
         pad.remove([i])?;
     }
-    let filler = vec![0u8; segment / 8];
+    // (sled skips a write that does not change the value.)
+    let mut filler = vec![0u8; segment / 8];
     let mut gone = false;
-    for _i in 0..MAX_FILL {
-        eprintln!("DEBUG fill {_i}");
+    for i in 0..MAX_FILL {
+        filler[0] = u8::try_from(i % 251).unwrap_or(0) + 1;
         pad.insert(FILL, filler.as_slice())?;
         db.flush()?;
         if canary.iter().all(|f| !blob_dir.join(f).exists()) {

@@ -32,6 +32,7 @@ struct Runtime {
     msg_tx: UnboundedSender<Msg>,
     opts: HostOptions,
     history: History,
+    analysis: crate::config::analysis::AnalysisSettings,
 }
 
 impl Runtime {
@@ -107,6 +108,22 @@ impl Runtime {
                 Effect::WarmDetectors { entity, metrics } => {
                     self.history.warm(self.msg_tx.clone(), entity, metrics);
                 }
+                Effect::LoadCapacity { request, hosts } => {
+                    self.history.capacity(
+                        self.msg_tx.clone(),
+                        request,
+                        hosts,
+                        self.analysis.capacity.clone(),
+                    );
+                }
+                Effect::LoadRightsize { request, vms } => {
+                    self.history.rightsize(
+                        self.msg_tx.clone(),
+                        request,
+                        vms,
+                        self.analysis.clone(),
+                    );
+                }
                 Effect::Quit => {}
             }
         }
@@ -153,6 +170,7 @@ pub async fn run(cfg: Config, store: SharedStore) -> anyhow::Result<()> {
         msg_tx,
         opts,
         history,
+        analysis: cfg.analysis.clone(),
     };
     for (i, uri) in cfg.uris.iter().enumerate() {
         rt.connect(i, uri);

@@ -3,11 +3,14 @@
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::analysis::capacity::{CapacitySettings, HostInput};
+use crate::analysis::rightsize::VmInput;
 use crate::app::ingest::RecordPoint;
 use crate::app::Msg;
+use crate::config::analysis::AnalysisSettings;
 use crate::domain::Metric;
 use crate::store::writer::{lock, HistoryWriter, SharedStore, WriterEvent};
-use crate::store::{Query, Sample, SeriesKey, StoreError};
+use crate::store::{HistoryStore, Query, Sample, SeriesKey, StoreError};
 
 /// An open store with its writer.
 pub struct History {
@@ -137,10 +140,93 @@ impl History {
         });
     }
 
+    /// Builds the capacity report on a blocking thread (`Msg::Capacity`). The store is held
+    /// only while each series is read, inside the job.
+    pub fn capacity(
+        &self,
+        tx: UnboundedSender<Msg>,
+        request: u64,
+        hosts: Vec<HostInput>,
+        settings: CapacitySettings,
+    ) {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let now = chrono::Utc::now().timestamp_millis();
+            let reader = Locked(&store);
+            let report = crate::analysis::capacity::capacity(&reader, &hosts, &settings, now);
+            let _ = tx.send(Msg::Capacity { request, report });
+        });
+    }
+
+    /// Builds right-sizing verdicts on a blocking thread (`Msg::Rightsize`).
+    pub fn rightsize(
+        &self,
+        tx: UnboundedSender<Msg>,
+        request: u64,
+        vms: Vec<VmInput>,
+        a: AnalysisSettings,
+    ) {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let now = chrono::Utc::now().timestamp_millis();
+            let window = i64::try_from(a.rightsize_window.as_millis()).unwrap_or(i64::MAX);
+            let reader = Locked(&store);
+            let rows = crate::analysis::rightsize::rightsize(
+                &reader,
+                &vms,
+                &a.rightsize,
+                a.prices.as_ref(),
+                window,
+                now,
+            );
+            let _ = tx.send(Msg::Rightsize {
+                request,
+                rows,
+                currency: a.currency,
+            });
+        });
+    }
+
     /// Flushes and stops the writer (on quit).
     pub fn stop(&mut self) {
         if let Some(w) = self.writer.take() {
             w.stop();
         }
+    }
+}
+
+/// A read-only view of the shared store that takes the lock per call, so a long analysis job
+/// does not keep the writer waiting.
+struct Locked<'a>(&'a SharedStore);
+
+impl HistoryStore for Locked<'_> {
+    fn append(&mut self, _: &[(SeriesKey, Sample)]) -> Result<(), StoreError> {
+        Err(StoreError::WriterStopped)
+    }
+    fn flush(&mut self) -> Result<crate::store::FlushReport, StoreError> {
+        Ok(crate::store::FlushReport::default())
+    }
+    fn query(&self, q: &Query) -> Result<crate::store::QueryResult, StoreError> {
+        lock(self.0).query(q)
+    }
+    fn raw_range(
+        &self,
+        key: &SeriesKey,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<Sample>, StoreError> {
+        lock(self.0).raw_range(key, from_ms, to_ms)
+    }
+    fn latest(&self, key: &SeriesKey) -> Result<Option<Sample>, StoreError> {
+        lock(self.0).latest(key)
+    }
+    fn list_series(&self) -> Result<Vec<crate::store::SeriesInfo>, StoreError> {
+        lock(self.0).list_series()
+    }
+    fn stats(&self) -> Result<crate::store::StoreStats, StoreError> {
+        lock(self.0).stats()
+    }
+    fn path(&self) -> Option<&std::path::Path> {
+        None
     }
 }

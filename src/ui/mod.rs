@@ -46,6 +46,8 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame) {
         Screen::Detail => panes::detail::render(state, theme, f, body),
         Screen::Host => panes::host::render(state, theme, f, body),
         Screen::Forecast => panes::forecast::render(state, theme, f, body),
+        Screen::Capacity => panes::capacity::render(state, theme, f, body),
+        Screen::Rightsize => panes::rightsize::render(state, theme, f, body),
         Screen::Help => panes::help::render(state, theme, f, body),
         Screen::Logs => panes::logs::render(theme, f, body),
     }

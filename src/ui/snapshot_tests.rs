@@ -130,6 +130,7 @@ fn host_pane_with_capacity_and_charts() {
                 counters: c(busy, total),
                 poll_ms: 1.4,
                 overruns: 0,
+                pools: None,
             }),
             T0 + t,
         );
@@ -239,5 +240,181 @@ fn forecast_view_with_bands() {
         backtest_origins: 24,
     });
     update(&mut s, Msg::Forecast { request, result }, T0);
+    insta::assert_snapshot!(draw(&s, 80, 24));
+}
+
+#[test]
+fn capacity_sorted_by_time_to_exhaustion_with_headroom() {
+    use crate::analysis::capacity::{CapacityReport, CapacityRow, HostHeadroom};
+    use crate::analytics::capacity::{Crossing, Headroom, Limit, VmShape};
+    use crate::analytics::forecast::ModelKind;
+    let mut s = state();
+    let eff = update(&mut s, Msg::Action(Action::Capacity), T0);
+    let Some(crate::app::Effect::LoadCapacity { request, hosts }) = eff.first().cloned() else {
+        panic!("{eff:?}")
+    };
+    assert_eq!(hosts.len(), 2);
+    assert_eq!(
+        hosts[0].vcpus_allocated, 7,
+        "web-1, db-main and the paused batch all hold their vCPUs"
+    );
+    let crossing = |expected, earliest, latest| Crossing {
+        threshold: 90.0,
+        rising: true,
+        already: false,
+        expected,
+        earliest,
+        latest,
+        horizon: 2016,
+        model: ModelKind::Auto,
+    };
+    let row = |host: &str, resource: &str, now: f64, c: Option<Crossing>| CapacityRow {
+        host: host.into(),
+        resource: resource.into(),
+        current_pct: Some(now),
+        crossing: c,
+        note: None,
+    };
+    let shape = VmShape {
+        vcpus: 2,
+        memory_bytes: 4 << 30,
+    };
+    let report = CapacityReport {
+        rows: vec![
+            row(
+                "qemu:///system",
+                "pool images",
+                84.2,
+                Some(crossing(Some(40), Some(12), Some(300))),
+            ),
+            row(
+                "qemu:///system",
+                "memory",
+                71.0,
+                Some(crossing(Some(900), Some(400), None)),
+            ),
+            row(
+                "qemu+ssh://kvm2/system",
+                "cpu",
+                12.0,
+                Some(crossing(None, None, None)),
+            ),
+        ],
+        headroom: vec![
+            HostHeadroom {
+                host: "qemu:///system".into(),
+                headroom: Headroom {
+                    fits: 3,
+                    limited_by: Limit::Memory,
+                    shape,
+                },
+                text: "room for 3 more 2 vCPU / 4 GiB VMs".into(),
+            },
+            HostHeadroom {
+                host: "qemu+ssh://kvm2/system".into(),
+                headroom: Headroom {
+                    fits: 11,
+                    limited_by: Limit::Cpu,
+                    shape,
+                },
+                text: "room for 11 more 2 vCPU / 4 GiB VMs".into(),
+            },
+        ],
+        threshold_pct: 90.0,
+        step_ms: 300_000,
+    };
+    update(&mut s, Msg::Capacity { request, report }, T0);
+    insta::assert_snapshot!(draw(&s, 80, 24));
+}
+
+#[test]
+fn recommendations_idle_first_with_evidence_and_money() {
+    use crate::analysis::rightsize::RightsizeRow;
+    use crate::analytics::rightsize::{Percentiles, Recommendation, Savings};
+    let mut s = state();
+    let eff = update(&mut s, Msg::Action(Action::Rightsize), T0);
+    let Some(crate::app::Effect::LoadRightsize { request, vms }) = eff.first().cloned() else {
+        panic!("{eff:?}")
+    };
+    assert_eq!(vms.len(), 4);
+    let p = |p95: f64| Percentiles {
+        p50: p95 / 2.0,
+        p95,
+        p99: p95 * 1.1,
+        max: p95 * 1.2,
+    };
+    let rec = |cur: u32, vcpus: u32, cur_mem: u64, mem: u64, cpu: f64, idle: bool, reason: &str| {
+        Recommendation {
+            cpu: p(cpu),
+            memory: p(1.5e9),
+            current_vcpus: cur,
+            current_memory_bytes: cur_mem,
+            vcpus,
+            memory_bytes: mem,
+            idle,
+            reason: reason.into(),
+        }
+    };
+    let rows = vec![
+        RightsizeRow {
+            name: "batch".into(),
+            host: "local".into(),
+            recommendation: Some(rec(
+                1,
+                1,
+                512 << 20,
+                512 << 20,
+                0.4,
+                true,
+                "idle: CPU p95 0.4 % and network p95 12 B/s over 2016 samples",
+            )),
+            savings: Some(Savings {
+                current_monthly: 18.0,
+                recommended_monthly: 0.0,
+                monthly_savings: 18.0,
+                instance_type: None,
+            }),
+            samples: 2016,
+            note: None,
+        },
+        RightsizeRow {
+            name: "db-main".into(),
+            host: "local".into(),
+            recommendation: Some(rec(
+                4,
+                2,
+                8 << 30,
+                2 << 30,
+                31.0,
+                false,
+                "CPU p95 31.0 % of 4 vCPU → 2 vCPU; memory p95 1.4 GiB → 2.0 GiB",
+            )),
+            savings: Some(Savings {
+                current_monthly: 88.0,
+                recommended_monthly: 33.0,
+                monthly_savings: 55.0,
+                instance_type: None,
+            }),
+            samples: 2016,
+            note: None,
+        },
+        RightsizeRow {
+            name: "web-2".into(),
+            host: "kvm2".into(),
+            recommendation: None,
+            savings: None,
+            samples: 0,
+            note: Some("not enough history (no CPU samples)".into()),
+        },
+    ];
+    update(
+        &mut s,
+        Msg::Rightsize {
+            request,
+            rows,
+            currency: "€".into(),
+        },
+        T0,
+    );
     insta::assert_snapshot!(draw(&s, 80, 24));
 }

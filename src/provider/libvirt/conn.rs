@@ -309,6 +309,7 @@ impl Worker {
                 counters,
                 poll_ms: tick.tick_ms,
                 overruns: poller.overruns,
+                pools: tick.pools,
             });
         }
         for samples in [tick.cheap, tick.monitor] {

@@ -24,7 +24,7 @@ use virt::sys;
 
 use super::stats::{self, groups, StatsWithDomain};
 use super::{ffi, state};
-use crate::domain::{CounterSample, HostCounters};
+use crate::domain::{CounterSample, HostCounters, PoolUsage};
 use crate::provider::LibvirtError;
 pub use decode::{decode, Decoded};
 
@@ -159,12 +159,39 @@ pub fn host(conn: &Connect, cpus: u32) -> Result<HostCounters, LibvirtError> {
     })
 }
 
+/// Active storage pools, refreshed first so a directory pool's free space is current.
+///
+/// # Errors
+/// libvirt's error listing the pools; a pool that fails to refresh or report is skipped.
+pub fn pools(conn: &Connect) -> Result<Vec<PoolUsage>, LibvirtError> {
+    let list = conn
+        .list_all_storage_pools(sys::VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
+        .map_err(|e| LibvirtError::Call {
+            what: "virConnectListAllStoragePools".into(),
+            message: super::message(&e),
+        })?;
+    Ok(list
+        .iter()
+        .filter_map(|p| {
+            let _ = p.refresh(0);
+            let info = p.info().ok()?;
+            Some(PoolUsage {
+                name: p.name().ok()?,
+                capacity: info.capacity,
+                allocation: info.allocation,
+                available: info.available,
+            })
+        })
+        .collect())
+}
+
 /// What one poll tick produced.
 #[derive(Debug, Default)]
 pub struct Tick {
     pub cheap: Vec<CounterSample>,
     pub monitor: Vec<CounterSample>,
     pub host: Option<HostCounters>,
+    pub pools: Option<Vec<PoolUsage>>,
     /// Wall time of the whole tick, ms.
     pub tick_ms: f64,
 }
@@ -182,6 +209,7 @@ pub struct Poller {
     pub with_disks: HashSet<String>,
     pub overruns: u64,
     cpus: u32,
+    last_pools: Option<Instant>,
 }
 
 impl Poller {
@@ -195,6 +223,7 @@ impl Poller {
             with_disks: HashSet::new(),
             overruns: 0,
             cpus: 0,
+            last_pools: None,
         }
     }
 
@@ -264,6 +293,17 @@ impl Poller {
             self.last_monitor.insert(s.uuid.clone(), t0);
         }
         self.last_monitor.retain(|u, _| active.contains(u));
+        let pools = if self
+            .last_pools
+            .is_none_or(|t| t0.duration_since(t) >= self.slow_interval)
+        {
+            self.last_pools = Some(t0);
+            pools(conn)
+                .map_err(|e| tracing::debug!("storage pools skipped: {e}"))
+                .ok()
+        } else {
+            None
+        };
         let elapsed = started.elapsed();
         if elapsed > self.interval {
             // The next tick is scheduled from now, so the ticks this one overran are skipped.
@@ -273,6 +313,7 @@ impl Poller {
             cheap: cheap.into_iter().map(|(s, _)| s).collect(),
             monitor,
             host,
+            pools,
             tick_ms: elapsed.as_secs_f64() * 1000.0,
         })
     }

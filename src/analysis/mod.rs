@@ -2,6 +2,9 @@
 //! analytics on it (forecasts with their backtest, capacity crossings, right-sizing). Used by
 //! the console's blocking tasks and the headless commands alike; never called from `update`.
 
+pub mod capacity;
+pub mod rightsize;
+
 use serde::Serialize;
 
 use crate::analytics::backtest::{backtest_model, BacktestSpec};

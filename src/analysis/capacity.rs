@@ -1,0 +1,269 @@
+//! Capacity job: when a host's CPU or memory, or a storage pool, crosses its threshold (the
+//! forecast crossing with its 95 % band), and how many more VMs of a shape fit.
+
+use serde::Serialize;
+
+use super::{grid, trim_leading_gaps, LOOKBACK_MS, STEP_MS};
+use crate::analytics::capacity::{
+    headroom, time_to_threshold, Crossing, Headroom, HostResources, VmShape,
+};
+use crate::analytics::forecast::{ForecastConfig, ModelKind};
+use crate::store::HistoryStore;
+
+/// Capacity settings (validated from the config file's `[capacity]`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CapacitySettings {
+    /// Usage share that counts as exhausted, percent.
+    pub threshold_pct: f64,
+    /// How far ahead to look, in 5-minute rows.
+    pub horizon_rows: usize,
+    pub shape: VmShape,
+    pub cpu_overcommit: f64,
+    pub host_reserved_bytes: u64,
+}
+
+impl Default for CapacitySettings {
+    fn default() -> Self {
+        Self {
+            threshold_pct: 90.0,
+            horizon_rows: 2016,
+            shape: VmShape {
+                vcpus: 2,
+                memory_bytes: 4 << 30,
+            },
+            cpu_overcommit: 4.0,
+            host_reserved_bytes: 1 << 30,
+        }
+    }
+}
+
+/// A pool as the poller last read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PoolInput {
+    pub name: String,
+    pub capacity: u64,
+    pub allocation: u64,
+}
+
+/// What the job needs to know about one host.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostInput {
+    pub uri: String,
+    pub cpus: u32,
+    pub memory_bytes: u64,
+    pub vcpus_allocated: u32,
+    pub memory_allocated_bytes: u64,
+    pub pools: Vec<PoolInput>,
+}
+
+/// One resource of one host.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CapacityRow {
+    pub host: String,
+    pub resource: String,
+    /// Latest usage, percent.
+    pub current_pct: Option<f64>,
+    pub crossing: Option<Crossing>,
+    /// Why there is no crossing (no history yet).
+    pub note: Option<String>,
+}
+
+impl CapacityRow {
+    /// Rows already past the threshold first, then the soonest expected crossing, then the
+    /// soonest pessimistic one; resources that do not cross within the horizon last.
+    fn sort_key(&self) -> (u8, usize, usize) {
+        match &self.crossing {
+            Some(c) if c.already => (0, 0, 0),
+            Some(c) => (
+                1,
+                c.expected.unwrap_or(usize::MAX),
+                c.earliest.unwrap_or(usize::MAX),
+            ),
+            None => (2, usize::MAX, usize::MAX),
+        }
+    }
+}
+
+/// Headroom of one host.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostHeadroom {
+    pub host: String,
+    pub headroom: Headroom,
+    pub text: String,
+}
+
+/// The capacity report: rows sorted by time to exhaustion, and headroom per host.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CapacityReport {
+    pub rows: Vec<CapacityRow>,
+    pub headroom: Vec<HostHeadroom>,
+    pub threshold_pct: f64,
+    pub step_ms: i64,
+}
+
+/// A usage series in percent: `metric` of `entity`, divided by `total` when given.
+fn pct_series(
+    store: &dyn HistoryStore,
+    entity: &str,
+    metric: &str,
+    total: Option<f64>,
+    end: i64,
+) -> Vec<f64> {
+    let rows = grid(store, entity, metric, end - LOOKBACK_MS, end).unwrap_or_default();
+    let rows = trim_leading_gaps(&rows);
+    match total {
+        Some(t) if t > 0.0 => rows.iter().map(|v| v / t * 100.0).collect(),
+        _ => rows.to_vec(),
+    }
+}
+
+fn row(host: &str, resource: String, series: &[f64], s: &CapacitySettings) -> CapacityRow {
+    let current_pct = series.iter().rev().find(|v| v.is_finite()).copied();
+    let cfg = ForecastConfig::default();
+    match time_to_threshold(
+        series,
+        s.threshold_pct,
+        true,
+        s.horizon_rows,
+        ModelKind::Auto,
+        &cfg,
+    ) {
+        Ok(c) => CapacityRow {
+            host: host.to_string(),
+            resource,
+            current_pct,
+            crossing: Some(c),
+            note: None,
+        },
+        Err(e) => CapacityRow {
+            host: host.to_string(),
+            resource,
+            current_pct,
+            crossing: None,
+            note: Some(format!("no history yet ({e})")),
+        },
+    }
+}
+
+/// Builds the report for `hosts` from the history in `store` up to `now_ms`.
+pub fn capacity(
+    store: &dyn HistoryStore,
+    hosts: &[HostInput],
+    s: &CapacitySettings,
+    now_ms: i64,
+) -> CapacityReport {
+    let end = now_ms - now_ms.rem_euclid(STEP_MS);
+    let mut rows = Vec::new();
+    let mut room = Vec::new();
+    for h in hosts {
+        let entity = format!("host/{}", h.uri);
+        #[allow(clippy::cast_precision_loss)]
+        let mem_total = h.memory_bytes as f64;
+        let cpu = pct_series(store, &entity, "cpu_pct", None, end);
+        rows.push(row(&h.uri, "cpu".into(), &cpu, s));
+        let mem = pct_series(store, &entity, "mem_used_bytes", Some(mem_total), end);
+        rows.push(row(&h.uri, "memory".into(), &mem, s));
+        for p in &h.pools {
+            let series = pct_series(
+                store,
+                &format!("pool/{}/{}", h.uri, p.name),
+                "used_pct",
+                None,
+                end,
+            );
+            rows.push(row(&h.uri, format!("pool {}", p.name), &series, s));
+        }
+        let hr = headroom(
+            &HostResources {
+                cpus: h.cpus,
+                cpu_overcommit: s.cpu_overcommit,
+                vcpus_allocated: h.vcpus_allocated,
+                memory_bytes: h.memory_bytes,
+                memory_reserved_bytes: s.host_reserved_bytes,
+                memory_allocated_bytes: h.memory_allocated_bytes,
+            },
+            s.shape,
+        );
+        room.push(HostHeadroom {
+            host: h.uri.clone(),
+            text: hr.describe(),
+            headroom: hr,
+        });
+    }
+    rows.sort_by_key(CapacityRow::sort_key);
+    CapacityReport {
+        rows,
+        headroom: room,
+        threshold_pct: s.threshold_pct,
+        step_ms: STEP_MS,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{MemoryStore, Sample, SeriesKey, StoreConfig};
+
+    #[test]
+    fn a_filling_pool_sorts_before_a_flat_cpu_and_headroom_counts_vms() {
+        let now = 1_795_435_200_000;
+        let mut store = MemoryStore::new(StoreConfig::default());
+        let mut batch = Vec::new();
+        for i in 0..600i64 {
+            let ts = now - (600 - i) * STEP_MS + 1_000;
+            #[allow(clippy::cast_precision_loss)]
+            let pool = 50.0 + 0.05 * i as f64;
+            batch.push((
+                SeriesKey::new("pool/h/data", "used_pct"),
+                Sample {
+                    ts_ms: ts,
+                    value: pool,
+                },
+            ));
+            batch.push((
+                SeriesKey::new("host/h", "cpu_pct"),
+                Sample {
+                    ts_ms: ts,
+                    value: 20.0,
+                },
+            ));
+            batch.push((
+                SeriesKey::new("host/h", "mem_used_bytes"),
+                Sample {
+                    ts_ms: ts,
+                    value: 8e9,
+                },
+            ));
+        }
+        store.append(&batch).unwrap();
+        store.flush().unwrap();
+        let hosts = [HostInput {
+            uri: "h".into(),
+            cpus: 8,
+            memory_bytes: 32 << 30,
+            vcpus_allocated: 10,
+            memory_allocated_bytes: 12 << 30,
+            pools: vec![PoolInput {
+                name: "data".into(),
+                capacity: 100,
+                allocation: 80,
+            }],
+        }];
+        let r = capacity(&store, &hosts, &CapacitySettings::default(), now);
+        assert_eq!(r.rows[0].resource, "pool data", "{:?}", r.rows);
+        let c = r.rows[0].crossing.as_ref().unwrap();
+        // 80 % now, rising 0.05 % per row: 90 % about 200 rows (~17 h) ahead.
+        let at = c.expected.unwrap();
+        assert!((150..=260).contains(&at), "crossing in {at} rows");
+        assert!(c.earliest.unwrap() <= at);
+        let cpu = r.rows.iter().find(|x| x.resource == "cpu").unwrap();
+        assert_eq!(
+            cpu.crossing.as_ref().unwrap().expected,
+            None,
+            "flat 20 % never reaches 90 %"
+        );
+        // 8 CPUs × 4 = 32 vCPUs, 10 used → 11 more 2-vCPU VMs; memory 32−1−12 = 19 GiB → 4 of 4 GiB.
+        assert_eq!(r.headroom[0].headroom.fits, 4);
+        assert_eq!(r.headroom[0].text, "room for 4 more 2 vCPU / 4 GiB VMs");
+    }
+}

@@ -1,0 +1,163 @@
+//! Right-sizing job: each VM's CPU, memory and network over a window → recommended vCPUs and
+//! memory, idle verdicts and, with a price table, monthly cost and savings.
+
+use serde::Serialize;
+
+use super::{grid, STEP_MS};
+use crate::analytics::rightsize::{
+    recommend, savings, PriceTable, Recommendation, RightsizeConfig, Savings, Usage,
+};
+use crate::store::HistoryStore;
+
+/// What the job needs to know about one VM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VmInput {
+    pub entity: String,
+    pub name: String,
+    pub host: String,
+    pub vcpus: u32,
+    pub memory_bytes: u64,
+}
+
+/// One VM's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RightsizeRow {
+    pub name: String,
+    pub host: String,
+    pub recommendation: Option<Recommendation>,
+    pub savings: Option<Savings>,
+    /// 5-minute rows of CPU history the verdict rests on.
+    pub samples: usize,
+    pub note: Option<String>,
+}
+
+impl RightsizeRow {
+    /// Idle VMs first, then the biggest savings (or the biggest cut in vCPUs and memory).
+    fn sort_key(&self) -> (u8, i64) {
+        let Some(r) = &self.recommendation else {
+            return (3, 0);
+        };
+        #[allow(clippy::cast_possible_truncation)]
+        let money = self
+            .savings
+            .as_ref()
+            .map_or(0, |s| (s.monthly_savings * 100.0) as i64);
+        let cut = i64::from(r.current_vcpus) - i64::from(r.vcpus)
+            + i64::try_from(r.current_memory_bytes.saturating_sub(r.memory_bytes) >> 30)
+                .unwrap_or(0);
+        let oversized = r.vcpus < r.current_vcpus || r.memory_bytes < r.current_memory_bytes;
+        match (r.idle, oversized) {
+            (true, _) => (0, -money),
+            (false, true) => (1, -(money.max(cut))),
+            (false, false) => (2, 0),
+        }
+    }
+}
+
+/// Verdicts for `vms` over the last `window_ms` of history.
+pub fn rightsize(
+    store: &dyn HistoryStore,
+    vms: &[VmInput],
+    cfg: &RightsizeConfig,
+    prices: Option<&PriceTable>,
+    window_ms: i64,
+    now_ms: i64,
+) -> Vec<RightsizeRow> {
+    let end = now_ms - now_ms.rem_euclid(STEP_MS);
+    let from = end - window_ms;
+    let mut rows: Vec<RightsizeRow> = vms
+        .iter()
+        .map(|vm| {
+            let read = |m: &str| grid(store, &vm.entity, m, from, end).unwrap_or_default();
+            let cpu = read("cpu_pct");
+            let mem = read("mem_used_bytes");
+            let (rx, tx) = (read("net_rx_bps"), read("net_tx_bps"));
+            let net: Vec<f64> = rx.iter().zip(&tx).map(|(a, b)| a + b).collect();
+            let samples = cpu.iter().filter(|v| v.is_finite()).count();
+            let usage = Usage {
+                cpu_percent: &cpu,
+                memory_bytes: &mem,
+                network_bytes_per_s: &net,
+            };
+            match recommend(vm.vcpus, vm.memory_bytes, &usage, cfg) {
+                Ok(r) => RightsizeRow {
+                    name: vm.name.clone(),
+                    host: vm.host.clone(),
+                    savings: prices.map(|p| savings(&r, p)),
+                    recommendation: Some(r),
+                    samples,
+                    note: None,
+                },
+                Err(e) => RightsizeRow {
+                    name: vm.name.clone(),
+                    host: vm.host.clone(),
+                    recommendation: None,
+                    savings: None,
+                    samples,
+                    note: Some(format!("not enough history ({e})")),
+                },
+            }
+        })
+        .collect();
+    rows.sort_by_key(RightsizeRow::sort_key);
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{MemoryStore, Sample, SeriesKey, StoreConfig};
+
+    #[test]
+    fn an_oversized_vm_gets_fewer_vcpus_and_an_idle_one_is_flagged() {
+        let now = 1_795_435_200_000;
+        let mut store = MemoryStore::new(StoreConfig::default());
+        let mut batch = Vec::new();
+        for i in 0..2100i64 {
+            let ts = now - (2100 - i) * STEP_MS + 1_000;
+            let put = |e: &str, m: &str, v: f64| {
+                (
+                    SeriesKey::new(e, m),
+                    Sample {
+                        ts_ms: ts,
+                        value: v,
+                    },
+                )
+            };
+            batch.push(put("vm/h/big", "cpu_pct", 10.0));
+            batch.push(put("vm/h/big", "mem_used_bytes", 2e9));
+            batch.push(put("vm/h/big", "net_rx_bps", 5e5));
+            batch.push(put("vm/h/idle", "cpu_pct", 0.5));
+            batch.push(put("vm/h/idle", "mem_used_bytes", 1e8));
+            batch.push(put("vm/h/idle", "net_rx_bps", 10.0));
+        }
+        store.append(&batch).unwrap();
+        store.flush().unwrap();
+        let vm = |e: &str, n: &str| VmInput {
+            entity: e.into(),
+            name: n.into(),
+            host: "h".into(),
+            vcpus: 8,
+            memory_bytes: 16 << 30,
+        };
+        let prices = PriceTable {
+            per_vcpu_hour: 0.01,
+            per_gib_hour: 0.005,
+            instance_types: Vec::new(),
+        };
+        let rows = rightsize(
+            &store,
+            &[vm("vm/h/big", "big"), vm("vm/h/idle", "idle")],
+            &RightsizeConfig::default(),
+            Some(&prices),
+            7 * 86_400_000,
+            now,
+        );
+        assert_eq!(rows[0].name, "idle", "idle VMs first");
+        assert!(rows[0].recommendation.as_ref().unwrap().idle);
+        let big = rows[1].recommendation.as_ref().unwrap();
+        assert!(!big.idle);
+        assert_eq!(big.vcpus, 1, "10 % of 8 vCPUs × 1.2 = 0.96 → 1");
+        assert!(rows[1].savings.as_ref().unwrap().monthly_savings > 0.0);
+    }
+}

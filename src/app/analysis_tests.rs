@@ -1,0 +1,266 @@
+//! Reducer tests for metrics, charts, forecasts and anomalies.
+
+use super::fixtures::{state, T0};
+use super::update_tests::{act, key, select};
+use super::{update, Action, Effect, InputKey, Msg};
+use crate::domain::{CounterSample, Metric, VmId, VmState};
+use crate::provider::{ProviderCmd, ProviderEvent};
+
+fn cpu_sample(ns: u64) -> CounterSample {
+    let mut c = CounterSample::new("0-web-1", VmState::Running);
+    c.cpu_time_ns = Some(ns);
+    c.vcpus = 2;
+    c
+}
+
+fn samples(s: &mut super::State, t: i64, ns: u64) -> Vec<Effect> {
+    update(
+        s,
+        Msg::Provider(ProviderEvent::Samples {
+            host: 0,
+            ts_ms: T0 + t,
+            samples: vec![cpu_sample(ns)],
+        }),
+        T0 + t,
+    )
+}
+
+fn web1(s: &super::State) -> &super::state::VmEntry {
+    &s.vms[&VmId {
+        host: 0,
+        uuid: "0-web-1".into(),
+    }]
+}
+
+#[test]
+fn samples_become_cpu_percent_and_history_points() {
+    let mut s = state();
+    let first = samples(&mut s, 0, 0);
+    assert!(
+        first.iter().all(|e| !matches!(e, Effect::Record(_))),
+        "one sample gives no rate yet: {first:?}"
+    );
+    assert!(
+        first.iter().any(|e| matches!(e, Effect::WarmDetectors { entity, .. } if entity == "vm/qemu:///system/0-web-1")),
+        "a new VM's anomaly detectors ask for history: {first:?}"
+    );
+    let eff = samples(&mut s, 5_000, 5_000_000_000);
+    assert_eq!(web1(&s).metrics.live.value(Metric::CpuPct), Some(50.0));
+    let Some(Effect::Record(points)) = eff.iter().find(|e| matches!(e, Effect::Record(_))) else {
+        panic!("{eff:?}")
+    };
+    let cpu = points.iter().find(|p| p.metric == "cpu_pct").unwrap();
+    assert_eq!(cpu.entity, "vm/qemu:///system/0-web-1");
+    assert_eq!((cpu.ts_ms, cpu.value), (T0 + 5_000, 50.0));
+}
+
+#[test]
+fn a_value_older_than_two_intervals_is_stale() {
+    let mut s = state();
+    samples(&mut s, 0, 0);
+    samples(&mut s, 5_000, 5_000_000_000);
+    let cad = s.settings.cadence;
+    assert!(!web1(&s)
+        .metrics
+        .live
+        .is_stale(Metric::CpuPct, T0 + 15_000, &cad));
+    assert!(web1(&s)
+        .metrics
+        .live
+        .is_stale(Metric::CpuPct, T0 + 15_001, &cad));
+}
+
+#[test]
+fn detail_loads_history_then_extends_it_live_unless_frozen() {
+    let mut s = state();
+    select(&mut s, "web-1");
+    let eff = act(&mut s, Action::OpenDetail);
+    let request = eff
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadHistory {
+                request,
+                entity,
+                from_ms,
+                to_ms,
+                ..
+            } => {
+                assert_eq!(entity, "vm/qemu:///system/0-web-1");
+                assert_eq!(to_ms - from_ms, 5 * 60_000, "default range 5m");
+                Some(*request)
+            }
+            _ => None,
+        })
+        .expect("history request");
+    update(
+        &mut s,
+        Msg::History {
+            request,
+            series: vec![(Metric::CpuPct, vec![(T0 - 60_000, 10.0)])],
+        },
+        T0,
+    );
+    samples(&mut s, 0, 0);
+    samples(&mut s, 5_000, 5_000_000_000);
+    assert_eq!(
+        s.charts.series[&Metric::CpuPct],
+        vec![(T0 - 60_000, 10.0), (T0 + 5_000, 50.0)]
+    );
+    act(&mut s, Action::Freeze);
+    samples(&mut s, 10_000, 10_000_000_000);
+    assert_eq!(
+        s.charts.series[&Metric::CpuPct].len(),
+        2,
+        "frozen: no live appends"
+    );
+    let eff = act(&mut s, Action::ZoomOut);
+    assert!(
+        eff.iter().any(|e| matches!(e, Effect::LoadHistory { from_ms, to_ms, .. } if to_ms - from_ms == 3_600_000)),
+        "- widens to 1h: {eff:?}"
+    );
+}
+
+#[test]
+fn stale_history_answers_are_ignored() {
+    let mut s = state();
+    act(&mut s, Action::OpenDetail);
+    act(&mut s, Action::ZoomOut);
+    let old = s.charts.request - 1;
+    update(
+        &mut s,
+        Msg::History {
+            request: old,
+            series: vec![(Metric::CpuPct, vec![(T0, 1.0)])],
+        },
+        T0,
+    );
+    assert!(s.charts.series.is_empty());
+}
+
+#[test]
+fn the_detail_vm_is_watched_for_fast_monitor_stats() {
+    let mut s = state();
+    assert!(
+        s.watched.values().all(Vec::is_empty),
+        "the table needs only the cheap tier"
+    );
+    let eff = act(&mut s, Action::OpenDetail);
+    assert!(eff.iter().any(|e| matches!(e,
+        Effect::Provider { host: 0, cmd: ProviderCmd::Watch(u) } if u == &vec!["0-batch".to_string()])));
+    let eff = act(&mut s, Action::Back);
+    assert!(eff.iter().any(|e| matches!(e,
+        Effect::Provider { host: 0, cmd: ProviderCmd::Watch(u) } if u.is_empty())));
+}
+
+fn forecast_request(eff: &[Effect]) -> (u64, &'static str, usize, String) {
+    eff.iter()
+        .find_map(|e| match e {
+            Effect::LoadForecast {
+                request,
+                metric,
+                horizon_rows,
+                entity,
+            } => Some((*request, *metric, *horizon_rows, entity.clone())),
+            _ => None,
+        })
+        .expect("a forecast request")
+}
+
+#[test]
+fn forecast_opens_cycles_metrics_and_horizons() {
+    let mut s = state();
+    select(&mut s, "web-1");
+    let (r1, metric, rows, entity) = forecast_request(&act(&mut s, Action::Forecast));
+    assert_eq!(
+        (metric, rows, entity.as_str()),
+        ("cpu_pct", 72, "vm/qemu:///system/0-web-1")
+    );
+    assert_eq!(s.view.screen, super::state::Screen::Forecast);
+    let (r2, metric, _, _) = forecast_request(&act(&mut s, Action::CycleMetric));
+    assert_eq!(metric, "mem_used_bytes");
+    assert!(r2 > r1);
+    let (_, _, rows, _) = forecast_request(&act(&mut s, Action::ZoomOut));
+    assert_eq!(rows, 288, "- lengthens the horizon to 24h");
+    // An answer to an older request is dropped.
+    update(
+        &mut s,
+        Msg::Forecast {
+            request: r1,
+            result: Err("late".into()),
+        },
+        T0,
+    );
+    assert_eq!(s.forecast.error, None);
+    let current = s.forecast.request;
+    update(
+        &mut s,
+        Msg::Forecast {
+            request: current,
+            result: Err("no history of mem_used_bytes yet".into()),
+        },
+        T0,
+    );
+    assert!(s.forecast.error.as_deref().unwrap().contains("no history"));
+    assert!(!s.forecast.loading);
+}
+
+#[test]
+fn forecast_of_the_host_from_the_host_pane_and_by_palette() {
+    let mut s = state();
+    act(&mut s, Action::Hosts);
+    let (_, metric, _, entity) = forecast_request(&act(&mut s, Action::Forecast));
+    assert_eq!(
+        (metric, entity.as_str()),
+        ("cpu_pct", "host/qemu:///system")
+    );
+    act(&mut s, Action::Back);
+    act(&mut s, Action::Palette);
+    for c in "forecast db-main".chars() {
+        key(&mut s, c);
+    }
+    let (_, _, _, entity) = forecast_request(&update(&mut s, Msg::Input(InputKey::Enter), T0));
+    assert_eq!(entity, "vm/qemu:///system/0-db-main");
+}
+
+#[test]
+fn an_anomaly_is_journaled_marked_and_cleared() {
+    let mut s = state();
+    let week: Vec<f64> = (0..2016)
+        .map(|i| 20.0 + f64::from((i * 7919) % 13))
+        .collect();
+    update(
+        &mut s,
+        Msg::DetectorHistory {
+            entity: "vm/qemu:///system/0-web-1".into(),
+            series: vec![(Metric::CpuPct, week)],
+        },
+        T0,
+    );
+    // Two vCPUs: CPU % = ns per 5 s / 1e8. Rows of 5 minutes; the row decides when it closes.
+    let mut ns = 0u64;
+    let mut t = 0i64;
+    let mut feed = |s: &mut super::State, pct: u64| {
+        for _ in 0..60 {
+            ns += pct * 100_000_000;
+            t += 5_000;
+            samples(s, t, ns);
+        }
+    };
+    feed(&mut s, 25);
+    feed(&mut s, 25);
+    feed(&mut s, 99);
+    let entity = "vm/qemu:///system/0-web-1";
+    assert!(
+        s.anomalies.any(entity),
+        "the 99 % row raised an alarm when the next row began"
+    );
+    let line = s
+        .journal
+        .iter()
+        .find(|j| j.what.starts_with("unusual: cpu"))
+        .expect("journaled");
+    assert!(line.what.contains("above"), "{}", line.what);
+    feed(&mut s, 25);
+    assert!(!s.anomalies.any(entity), "back to normal");
+    assert!(s.journal.iter().any(|j| j.what == "cpu_pct back to normal"));
+}

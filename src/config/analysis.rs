@@ -1,0 +1,229 @@
+//! Validation of the analysis sections of the config file: `[capacity]`, `[rightsize]` and
+//! `[prices]`. Every error names the file, the key, the value and what is allowed.
+
+use std::time::Duration;
+
+use super::file::ConfigFile;
+use super::validate::{parse_duration, ConfigError};
+use crate::analysis::capacity::CapacitySettings;
+use crate::analytics::capacity::VmShape;
+use crate::analytics::rightsize::{InstanceType, PriceTable, RightsizeConfig};
+
+/// Validated analysis settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisSettings {
+    pub capacity: CapacitySettings,
+    pub rightsize: RightsizeConfig,
+    pub rightsize_window: Duration,
+    pub prices: Option<PriceTable>,
+    pub currency: String,
+}
+
+fn check(file: &str, key: &str, v: f64, lo: f64, hi: f64) -> Result<f64, ConfigError> {
+    if v.is_finite() && (lo..=hi).contains(&v) {
+        Ok(v)
+    } else {
+        Err(ConfigError::Value {
+            origin: format!("{file}: {key}"),
+            message: format!("{v} is out of range; allowed {lo} to {hi}"),
+        })
+    }
+}
+
+fn duration(
+    file: &str,
+    key: &str,
+    v: Option<&String>,
+    default: Duration,
+    min: u64,
+    max: u64,
+) -> Result<Duration, ConfigError> {
+    v.map_or(Ok(default), |v| {
+        parse_duration(v, Duration::from_secs(min), Duration::from_secs(max)).map_err(|message| {
+            ConfigError::Value {
+                origin: format!("{file}: {key}"),
+                message,
+            }
+        })
+    })
+}
+
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn gib(g: f64) -> u64 {
+    (g * f64::from(1u32 << 30)) as u64
+}
+
+/// `[prices]`: the price table and its currency symbol, or none.
+fn prices(cf: &ConfigFile, file: &str) -> Result<(Option<PriceTable>, String), ConfigError> {
+    Ok(match &cf.prices {
+        None => (None, String::new()),
+        Some(p) => {
+            let types = p
+                .instance_type
+                .iter()
+                .map(|t| {
+                    check(
+                        file,
+                        &format!("prices.instance_type {}: per_hour", t.name),
+                        t.per_hour,
+                        0.0,
+                        1e6,
+                    )?;
+                    check(
+                        file,
+                        &format!("prices.instance_type {}: memory_gib", t.name),
+                        t.memory_gib,
+                        0.0,
+                        1e6,
+                    )?;
+                    Ok(InstanceType {
+                        name: t.name.clone(),
+                        vcpus: t.vcpus,
+                        memory_gib: t.memory_gib,
+                        per_hour: t.per_hour,
+                    })
+                })
+                .collect::<Result<Vec<_>, ConfigError>>()?;
+            let table = PriceTable {
+                per_vcpu_hour: p.per_vcpu_hour.map_or(Ok(0.0), |v| {
+                    check(file, "prices.per_vcpu_hour", v, 0.0, 1e6)
+                })?,
+                per_gib_hour: p
+                    .per_gib_hour
+                    .map_or(Ok(0.0), |v| check(file, "prices.per_gib_hour", v, 0.0, 1e6))?,
+                instance_types: types,
+            };
+            (
+                Some(table),
+                p.currency.clone().unwrap_or_else(|| "$".into()),
+            )
+        }
+    })
+}
+
+/// Builds the analysis settings from the file's sections (defaults where absent).
+pub fn analysis(cf: &ConfigFile, file: &str) -> Result<AnalysisSettings, ConfigError> {
+    let day = 86_400;
+    let c = cf.capacity.clone().unwrap_or_default();
+    let d = CapacitySettings::default();
+    let horizon = duration(
+        file,
+        "capacity.horizon",
+        c.horizon.as_ref(),
+        Duration::from_secs(7 * day),
+        3600,
+        90 * day,
+    )?;
+    let capacity = CapacitySettings {
+        threshold_pct: c.threshold.map_or(Ok(d.threshold_pct), |v| {
+            check(file, "capacity.threshold", v, 1.0, 100.0)
+        })?,
+        horizon_rows: usize::try_from(horizon.as_secs() / 300).unwrap_or(usize::MAX),
+        shape: VmShape {
+            vcpus: match c.vm_vcpus {
+                Some(v) if (1..=1024).contains(&v) => v,
+                Some(v) => {
+                    return Err(ConfigError::Value {
+                        origin: format!("{file}: capacity.vm_vcpus"),
+                        message: format!("{v} is out of range; allowed 1 to 1024"),
+                    })
+                }
+                None => d.shape.vcpus,
+            },
+            memory_bytes: c.vm_memory_gib.map_or(Ok(d.shape.memory_bytes), |v| {
+                check(file, "capacity.vm_memory_gib", v, 0.0625, 16384.0).map(gib)
+            })?,
+        },
+        cpu_overcommit: c.cpu_overcommit.map_or(Ok(d.cpu_overcommit), |v| {
+            check(file, "capacity.cpu_overcommit", v, 0.1, 64.0)
+        })?,
+        host_reserved_bytes: c.host_reserved_gib.map_or(Ok(d.host_reserved_bytes), |v| {
+            check(file, "capacity.host_reserved_gib", v, 0.0, 16384.0).map(gib)
+        })?,
+    };
+    let r = cf.rightsize.clone().unwrap_or_default();
+    let rd = RightsizeConfig::default();
+    let rightsize = RightsizeConfig {
+        quantile: r.quantile.map_or(Ok(rd.quantile), |v| {
+            check(file, "rightsize.quantile", v, 0.5, 0.999)
+        })?,
+        headroom: r.headroom.map_or(Ok(rd.headroom), |v| {
+            check(file, "rightsize.headroom", v, 1.0, 4.0)
+        })?,
+        idle_cpu_percent: r.idle_cpu_percent.map_or(Ok(rd.idle_cpu_percent), |v| {
+            check(file, "rightsize.idle_cpu_percent", v, 0.0, 100.0)
+        })?,
+        ..rd
+    };
+    let rightsize_window = duration(
+        file,
+        "rightsize.window",
+        r.window.as_ref(),
+        Duration::from_secs(7 * day),
+        3600,
+        90 * day,
+    )?;
+    let (prices, currency) = prices(cf, file)?;
+    Ok(AnalysisSettings {
+        capacity,
+        rightsize,
+        rightsize_window,
+        prices,
+        currency,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<AnalysisSettings, ConfigError> {
+        let cf: ConfigFile = toml::from_str(text).unwrap();
+        analysis(&cf, "cfg.toml")
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let a = parse("").unwrap();
+        assert_eq!(a.capacity, CapacitySettings::default());
+        assert!(a.prices.is_none());
+        let a = parse("[capacity]\nthreshold = 80\nhorizon = \"2d\"\nvm_vcpus = 4\nvm_memory_gib = 8\n[prices]\nper_vcpu_hour = 0.02\n[[prices.instance_type]]\nname = \"m5.large\"\nvcpus = 2\nmemory_gib = 8\nper_hour = 0.096\n").unwrap();
+        assert!((a.capacity.threshold_pct - 80.0).abs() < f64::EPSILON);
+        assert_eq!(a.capacity.horizon_rows, 576);
+        assert_eq!(
+            a.capacity.shape,
+            VmShape {
+                vcpus: 4,
+                memory_bytes: 8 << 30
+            }
+        );
+        let p = a.prices.unwrap();
+        assert_eq!(p.instance_types[0].name, "m5.large");
+        assert_eq!(a.currency, "$");
+    }
+
+    #[test]
+    fn bad_values_name_file_key_and_range() {
+        let e = parse("[capacity]\nthreshold = 120\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("cfg.toml")
+                && e.contains("capacity.threshold")
+                && e.contains("120")
+                && e.contains("1 to 100"),
+            "{e}"
+        );
+        let e = parse("[rightsize]\nwindow = \"forever\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("rightsize.window") && e.contains("forever"),
+            "{e}"
+        );
+        let e = parse("[prices]\nper_gib_hour = -1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("prices.per_gib_hour") && e.contains("-1"), "{e}");
+    }
+}

@@ -1,0 +1,162 @@
+//! `C`: capacity, sorted by time to exhaustion: for each host's CPU, memory and storage pools,
+//! when the forecast crosses the threshold (with the 95 % band), and the headroom per host.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::Frame;
+
+use crate::analysis::capacity::CapacityRow;
+use crate::app::State;
+use crate::ui::theme::Theme;
+
+/// "3 h", "2 d 4 h", "never (7 d)" for a crossing `rows` 5-minute rows ahead.
+#[must_use]
+pub fn when(rows: Option<usize>, horizon: usize) -> String {
+    let Some(r) = rows else {
+        return format!("> {}", span(horizon));
+    };
+    span(r)
+}
+
+/// The 95 % band of a crossing: earliest (pessimistic) – latest (optimistic).
+#[must_use]
+pub fn band(earliest: Option<usize>, latest: Option<usize>, horizon: usize) -> String {
+    match (earliest, latest) {
+        (None, None) => String::new(),
+        (e, l) => format!("{} – {}", when(e, horizon), when(l, horizon)),
+    }
+}
+
+fn span(rows: usize) -> String {
+    let minutes = rows * 5;
+    match minutes {
+        m if m < 60 => format!("{m} min"),
+        m if m < 48 * 60 => format!("{} h", m / 60),
+        m if m % 1440 < 60 => format!("{} d", m / 1440),
+        m => format!("{} d {} h", m / 1440, (m % 1440) / 60),
+    }
+}
+
+fn row<'a>(r: &CapacityRow, label: &str, theme: &Theme) -> Row<'a> {
+    let now = r
+        .current_pct
+        .map_or_else(|| "-".into(), |p| format!("{p:.1}%"));
+    let (expected, band, style) = match &r.crossing {
+        Some(c) if c.already => ("now".to_string(), String::new(), theme.error),
+        Some(c) => (
+            when(c.expected, c.horizon),
+            band(c.earliest, c.latest, c.horizon),
+            if c.expected.is_some() {
+                theme.warning
+            } else {
+                theme.text
+            },
+        ),
+        None => (r.note.clone().unwrap_or_default(), String::new(), theme.dim),
+    };
+    let model = r.crossing.as_ref().map_or("", |c| c.model.name());
+    Row::new(vec![
+        Cell::from(label.to_string()),
+        Cell::from(r.resource.clone()),
+        Cell::from(Line::from(now).right_aligned()),
+        Cell::from(Span::styled(expected, style)),
+        Cell::from(band),
+        Cell::from(Span::styled(model, theme.dim)),
+    ])
+}
+
+pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
+    let rep = &state.reports;
+    let loading = if rep.loading { " · computing…" } else { "" };
+    let Some(c) = &rep.capacity else {
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border)
+            .title(Span::styled(format!(" Capacity{loading} "), theme.title));
+        f.render_widget(
+            Paragraph::new(Span::styled("computing…", theme.dim)).block(block),
+            area,
+        );
+        return;
+    };
+    let hosts = u16::try_from(c.headroom.len()).unwrap_or(1);
+    let [table_area, room_area] =
+        Layout::vertical([Constraint::Min(4), Constraint::Length(hosts + 2)]).areas(area);
+    let label = |uri: &str| {
+        state
+            .hosts
+            .iter()
+            .find(|h| h.uri == uri)
+            .map_or_else(|| uri.to_string(), |h| h.label.clone())
+    };
+    let rows: Vec<Row> = c
+        .rows
+        .iter()
+        .skip(rep.scroll)
+        .map(|r| row(r, &label(&r.host), theme))
+        .collect();
+    let title = format!(
+        " Capacity · time until usage crosses {:.0}%, soonest first{loading} (j/k scroll, esc back) ",
+        c.threshold_pct
+    );
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(8),
+            Constraint::Min(12),
+            Constraint::Length(7),
+            Constraint::Length(12),
+            Constraint::Length(22),
+            Constraint::Length(12),
+        ],
+    )
+    .header(
+        Row::new([
+            "HOST",
+            "RESOURCE",
+            "NOW",
+            "CROSSES IN",
+            "95 % BAND",
+            "MODEL",
+        ])
+        .style(theme.title),
+    )
+    .block(
+        Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border)
+            .title(Span::styled(title, theme.title)),
+    );
+    f.render_widget(table, table_area);
+    let lines: Vec<Line> = c
+        .headroom
+        .iter()
+        .map(|h| {
+            Line::from(vec![
+                Span::styled(format!("{:<10}", label(&h.host)), theme.dim),
+                Span::raw(h.text.clone()),
+            ])
+        })
+        .collect();
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border)
+        .title(Span::styled(" Headroom ", theme.title));
+    f.render_widget(Paragraph::new(lines).block(block), room_area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crossing_times_read_naturally() {
+        assert_eq!(when(Some(6), 2016), "30 min");
+        assert_eq!(when(Some(36), 2016), "3 h");
+        assert_eq!(when(Some(600), 2016), "2 d 2 h");
+        assert_eq!(when(None, 2016), "> 7 d");
+        assert_eq!(band(Some(12), None, 2016), "1 h – > 7 d");
+        assert_eq!(band(None, None, 2016), "");
+    }
+}

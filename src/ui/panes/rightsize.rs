@@ -1,0 +1,112 @@
+//! `O`: right-sizing recommendations: idle VMs first, then oversized ones by savings, each
+//! with the evidence (percentiles over the window) and, with a price table, the money.
+
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::Frame;
+
+use crate::analysis::rightsize::RightsizeRow;
+use crate::app::State;
+use crate::ui::format::bytes;
+use crate::ui::theme::Theme;
+
+#[allow(clippy::cast_precision_loss)]
+fn row<'a>(r: &RightsizeRow, currency: &str, theme: &Theme) -> Row<'a> {
+    let Some(rec) = &r.recommendation else {
+        return Row::new(vec![
+            Cell::from(r.name.clone()),
+            Cell::from(r.host.clone()),
+            Cell::from(Span::styled("no data", theme.dim)),
+        ]);
+    };
+    let (verdict, style) = if rec.idle {
+        ("idle".to_string(), theme.warning)
+    } else if rec.vcpus < rec.current_vcpus || rec.memory_bytes < rec.current_memory_bytes {
+        ("oversized".to_string(), theme.accent)
+    } else if rec.vcpus > rec.current_vcpus || rec.memory_bytes > rec.current_memory_bytes {
+        ("undersized".to_string(), theme.error)
+    } else {
+        ("fits".to_string(), theme.ok)
+    };
+    let money = r.savings.as_ref().map_or_else(String::new, |s| {
+        format!(
+            "{currency}{:.0}/mo → {currency}{:.0}",
+            s.current_monthly, s.recommended_monthly
+        )
+    });
+    Row::new(vec![
+        Cell::from(r.name.clone()),
+        Cell::from(r.host.clone()),
+        Cell::from(Span::styled(verdict, style)),
+        Cell::from(format!("{} → {}", rec.current_vcpus, rec.vcpus)),
+        Cell::from(format!(
+            "{} → {}",
+            bytes(rec.current_memory_bytes as f64),
+            bytes(rec.memory_bytes as f64)
+        )),
+        Cell::from(format!("{:.1}%", rec.cpu.p95)),
+        Cell::from(bytes(rec.memory.p95)),
+        Cell::from(money),
+    ])
+}
+
+pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
+    let rep = &state.reports;
+    let loading = if rep.loading { " · computing…" } else { "" };
+    let block = |t: String| {
+        Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border)
+            .title(Span::styled(t, theme.title))
+    };
+    let Some(rows) = &rep.rightsize else {
+        f.render_widget(
+            Paragraph::new(Span::styled("computing…", theme.dim))
+                .block(block(format!(" Recommendations{loading} "))),
+            area,
+        );
+        return;
+    };
+    let selected = rows.get(rep.scroll);
+    let evidence = selected
+        .map(|r| match &r.recommendation {
+            Some(x) => format!("{}: {} ({} rows of 5 min)", r.name, x.reason, r.samples),
+            None => format!("{}: {}", r.name, r.note.clone().unwrap_or_default()),
+        })
+        .unwrap_or_default();
+    let table_rows: Vec<Row> = rows
+        .iter()
+        .skip(rep.scroll)
+        .map(|r| row(r, &rep.currency, theme))
+        .collect();
+    let title =
+        format!(" Recommendations · idle first, then by savings{loading} (j/k scroll, esc back) ");
+    let table = Table::new(
+        table_rows,
+        [
+            Constraint::Min(8),
+            Constraint::Length(6),
+            Constraint::Length(10),
+            Constraint::Length(6),
+            Constraint::Length(11),
+            Constraint::Length(6),
+            Constraint::Length(6),
+            Constraint::Length(14),
+        ],
+    )
+    .header(
+        Row::new([
+            "VM", "HOST", "VERDICT", "VCPU", "MEMORY", "CPU95", "MEM95", "COST",
+        ])
+        .style(theme.title),
+    )
+    .block(block(title));
+    let [t, e] =
+        ratatui::layout::Layout::vertical([Constraint::Min(4), Constraint::Length(3)]).areas(area);
+    f.render_widget(table, t);
+    f.render_widget(
+        Paragraph::new(Line::from(Span::raw(evidence))).block(block(" Evidence ".into())),
+        e,
+    );
+}
