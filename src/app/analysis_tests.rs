@@ -233,6 +233,7 @@ fn an_anomaly_is_journaled_marked_and_cleared() {
         Msg::DetectorHistory {
             entity: "vm/qemu:///system/0-web-1".into(),
             series: vec![(Metric::CpuPct, week)],
+            recent_cpu: vec![11.0, 12.0],
         },
         T0,
     );

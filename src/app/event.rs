@@ -37,6 +37,8 @@ pub enum Msg {
     DetectorHistory {
         entity: String,
         series: Vec<(crate::domain::Metric, Vec<f64>)>,
+        /// The entity's latest raw CPU % values, oldest first, to backfill its sparkline.
+        recent_cpu: Vec<f64>,
     },
     /// The capacity report for request `request`.
     Capacity {

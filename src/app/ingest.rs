@@ -203,3 +203,35 @@ pub fn on_pools(state: &mut State, host: HostId, ts_ms: i64, pools: Vec<PoolUsag
         vec![Effect::Record(out)]
     }
 }
+
+/// Puts stored CPU values in front of an entity's sparkline, so the table shows history at
+/// start rather than only this run's polls.
+pub fn backfill_spark(state: &mut State, entity: &str, recent: &[f64]) {
+    if recent.is_empty() {
+        return;
+    }
+    let live = if let Some(host) = state
+        .hosts
+        .iter()
+        .position(|h| host_entity(&h.uri) == entity)
+    {
+        state.hosts.get_mut(host).map(|h| &mut h.metrics.live)
+    } else {
+        let hosts: Vec<String> = state.hosts.iter().map(|h| h.uri.clone()).collect();
+        state
+            .vms
+            .values_mut()
+            .find(|e| {
+                hosts
+                    .get(e.vm.id.host)
+                    .is_some_and(|u| vm_entity(u, &e.vm.id.uuid) == entity)
+            })
+            .map(|e| &mut e.metrics.live)
+    };
+    if let Some(live) = live {
+        let room = super::live::SPARK_LEN.saturating_sub(live.spark.len());
+        for v in recent.iter().rev().take(room) {
+            live.spark.push_front(*v);
+        }
+    }
+}

@@ -33,10 +33,15 @@ fn dispatch(state: &mut State, msg: Msg) -> Vec<Effect> {
             forecast_view::on_result(state, request, result);
             Vec::new()
         }
-        Msg::DetectorHistory { entity, series } => {
+        Msg::DetectorHistory {
+            entity,
+            series,
+            recent_cpu,
+        } => {
             for (m, rows) in series {
                 state.anomalies.warm(&entity, m, &rows);
             }
+            ingest::backfill_spark(state, &entity, &recent_cpu);
             Vec::new()
         }
         Msg::Capacity { request, report } => {

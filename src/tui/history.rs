@@ -136,7 +136,16 @@ impl History {
                     Some((m, crate::analysis::trim_leading_gaps(&rows).to_vec()))
                 })
                 .collect();
-            let _ = tx.send(Msg::DetectorHistory { entity, series });
+            let key = SeriesKey::new(entity.clone(), "cpu_pct");
+            let recent_cpu = lock(&store)
+                .raw_range(&key, now - 15 * 60_000, now + 1)
+                .map(|s| s.into_iter().map(|x| x.value).collect())
+                .unwrap_or_default();
+            let _ = tx.send(Msg::DetectorHistory {
+                entity,
+                series,
+                recent_cpu,
+            });
         });
     }
 
