@@ -66,18 +66,7 @@ async fn busy_idle_disk_and_net_guests_show_what_they_do() {
         let now = chrono::Utc::now().timestamp_millis();
         for e in update(&mut state, Msg::Provider(ev), now) {
             if let Effect::Record(points) = e {
-                let batch: Vec<(SeriesKey, Sample)> = points
-                    .into_iter()
-                    .map(|p| {
-                        (
-                            SeriesKey::new(p.entity, p.metric),
-                            Sample {
-                                ts_ms: p.ts_ms,
-                                value: p.value,
-                            },
-                        )
-                    })
-                    .collect();
+                let batch = novacron::tui::history::to_batch(points);
                 recorded.extend(batch.iter().cloned());
                 writer.send(batch).unwrap();
             }

@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::domain::Metric;
 use crate::store::{HistoryStore, Query, SeriesKey, SledStore, StoreConfig};
 
-fn open(cfg: &Config) -> Result<SledStore, Failure> {
+pub(super) fn open(cfg: &Config) -> Result<SledStore, Failure> {
     let Some(path) = &cfg.history_path else {
         return Err(Failure::usage(
             "--no-history: there is no history database to read",
@@ -32,6 +32,25 @@ fn open(cfg: &Config) -> Result<SledStore, Failure> {
     .map_err(|e| Failure::usage(e.to_string()))
 }
 
+/// A `--metric` argument: a VM series name or an alias.
+pub(super) fn metric_arg(metric: &str) -> Result<Metric, Failure> {
+    Metric::parse_vm(metric).ok_or_else(|| {
+        let names: Vec<&str> = Metric::VM.iter().map(|m| m.name()).collect();
+        Failure::usage(format!(
+            "unknown metric {metric:?}; use cpu, mem, disk, net or one of: {}",
+            names.join(", ")
+        ))
+    })
+}
+
+/// A timestamp as RFC 3339 UTC, for headless output.
+pub(super) fn time(ts: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ts).map_or_else(
+        || ts.to_string(),
+        |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    )
+}
+
 /// Output format of `metrics`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -48,13 +67,7 @@ pub fn metrics(
     since: &str,
     format: Format,
 ) -> Result<(), Failure> {
-    let m = Metric::parse_vm(metric).ok_or_else(|| {
-        let names: Vec<&str> = Metric::VM.iter().map(|m| m.name()).collect();
-        Failure::usage(format!(
-            "unknown metric {metric:?}; use cpu, mem, disk, net or one of: {}",
-            names.join(", ")
-        ))
-    })?;
+    let m = metric_arg(metric)?;
     let since = crate::config::validate::parse_duration(
         since,
         Duration::from_secs(1),
@@ -73,12 +86,7 @@ pub fn metrics(
         step_ms: None,
     };
     let r = store.query(&q).map_err(|e| Failure::usage(e.to_string()))?;
-    let time = |ts: i64| {
-        chrono::DateTime::from_timestamp_millis(ts).map_or_else(
-            || ts.to_string(),
-            |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        )
-    };
+
     let mut out = String::new();
     match format {
         Format::Json => {
@@ -133,85 +141,6 @@ pub fn metrics(
     Ok(())
 }
 
-/// `novacron forecast NAME [--metric cpu] [--horizon 6h] [--json]`.
-pub fn forecast(
-    cfg: &Config,
-    name: &str,
-    metric: &str,
-    horizon: &str,
-    json: bool,
-) -> Result<(), Failure> {
-    let m = Metric::parse_vm(metric).ok_or_else(|| {
-        let names: Vec<&str> = Metric::VM.iter().map(|m| m.name()).collect();
-        Failure::usage(format!(
-            "unknown metric {metric:?}; use cpu, mem, disk, net or one of: {}",
-            names.join(", ")
-        ))
-    })?;
-    let h = crate::config::validate::parse_duration(
-        horizon,
-        Duration::from_secs(300),
-        Duration::from_secs(30 * 86_400),
-    )
-    .map_err(|e| Failure::usage(format!("--horizon: {e}")))?;
-    let rows = usize::try_from(h.as_millis() / 300_000).unwrap_or(1).max(1);
-    let (uri, uuid) = find_vm(cfg, name)?;
-    let store = open(cfg)?;
-    let now = chrono::Utc::now().timestamp_millis();
-    let r = crate::analysis::forecast_series(&store, &vm_entity(&uri, &uuid), m.name(), now, rows)
-        .map_err(|e| Failure::op(format!("{name}: {e}")))?;
-    let time = |ts: i64| {
-        chrono::DateTime::from_timestamp_millis(ts).map_or_else(
-            || ts.to_string(),
-            |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        )
-    };
-    if json {
-        let steps: Vec<serde_json::Value> = (0..r.forecast.point.len())
-            .map(|i| {
-                let ts = r.start_ms + i64::try_from(i).unwrap_or(0) * crate::analysis::STEP_MS;
-                serde_json::json!({"ts_ms": ts, "time": time(ts), "forecast": r.forecast.point[i],
-                    "lo80": r.forecast.lo80[i], "hi80": r.forecast.hi80[i],
-                    "lo95": r.forecast.lo95[i], "hi95": r.forecast.hi95[i]})
-            })
-            .collect();
-        let doc = serde_json::json!({"vm": name, "uri": uri, "metric": m.name(), "model": r.forecast.model.name(),
-            "backtest_mase": r.backtest_mase, "backtest_origins": r.backtest_origins,
-            "history_rows": r.history.len(), "step_ms": crate::analysis::STEP_MS, "forecast": steps});
-        emit(&(serde_json::to_string_pretty(&doc).map_err(|e| Failure::op(e.to_string()))? + "\n"));
-        return Ok(());
-    }
-    let mut out = format!(
-        "{name} {} on {uri}: {} forecast of {} rows (5 min) from {} rows of history; backtest MASE {}\n",
-        m.name(),
-        r.forecast.model.name(),
-        rows,
-        r.history.len(),
-        r.backtest_mase.map_or_else(|| "n/a (too little history)".into(), |x| format!("{x:.3} over {} origins", r.backtest_origins))
-    );
-    let _ = writeln!(
-        out,
-        "{:<21} {:>12} {:>12} {:>12} {:>12} {:>12}",
-        "time", "forecast", "lo95", "lo80", "hi80", "hi95"
-    );
-    for i in 0..r.forecast.point.len() {
-        let ts = r.start_ms + i64::try_from(i).unwrap_or(0) * crate::analysis::STEP_MS;
-        let f = &r.forecast;
-        let _ = writeln!(
-            out,
-            "{:<21} {:>12.3} {:>12.3} {:>12.3} {:>12.3} {:>12.3}",
-            time(ts),
-            f.point[i],
-            f.lo95[i],
-            f.lo80[i],
-            f.hi80[i],
-            f.hi95[i]
-        );
-    }
-    emit(&out);
-    Ok(())
-}
-
 /// `novacron history stats [--json]`.
 pub fn stats(cfg: &Config, json: bool) -> Result<(), Failure> {
     let store = open(cfg)?;
@@ -230,144 +159,5 @@ pub fn stats(cfg: &Config, json: bool) -> Result<(), Failure> {
         "history      {path}\nseries       {}\nsamples      {}\non disk      {} bytes ({mib:.1} MiB)\nper sample   {:.2} bytes\n",
         s.series, s.samples, s.bytes_on_disk, s.bytes_per_sample
     ));
-    Ok(())
-}
-
-/// `novacron capacity [--json]`: the capacity report of every connection, from its history.
-pub fn capacity(cfg: &Config, json: bool) -> Result<(), Failure> {
-    use crate::analysis::capacity::{HostInput, PoolInput};
-    use crate::provider::libvirt::{inventory, open as connect, poll};
-    let mut hosts = Vec::new();
-    for uri in &cfg.uris {
-        let conn = connect(uri, true).map_err(|e| Failure::usage(e.to_string()))?;
-        let node = conn.node_info().map_err(|e| {
-            Failure::usage(format!("{uri}: {}", crate::provider::libvirt::message(&e)))
-        })?;
-        let vms = inventory::read_inventory(&conn, 0, false)
-            .map_err(|e| Failure::usage(format!("{uri}: {e}")))?;
-        let running = vms.iter().filter(|v| v.state.is_active());
-        let (vcpus, mem_kib) = running.fold((0u32, 0u64), |(c, m), v| (c + v.vcpus, m + v.mem_kib));
-        hosts.push(HostInput {
-            uri: uri.clone(),
-            cpus: node.cpus,
-            memory_bytes: node.memory * 1024,
-            vcpus_allocated: vcpus,
-            memory_allocated_bytes: mem_kib * 1024,
-            pools: poll::pools(&conn)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|p| PoolInput {
-                    name: p.name,
-                    capacity: p.capacity,
-                    allocation: p.allocation,
-                })
-                .collect(),
-        });
-    }
-    let store = open(cfg)?;
-    let now = chrono::Utc::now().timestamp_millis();
-    let r = crate::analysis::capacity::capacity(&store, &hosts, &cfg.analysis.capacity, now);
-    if json {
-        emit(&(serde_json::to_string_pretty(&r).map_err(|e| Failure::op(e.to_string()))? + "\n"));
-        return Ok(());
-    }
-    let when = crate::ui::panes::capacity::when;
-    let mut out = format!(
-        "time until usage crosses {:.0} %, soonest first:\n",
-        r.threshold_pct
-    );
-    let _ = writeln!(
-        out,
-        "{:<24} {:<22} {:>7} {:>12} {:>24}",
-        "HOST", "RESOURCE", "NOW", "CROSSES IN", "95 % BAND"
-    );
-    for row in &r.rows {
-        let now = row
-            .current_pct
-            .map_or_else(|| "-".into(), |p| format!("{p:.1}%"));
-        let (expected, band) = match &row.crossing {
-            Some(c) if c.already => ("now".to_string(), String::new()),
-            Some(c) => (
-                when(c.expected, c.horizon),
-                crate::ui::panes::capacity::band(c.earliest, c.latest, c.horizon),
-            ),
-            None => (row.note.clone().unwrap_or_default(), String::new()),
-        };
-        let _ = writeln!(
-            out,
-            "{:<24} {:<22} {:>7} {:>12} {:>24}",
-            row.host, row.resource, now, expected, band
-        );
-    }
-    for h in &r.headroom {
-        let _ = writeln!(out, "{}: {}", h.host, h.text);
-    }
-    emit(&out);
-    Ok(())
-}
-
-/// `novacron rightsize [--json]`: oversized and idle VMs over the configured window.
-pub fn rightsize(cfg: &Config, json: bool) -> Result<(), Failure> {
-    use crate::analysis::rightsize::VmInput;
-    use crate::provider::libvirt::{inventory, open as connect};
-    let mut vms = Vec::new();
-    for uri in &cfg.uris {
-        let conn = connect(uri, true).map_err(|e| Failure::usage(e.to_string()))?;
-        for v in inventory::read_inventory(&conn, 0, false)
-            .map_err(|e| Failure::usage(format!("{uri}: {e}")))?
-        {
-            vms.push(VmInput {
-                entity: vm_entity(uri, &v.id.uuid),
-                name: v.name,
-                host: uri.clone(),
-                vcpus: v.vcpus,
-                memory_bytes: v.max_mem_kib * 1024,
-            });
-        }
-    }
-    let store = open(cfg)?;
-    let now = chrono::Utc::now().timestamp_millis();
-    let a = &cfg.analysis;
-    let window = i64::try_from(a.rightsize_window.as_millis()).unwrap_or(i64::MAX);
-    let rows = crate::analysis::rightsize::rightsize(
-        &store,
-        &vms,
-        &a.rightsize,
-        a.prices.as_ref(),
-        window,
-        now,
-    );
-    if json {
-        emit(
-            &(serde_json::to_string_pretty(&rows).map_err(|e| Failure::op(e.to_string()))? + "\n"),
-        );
-        return Ok(());
-    }
-    let mut out = String::new();
-    for r in &rows {
-        match &r.recommendation {
-            Some(rec) => {
-                let money = r.savings.as_ref().map_or_else(String::new, |s| {
-                    format!(
-                        " · {c}{:.2}/month → {c}{:.2}",
-                        s.current_monthly,
-                        s.recommended_monthly,
-                        c = a.currency
-                    )
-                });
-                let _ = writeln!(out, "{:<24} {:<18} {}{money}", r.name, r.host, rec.reason);
-            }
-            None => {
-                let _ = writeln!(
-                    out,
-                    "{:<24} {:<18} {}",
-                    r.name,
-                    r.host,
-                    r.note.clone().unwrap_or_default()
-                );
-            }
-        }
-    }
-    emit(&out);
     Ok(())
 }

@@ -4,6 +4,7 @@
 mod analytics_cmd;
 mod headless;
 mod history_cmd;
+mod report_cmd;
 mod series_io;
 
 use std::path::PathBuf;
@@ -325,15 +326,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
             json,
         }) => {
             let _g = crate::logging::init_cli();
-            history_cmd::forecast(&cfg, &name, &metric, &horizon, json)
+            report_cmd::forecast(&cfg, &name, &metric, &horizon, json)
         }
         Some(Command::Capacity { json }) => {
             let _g = crate::logging::init_cli();
-            history_cmd::capacity(&cfg, json)
+            report_cmd::capacity(&cfg, json)
         }
         Some(Command::Rightsize { json }) => {
             let _g = crate::logging::init_cli();
-            history_cmd::rightsize(&cfg, json)
+            report_cmd::rightsize(&cfg, json)
         }
         Some(Command::Backtest { files, out, json }) => {
             analytics_cmd::backtest(&files, out.as_deref(), json)

@@ -4,8 +4,9 @@
 //! sled keeps values inline in 16-entry leaves and rewrites a leaf on every tenth update, so
 //! one small value per chunk costs about twice its size on disk at steady state and a page
 //! table entry in memory for ever. Grouping `Tier::pack_series` series per value makes the
-//! leaves large enough that sled stores them as blob files, which it deletes as soon as they
-//! are replaced: the space on disk stays close to the live data.
+//! leaves large enough that sled stores them as blob files, which it deletes once they are
+//! replaced (or the store does, `sled_blobs.rs`): the space on disk stays close to the live
+//! data.
 //!
 //! ```text
 //! pack = version=1  n:varint  (id_delta:varint len:varint)*n  chunk bytes in the same order

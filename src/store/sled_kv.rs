@@ -1,16 +1,15 @@
 //! The key-value surface over sled: one tree for the history, the write-ahead log file
-//! beside it, errors mapped to [`StoreError`] with the path, and the bookkeeping that
-//! decides when sled must be reopened to give back its memory (see `sled_reopen.rs`).
+//! beside it, sled's errors mapped to [`StoreError`] with the path, and the estimate of
+//! what sled holds in memory that decides when to reopen it (`sled_reopen.rs`).
 
 use std::fs;
 use std::io;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use super::kv::{Kv, KvOp, Pairs, Records};
+use super::sled_blobs::Swept;
+use super::sled_reopen::{open_db, set_open_here};
 use super::wal::WalFile;
 use super::{StoreConfig, StoreError};
 
@@ -20,28 +19,24 @@ pub(crate) const PID_FILE: &str = "owner.pid";
 /// similar size), so it counts as this many times its size towards the reopen budget.
 const LEAF_PER_VALUE: u64 = 16;
 
-/// How long an open waits for a lock that only this process's closed sled still holds.
-const LOCK_WAIT: Duration = Duration::from_secs(10);
-
-/// Databases this process has open. sled writes its log from a thread pool, and a job can
-/// still hold the file (and so its lock) for a moment after the `Db` is dropped: a lock
-/// held while no open database of ours has the path is that, and is waited for.
-static OPEN_PATHS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Flushes between two reopens at least (a minute at the default 5 s), so that reads
+/// (charts, reports) cannot make the store reopen sled at every flush.
+const MIN_FLUSHES_BETWEEN_REOPENS: u64 = 12;
 
 pub(crate) struct SledKv {
-    /// `None` only after a reopen failed; every call tries to open it again.
+    /// `None` only after a reopen failed; writes and `maintain` try to open it again.
     pub(crate) db: Option<sled::Db>,
     pub(crate) path: PathBuf,
     pub(crate) sled_config: sled::Config,
-    pub(crate) segment_bytes: usize,
     wal: WalFile,
     recovered: Records,
-    /// Estimated bytes of packs sled holds in memory since it was opened.
+    /// Estimated bytes of pages sled holds in memory since it was opened.
     loaded: AtomicU64,
+    flushes_since_open: u64,
     pub(crate) reopen_after: u64,
-    /// Pages were replaced since the open (so sled may owe blob deletions).
-    pub(crate) wrote: bool,
     pub(crate) reopens: u64,
+    /// Orphaned blob files deleted since the store opened.
+    pub(crate) swept: Swept,
 }
 
 impl SledKv {
@@ -60,18 +55,21 @@ impl SledKv {
         let db = open_db(path, &sled_config)?;
         fs::write(path.join(PID_FILE), std::process::id().to_string()).map_err(io_err)?;
         let (wal, recovered) = WalFile::open(&path.join("wal.log")).map_err(io_err)?;
-        Ok(Self {
+        let mut kv = Self {
             db: Some(db),
             path: path.to_path_buf(),
             sled_config,
-            segment_bytes: cfg.segment_bytes,
             wal,
             recovered,
             loaded: AtomicU64::new(0),
+            flushes_since_open: 0,
             reopen_after: cfg.reopen_after_bytes,
-            wrote: false,
             reopens: 0,
-        })
+            swept: Swept::default(),
+        };
+        set_open_here(path, true);
+        kv.after_open();
+        Ok(kv)
     }
 
     pub(crate) fn err(&self, e: sled::Error) -> StoreError {
@@ -85,67 +83,21 @@ impl SledKv {
         })
     }
 
+    /// The database, opening it again first if a reopen failed.
+    fn db_mut(&mut self) -> Result<&sled::Db, StoreError> {
+        if self.db.is_none() {
+            self.reopen()?;
+        }
+        self.db()
+    }
+
     fn count_loaded(&self, bytes: u64) {
         self.loaded.fetch_add(bytes, Ordering::Relaxed);
     }
 
-    pub(crate) fn loaded(&self) -> u64 {
-        self.loaded.load(Ordering::Relaxed)
-    }
-
     pub(crate) fn reset_loaded(&mut self) {
         *self.loaded.get_mut() = 0;
-        self.wrote = false;
-    }
-}
-
-/// Opens sled, mapping its errors (and panics, which it uses for some corruption) to ours.
-pub(crate) fn open_db(path: &Path, config: &sled::Config) -> Result<sled::Db, StoreError> {
-    let deadline = Instant::now() + LOCK_WAIT;
-    let mut pause = Duration::from_millis(1);
-    loop {
-        let attempt = catch_unwind(AssertUnwindSafe(|| config.open()));
-        let result = match attempt {
-            Ok(r) => r.map_err(|e| map_sled_error(path, e)),
-            Err(_) => Err(StoreError::Damaged {
-                path: path.to_path_buf(),
-                detail: "the storage engine failed while recovering its log".into(),
-            }),
-        };
-        match result {
-            Err(StoreError::Locked { pid: Some(pid), .. })
-                if pid == std::process::id()
-                    && !is_open_here(path)
-                    && Instant::now() < deadline =>
-            {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(50));
-            }
-            Ok(db) => {
-                set_open_here(path, true);
-                return Ok(db);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-fn is_open_here(path: &Path) -> bool {
-    OPEN_PATHS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .iter()
-        .any(|p| p == path)
-}
-
-pub(crate) fn set_open_here(path: &Path, open: bool) {
-    let mut paths = OPEN_PATHS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if open {
-        paths.push(path.to_path_buf());
-    } else if let Some(i) = paths.iter().position(|p| p == path) {
-        paths.swap_remove(i);
+        self.flushes_since_open = 0;
     }
 }
 
@@ -195,7 +147,7 @@ impl Kv for SledKv {
         if lo >= hi {
             return Ok(0);
         }
-        // Counting keys still pulls every leaf (values included) into memory.
+        // Counting keys still pulls every leaf, values included, into memory.
         let (mut n, mut bytes) = (0, 0);
         for r in self.db()?.range(lo..hi) {
             let (k, v) = r.map_err(|e| self.err(e))?;
@@ -218,13 +170,14 @@ impl Kv for SledKv {
                 KvOp::Del(k) => batch.remove(k),
             }
         }
-        self.wrote = true;
         self.count_loaded(bytes);
-        self.db()?.apply_batch(batch).map_err(|e| self.err(e))
+        let db = self.db_mut()?;
+        db.apply_batch(batch).map_err(|e| self.err(e))
     }
 
     fn sync(&mut self) -> Result<(), StoreError> {
-        self.db()?.flush().map(|_| ()).map_err(|e| self.err(e))
+        let db = self.db_mut()?;
+        db.flush().map(|_| ()).map_err(|e| self.err(e))
     }
 
     fn disk_bytes(&self) -> Result<u64, StoreError> {
@@ -253,8 +206,13 @@ impl Kv for SledKv {
             })
     }
 
+    /// Reopens sled once the pages it holds are estimated to reach the budget.
     fn maintain(&mut self) -> Result<(), StoreError> {
-        if self.db.is_none() || (self.reopen_after > 0 && self.loaded() >= self.reopen_after) {
+        self.flushes_since_open += 1;
+        let due = self.reopen_after > 0
+            && *self.loaded.get_mut() >= self.reopen_after
+            && self.flushes_since_open >= MIN_FLUSHES_BETWEEN_REOPENS;
+        if due || self.db.is_none() {
             self.reopen()?;
         }
         Ok(())
@@ -262,7 +220,6 @@ impl Kv for SledKv {
 }
 
 impl Drop for SledKv {
-    /// Closes sled so that it deletes the blob files it still owes (see `sled_reopen.rs`).
     fn drop(&mut self) {
         let _ = self.close();
     }

@@ -1,130 +1,136 @@
-//! Giving sled's memory back: closing and reopening the database, and closing it so that it
-//! deletes every blob file it no longer needs.
+//! Opening sled, and giving its memory back by closing and reopening it.
 //!
-//! Why: every chunk pack lives in a sled leaf stored as a blob file (see
-//! [`StoreConfig::segment_bytes`](super::StoreConfig::segment_bytes)). sled 0.34's page cache
-//! charges a blob page by the size of its pointer in the log (about 30 bytes, `log_size`
-//! in `pagecache/mod.rs`) and only weighs evictions once a shard has queued 64 accesses
-//! (256 shards, `lru.rs`), so pages it reads or writes stay in memory until the database
-//! is closed: the process grew by the size of the data written (1.6 MB/h at 2000 series).
-//! The store therefore reopens sled at a flush once the packs it wrote or read since the
-//! open reach [`StoreConfig::reopen_after_bytes`](super::StoreConfig::reopen_after_bytes).
+//! Why reopen: every chunk pack lives in a sled leaf stored as a blob file (see
+//! [`StoreConfig::segment_bytes`](super::StoreConfig::segment_bytes)). sled 0.34's page
+//! cache charges a blob page by the size of its pointer in the log (about 30 bytes:
+//! `log_size` in `pagecache/mod.rs`) and weighs evictions only once one of its 256 shards
+//! has queued 64 accesses (`lru.rs`), so every page it reads or writes stays in memory
+//! until the database is closed: the process grew by what it wrote (1.6 MB/h at 2000
+//! series, 22 → 111 MB in three days). The public API has no other way to drop a page, so
+//! at the end of a flush, once the pages sled took in since it opened reach
+//! [`StoreConfig::reopen_after_bytes`](super::StoreConfig::reopen_after_bytes) (estimated
+//! in `sled_kv.rs`), the store closes sled and opens it again (a few ms; nothing else waits
+//! but readers of the store, which the writer holds meanwhile).
 //!
-//! Two things make a naive close/reopen wrong:
-//! - The lock: sled writes its log from a thread pool, and a write job keeps the file (and
-//!   its `flock`) for a moment after `Db::flush` returns and the `Db` is dropped. The open
-//!   waits for a lock held by this process's own closed instance (`sled_kv::open_db`).
-//! - Blob files: sled deletes the blob of a replaced page only when the log segment that
-//!   recorded the replacement is retired (`deferred_rm_blob` in `pagecache/segment.rs`),
-//!   which needs the log to move on about two segments. Deletions still deferred at close
-//!   are forgotten, and recovery only removes blobs newer than the log, so each close
-//!   orphaned the blobs of the packs last rewritten (≈ 330 KB at 2000 series). Before it
-//!   closes, the store makes sled defer the deletion of a canary blob of its own and then
-//!   writes small filler values (to a separate tree, never blobs) until the canary is
-//!   gone: segments retire in order, so every deletion deferred before it has happened.
+//! What a correct reopen needs:
+//! - No handle left: the `Db` is owned by `SledKv` only (no `Tree` clones, no background
+//!   flusher thread: `flush_every_ms(None)`); dropping it flushes and fsyncs the log.
+//! - The lock: sled writes its log from a thread pool, and a job can keep the file (and its
+//!   `flock`) for a moment after `Db::flush` returned and the `Db` is gone, so an open that
+//!   finds the lock held by this process, while no open store of this process has the
+//!   path, waits for it. Opening at once is what failed before ("could not acquire lock").
+//! - Blob files: sled forgets the deletions still pending at close, and never deletes some
+//!   others, so every open sweeps the blob files no page points to (`sled_blobs.rs`).
 
-use std::collections::BTreeSet;
-use std::fs;
-use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use super::sled_kv::{open_db, set_open_here, SledKv};
+use super::sled_blobs::sweep;
+use super::sled_kv::{map_sled_error, SledKv};
 use super::StoreError;
 
-/// sled tree that holds the canary and the filler (empty between closes).
-const PAD_TREE: &[u8] = b"novacron/pad";
-const CANARY: &[u8] = b"canary";
-const FILL: &[u8] = b"fill";
-/// Filler writes before giving up on the canary (about 12 segments).
-const MAX_FILL: usize = 64;
+/// How long an open waits for a lock that only this process's closed sled still holds.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// Databases this process has open (canonical paths), to tell a lock held by a live store
+/// of ours from one held by a closed sled whose last write job is still running.
+static OPEN_PATHS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn open_paths() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    OPEN_PATHS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+pub(crate) fn set_open_here(path: &Path, open: bool) {
+    let path = canonical(path);
+    let mut paths = open_paths();
+    if open {
+        paths.push(path);
+    } else if let Some(i) = paths.iter().position(|p| *p == path) {
+        paths.swap_remove(i);
+    }
+}
+
+/// Opens sled, mapping its errors (and panics, which it uses for some corruption) to ours.
+pub(crate) fn open_db(path: &Path, config: &sled::Config) -> Result<sled::Db, StoreError> {
+    let deadline = Instant::now() + LOCK_WAIT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let result = match catch_unwind(AssertUnwindSafe(|| config.open())) {
+            Ok(r) => r.map_err(|e| map_sled_error(path, e)),
+            Err(_) => Err(StoreError::Damaged {
+                path: path.to_path_buf(),
+                detail: "the storage engine failed while recovering its log".into(),
+            }),
+        };
+        match result {
+            Err(StoreError::Locked { pid: Some(pid), .. })
+                if pid == std::process::id()
+                    && Instant::now() < deadline
+                    && !open_paths().contains(&canonical(path)) =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
 
 impl SledKv {
-    /// Closes sled (without orphaning blobs) and opens it again, dropping its cache.
+    /// Closes sled and opens it again, which empties its cache.
     pub(crate) fn reopen(&mut self) -> Result<(), StoreError> {
         self.close()?;
-        let db = open_db(&self.path, &self.sled_config)?;
-        self.db = Some(db);
+        self.db = Some(open_db(&self.path, &self.sled_config)?);
+        set_open_here(&self.path, true);
         self.reopens += 1;
+        self.after_open();
         Ok(())
     }
 
-    /// Settles sled's deferred blob deletions, then drops the database.
+    /// Flushes and drops the database.
     pub(crate) fn close(&mut self) -> Result<(), StoreError> {
         let Some(db) = self.db.take() else {
             return Ok(());
         };
-        let settled = if self.wrote {
-            settle(&db, &self.path, self.segment_bytes)
-        } else {
-            Ok(true)
-        };
         self.reset_loaded();
-        // Dropping flushes and fsyncs the log; sled panics if that fails.
+        let flushed = db.flush();
+        // Dropping flushes and fsyncs the log again; sled panics if that fails.
         let dropped = catch_unwind(AssertUnwindSafe(move || drop(db)));
         set_open_here(&self.path, false);
-        if dropped.is_err() {
-            return Err(StoreError::Damaged {
-                path: self.path.clone(),
-                detail: "the storage engine failed while closing".into(),
-            });
-        }
-        if !settled.map_err(|e| self.err(e))? {
-            tracing::warn!(
-                path = %self.path.display(),
-                "sled did not confirm its pending blob deletions before closing; some blob files may stay behind"
-            );
-        }
+        flushed.map_err(|e| self.err(e))?;
+        dropped.map_err(|_| StoreError::Damaged {
+            path: self.path.clone(),
+            detail: "the storage engine failed while closing".into(),
+        })?;
         Ok(())
     }
-}
 
-/// Makes sled carry out every blob deletion it has deferred; `Ok(false)` if the canary
-/// did not go within [`MAX_FILL`] writes.
-fn settle(db: &sled::Db, path: &Path, segment: usize) -> Result<bool, sled::Error> {
-    let pad = db.open_tree(PAD_TREE)?;
-    let blob_dir = path.join("blobs");
-    db.flush()?;
-    let before = blob_names(&blob_dir)?;
-    // A value over a quarter segment is written as a blob file of its own.
-    pad.insert(CANARY, vec![0u8; segment / 4 + 256])?;
-    db.flush()?;
-    let canary: Vec<String> = blob_names(&blob_dir)?
-        .difference(&before)
-        .cloned()
-        .collect();
-    pad.remove(CANARY)?;
-    // sled rewrites a page after ten updates; the rewrite defers the canary's deletion to
-    // the segment being written now, which is after every earlier deferral.
-    for i in 0u8..12 {
-        pad.insert([i], &b""[..])?;
-        pad.remove([i])?;
-    }
-    // (sled skips a write that does not change the value.)
-    let mut filler = vec![0u8; segment / 8];
-    let mut gone = false;
-    for i in 0..MAX_FILL {
-        filler[0] = u8::try_from(i % 251).unwrap_or(0) + 1;
-        pad.insert(FILL, filler.as_slice())?;
-        db.flush()?;
-        if canary.iter().all(|f| !blob_dir.join(f).exists()) {
-            gone = true;
-            break;
+    /// Deletes the blob files sled left behind. Never fails the open: files a sweep cannot
+    /// remove stay for the next one.
+    pub(crate) fn after_open(&mut self) {
+        match sweep(&self.path) {
+            Ok(s) => {
+                self.swept.files += s.files;
+                self.swept.bytes += s.bytes;
+                if s.skipped {
+                    tracing::warn!(
+                        path = %self.path.display(),
+                        "sled's snapshot was not as expected; orphaned blob files kept"
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(
+                path = %self.path.display(),
+                "sweeping orphaned sled blob files: {e}"
+            ),
         }
     }
-    pad.remove(FILL)?;
-    db.flush()?;
-    eprintln!(
-        "DEBUG settle: canary {canary:?} gone {gone} blobs now {}",
-        blob_names(&blob_dir)?.len()
-    );
-    Ok(gone && !canary.is_empty())
-}
-
-fn blob_names(dir: &Path) -> io::Result<BTreeSet<String>> {
-    let mut names = BTreeSet::new();
-    for e in fs::read_dir(dir)? {
-        names.insert(e?.file_name().to_string_lossy().into_owned());
-    }
-    Ok(names)
 }

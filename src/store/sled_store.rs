@@ -30,6 +30,16 @@ pub struct DiskUsage {
     pub sled: u64,
 }
 
+/// See [`SledStore::upkeep`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SledUpkeep {
+    /// Times sled was closed and reopened to drop the pages it holds in memory.
+    pub reopens: u64,
+    /// Blob files sled had left behind, deleted after an open.
+    pub orphan_blobs_removed: u64,
+    pub orphan_blob_bytes_removed: u64,
+}
+
 pub struct SledStore {
     pub(crate) engine: Engine<SledKv>,
 }
@@ -51,10 +61,15 @@ impl SledStore {
         Ok(Self { engine })
     }
 
-    /// How many times sled was closed and reopened to give back its memory.
+    /// What the store did to keep sled's memory and files in check since it opened.
     #[must_use]
-    pub fn reopens(&self) -> u64 {
-        self.engine.kv.reopens
+    pub fn upkeep(&self) -> SledUpkeep {
+        let kv = &self.engine.kv;
+        SledUpkeep {
+            reopens: kv.reopens,
+            orphan_blobs_removed: kv.swept.files,
+            orphan_blob_bytes_removed: kv.swept.bytes,
+        }
     }
 
     /// Directory size: apparent, allocated, and sled's own figure.
@@ -79,6 +94,7 @@ impl SledStore {
 impl Drop for SledStore {
     /// Best effort: a clean shutdown keeps the samples of the last interval too.
     fn drop(&mut self) {
+        self.engine.kv.reopen_after = 0; // closing anyway
         let _ = self.engine.flush();
     }
 }

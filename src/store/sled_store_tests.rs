@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use super::*;
 use crate::store::retention::Retention;
-use crate::store::{HistoryStore, Query, Sample, SeriesKey, StoreConfig, Tier};
+use crate::store::{HistoryStore, MemoryStore, Query, Sample, SeriesKey, StoreConfig, Tier};
 
 const T0: i64 = 1_700_000_040_000; // on a minute boundary
 
-fn fill(store: &mut SledStore, series: usize, from_step: i64, steps: i64) {
+fn fill(store: &mut impl HistoryStore, series: usize, from_step: i64, steps: i64) {
     for step in from_step..from_step + steps {
         let batch: Vec<(SeriesKey, Sample)> = (0..series)
             .map(|i| {
@@ -190,4 +190,76 @@ fn non_finite_values_are_kept_in_raw_and_skipped_by_aggregates() {
     };
     let p = s.query(&q).unwrap().points;
     assert_eq!((p.len(), p[0].count, p[0].min, p[0].max), (1, 2, -2.5, 1.0));
+}
+
+fn blob_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir.join("blobs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect()
+}
+
+#[test]
+fn reopening_sled_to_free_its_memory_keeps_every_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = StoreConfig {
+        reopen_after_bytes: 1,
+        ..StoreConfig::default()
+    };
+    let mut s = SledStore::open(dir.path(), cfg.clone()).unwrap();
+    let mut m = MemoryStore::new(cfg);
+    fill(&mut s, 64, 0, 2_000);
+    fill(&mut m, 64, 0, 2_000);
+    let upkeep = s.upkeep();
+    assert!(upkeep.reopens >= 3, "{upkeep:?}");
+    assert!(!blob_files(dir.path()).is_empty(), "packs are blobs");
+    for i in [0, 31, 63] {
+        let key = SeriesKey::vm("h1", &format!("vm{i}"), "cpu_pct");
+        let q = Query {
+            key: key.clone(),
+            from_ms: T0,
+            to_ms: T0 + 10_000_000,
+            max_points: Some(200),
+            step_ms: None,
+        };
+        assert_eq!(s.query(&q).unwrap(), m.query(&q).unwrap());
+        let all = (0, i64::MAX / 4);
+        assert_eq!(
+            s.raw_range(&key, all.0, all.1).unwrap(),
+            m.raw_range(&key, all.0, all.1).unwrap()
+        );
+    }
+}
+
+#[test]
+fn close_and_open_again_at_once_does_not_trip_over_sleds_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..20 {
+        let mut s = SledStore::open(dir.path(), StoreConfig::default()).unwrap();
+        fill(&mut s, 8, round * 20, 20);
+    }
+    let s = SledStore::open(dir.path(), StoreConfig::default()).unwrap();
+    let key = SeriesKey::vm("h1", "vm7", "cpu_pct");
+    assert_eq!(s.raw_range(&key, 0, i64::MAX / 4).unwrap().len(), 400);
+}
+
+#[test]
+fn blob_files_no_page_points_to_are_deleted_at_open_and_live_ones_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SeriesKey::vm("h1", "vm5", "cpu_pct");
+    let before = {
+        let mut s = SledStore::open(dir.path(), StoreConfig::default()).unwrap();
+        fill(&mut s, 64, 0, 1_500);
+        s.raw_range(&key, 0, i64::MAX / 4).unwrap()
+    };
+    let live = blob_files(dir.path());
+    assert!(!live.is_empty());
+    std::fs::write(dir.path().join("blobs").join("7"), b"orphan").unwrap();
+    for _ in 0..2 {
+        let s = SledStore::open(dir.path(), StoreConfig::default()).unwrap();
+        assert_eq!(s.raw_range(&key, 0, i64::MAX / 4).unwrap(), before);
+        assert!(!blob_files(dir.path()).contains(&"7".to_string()));
+    }
+    let s = SledStore::open(dir.path(), StoreConfig::default()).unwrap();
+    assert_eq!(s.stats().unwrap().samples, 64 * 1_500);
 }

@@ -112,7 +112,7 @@ pub(crate) fn decode(data: &[u8]) -> Result<Vec<WalRow>, CodecError> {
     Ok(out)
 }
 
-fn crc32(parts: &[&[u8]]) -> u32 {
+pub(crate) fn crc32(parts: &[&[u8]]) -> u32 {
     let mut crc = !0u32;
     for part in parts {
         for &b in *part {

@@ -12,6 +12,21 @@ use crate::domain::Metric;
 use crate::store::writer::{lock, HistoryWriter, SharedStore, WriterEvent};
 use crate::store::{HistoryStore, Query, Sample, SeriesKey, StoreError};
 
+/// Recorded points as the store's batch type.
+#[must_use]
+pub fn to_batch(points: Vec<RecordPoint>) -> Vec<(SeriesKey, Sample)> {
+    points
+        .into_iter()
+        .map(|p| {
+            let sample = Sample {
+                ts_ms: p.ts_ms,
+                value: p.value,
+            };
+            (SeriesKey::new(p.entity, p.metric), sample)
+        })
+        .collect()
+}
+
 /// An open store with its writer.
 pub struct History {
     pub store: SharedStore,
@@ -42,18 +57,7 @@ impl History {
 
     /// Queues points for the writer; a full queue (disk too slow) drops them with a warning.
     pub fn record(&self, points: Vec<RecordPoint>) {
-        let batch: Vec<(SeriesKey, Sample)> = points
-            .into_iter()
-            .map(|p| {
-                (
-                    SeriesKey::new(p.entity, p.metric),
-                    Sample {
-                        ts_ms: p.ts_ms,
-                        value: p.value,
-                    },
-                )
-            })
-            .collect();
+        let batch = to_batch(points);
         if let Some(w) = &self.writer {
             if let Err(e) = w.send(batch) {
                 tracing::warn!("history: batch dropped: {e}");
