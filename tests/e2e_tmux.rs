@@ -20,10 +20,17 @@ impl Tmux {
     /// shell records its exit code and `stty -a` (the terminal mode it left behind).
     fn start(session: &str, args: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let xdg = dir.path().to_path_buf();
+        Self::start_in(session, dir, &xdg, args)
+    }
+
+    /// As `start`, with the state and config dirs under `xdg` (shared by consoles that must
+    /// meet) and the exit code and stty record in `dir`.
+    fn start_in(session: &str, dir: tempfile::TempDir, xdg: &Path, args: &str) -> Self {
         let bin = env!("CARGO_BIN_EXE_novacron");
-        let d = dir.path().display();
+        let (d, x) = (dir.path().display(), xdg.display());
         let script = format!(
-            "XDG_STATE_HOME={d}/state XDG_CONFIG_HOME={d}/config {bin} {args}; echo \"EXIT=$?\" > {d}/exit; stty -a > {d}/stty; echo SHELL-BACK; sleep 60"
+            "XDG_STATE_HOME={x}/state XDG_CONFIG_HOME={x}/config {bin} {args}; echo \"EXIT=$?\" > {d}/exit; stty -a > {d}/stty; echo SHELL-BACK; sleep 60"
         );
         let _ = Command::new("tmux")
             .args(["kill-session", "-t", session])
@@ -218,4 +225,39 @@ fn sigterm_restores_the_terminal() {
         .success());
     assert_eq!(t.wait_exit().trim(), "EXIT=0");
     t.assert_restored();
+}
+
+#[test]
+fn a_second_console_is_refused_and_a_read_only_one_watches_alongside() {
+    if !lab::available() {
+        return;
+    }
+    let first = Tmux::start("nc-e2e-first", "-c qemu:///system");
+    first.wait_screen("the first console", Duration::from_secs(15), |s| {
+        s.contains("│nclab-")
+    });
+    let shared = first.dir.path().to_path_buf();
+
+    let watcher = Tmux::start_in(
+        "nc-e2e-watch",
+        tempfile::tempdir().unwrap(),
+        &shared,
+        "-c qemu:///system --read-only",
+    );
+    let s = watcher.wait_screen("the read-only console", Duration::from_secs(15), |s| {
+        s.contains("[read-only]") && s.contains("history kept in memory")
+    });
+    assert!(s.contains("│nclab-"), "{s}");
+
+    let refused = Tmux::start_in(
+        "nc-e2e-second",
+        tempfile::tempdir().unwrap(),
+        &shared,
+        "-c qemu:///system",
+    );
+    assert_eq!(refused.wait_exit().trim(), "EXIT=2");
+    let msg = refused.wait_screen("the refusal", Duration::from_secs(5), |s| {
+        s.contains("already managing")
+    });
+    assert!(msg.contains("--read-only"), "{msg}");
 }

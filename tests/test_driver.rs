@@ -251,6 +251,15 @@ fn cli_ops_exit_codes() {
             predicate::str::contains("no domain named \"tset\"")
                 .and(predicate::str::contains("did you mean test")),
         );
+    // Nothing listens there: an unreachable host is a connection error naming the URI.
+    cli()
+        .args(["-c", "qemu+tcp://127.0.0.2:16599/system", "list"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("cannot connect to qemu+tcp://127.0.0.2:16599/system")
+                .and(predicate::str::contains("Connection refused")),
+        );
     cli()
         .args(["-c", "nosuchdriver:///x", "list"])
         .assert()

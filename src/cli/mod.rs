@@ -354,17 +354,33 @@ fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 /// Opens the history store the config asks for: sled on disk, or memory with `--no-history`.
-fn open_store(cfg: &config::Config) -> Result<crate::store::writer::SharedStore, Failure> {
-    use crate::store::{HistoryStore, MemoryStore, SledStore, StoreConfig};
+/// A read-only console watching alongside a running one cannot share its history database
+/// (sled allows one process): it keeps this run's history in memory and says so.
+fn open_store(
+    cfg: &config::Config,
+) -> Result<(crate::store::writer::SharedStore, Option<String>), Failure> {
+    use crate::store::{HistoryStore, MemoryStore, SledStore, StoreConfig, StoreError};
     let sc = StoreConfig {
         retention: cfg.retention,
         ..StoreConfig::default()
     };
+    let mut note = None;
     let store: Box<dyn HistoryStore> = match &cfg.history_path {
-        Some(p) => Box::new(SledStore::open(p, sc).map_err(|e| Failure::usage(e.to_string()))?),
+        Some(p) => match SledStore::open(p, sc.clone()) {
+            Ok(s) => Box::new(s),
+            Err(e @ StoreError::Locked { .. }) if cfg.read_only => {
+                tracing::warn!("{e}; read-only: keeping this run's history in memory");
+                note = Some(format!(
+                    "history kept in memory: {} is held by another console",
+                    p.display()
+                ));
+                Box::new(MemoryStore::new(sc))
+            }
+            Err(e) => return Err(Failure::usage(e.to_string())),
+        },
         None => Box::new(MemoryStore::new(sc)),
     };
-    Ok(std::sync::Arc::new(std::sync::Mutex::new(store)))
+    Ok((std::sync::Arc::new(std::sync::Mutex::new(store)), note))
 }
 
 fn tui(cfg: config::Config) -> Result<(), Failure> {
@@ -391,8 +407,8 @@ fn tui(cfg: config::Config) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::usage(format!("cannot start the async runtime: {e}")))?;
-    let store = open_store(&cfg)?;
-    let res = rt.block_on(crate::tui::event_loop::run(cfg, store));
+    let (store, note) = open_store(&cfg)?;
+    let res = rt.block_on(crate::tui::event_loop::run(cfg, store, note));
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
     drop(locks);
     res.map_err(|e| Failure::usage(format!("{e:#}")))

@@ -144,7 +144,7 @@ fn dispatch(state: &mut State, rt: &mut Runtime, msg: Msg) {
 ///
 /// # Errors
 /// Terminal I/O errors.
-pub async fn run(cfg: Config, store: SharedStore) -> anyhow::Result<()> {
+pub async fn run(cfg: Config, store: SharedStore, note: Option<String>) -> anyhow::Result<()> {
     let theme = Theme::new(&cfg.theme, cfg.color);
     let settings = Settings {
         read_only: cfg.read_only,
@@ -174,6 +174,16 @@ pub async fn run(cfg: Config, store: SharedStore) -> anyhow::Result<()> {
     };
     for (i, uri) in cfg.uris.iter().enumerate() {
         rt.connect(i, uri);
+    }
+    if let Some(note) = note {
+        crate::app::opflow::journal(
+            &mut state,
+            "novacron",
+            "history",
+            note,
+            crate::app::state::JournalStatus::Warning("memory only".into()),
+            None,
+        );
     }
 
     let mut term = terminal::init().context("cannot set up the terminal")?;
