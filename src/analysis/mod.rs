@@ -57,6 +57,27 @@ pub fn trim_leading_gaps(values: &[f64]) -> &[f64] {
     &values[start..]
 }
 
+/// Every series novacron records is non-negative, and percentages stop at 100: a band that
+/// crosses those bounds (wide on short history) is cut there rather than shown impossible.
+pub fn clamp_to_range(f: &mut Forecast, metric: &str) {
+    let hi = if metric.ends_with("_pct") {
+        100.0
+    } else {
+        f64::INFINITY
+    };
+    for v in [
+        &mut f.point,
+        &mut f.lo80,
+        &mut f.hi80,
+        &mut f.lo95,
+        &mut f.hi95,
+    ] {
+        for x in v.iter_mut() {
+            *x = x.clamp(0.0, hi);
+        }
+    }
+}
+
 /// A forecast with the evidence behind it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ForecastResult {
@@ -116,8 +137,9 @@ pub fn forecast_grid(
 ) -> Result<ForecastResult, String> {
     let values = trim_leading_gaps(all);
     let cfg = ForecastConfig::default();
-    let f = forecast(values, horizon_rows, ModelKind::Auto, &cfg)
+    let mut f = forecast(values, horizon_rows, ModelKind::Auto, &cfg)
         .map_err(|e| format!("no history of {metric} yet to forecast from ({e})"))?;
+    clamp_to_range(&mut f, metric);
     // Backtest on this series: origins every hour over (at most) its last day.
     let warmup = values
         .len()
@@ -212,6 +234,29 @@ mod tests {
         );
         assert!(r.backtest_origins > 0 && r.backtest_mase.is_some());
         assert!(r.history.len() <= 576);
+    }
+
+    #[test]
+    fn bands_stay_within_what_the_metric_can_be() {
+        let now = 1_700_000_000_000 - 1_700_000_000_000 % STEP_MS;
+        let pts: Vec<(i64, f64)> = (0..6)
+            .map(|i| {
+                (
+                    now - (6 - i) * STEP_MS + 1_000,
+                    [5.0, 95.0][usize::try_from(i % 2).unwrap()],
+                )
+            })
+            .collect();
+        let s = store_with(&pts);
+        let r = forecast_series(&s, "vm/x/u", "cpu_pct", now, 72).unwrap();
+        let f = &r.forecast;
+        assert!(
+            f.lo95
+                .iter()
+                .chain(&f.hi95)
+                .all(|v| (0.0..=100.0).contains(v)),
+            "{f:?}"
+        );
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         Line::from(vec![
             Span::styled(format!("{:<10}", "poll"), theme.dim),
             Span::raw(format!(
-                "{:.1} ms per cheap poll · {} skipped (overran)",
+                "{:.1} ms per poll tick · {} skipped (overran)",
                 m.last_poll_ms, m.overruns
             )),
         ]),
