@@ -75,6 +75,7 @@ mod bits;
 pub mod codec;
 mod config;
 mod engine;
+mod heap;
 mod keys;
 mod kv;
 pub mod memory;

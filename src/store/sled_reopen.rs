@@ -92,6 +92,7 @@ impl SledKv {
         set_open_here(&self.path, true);
         self.reopens += 1;
         self.after_open();
+        super::heap::release_free_memory();
         Ok(())
     }
 
