@@ -5,7 +5,8 @@
 //! * `history/ingest`, `history/ingest_flush_each_poll`: samples/s through `append` + `flush`.
 //! * `history/query_24h_1min`: one series, last 24 h at 1-minute resolution (target ≤ 5 ms).
 //!
-//! `NOVACRON_BENCH_HOURS` shortens the simulated day (default 24).
+//! `NOVACRON_BENCH_HOURS` sets the simulated span (default 24 h under `cargo bench`, 1 h
+//! when `cargo test` runs the bench once).
 
 #![allow(
     clippy::cast_possible_truncation,
@@ -25,7 +26,13 @@ fn hours() -> u64 {
     std::env::var("NOVACRON_BENCH_HOURS")
         .ok()
         .and_then(|h| h.parse().ok())
-        .unwrap_or(24)
+        // `cargo test --all-targets` runs benches once without `--bench`: an hour is enough
+        // to check they work.
+        .unwrap_or(if std::env::args().any(|a| a == "--bench") {
+            24
+        } else {
+            1
+        })
 }
 
 /// Builds the simulated day once; returns the store, its dir guard and the fleet (for keys).
@@ -36,11 +43,21 @@ fn day_store() -> (SledStore, tempfile::TempDir, sim::Fleet, i64) {
     let steps = hours() * 720;
     let mut batch = Vec::new();
     let t = Instant::now();
-    for _ in 0..steps {
+    // RSS every simulated 4 h: the store's memory must stay flat over a day.
+    let mut rss = Vec::new();
+    for step in 0..steps {
         fleet.tick(&mut batch);
         store.append(&batch).expect("append");
         store.flush().expect("flush");
+        if step % (4 * 720) == 4 * 720 - 1 {
+            rss.push(format!(
+                "{}h {:.1}",
+                (step + 1) / 720,
+                sim::rss_kib().0 as f64 / 1024.0
+            ));
+        }
     }
+    eprintln!("history/rss_mib over the simulated day: {}", rss.join(", "));
     let stats = store.stats().expect("stats");
     let usage = store.disk_usage().expect("usage");
     eprintln!(
