@@ -79,6 +79,112 @@ pub fn robust_seasonal(
     )
 }
 
+/// Settings of the wide daily profile of [`daily_profile`] for a season of `season` rows: up
+/// to two weeks of past days, an hour either side of the time of day (at 288 rows a day),
+/// the level window a quarter of a day.
+#[must_use]
+pub fn wide_profile_spec(season: usize) -> RobustSeasonalSpec {
+    RobustSeasonalSpec {
+        season,
+        max_days: 14,
+        smooth: season / 24,
+        level_window: season / 4,
+    }
+}
+
+/// Profile values computed once from a whole series, for rolling forecasts over it: the
+/// value at row `t` seen from a history of `n` rows is the table's whenever no day's
+/// neighbourhood of `t` reaches row `n` or later (`t + smooth < n + season`), which holds
+/// for every horizon up to `season - smooth` rows; other rows are computed from the history.
+#[derive(Debug)]
+pub struct ProfileTable {
+    values: Vec<f64>,
+}
+
+impl ProfileTable {
+    /// Profile values for rows `0..upto` from the rows of `ys`.
+    #[must_use]
+    pub fn new(ys: &[f64], upto: usize, spec: &RobustSeasonalSpec) -> Self {
+        let mut buf = Vec::new();
+        Self {
+            values: (0..upto)
+                .map(|t| profile_at(ys, t, spec, &mut buf))
+                .collect(),
+        }
+    }
+
+    /// Profile at row `t` from the first `history.len()` rows of the table's series.
+    fn at(&self, history: &[f64], t: usize, spec: &RobustSeasonalSpec, buf: &mut Vec<f64>) -> f64 {
+        match self.values.get(t) {
+            Some(&v) if t + spec.smooth < history.len() + spec.season => v,
+            _ => profile_at(history, t, spec, buf),
+        }
+    }
+}
+
+/// The plain daily profile: for each forecast row, the median over past days of the rows
+/// near the same time of day. `None` until a season of history exists. Steps whose
+/// neighbourhood is not yet observed on any day take the median of the last
+/// `level_window` rows. `table`, when given, must come from a series `history` starts.
+#[must_use]
+pub fn daily_profile(
+    history: &[f64],
+    horizon: usize,
+    spec: &RobustSeasonalSpec,
+    table: Option<&ProfileTable>,
+) -> Option<Vec<f64>> {
+    let n = history.len();
+    if spec.season == 0 || n < spec.season {
+        return None;
+    }
+    let mut buf = Vec::new();
+    let mut fallback = None;
+    (n..n + horizon)
+        .map(|t| {
+            let p = match table {
+                Some(table) => table.at(history, t, spec, &mut buf),
+                None => profile_at(history, t, spec, &mut buf),
+            };
+            if p.is_finite() {
+                return Some(p);
+            }
+            if fallback.is_none() {
+                let start = n.saturating_sub(spec.level_window.max(1));
+                buf.clear();
+                buf.extend(history[start..].iter().copied().filter(|x| x.is_finite()));
+                fallback = median_in_place(&mut buf);
+            }
+            fallback
+        })
+        .collect()
+}
+
+/// The daily profile moved to the current level: the level is the median, over the last
+/// `level_window` rows, of each row minus the profile forecast made for it before that
+/// window (out of sample, so a profile that fits its own rows cannot hide a shift).
+/// `None` until a season plus a level window of history exist.
+#[must_use]
+pub fn level_adjusted_profile(
+    history: &[f64],
+    horizon: usize,
+    spec: &RobustSeasonalSpec,
+    table: Option<&ProfileTable>,
+) -> Option<Vec<f64>> {
+    let n = history.len();
+    let w = spec.level_window.max(1);
+    let before = n.checked_sub(w)?;
+    let profile = daily_profile(history, horizon, spec, table)?;
+    let past = daily_profile(&history[..before], w, spec, table)?;
+    let mut resid: Vec<f64> = history[before..]
+        .iter()
+        .zip(&past)
+        .map(|(y, p)| y - p)
+        .filter(|r| r.is_finite())
+        .collect();
+    let level = median_in_place(&mut resid)?;
+    Some(profile.iter().map(|p| p + level).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +203,72 @@ mod tests {
         for (s, f) in fc.iter().enumerate() {
             assert!((f - pattern(ys.len() + s)).abs() < 1e-9, "step {s}");
         }
+    }
+
+    #[test]
+    fn level_adjusted_profile_follows_a_shift_and_keeps_the_shape() {
+        let spec = RobustSeasonalSpec {
+            season: 24,
+            max_days: 14,
+            smooth: 1,
+            level_window: 6,
+        };
+        let pattern = |i: usize| if (i % 24) < 12 { 10.0 } else { 50.0 };
+        // Three days of the pattern, then the whole series 7 higher for the last 8 rows.
+        let mut ys: Vec<f64> = (0..72).map(pattern).collect();
+        ys.extend((72..80).map(|i| pattern(i) + 7.0));
+        let plain = daily_profile(&ys, 24, &spec, None).unwrap();
+        let moved = level_adjusted_profile(&ys, 24, &spec, None).unwrap();
+        for s in 0..24 {
+            let t = ys.len() + s;
+            // Away from the pattern's edges, the plain profile repeats it and the adjusted
+            // one adds the shift.
+            if (t % 12) > 1 && (t % 12) < 11 {
+                assert!((plain[s] - pattern(t)).abs() < 1e-9, "plain step {s}");
+                assert!((moved[s] - pattern(t) - 7.0).abs() < 1e-9, "moved step {s}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_table_gives_what_each_history_alone_gives() {
+        let spec = RobustSeasonalSpec {
+            season: 24,
+            max_days: 3,
+            smooth: 2,
+            level_window: 6,
+        };
+        let ys: Vec<f64> = (0..120_u32)
+            .map(|i| f64::from((i * 7919) % 31) + f64::from(i % 24))
+            .collect();
+        // Horizons past season - smooth need rows the history does not have yet.
+        let table = ProfileTable::new(&ys, ys.len() + 30, &spec);
+        for n in [30, 47, 48, 70, 90] {
+            for horizon in [1, 12, 22, 30] {
+                let h = &ys[..n];
+                assert_eq!(
+                    daily_profile(h, horizon, &spec, Some(&table)),
+                    daily_profile(h, horizon, &spec, None),
+                    "n {n} horizon {horizon}"
+                );
+                assert_eq!(
+                    level_adjusted_profile(h, horizon, &spec, Some(&table)),
+                    level_adjusted_profile(h, horizon, &spec, None),
+                    "n {n} horizon {horizon}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn profiles_need_a_season() {
+        let spec = wide_profile_spec(288);
+        assert!(daily_profile(&[1.0; 200], 5, &spec, None).is_none());
+        assert!(level_adjusted_profile(&[1.0; 300], 5, &spec, None).is_none());
+        assert_eq!(
+            daily_profile(&[2.0; 300], 3, &spec, None),
+            Some(vec![2.0; 3])
+        );
     }
 
     #[test]

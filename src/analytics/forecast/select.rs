@@ -11,7 +11,10 @@ use serde::Serialize;
 
 use super::holt::{self, HoltFit};
 use super::intervals::with_empirical_bands;
-use super::robust::{robust_seasonal, RobustSeasonalSpec};
+use super::robust::{
+    daily_profile, level_adjusted_profile, robust_seasonal, wide_profile_spec, ProfileTable,
+    RobustSeasonalSpec,
+};
 use super::simple::{naive, seasonal_naive, window_median};
 use super::trend::LinearFit;
 use super::{Forecast, ForecastConfig, ModelKind};
@@ -51,6 +54,12 @@ pub enum Member {
     SeasonalNaive,
     Median(usize),
     RobustSeasonal,
+    /// The wide daily profile as it is ([`daily_profile`]).
+    Profile,
+    /// The wide daily profile moved to the current level ([`level_adjusted_profile`]).
+    LevelProfile,
+    /// Mean of the median of the last `median_window` rows and the wide daily profile.
+    MedianProfile,
     Holt,
     HoltWinters,
     LinearTrend,
@@ -68,6 +77,9 @@ impl Member {
             Self::Median(144),
             Self::Median(288),
             Self::RobustSeasonal,
+            Self::Profile,
+            Self::LevelProfile,
+            Self::MedianProfile,
             Self::Holt,
             Self::HoltWinters,
             Self::LinearTrend,
@@ -109,6 +121,22 @@ fn rolling(
                 ..RobustSeasonalSpec::default()
             };
             each(&|h| robust_seasonal(h, horizon, &spec))
+        }
+        Member::Profile | Member::LevelProfile | Member::MedianProfile => {
+            // The profile of a row is the same from every origin that sees its neighbourhood
+            // on all past days: computed once per series, not once per origin and step.
+            let spec = wide_profile_spec(cfg.season);
+            let table = ProfileTable::new(ys, ys.len() + horizon, &spec);
+            let t = Some(&table);
+            match member {
+                Member::Profile => each(&|h| daily_profile(h, horizon, &spec, t)),
+                Member::LevelProfile => each(&|h| level_adjusted_profile(h, horizon, &spec, t)),
+                _ => each(&|h| {
+                    let median = window_median(h, 1, cfg.median_window)?[0];
+                    let profile = daily_profile(h, horizon, &spec, t)?;
+                    Some(profile.iter().map(|p| (p + median) / 2.0).collect())
+                }),
+            }
         }
         Member::LinearTrend => each(&|h| {
             let start = h.len().saturating_sub(cfg.trend_window.max(3));
