@@ -16,6 +16,11 @@ use novacron::provider::{ConnStatus, DomainEventKind, ProviderCmd, ProviderEvent
 
 const T: Duration = Duration::from_secs(10);
 
+/// `test:///default` is one driver per process, shared by every connection to it: the tests
+/// here that change its domain take turns, or one sees the state another left (a resume
+/// refused because a parallel test had just destroyed the domain).
+static DEFAULT_DRIVER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[test]
 fn inventory_reads_the_default_domain() {
     let conn = open("test:///default", false).unwrap();
@@ -30,8 +35,8 @@ fn inventory_reads_the_default_domain() {
     assert!(vm.persistent);
 }
 
-#[test]
-fn every_operation_changes_the_state_it_should() {
+/// Brings the default driver's domain back to running, whatever a test before left.
+fn start_from_running() {
     let conn = open("test:///default", false).unwrap();
     let uuid = conn
         .lookup_domain_by_name("test")
@@ -42,13 +47,29 @@ fn every_operation_changes_the_state_it_should() {
         let d = conn.lookup_domain_by_uuid_string(&uuid).unwrap();
         inventory::read_vm(0, &d, false).unwrap().state
     };
-    // Start from running whatever another test left behind.
     if state() == VmState::Paused {
         ops::run_op(&conn, &uuid, Op::Resume).unwrap();
     }
     if state() == VmState::ShutOff {
         ops::run_op(&conn, &uuid, Op::Start).unwrap();
     }
+    assert_eq!(state(), VmState::Running);
+}
+
+#[test]
+fn every_operation_changes_the_state_it_should() {
+    let _turn = DEFAULT_DRIVER.blocking_lock();
+    let conn = open("test:///default", false).unwrap();
+    let uuid = conn
+        .lookup_domain_by_name("test")
+        .unwrap()
+        .uuid_string()
+        .unwrap();
+    let state = || {
+        let d = conn.lookup_domain_by_uuid_string(&uuid).unwrap();
+        inventory::read_vm(0, &d, false).unwrap().state
+    };
+    start_from_running();
     let steps = [
         (Op::Suspend, VmState::Paused),
         (Op::Resume, VmState::Running),
@@ -72,6 +93,8 @@ fn every_operation_changes_the_state_it_should() {
 
 #[tokio::test]
 async fn worker_reports_inventory_ops_and_their_events() {
+    let _turn = DEFAULT_DRIVER.lock().await;
+    start_from_running();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let host = spawn_host(0, HostOptions::new("test:///default"), tx).unwrap();
     common::wait_for(&mut rx, T, "connected", |e| {
@@ -143,6 +166,7 @@ async fn worker_reports_inventory_ops_and_their_events() {
 
 #[tokio::test]
 async fn worker_emits_lifecycle_events() {
+    let _turn = DEFAULT_DRIVER.lock().await;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let host = spawn_host(0, HostOptions::new("test:///default"), tx).unwrap();
     let inv = common::wait_for(&mut rx, T, "inventory", |e| {
