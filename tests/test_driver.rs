@@ -35,41 +35,40 @@ fn inventory_reads_the_default_domain() {
     assert!(vm.persistent);
 }
 
-/// Brings the default driver's domain back to running, whatever a test before left.
-fn start_from_running() {
+/// A connection to the default driver and the UUID of its domain `test`.
+fn default_domain() -> (virt::connect::Connect, String) {
     let conn = open("test:///default", false).unwrap();
     let uuid = conn
         .lookup_domain_by_name("test")
         .unwrap()
         .uuid_string()
         .unwrap();
-    let state = || {
-        let d = conn.lookup_domain_by_uuid_string(&uuid).unwrap();
-        inventory::read_vm(0, &d, false).unwrap().state
-    };
-    if state() == VmState::Paused {
+    (conn, uuid)
+}
+
+fn state_of(conn: &virt::connect::Connect, uuid: &str) -> VmState {
+    let d = conn.lookup_domain_by_uuid_string(uuid).unwrap();
+    inventory::read_vm(0, &d, false).unwrap().state
+}
+
+/// Brings the default driver's domain back to running, whatever a test before left.
+fn start_from_running() {
+    let (conn, uuid) = default_domain();
+    if state_of(&conn, &uuid) == VmState::Paused {
         ops::run_op(&conn, &uuid, Op::Resume).unwrap();
     }
-    if state() == VmState::ShutOff {
+    if state_of(&conn, &uuid) == VmState::ShutOff {
         ops::run_op(&conn, &uuid, Op::Start).unwrap();
     }
-    assert_eq!(state(), VmState::Running);
+    assert_eq!(state_of(&conn, &uuid), VmState::Running);
 }
 
 #[test]
 fn every_operation_changes_the_state_it_should() {
     let _turn = DEFAULT_DRIVER.blocking_lock();
-    let conn = open("test:///default", false).unwrap();
-    let uuid = conn
-        .lookup_domain_by_name("test")
-        .unwrap()
-        .uuid_string()
-        .unwrap();
-    let state = || {
-        let d = conn.lookup_domain_by_uuid_string(&uuid).unwrap();
-        inventory::read_vm(0, &d, false).unwrap().state
-    };
     start_from_running();
+    let (conn, uuid) = default_domain();
+    let state = || state_of(&conn, &uuid);
     let steps = [
         (Op::Suspend, VmState::Paused),
         (Op::Resume, VmState::Running),

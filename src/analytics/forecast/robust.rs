@@ -64,13 +64,7 @@ pub fn robust_seasonal(
     let future: Vec<f64> = (n..n + horizon)
         .map(|t| profile_at(history, t, spec, &mut buf))
         .collect();
-    let mut resid: Vec<f64> = history[start..]
-        .iter()
-        .zip(&past)
-        .map(|(y, p)| y - p)
-        .filter(|r| r.is_finite())
-        .collect();
-    let level = median_in_place(&mut resid)?;
+    let level = median_residual(&history[start..], &past)?;
     Some(
         future
             .iter()
@@ -175,14 +169,19 @@ pub fn level_adjusted_profile(
     let before = n.checked_sub(w)?;
     let profile = daily_profile(history, horizon, spec, table)?;
     let past = daily_profile(&history[..before], w, spec, table)?;
-    let mut resid: Vec<f64> = history[before..]
+    let level = median_residual(&history[before..], &past)?;
+    Some(profile.iter().map(|p| p + level).collect())
+}
+
+/// Median of the finite differences `ys - fitted`, pairwise.
+fn median_residual(ys: &[f64], fitted: &[f64]) -> Option<f64> {
+    let mut resid: Vec<f64> = ys
         .iter()
-        .zip(&past)
+        .zip(fitted)
         .map(|(y, p)| y - p)
         .filter(|r| r.is_finite())
         .collect();
-    let level = median_in_place(&mut resid)?;
-    Some(profile.iter().map(|p| p + level).collect())
+    median_in_place(&mut resid)
 }
 
 #[cfg(test)]
