@@ -29,16 +29,20 @@ fn add_net(n: &mut NetCounters, field: &str, x: u64) {
     }
 }
 
-fn add_block(b: &mut BlockCounters, field: &str, x: u64) {
-    match field {
-        "rd.bytes" => b.rd_bytes += x,
-        "wr.bytes" => b.wr_bytes += x,
-        "rd.reqs" => b.rd_reqs += x,
-        "wr.reqs" => b.wr_reqs += x,
-        "rd.times" => b.rd_times_ns += x,
-        "wr.times" => b.wr_times_ns += x,
-        _ => {}
-    }
+/// The counter `field` names, if it is one.
+fn block_counter<'a>(b: &'a mut Option<BlockCounters>, field: &str) -> Option<&'a mut u64> {
+    // Only counters make a block entry: when NOWAIT skips a VM whose job is busy, libvirt
+    // still sends block.count and the disk names, and zeros would read as a counter reset.
+    let pick: fn(&mut BlockCounters) -> &mut u64 = match field {
+        "rd.bytes" => |b| &mut b.rd_bytes,
+        "wr.bytes" => |b| &mut b.wr_bytes,
+        "rd.reqs" => |b| &mut b.rd_reqs,
+        "wr.reqs" => |b| &mut b.wr_reqs,
+        "rd.times" => |b| &mut b.rd_times_ns,
+        "wr.times" => |b| &mut b.wr_times_ns,
+        _ => return None,
+    };
+    Some(pick(b.get_or_insert_with(BlockCounters::default)))
 }
 
 fn set_balloon(b: &mut BalloonStats, field: &str, x: u64) {
@@ -71,9 +75,11 @@ pub fn decode(rec: &DomainStatsRecord) -> Decoded {
                 }
             }
             "block" => {
-                let b = d.block.get_or_insert_with(BlockCounters::default);
-                if let Some((_, field)) = rest.split_once('.') {
-                    add_block(b, field, x);
+                if let Some(c) = rest
+                    .split_once('.')
+                    .and_then(|(_, field)| block_counter(&mut d.block, field))
+                {
+                    *c += x;
                 }
             }
             "balloon" => set_balloon(d.balloon.get_or_insert_with(BalloonStats::default), rest, x),
@@ -144,6 +150,14 @@ mod tests {
         assert_eq!((b.wr_bytes, b.wr_times_ns), (8192, 9));
         assert_eq!(d.balloon.unwrap().unused_kib, Some(60_000));
         assert_eq!(d.vcpu_times_ns, Some(vec![7, 8]));
+    }
+
+    #[test]
+    fn a_block_group_skipped_by_nowait_is_absent_not_zero() {
+        let mut r = rec(&[("state.state", 1), ("block.count", 1)]);
+        r.params
+            .push(("block.0.name".into(), ParamValue::Str("vda".into())));
+        assert_eq!(decode(&r).block, None);
     }
 
     #[test]

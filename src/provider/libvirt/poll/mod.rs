@@ -8,8 +8,8 @@
 //!   monitor round trips even for a VM without disks), and per-vCPU times through
 //!   `virDomainGetVcpus` (read from /proc, no monitor). Each VM is due once per
 //!   `slow_interval`, spread over the ticks in between so no tick carries the whole fleet;
-//!   the VMs the app watches (the one open in the detail pane) are due every tick. The three
-//!   parts run side by side, the balloon part itself split over parallel calls.
+//!   the VMs the app watches (the one open in the detail pane) are due every tick. The vCPU
+//!   part runs beside the other two; balloon and block take turns (both need the VM's job).
 //!
 //! NOWAIT keeps a VM stuck in a job from stalling the bulk calls; `virDomainGetVcpus` takes no
 //! job. A tick that overruns its interval is counted and the ticks it overran are skipped.
@@ -79,9 +79,10 @@ pub fn monitor(
         .filter(|d| d.uuid_string().is_ok_and(|u| with_disks.contains(&u)))
         .cloned()
         .collect();
-    // The three parts wait on different things (QEMU monitors, /proc), so they overlap.
+    // vCPU times come from /proc without a job, so they are read beside the monitor calls.
+    // The balloon and block groups both need the VM's job: run side by side, NOWAIT would
+    // make one skip the other's VM (the block counters of the disk guest went missing).
     let (balloon, block, vcpus) = std::thread::scope(|sc| {
-        let block = sc.spawn(|| stats::list_domain_stats(&disky, groups::BLOCK, stats::NOWAIT));
         let vcpus = sc.spawn(|| {
             doms.iter()
                 .filter_map(|(dom, n)| {
@@ -90,7 +91,8 @@ pub fn monitor(
                 .collect::<Vec<_>>()
         });
         let balloon = parallel_stats(&all, groups::STATE | groups::BALLOON);
-        (balloon, block.join(), vcpus.join())
+        let block = stats::list_domain_stats(&disky, groups::BLOCK, stats::NOWAIT);
+        (balloon, block, vcpus.join())
     });
     let mut out: HashMap<String, CounterSample> = HashMap::new();
     for r in balloon? {
@@ -100,15 +102,14 @@ pub fn monitor(
         out.insert(r.record.uuid, s);
     }
     match block {
-        Ok(Ok(recs)) => {
+        Ok(recs) => {
             for r in recs {
                 if let Some(s) = out.get_mut(&r.record.uuid) {
                     s.block = decode(&r.record).block;
                 }
             }
         }
-        Ok(Err(e)) => tracing::debug!("block stats skipped: {e}"),
-        Err(_) => tracing::debug!("block stats thread panicked"),
+        Err(e) => tracing::debug!("block stats skipped: {e}"),
     }
     for (uuid, times) in vcpus.unwrap_or_default() {
         if let Some(s) = out.get_mut(&uuid) {
