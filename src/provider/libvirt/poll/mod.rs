@@ -8,8 +8,7 @@
 //!   monitor round trips even for a VM without disks), and per-vCPU times through
 //!   `virDomainGetVcpus` (read from /proc, no monitor). Each VM is due once per
 //!   `slow_interval`, spread over the ticks in between so no tick carries the whole fleet;
-//!   the VMs the app watches (the one open in the detail pane) are due every tick. The vCPU
-//!   part runs beside the other two; balloon and block take turns (both need the VM's job).
+//!   the VMs the app watches (the one open in the detail pane) are due every tick.
 //!
 //! NOWAIT keeps a VM stuck in a job from stalling the bulk calls; `virDomainGetVcpus` takes no
 //! job. A tick that overruns its interval is counted and the ticks it overran are skipped.
@@ -74,34 +73,19 @@ pub fn monitor(
         return Ok(Vec::new());
     }
     let all: Vec<Domain> = doms.iter().map(|(d, _)| d.clone()).collect();
-    let disky: Vec<Domain> = all
-        .iter()
-        .filter(|d| d.uuid_string().is_ok_and(|u| with_disks.contains(&u)))
-        .cloned()
-        .collect();
-    // vCPU times come from /proc without a job, so they are read beside the monitor calls.
-    // The balloon and block groups both need the VM's job: run side by side, NOWAIT would
-    // make one skip the other's VM (the block counters of the disk guest went missing).
-    let (balloon, block, vcpus) = std::thread::scope(|sc| {
-        let vcpus = sc.spawn(|| {
-            doms.iter()
-                .filter_map(|(dom, n)| {
-                    Some((dom.uuid_string().ok()?, ffi::vcpu_times(dom, *n).ok()?))
-                })
-                .collect::<Vec<_>>()
-        });
-        let balloon = parallel_stats(&all, groups::STATE | groups::BALLOON);
-        let block = stats::list_domain_stats(&disky, groups::BLOCK, stats::NOWAIT);
-        (balloon, block, vcpus.join())
-    });
     let mut out: HashMap<String, CounterSample> = HashMap::new();
-    for r in balloon? {
+    for r in parallel_stats(&all, groups::STATE | groups::BALLOON)? {
         let d = decode(&r.record);
         let mut s = CounterSample::new(r.record.uuid.clone(), state::vm_state(d.state));
         s.balloon = d.balloon;
         out.insert(r.record.uuid, s);
     }
-    match block {
+    let disky: Vec<Domain> = all
+        .iter()
+        .filter(|d| d.uuid_string().is_ok_and(|u| with_disks.contains(&u)))
+        .cloned()
+        .collect();
+    match stats::list_domain_stats(&disky, groups::BLOCK, stats::NOWAIT) {
         Ok(recs) => {
             for r in recs {
                 if let Some(s) = out.get_mut(&r.record.uuid) {
@@ -111,9 +95,11 @@ pub fn monitor(
         }
         Err(e) => tracing::debug!("block stats skipped: {e}"),
     }
-    for (uuid, times) in vcpus.unwrap_or_default() {
-        if let Some(s) = out.get_mut(&uuid) {
-            s.vcpu_times_ns = Some(times);
+    for (dom, vcpus) in doms {
+        if let (Ok(uuid), Ok(times)) = (dom.uuid_string(), ffi::vcpu_times(dom, *vcpus)) {
+            if let Some(s) = out.get_mut(&uuid) {
+                s.vcpu_times_ns = Some(times);
+            }
         }
     }
     Ok(out.into_values().collect())
