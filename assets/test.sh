@@ -5,6 +5,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# The build links libvirt (libvirt-dev), so the packages come first; a no-op when present.
+echo "==> assets/lab/lab.sh install"
+assets/lab/lab.sh install
+
 echo "==> cargo fmt --check"
 cargo fmt --check
 
