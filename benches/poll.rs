@@ -1,4 +1,5 @@
-//! Poll cost on the real daemon (the lab on `qemu:///system`), wall time and libvirtd CPU:
+//! Poll cost on the real daemon (the lab on `qemu:///system`): wall time, libvirtd CPU and the
+//! guests' QEMU CPU (monitor round trips cost QEMU CPU as well):
 //! - cheap tier: state+interface bulk (NOWAIT) + `GetInfo` per VM: every interval;
 //!   target ≤ 7 ms per poll with 24 running VMs;
 //! - monitor tier: balloon bulk + block bulk for VMs with disks (NOWAIT) + `GetVcpus` per VM,
@@ -34,32 +35,80 @@ fn scrape(addr: &str) -> Option<usize> {
     Some(body.len())
 }
 
-fn libvirtd_ticks() -> Option<u64> {
-    let out = std::process::Command::new("pidof")
-        .arg("libvirtd")
-        .output()
-        .ok()?;
-    let pid = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()?
-        .to_string();
+/// utime + stime of a process, in clock ticks.
+fn pid_ticks(pid: &str) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let f: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
     Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
 }
 
-/// Mean wall ms and libvirtd CPU ms per call of `f` over `n` calls.
-fn cost(n: u32, mut f: impl FnMut()) -> (f64, Option<f64>) {
-    let c0 = libvirtd_ticks();
+fn libvirtd_ticks() -> Option<u64> {
+    let out = std::process::Command::new("pidof")
+        .arg("libvirtd")
+        .output()
+        .ok()?;
+    pid_ticks(
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()?,
+    )
+}
+
+/// CPU of the running guests' QEMU processes outside their vCPU threads (pid files under
+/// /run/libvirt/qemu): QEMU reads a QMP request one byte per main-loop pass, so each monitor
+/// round trip costs QEMU CPU too. The vCPU threads ("CPU n/TCG", "CPU n/KVM") are left out:
+/// they run the guests, busy or not, whoever polls.
+fn qemu_ticks() -> Option<u64> {
+    let mut sum = 0;
+    for e in std::fs::read_dir("/run/libvirt/qemu").ok()?.flatten() {
+        if e.path().extension().is_none_or(|x| x != "pid") {
+            continue;
+        }
+        let pid = std::fs::read_to_string(e.path()).ok()?;
+        // driver.pid there is libvirtd's own.
+        let comm = std::fs::read_to_string(format!("/proc/{}/comm", pid.trim()));
+        if !comm.is_ok_and(|c| c.starts_with("qemu")) {
+            continue;
+        }
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", pid.trim())) else {
+            continue;
+        };
+        for t in tasks.flatten() {
+            let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+            if !comm.starts_with("CPU ") {
+                let tid = t.file_name().to_string_lossy().into_owned();
+                sum += pid_ticks(&format!("{}/task/{tid}", pid.trim())).unwrap_or(0);
+            }
+        }
+    }
+    Some(sum)
+}
+
+/// What `n` calls cost, per call, in ms.
+struct Cost {
+    wall: f64,
+    libvirtd: Option<f64>,
+    qemu: Option<f64>,
+}
+
+/// Mean wall ms, and libvirtd and QEMU CPU ms, per call of `f` over `n` calls.
+fn cost(n: u32, mut f: impl FnMut()) -> Cost {
+    let (l0, q0) = (libvirtd_ticks(), qemu_ticks());
     let t0 = Instant::now();
     for _ in 0..n {
         f();
     }
     let wall = t0.elapsed().as_secs_f64() * 1000.0 / f64::from(n);
-    let cpu = c0.zip(libvirtd_ticks()).map(|(a, b)| {
-        f64::from(u32::try_from(b.saturating_sub(a)).unwrap_or(u32::MAX)) * 10.0 / f64::from(n)
-    });
-    (wall, cpu)
+    let per_call = |a: Option<u64>, b: Option<u64>| {
+        a.zip(b).map(|(a, b)| {
+            f64::from(u32::try_from(b.saturating_sub(a)).unwrap_or(u32::MAX)) * 10.0 / f64::from(n)
+        })
+    };
+    Cost {
+        wall,
+        libvirtd: per_call(l0, libvirtd_ticks()),
+        qemu: per_call(q0, qemu_ticks()),
+    }
 }
 
 fn bench(c: &mut Criterion) {
@@ -112,12 +161,19 @@ fn bench(c: &mut Criterion) {
     }
     g.finish();
 
-    // libvirtd's own CPU per call, which criterion cannot see.
+    // libvirtd's and QEMU's CPU per call, which criterion cannot see.
     let n = 100;
-    let fmt = |(w, c): (f64, Option<f64>)| {
+    // The guests' QEMU main loops use some CPU with nobody polling: measure that rate and
+    // count only the QEMU CPU above it.
+    let idle = cost(1, || std::thread::sleep(std::time::Duration::from_secs(3)));
+    let qemu_idle_per_ms = idle.qemu.map_or(0.0, |q| q / idle.wall);
+    let ms = |x: Option<f64>| x.map_or("?".into(), |x| format!("{x:.2}"));
+    let fmt = |c: Cost| {
         format!(
-            "{w:7.2} ms wall  {:>7} ms libvirtd CPU",
-            c.map_or("?".into(), |c| format!("{c:.2}"))
+            "{:7.2} ms wall  {:>6} ms libvirtd CPU  {:>6} ms QEMU CPU",
+            c.wall,
+            ms(c.libvirtd),
+            ms(c.qemu.map(|q| (q - qemu_idle_per_ms * c.wall).max(0.0)))
         )
     };
     let cheap = cost(n, || drop(poll::cheap(&conn)));

@@ -1,5 +1,6 @@
 //! The tiered poll, designed from the measured costs in DESIGN.md (each stats group that asks
-//! QEMU's monitor costs about 1 ms per running VM, one VM after another inside libvirtd):
+//! QEMU's monitor costs about 1 ms per running VM, one VM after another inside libvirtd, and
+//! most of it is QEMU's CPU: QEMU reads a QMP request one byte per main-loop pass):
 //!
 //! - cheap tier, every interval: state and interface counters for all active VMs in one bulk
 //!   NOWAIT call, plus `virDomainGetInfo` per VM (CPU time from /proc), plus host CPU/memory;
