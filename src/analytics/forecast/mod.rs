@@ -202,7 +202,7 @@ pub fn forecast_all(
         return Err(AnalyticsError::TooShort { needed: 1, got: 0 });
     }
     let pool = select::Member::pool(cfg);
-    let fits = select::Fits::new(history, &pool, cfg);
+    let fits = select::Fits::new(history, &pool, cfg, horizon);
     let runs = select::PoolRuns::new(history, horizon, &pool, cfg, &fits);
     ModelKind::ALL
         .iter()

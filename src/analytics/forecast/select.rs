@@ -123,11 +123,8 @@ fn rolling(
             each(&|h| robust_seasonal(h, horizon, &spec))
         }
         Member::Profile | Member::LevelProfile | Member::MedianProfile => {
-            // The profile of a row is the same from every origin that sees its neighbourhood
-            // on all past days: computed once per series, not once per origin and step.
             let spec = wide_profile_spec(cfg.season);
-            let table = ProfileTable::new(ys, ys.len() + horizon, &spec);
-            let t = Some(&table);
+            let t = fits.profile.as_ref();
             match member {
                 Member::Profile => each(&|h| daily_profile(h, horizon, &spec, t)),
                 Member::LevelProfile => each(&|h| level_adjusted_profile(h, horizon, &spec, t)),
@@ -161,16 +158,33 @@ fn rolling(
     }
 }
 
-/// Holt fits shared by the rolling runs and the model-based intervals.
+/// What the members share per series: the Holt fits (also behind the model-based intervals)
+/// and the daily-profile table of the three profile members.
 #[derive(Debug, Default)]
 pub(super) struct Fits {
     pub holt: Option<HoltFit>,
     pub holt_winters: Option<HoltFit>,
+    /// The profile of a row is the same from every origin that sees its neighbourhood on all
+    /// past days: computed once per series, not once per origin, step and member.
+    pub profile: Option<ProfileTable>,
 }
 
 impl Fits {
-    pub(super) fn new(ys: &[f64], members: &[Member], cfg: &ForecastConfig) -> Self {
+    pub(super) fn new(
+        ys: &[f64],
+        members: &[Member],
+        cfg: &ForecastConfig,
+        horizon: usize,
+    ) -> Self {
+        let profiled = members.iter().any(|m| {
+            matches!(
+                m,
+                Member::Profile | Member::LevelProfile | Member::MedianProfile
+            )
+        });
         Self {
+            profile: profiled
+                .then(|| ProfileTable::new(ys, ys.len() + horizon, &wide_profile_spec(cfg.season))),
             holt: members
                 .contains(&Member::Holt)
                 .then(|| holt::fit_holt(ys))
@@ -385,7 +399,7 @@ impl PoolRuns {
 #[must_use]
 pub fn auto_forecast(ys: &[f64], horizon: usize, cfg: &ForecastConfig) -> Option<Forecast> {
     let pool = Member::pool(cfg);
-    let runs = PoolRuns::new(ys, horizon, &pool, cfg, &Fits::new(ys, &pool, cfg));
+    let runs = PoolRuns::new(ys, horizon, &pool, cfg, &Fits::new(ys, &pool, cfg, horizon));
     auto_from_runs(ys, &runs, cfg)
 }
 
@@ -408,7 +422,8 @@ pub fn empirical_forecast(
     cfg: &ForecastConfig,
 ) -> Option<Forecast> {
     let member = Member::of_model(model, cfg)?;
-    let runs = PoolRuns::new(ys, horizon, &[member], cfg, &Fits::default());
+    let fits = Fits::new(ys, &[member], cfg, horizon);
+    let runs = PoolRuns::new(ys, horizon, &[member], cfg, &fits);
     empirical_from_runs(ys, &runs, model, cfg)
 }
 
