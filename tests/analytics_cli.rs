@@ -156,3 +156,52 @@ fn bad_input_names_the_file_and_line() {
         .code(2)
         .stderr(predicate::str::contains("/nonexistent/x.csv"));
 }
+
+#[test]
+fn detect_follows_the_anomaly_threshold_of_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("bump.csv");
+    // Noise of 20..30, then one row at 60: about nine MADs above the median.
+    write_series(&csv, 2000, |i| {
+        if i == 1500 {
+            60.0
+        } else {
+            20.0 + ((i * 7919) % 11) as f64
+        }
+    });
+    let flagged = |threshold: &str| {
+        let cfg = dir.path().join(format!("t{threshold}.toml"));
+        std::fs::write(&cfg, format!("[anomaly]\nthreshold = {threshold}\n")).unwrap();
+        let out = dir.path().join(format!("a{threshold}.csv"));
+        cli()
+            .arg("detect")
+            .arg(&csv)
+            .arg("--out")
+            .arg(&out)
+            .arg("--config")
+            .arg(&cfg)
+            .assert()
+            .success();
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .filter(|l| l.ends_with(",1"))
+            .map(|l| l.split(',').nth(1).unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(flagged("3"), vec![ts(1500)]);
+    assert!(flagged("15").is_empty(), "a 9-MAD bump is below 15");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[anomaly]\nthreshold = 0\n").unwrap();
+    cli()
+        .arg("detect")
+        .arg(&csv)
+        .arg("--config")
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("anomaly.threshold").and(predicate::str::contains("1 to 20")),
+        );
+}

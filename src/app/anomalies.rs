@@ -43,9 +43,9 @@ struct Detector {
 }
 
 impl Detector {
-    fn new() -> Self {
+    fn new(cfg: &EnsembleConfig) -> Self {
         Self {
-            ensemble: Ensemble::new(EnsembleConfig::default()),
+            ensemble: Ensemble::new(cfg.clone()),
             row: None,
             recent: Vec::new(),
             warmed: false,
@@ -61,6 +61,8 @@ pub struct Anomalies {
     pub active: BTreeMap<(String, Metric), Anomaly>,
     /// Entities whose warm-up was asked for.
     pub warming: HashSet<String>,
+    /// The detectors' settings (`[anomaly]` in the config file).
+    pub config: EnsembleConfig,
 }
 
 impl PartialEq for Anomalies {
@@ -120,7 +122,7 @@ impl Anomalies {
         let det = self
             .detectors
             .entry(key.clone())
-            .or_insert_with(Detector::new);
+            .or_insert_with(|| Detector::new(&self.config));
         let start = ts_ms - ts_ms.rem_euclid(STEP_MS);
         let closed = match det.row {
             Some((s, sum, n)) if s == start => {
@@ -169,11 +171,11 @@ impl Anomalies {
         let det = self
             .detectors
             .entry((entity.to_string(), m))
-            .or_insert_with(Detector::new);
+            .or_insert_with(|| Detector::new(&self.config));
         if det.warmed {
             return;
         }
-        let mut e = Ensemble::new(EnsembleConfig::default());
+        let mut e = Ensemble::new(self.config.clone());
         for x in rows.iter().chain(&det.recent) {
             e.update(*x);
         }

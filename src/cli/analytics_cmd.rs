@@ -170,18 +170,19 @@ fn table(rows: &[SeriesScores], summaries: &[ModelSummary], n_series: usize) -> 
     t
 }
 
-/// `novacron detect FILE.csv… [--out anomalies.csv] [--windows windows.json]`.
+/// `novacron detect FILE.csv… [--out anomalies.csv] [--windows windows.json]`, with the
+/// detector settings of the config file's `[anomaly]` section.
 pub fn detect(
     files: &[PathBuf],
     out: Option<&Path>,
     windows: Option<&Path>,
+    cfg: &EnsembleConfig,
 ) -> Result<(), Failure> {
     let series: Vec<Series> = files
         .iter()
         .map(|f| read_csv(f))
         .collect::<Result<_, _>>()?;
     let labels = windows.map(read_windows).transpose()?;
-    let cfg = EnsembleConfig::default();
     let mut writer = out.map(create).transpose()?;
     if let (Some(w), Some(p)) = (writer.as_mut(), out) {
         writeln!(w, "series,timestamp,score,is_anomaly").map_err(io(p))?;
@@ -194,7 +195,7 @@ pub fn detect(
     );
     let mut scores: Vec<EventScore> = Vec::new();
     for s in &series {
-        let dec = detect_rows(&s.values, &cfg);
+        let dec = detect_rows(&s.values, cfg);
         if let (Some(w), Some(p)) = (writer.as_mut(), out) {
             for (ts, (score, flag)) in s.ts.iter().zip(&dec) {
                 writeln!(w, "{},{ts},{score:.4},{}", s.name, u8::from(*flag)).map_err(io(p))?;

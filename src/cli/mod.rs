@@ -343,7 +343,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             files,
             out,
             windows,
-        }) => analytics_cmd::detect(&files, out.as_deref(), windows.as_deref()),
+        }) => analytics_cmd::detect(
+            &files,
+            out.as_deref(),
+            windows.as_deref(),
+            &cfg.analysis.anomaly,
+        ),
         Some(Command::History {
             command: HistoryCommand::Stats { json },
         }) => {

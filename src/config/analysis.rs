@@ -1,11 +1,12 @@
-//! Validation of the analysis sections of the config file: `[capacity]`, `[rightsize]` and
-//! `[prices]`. Every error names the file, the key, the value and what is allowed.
+//! Validation of the analysis sections of the config file: `[capacity]`, `[rightsize]`,
+//! `[prices]` and `[anomaly]`. Every error names the file, the key, the value and what is allowed.
 
 use std::time::Duration;
 
 use super::file::ConfigFile;
 use super::validate::{parse_duration, ConfigError};
 use crate::analysis::capacity::CapacitySettings;
+use crate::analytics::anomaly::ensemble::EnsembleConfig;
 use crate::analytics::capacity::VmShape;
 use crate::analytics::rightsize::{InstanceType, PriceTable, RightsizeConfig};
 
@@ -17,6 +18,8 @@ pub struct AnalysisSettings {
     pub rightsize_window: Duration,
     pub prices: Option<PriceTable>,
     pub currency: String,
+    /// The anomaly detectors' settings (rows are 5 minutes, as the detectors see them).
+    pub anomaly: EnsembleConfig,
 }
 
 fn check(file: &str, key: &str, v: f64, lo: f64, hi: f64) -> Result<f64, ConfigError> {
@@ -170,6 +173,42 @@ pub fn analysis(cf: &ConfigFile, file: &str) -> Result<AnalysisSettings, ConfigE
         rightsize_window,
         prices,
         currency,
+        anomaly: anomaly(cf, file)?,
+    })
+}
+
+/// `[anomaly]`: the detector ensemble's thresholds; windows are given as durations and kept
+/// as 5-minute rows.
+fn anomaly(cf: &ConfigFile, file: &str) -> Result<EnsembleConfig, ConfigError> {
+    let a = cf.anomaly.clone().unwrap_or_default();
+    let d = EnsembleConfig::default();
+    let rows = |key: &str, v: Option<&String>, default: usize, min: u64, max: u64| {
+        let default = Duration::from_secs(u64::try_from(default).unwrap_or(u64::MAX) * 300);
+        duration(file, key, v, default, min, max)
+            .map(|t| usize::try_from(t.as_secs() / 300).unwrap_or(usize::MAX))
+    };
+    Ok(EnsembleConfig {
+        min_score: a.threshold.map_or(Ok(d.min_score), |v| {
+            check(file, "anomaly.threshold", v, 1.0, 20.0)
+        })?,
+        novelty_margin: a.novelty_margin.map_or(Ok(d.novelty_margin), |v| {
+            check(file, "anomaly.novelty_margin", v, 0.0, 5.0)
+        })?,
+        novelty_window: rows(
+            "anomaly.novelty_window",
+            a.novelty_window.as_ref(),
+            d.novelty_window,
+            3600,
+            30 * 86_400,
+        )?,
+        refractory: rows(
+            "anomaly.refractory",
+            a.refractory.as_ref(),
+            d.refractory,
+            300,
+            7 * 86_400,
+        )?,
+        ..d
     })
 }
 
@@ -200,6 +239,28 @@ mod tests {
         let p = a.prices.unwrap();
         assert_eq!(p.instance_types[0].name, "m5.large");
         assert_eq!(a.currency, "$");
+    }
+
+    #[test]
+    fn anomaly_section_sets_the_detectors_in_rows() {
+        assert_eq!(parse("").unwrap().anomaly, EnsembleConfig::default());
+        let a = parse("[anomaly]\nthreshold = 4.5\nnovelty_margin = 0\nnovelty_window = \"2d\"\nrefractory = \"1h\"\n")
+            .unwrap()
+            .anomaly;
+        assert!((a.min_score - 4.5).abs() < f64::EPSILON);
+        assert!(a.novelty_margin.abs() < f64::EPSILON);
+        assert_eq!((a.novelty_window, a.refractory), (576, 12));
+        let e = parse("[anomaly]\nthreshold = 0.5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("anomaly.threshold") && e.contains("0.5") && e.contains("1 to 20"),
+            "{e}"
+        );
+        let e = parse("[anomaly]\nrefractory = \"1s\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("anomaly.refractory") && e.contains("1s"), "{e}");
     }
 
     #[test]

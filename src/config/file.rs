@@ -24,6 +24,23 @@ pub struct ConfigFile {
     pub capacity: Option<CapacityFile>,
     pub rightsize: Option<RightsizeFile>,
     pub prices: Option<PricesFile>,
+    pub anomaly: Option<AnomalyFile>,
+}
+
+/// `[anomaly]`: how unusual a sample must be before the detectors call it an anomaly.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnomalyFile {
+    /// Robust z (in MADs from the 24 h median and the time-of-day profile) to alarm at all
+    /// [default: 3].
+    pub threshold: Option<f64>,
+    /// How far beyond the recent range a value must go, as a share of that range's excursion
+    /// from the median [default: 0.1].
+    pub novelty_margin: Option<f64>,
+    /// How far back "the recent range" reaches, e.g. "7d" [default: 7d].
+    pub novelty_window: Option<String>,
+    /// Quiet time after an alarm on the same series, e.g. "24h" [default: 24h].
+    pub refractory: Option<String>,
 }
 
 /// `[capacity]`: when a resource counts as exhausted and the VM shape headroom is counted in.

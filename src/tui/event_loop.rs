@@ -153,6 +153,7 @@ pub async fn run(cfg: Config, store: SharedStore, note: Option<String>) -> anyho
     };
     let mut state = State::new(&cfg.uris, settings, cfg.keymap.help_lines(), now_ms());
     state.tz_offset_s = chrono::Local::now().offset().local_minus_utc();
+    state.anomalies.config = cfg.analysis.anomaly.clone();
     state.settings.cadence = Cadence {
         fast_ms: millis(cfg.poll_interval),
         slow_ms: millis(cfg.monitor_interval),
