@@ -5,7 +5,7 @@
 //! the median of the last `level_window` de-seasonalised rows. Medians make both parts
 //! insensitive to the isolated spikes that dominate CloudWatch-style series.
 
-use crate::analytics::stats::median_in_place;
+use crate::analytics::stats::{median, median_in_place};
 
 /// Settings of [`robust_seasonal`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,10 +143,7 @@ pub fn daily_profile(
                 return Some(p);
             }
             if fallback.is_none() {
-                let start = n.saturating_sub(spec.level_window.max(1));
-                buf.clear();
-                buf.extend(history[start..].iter().copied().filter(|x| x.is_finite()));
-                fallback = median_in_place(&mut buf);
+                fallback = median(&history[n.saturating_sub(spec.level_window.max(1))..]);
             }
             fallback
         })

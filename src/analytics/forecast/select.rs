@@ -86,6 +86,14 @@ impl Member {
         ]
     }
 
+    /// The members built on the wide daily profile, which share [`Fits::profile`].
+    const fn is_profile(self) -> bool {
+        matches!(
+            self,
+            Self::Profile | Self::LevelProfile | Self::MedianProfile
+        )
+    }
+
     pub(super) fn of_model(model: ModelKind, cfg: &ForecastConfig) -> Option<Self> {
         match model {
             ModelKind::Naive => Some(Self::Naive),
@@ -176,14 +184,10 @@ impl Fits {
         cfg: &ForecastConfig,
         horizon: usize,
     ) -> Self {
-        let profiled = members.iter().any(|m| {
-            matches!(
-                m,
-                Member::Profile | Member::LevelProfile | Member::MedianProfile
-            )
-        });
         Self {
-            profile: profiled
+            profile: members
+                .iter()
+                .any(|m| m.is_profile())
                 .then(|| ProfileTable::new(ys, ys.len() + horizon, &wide_profile_spec(cfg.season))),
             holt: members
                 .contains(&Member::Holt)
