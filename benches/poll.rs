@@ -64,20 +64,23 @@ fn qemu_ticks() -> Option<u64> {
         if e.path().extension().is_none_or(|x| x != "pid") {
             continue;
         }
-        let pid = std::fs::read_to_string(e.path()).ok()?;
-        // driver.pid there is libvirtd's own.
-        let comm = std::fs::read_to_string(format!("/proc/{}/comm", pid.trim()));
+        // A guest that stops meanwhile leaves no pid file; driver.pid is libvirtd's own.
+        let Ok(pid) = std::fs::read_to_string(e.path()) else {
+            continue;
+        };
+        let pid = pid.trim();
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm"));
         if !comm.is_ok_and(|c| c.starts_with("qemu")) {
             continue;
         }
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", pid.trim())) else {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
             continue;
         };
         for t in tasks.flatten() {
             let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
             if !comm.starts_with("CPU ") {
                 let tid = t.file_name().to_string_lossy().into_owned();
-                sum += pid_ticks(&format!("{}/task/{tid}", pid.trim())).unwrap_or(0);
+                sum += pid_ticks(&format!("{pid}/task/{tid}")).unwrap_or(0);
             }
         }
     }
