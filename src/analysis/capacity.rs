@@ -117,7 +117,13 @@ fn pct_series(
     }
 }
 
-fn row(host: &str, resource: String, series: &[f64], s: &CapacitySettings) -> CapacityRow {
+fn row(
+    host: &str,
+    resource: String,
+    series: &[f64],
+    s: &CapacitySettings,
+    end: i64,
+) -> CapacityRow {
     let current_pct = series.iter().rev().find(|v| v.is_finite()).copied();
     let cfg = ForecastConfig::default();
     match time_to_threshold(
@@ -140,9 +146,21 @@ fn row(host: &str, resource: String, series: &[f64], s: &CapacitySettings) -> Ca
             resource,
             current_pct,
             crossing: None,
-            note: Some(format!("no history yet ({e})")),
+            note: Some(if current_pct.is_none() {
+                first_row_due(end)
+            } else {
+                e.to_string()
+            }),
         },
     }
+}
+
+/// "first data 07:45 UTC": when the first 5-minute row after the grid boundary `end` is due.
+fn first_row_due(end: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(end + STEP_MS).map_or_else(
+        || "no data yet".into(),
+        |t| format!("first data {} UTC", t.format("%H:%M")),
+    )
 }
 
 /// Builds the report for `hosts` from the history in `store` up to `now_ms`.
@@ -160,9 +178,9 @@ pub fn capacity(
         #[allow(clippy::cast_precision_loss)]
         let mem_total = h.memory_bytes as f64;
         let cpu = pct_series(store, &entity, "cpu_pct", None, end);
-        rows.push(row(&h.uri, "cpu".into(), &cpu, s));
+        rows.push(row(&h.uri, "cpu".into(), &cpu, s, end));
         let mem = pct_series(store, &entity, "mem_used_bytes", Some(mem_total), end);
-        rows.push(row(&h.uri, "memory".into(), &mem, s));
+        rows.push(row(&h.uri, "memory".into(), &mem, s, end));
         for p in &h.pools {
             let series = pct_series(
                 store,
@@ -171,7 +189,7 @@ pub fn capacity(
                 None,
                 end,
             );
-            rows.push(row(&h.uri, format!("pool {}", p.name), &series, s));
+            rows.push(row(&h.uri, format!("pool {}", p.name), &series, s, end));
         }
         let hr = headroom(
             &HostResources {

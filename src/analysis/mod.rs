@@ -78,6 +78,17 @@ pub fn clamp_to_range(f: &mut Forecast, metric: &str) {
     }
 }
 
+/// Why a series read up to the grid boundary `end_ms` has no row yet, and when the first is
+/// due: models see 5-minute averages, and the row in progress counts once it is complete.
+#[must_use]
+pub fn not_yet(metric: &str, end_ms: i64) -> String {
+    let due = chrono::DateTime::from_timestamp_millis(end_ms + STEP_MS)
+        .map_or_else(String::new, |t| {
+            format!(", the first is due at {} UTC", t.format("%H:%M"))
+        });
+    format!("no history of {metric} yet: analytics work on 5-minute averages{due}")
+}
+
 /// A forecast with the evidence behind it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ForecastResult {
@@ -137,8 +148,11 @@ pub fn forecast_grid(
 ) -> Result<ForecastResult, String> {
     let values = trim_leading_gaps(all);
     let cfg = ForecastConfig::default();
+    if values.is_empty() {
+        return Err(not_yet(metric, end));
+    }
     let mut f = forecast(values, horizon_rows, ModelKind::Auto, &cfg)
-        .map_err(|e| format!("no history of {metric} yet to forecast from ({e})"))?;
+        .map_err(|e| format!("cannot forecast {metric}: {e}"))?;
     clamp_to_range(&mut f, metric);
     // Backtest on this series: origins every hour over (at most) its last day.
     let warmup = values
@@ -263,6 +277,10 @@ mod tests {
     fn no_history_is_a_clear_error() {
         let s = MemoryStore::new(StoreConfig::default());
         let e = forecast_series(&s, "vm/x/u", "cpu_pct", 1_700_000_000_000, 12).unwrap_err();
-        assert!(e.contains("no history of cpu_pct"), "{e}");
+        assert_eq!(
+            e,
+            "no history of cpu_pct yet: analytics work on 5-minute averages, \
+             the first is due at 22:15 UTC"
+        );
     }
 }

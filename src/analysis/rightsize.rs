@@ -7,6 +7,7 @@ use super::{grid, STEP_MS};
 use crate::analytics::rightsize::{
     recommend, savings, PriceTable, Recommendation, RightsizeConfig, Savings, Usage,
 };
+use crate::analytics::AnalyticsError;
 use crate::store::HistoryStore;
 
 /// What the job needs to know about one VM.
@@ -94,7 +95,15 @@ pub fn rightsize(
                     recommendation: None,
                     savings: None,
                     samples,
-                    note: Some(format!("not enough history ({e})")),
+                    note: Some(match e {
+                        AnalyticsError::TooShort { needed, got } if got < samples => {
+                            format!("no memory usage recorded in the window ({needed} needed, {got} found)")
+                        }
+                        AnalyticsError::TooShort { needed, got } => format!(
+                            "collecting: sizing needs {needed} five-minute rows of CPU, {got} so far"
+                        ),
+                        e @ AnalyticsError::InvalidParameter { .. } => e.to_string(),
+                    }),
                 },
             }
         })
@@ -154,6 +163,20 @@ mod tests {
             now,
         );
         assert_eq!(rows[0].name, "idle", "idle VMs first");
+        let young = rightsize(
+            &store,
+            &[vm("vm/h/big", "big"), vm("vm/h/none", "none")],
+            &RightsizeConfig::default(),
+            None,
+            7 * 86_400_000,
+            now - 1900 * STEP_MS,
+        );
+        assert_eq!(
+            young[0].note.as_deref(),
+            Some("collecting: sizing needs 288 five-minute rows of CPU, 200 so far")
+        );
+        assert_eq!(young[1].samples, 0);
+        assert!(young[1].note.as_deref().unwrap().contains(", 0 so far"));
         assert!(rows[0].recommendation.as_ref().unwrap().idle);
         let big = rows[1].recommendation.as_ref().unwrap();
         assert!(!big.idle);

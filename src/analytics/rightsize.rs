@@ -11,8 +11,8 @@ use super::AnalyticsError;
 pub const HOURS_PER_MONTH: f64 = 730.5;
 const GIB: f64 = 1_073_741_824.0;
 
-/// Settings; defaults: size for p95 with 20 % headroom, idle below 2 % CPU and 1 KiB/s of
-/// network for a week of 5-minute samples.
+/// Settings; defaults: size for p95 with 20 % headroom once a day of 5-minute samples exists,
+/// idle below 2 % CPU and 1 KiB/s of network for a week of 5-minute samples.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RightsizeConfig {
     /// Percentile sized for (0.95 or 0.99).
@@ -21,7 +21,11 @@ pub struct RightsizeConfig {
     pub headroom: f64,
     pub idle_cpu_percent: f64,
     pub idle_network_bytes_per_s: f64,
-    /// Samples an idle verdict needs (a week of 5-minute samples).
+    /// CPU samples any verdict needs (a day of 5-minute samples): sizing a VM on its first
+    /// minutes would shrink whatever had not been busy yet.
+    pub min_samples: usize,
+    /// Samples an idle verdict needs: 90 % of a week of 5-minute samples, so a restart or a
+    /// short outage of the recorder does not hide an idle VM.
     pub idle_min_samples: usize,
     /// Memory is recommended in multiples of this.
     pub memory_step_bytes: u64,
@@ -34,10 +38,17 @@ impl Default for RightsizeConfig {
             headroom: 1.2,
             idle_cpu_percent: 2.0,
             idle_network_bytes_per_s: 1024.0,
-            idle_min_samples: 288 * 7,
+            min_samples: 288,
+            idle_min_samples: idle_rows(288 * 7),
             memory_step_bytes: 512 << 20,
         }
     }
+}
+
+/// Samples an idle verdict needs over a window of `rows` 5-minute rows: 90 % of them.
+#[must_use]
+pub const fn idle_rows(rows: usize) -> usize {
+    rows.saturating_mul(9) / 10
 }
 
 /// Usage samples over the window, aligned or not (each is summarised on its own).
@@ -92,13 +103,19 @@ pub struct Recommendation {
 /// Recommends vCPUs and memory for a VM of `current_vcpus` / `current_memory_bytes`.
 ///
 /// # Errors
-/// [`AnalyticsError::TooShort`] when CPU or memory has no finite sample.
+/// [`AnalyticsError::TooShort`] when CPU has fewer than `cfg.min_samples` finite samples or
+/// memory has none.
 pub fn recommend(
     current_vcpus: u32,
     current_memory_bytes: u64,
     usage: &Usage<'_>,
     cfg: &RightsizeConfig,
 ) -> Result<Recommendation, AnalyticsError> {
+    let needed = cfg.min_samples.max(1);
+    let got = finite(usage.cpu_percent).len();
+    if got < needed {
+        return Err(AnalyticsError::TooShort { needed, got });
+    }
     let short = AnalyticsError::TooShort { needed: 1, got: 0 };
     let cpu = Percentiles::of(usage.cpu_percent).ok_or_else(|| short.clone())?;
     let memory = Percentiles::of(usage.memory_bytes).ok_or(short)?;
@@ -110,7 +127,7 @@ pub fn recommend(
     let steps = ceil_u64(pick(&memory) * cfg.headroom / step as f64).max(1);
     let memory_bytes = steps.saturating_mul(step);
     let net = Percentiles::of(usage.network_bytes_per_s);
-    let long_enough = finite(usage.cpu_percent).len() >= cfg.idle_min_samples;
+    let long_enough = got >= cfg.idle_min_samples;
     let quiet_net = net.is_none_or(|n| n.p95 < cfg.idle_network_bytes_per_s);
     let idle = long_enough && cpu.p95 < cfg.idle_cpu_percent && quiet_net;
     let reason = if idle {
@@ -118,7 +135,7 @@ pub fn recommend(
             "idle: CPU p95 {:.1} % and network p95 {:.0} B/s over {} samples",
             cpu.p95,
             net.map_or(0.0, |n| n.p95),
-            finite(usage.cpu_percent).len()
+            got
         )
     } else {
         format!(
@@ -237,6 +254,14 @@ mod tests {
 
     const G: u64 = 1 << 30;
 
+    /// The defaults, with a verdict from any number of samples.
+    fn few() -> RightsizeConfig {
+        RightsizeConfig {
+            min_samples: 1,
+            ..RightsizeConfig::default()
+        }
+    }
+
     #[test_case(&[10.0; 100], 8, 1 ; "light load shrinks to one vCPU")]
     #[test_case(&[50.0; 100], 8, 5 ; "half of eight with headroom")]
     #[test_case(&[100.0; 100], 4, 5 ; "saturated grows")]
@@ -247,7 +272,7 @@ mod tests {
             memory_bytes: &mem,
             network_bytes_per_s: &[],
         };
-        let r = recommend(current, 8 * G, &usage, &RightsizeConfig::default()).unwrap();
+        let r = recommend(current, 8 * G, &usage, &few()).unwrap();
         assert_eq!(r.vcpus, want);
         assert_eq!(r.memory_bytes, 5 * (512 << 20)); // 2 GiB × 1.2 → 2.5 GiB
         assert!(!r.idle);
@@ -270,10 +295,35 @@ mod tests {
             cpu_percent: &cpu[..100],
             ..usage
         };
-        assert!(
-            !recommend(2, 4 * G, &short, &RightsizeConfig::default())
+        assert!(!recommend(2, 4 * G, &short, &few()).unwrap().idle);
+    }
+
+    #[test]
+    fn no_verdict_before_a_day_of_samples() {
+        let cpu = vec![1.0; 287];
+        let mem = vec![GIB; 287];
+        let usage = Usage {
+            cpu_percent: &cpu,
+            memory_bytes: &mem,
+            network_bytes_per_s: &[],
+        };
+        assert_eq!(
+            recommend(8, 16 * G, &usage, &RightsizeConfig::default()).unwrap_err(),
+            AnalyticsError::TooShort {
+                needed: 288,
+                got: 287
+            }
+        );
+        let day = vec![1.0; 288];
+        let usage = Usage {
+            cpu_percent: &day,
+            ..usage
+        };
+        assert_eq!(
+            recommend(8, 16 * G, &usage, &RightsizeConfig::default())
                 .unwrap()
-                .idle
+                .vcpus,
+            1
         );
     }
 
@@ -304,7 +354,7 @@ mod tests {
             memory_bytes: &mem,
             network_bytes_per_s: &[],
         };
-        let r = recommend(8, 32 * G, &usage, &RightsizeConfig::default()).unwrap();
+        let r = recommend(8, 32 * G, &usage, &few()).unwrap();
         let s = savings(&r, &prices);
         assert_eq!(s.instance_type.as_deref(), Some("t3.medium"));
         assert!((s.current_monthly - (8.0 * 0.02 + 32.0 * 0.005) * HOURS_PER_MONTH).abs() < 1e-6);

@@ -8,7 +8,7 @@ use super::validate::{parse_duration, ConfigError};
 use crate::analysis::capacity::CapacitySettings;
 use crate::analytics::anomaly::ensemble::EnsembleConfig;
 use crate::analytics::capacity::VmShape;
-use crate::analytics::rightsize::{InstanceType, PriceTable, RightsizeConfig};
+use crate::analytics::rightsize::{idle_rows, InstanceType, PriceTable, RightsizeConfig};
 
 /// Validated analysis settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -166,6 +166,30 @@ pub fn analysis(cf: &ConfigFile, file: &str) -> Result<AnalysisSettings, ConfigE
         3600,
         90 * day,
     )?;
+    let min_history = duration(
+        file,
+        "rightsize.min_history",
+        r.min_history.as_ref(),
+        Duration::from_secs(day).min(rightsize_window),
+        300,
+        90 * day,
+    )?;
+    if min_history > rightsize_window {
+        return Err(ConfigError::Value {
+            origin: format!("{file}: rightsize.min_history"),
+            message: format!(
+                "{} is longer than rightsize.window ({}); allowed up to the window",
+                r.min_history.as_deref().unwrap_or_default(),
+                r.window.as_deref().unwrap_or("7d")
+            ),
+        });
+    }
+    let rows = |d: Duration| usize::try_from(d.as_secs() / 300).unwrap_or(usize::MAX);
+    let rightsize = RightsizeConfig {
+        min_samples: rows(min_history),
+        idle_min_samples: idle_rows(rows(rightsize_window)),
+        ..rightsize
+    };
     let (prices, currency) = prices(cf, file)?;
     Ok(AnalysisSettings {
         capacity,
@@ -264,6 +288,22 @@ mod tests {
     }
 
     #[test]
+    fn rightsize_thresholds_follow_the_window() {
+        let r = parse("").unwrap().rightsize;
+        assert_eq!((r.min_samples, r.idle_min_samples), (288, 1814));
+        let r = parse("[rightsize]\nwindow = \"3d\"\nmin_history = \"12h\"\n")
+            .unwrap()
+            .rightsize;
+        // Idle over a 3-day window needs 90 % of its 864 rows, not a week's.
+        assert_eq!((r.min_samples, r.idle_min_samples), (144, 777));
+        let r = parse("[rightsize]\nwindow = \"2h\"\n").unwrap().rightsize;
+        assert_eq!(
+            r.min_samples, 24,
+            "the default day shrinks to a shorter window"
+        );
+    }
+
+    #[test]
     fn bad_values_name_file_key_and_range() {
         let e = parse("[capacity]\nthreshold = 120\n")
             .unwrap_err()
@@ -280,6 +320,13 @@ mod tests {
             .to_string();
         assert!(
             e.contains("rightsize.window") && e.contains("forever"),
+            "{e}"
+        );
+        let e = parse("[rightsize]\nwindow = \"3d\"\nmin_history = \"4d\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("rightsize.min_history") && e.contains("4d") && e.contains("3d"),
             "{e}"
         );
         let e = parse("[prices]\nper_gib_hour = -1\n")

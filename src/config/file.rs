@@ -72,6 +72,8 @@ pub struct RightsizeFile {
     pub headroom: Option<f64>,
     /// CPU percent under which a VM with little network traffic is idle [default: 2].
     pub idle_cpu_percent: Option<f64>,
+    /// History a VM needs before it gets any verdict, e.g. "1d" [default: 1d].
+    pub min_history: Option<String>,
 }
 
 /// `[prices]`: optional, for monthly cost and savings.

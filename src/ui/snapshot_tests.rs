@@ -299,6 +299,11 @@ fn capacity_sorted_by_time_to_exhaustion_with_headroom() {
                 12.0,
                 Some(crossing(None, None, None)),
             ),
+            CapacityRow {
+                current_pct: None,
+                note: Some("first data 07:45 UTC".into()),
+                ..row("qemu+ssh://kvm2/system", "pool new", 0.0, None)
+            },
         ],
         headroom: vec![
             HostHeadroom {

@@ -53,7 +53,12 @@ fn row<'a>(r: &CapacityRow, label: &str, theme: &Theme) -> Row<'a> {
                 theme.text
             },
         ),
-        None => (r.note.clone().unwrap_or_default(), String::new(), theme.dim),
+        // The note (why there is no crossing) gets the band's wider column.
+        None => (
+            "-".to_string(),
+            r.note.clone().unwrap_or_default(),
+            theme.dim,
+        ),
     };
     let model = r.crossing.as_ref().map_or("", |c| c.model.name());
     Row::new(vec![
@@ -61,7 +66,14 @@ fn row<'a>(r: &CapacityRow, label: &str, theme: &Theme) -> Row<'a> {
         Cell::from(r.resource.clone()),
         Cell::from(Line::from(now).right_aligned()),
         Cell::from(Span::styled(expected, style)),
-        Cell::from(band),
+        Cell::from(Span::styled(
+            band,
+            if r.crossing.is_some() {
+                theme.text
+            } else {
+                theme.dim
+            },
+        )),
         Cell::from(Span::styled(model, theme.dim)),
     ])
 }

@@ -17,7 +17,14 @@ fn row<'a>(r: &RightsizeRow, currency: &str, theme: &Theme) -> Row<'a> {
         return Row::new(vec![
             Cell::from(r.name.clone()),
             Cell::from(r.host.clone()),
-            Cell::from(Span::styled("no data", theme.dim)),
+            Cell::from(Span::styled(
+                if r.samples > 0 {
+                    "collecting"
+                } else {
+                    "no data"
+                },
+                theme.dim,
+            )),
         ]);
     };
     let (verdict, style) = if rec.idle {
