@@ -125,15 +125,8 @@ fn row(
     end: i64,
 ) -> CapacityRow {
     let current_pct = series.iter().rev().find(|v| v.is_finite()).copied();
-    let cfg = ForecastConfig::default();
-    match time_to_threshold(
-        series,
-        s.threshold_pct,
-        true,
-        s.horizon_rows,
-        ModelKind::Auto,
-        &cfg,
-    ) {
+    let (model, cfg) = capacity_model(series);
+    match time_to_threshold(series, s.threshold_pct, true, s.horizon_rows, model, &cfg) {
         Ok(c) => CapacityRow {
             host: host.to_string(),
             resource,
@@ -153,6 +146,29 @@ fn row(
             }),
         },
     }
+}
+
+/// Rows of history before time to exhaustion follows the trend: a day, so one morning's
+/// ramp is not extrapolated for a week.
+pub const TREND_MIN_ROWS: usize = 288;
+
+/// The model behind a crossing. Exhaustion is days ahead, beyond what the automatic choice
+/// is backtested on (hours) and where its damped and flat members would hide steady growth:
+/// with a day of history or more, the least-squares trend over all of it (up to the
+/// two-week lookback) with its Student-t band, which widens with the distance; before
+/// that, the automatic choice.
+fn capacity_model(series: &[f64]) -> (ModelKind, ForecastConfig) {
+    let cfg = ForecastConfig::default();
+    if series.iter().filter(|v| v.is_finite()).count() < TREND_MIN_ROWS {
+        return (ModelKind::Auto, cfg);
+    }
+    (
+        ModelKind::LinearTrend,
+        ForecastConfig {
+            trend_window: series.len(),
+            ..cfg
+        },
+    )
 }
 
 /// "first data 07:45 UTC": when the first 5-minute row after the grid boundary `end` is due.
