@@ -102,6 +102,10 @@ pub struct ForecastResult {
     /// Mean absolute scaled error of the automatic choice in a rolling backtest over this
     /// series' own history at this horizon, and how many origins it averaged.
     pub backtest_mase: Option<f64>,
+    /// The same backtest's symmetric mean absolute percentage error, percent: on a smooth
+    /// series a good forecast hours ahead still has a MASE well above 1 (the scale is one
+    /// step of naive error), so this says how far off it was in the series' own terms.
+    pub backtest_smape: Option<f64>,
     pub backtest_origins: usize,
 }
 
@@ -188,6 +192,7 @@ pub fn forecast_grid(
         history,
         forecast: f,
         backtest_mase: score.map(|s| s.mase).filter(|m| m.is_finite()),
+        backtest_smape: score.map(|s| s.smape).filter(|m| m.is_finite()),
         backtest_origins: score.map_or(0, |s| s.origins),
     })
 }

@@ -42,7 +42,7 @@ pub fn forecast(
             })
             .collect();
         let doc = serde_json::json!({"vm": name, "uri": uri, "metric": m.name(), "model": r.forecast.model.name(),
-            "backtest_mase": r.backtest_mase, "backtest_origins": r.backtest_origins,
+            "backtest_mase": r.backtest_mase, "backtest_smape": r.backtest_smape, "backtest_origins": r.backtest_origins,
             "history_rows": r.history.len(), "step_ms": crate::analysis::STEP_MS, "forecast": steps});
         emit(&(serde_json::to_string_pretty(&doc).map_err(|e| Failure::op(e.to_string()))? + "\n"));
         return Ok(());
@@ -53,7 +53,7 @@ pub fn forecast(
         r.forecast.model.name(),
         rows,
         r.history.len(),
-        r.backtest_mase.map_or_else(|| "n/a (too little history)".into(), |x| format!("{x:.3} over {} origins", r.backtest_origins))
+        r.backtest_mase.map_or_else(|| "n/a (too little history)".into(), |x| format!("{x:.3}, sMAPE {:.1} % over {} origins", r.backtest_smape.unwrap_or(f64::NAN), r.backtest_origins))
     );
     let _ = writeln!(
         out,

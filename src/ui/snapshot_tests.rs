@@ -237,6 +237,7 @@ fn forecast_view_with_bands() {
         history,
         forecast,
         backtest_mase: Some(0.74),
+        backtest_smape: Some(6.3),
         backtest_origins: 24,
     });
     update(&mut s, Msg::Forecast { request, result }, T0);

@@ -67,26 +67,31 @@ fn summary_lines<'a>(
     ])];
     if n > 1 {
         lines.push(Line::from(vec![
-            Span::styled(format!("in {:<6}  ", horizon_text(n)), theme.dim),
+            Span::styled(
+                format!("{:<10}", format!("in {}", horizon_text(n))),
+                theme.dim,
+            ),
             Span::raw(at(n - 1)),
         ]));
     }
-    let bt = r.backtest_mase.map_or_else(
-        || "not enough history for a backtest yet".to_string(),
-        |m| {
-            format!(
-                "backtest MASE {m:.2} over {} origins (naive = 1.0)",
-                r.backtest_origins
-            )
-        },
-    );
+    let bt = match (r.backtest_smape, r.backtest_mase) {
+        (Some(smape), Some(mase)) => format!(
+            "sMAPE {smape:.1} %, MASE {mase:.2} over {} origins",
+            r.backtest_origins
+        ),
+        _ => "not enough history for a backtest yet".to_string(),
+    };
     lines.push(Line::from(vec![
         Span::styled("model     ", theme.dim),
         Span::raw(format!(
-            "{} · {bt} · {} rows of history",
+            "{} · {} rows of history",
             f.model.name(),
             r.history.len()
         )),
+    ]));
+    lines.push(Line::from(vec![
+        Span::styled("backtest  ", theme.dim),
+        Span::raw(bt),
     ]));
     lines
 }
@@ -111,7 +116,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     };
     let unit = v.metric.unit();
     let [chart_area, text_area] =
-        Layout::vertical([Constraint::Min(6), Constraint::Length(5)]).areas(area);
+        Layout::vertical([Constraint::Min(6), Constraint::Length(6)]).areas(area);
     let fc = &r.forecast;
     let n = fc.point.len();
     let span_ms = STEP_MS * i64::try_from(n).unwrap_or(0);
