@@ -261,3 +261,62 @@ fn a_second_console_is_refused_and_a_read_only_one_watches_alongside() {
     });
     assert!(msg.contains("--read-only"), "{msg}");
 }
+
+/// F, C and O in a real terminal over a real history database: two days seeded on disk for
+/// a test-driver host (no lab needed), then the panes show what the jobs computed.
+#[test]
+fn forecast_capacity_and_recommendation_panes_show_the_history() {
+    let xdg = tempfile::tempdir().unwrap();
+    let history = xdg.path().join("state/novacron/history");
+    std::fs::create_dir_all(&history).unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    let uri = common::seed_analysis_history(xdg.path(), &history, now - now.rem_euclid(300_000));
+    let vm = common::SEEDED_VM;
+    let t = Tmux::start_in(
+        "nc-e2e-analysis",
+        tempfile::tempdir().unwrap(),
+        xdg.path(),
+        &format!("-c {uri}"),
+    );
+    t.wait_screen("the VM", Duration::from_secs(15), |s| {
+        !row_of(s, vm).is_empty()
+    });
+
+    // Each pane is waited for whole (a capture can land mid-draw), and esc must land before
+    // the next key: ESC followed at once by a letter reads as alt-letter.
+    let back = || {
+        t.keys(&["Escape"]);
+        t.wait_screen("the table", Duration::from_secs(5), |s| s.contains("┌ VMs"));
+    };
+    t.keys(&["F"]);
+    let s = t.wait_screen("the forecast", Duration::from_secs(30), |s| {
+        s.contains("backtest  sMAPE") && s.contains("+6h")
+    });
+    assert!(
+        s.contains(&format!("Forecast · {vm} · cpu_pct · next 6h")),
+        "{s}"
+    );
+    assert!(s.contains("auto · 576 rows of history"), "{s}");
+    assert!(s.contains("history") && s.contains("now"), "{s}");
+
+    back();
+    t.keys(&["C"]);
+    let s = t.wait_screen("capacity", Duration::from_secs(30), |s| {
+        s.contains("linear_trend") && s.contains("room for")
+    });
+    // The host's CPU rises 40 → 70 % over the two days: 90 % in 32 h.
+    let cpu = s.lines().find(|l| l.contains(" cpu ")).unwrap_or("");
+    assert!(cpu.contains("70.0%") && cpu.contains("32 h"), "{s}");
+
+    back();
+    t.keys(&["O"]);
+    let s = t.wait_screen("recommendations", Duration::from_secs(30), |s| {
+        s.contains("oversized") && s.contains("rows of 5 min)")
+    });
+    assert!(row_of(&s, vm).contains("4 → 2"), "{s}");
+    assert!(s.contains("(576 rows of 5 min)"), "evidence:\n{s}");
+
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit().trim(), "EXIT=0");
+    t.assert_restored();
+}

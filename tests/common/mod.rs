@@ -65,3 +65,57 @@ where
         seen.push(format!("{ev:?}").chars().take(160).collect::<String>());
     }
 }
+
+/// The VM of [`seed_analysis_history`]: 4 vCPUs, 4 GiB, running.
+pub const SEEDED_VM: &str = "app-1";
+const SEEDED_UUID: &str = "00000000-0000-4000-8000-00000000a001";
+const DAY_MS: i64 = 86_400_000;
+
+/// The seeded VM's CPU percent at `ts_ms`: a daily wave between 10 and 30 %.
+#[must_use]
+pub fn seeded_vm_cpu(ts_ms: i64) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    let phase = (ts_ms.rem_euclid(DAY_MS) as f64) / (DAY_MS as f64);
+    20.0 + 10.0 * (std::f64::consts::TAU * phase).sin()
+}
+
+/// A test-driver host with one VM ([`SEEDED_VM`]) and two days of 5-minute history ending at
+/// `now_ms` in a real sled database at `history`: the VM's CPU follows [`seeded_vm_cpu`]
+/// (plus a little deterministic noise) with 1 GiB of memory in use, and the host's CPU rises
+/// from 40 % to 70 % (so it crosses 90 % about 32 h after `now_ms`). Returns the URI.
+pub fn seed_analysis_history(dir: &Path, history: &Path, now_ms: i64) -> String {
+    use novacron::store::{HistoryStore, Sample, SeriesKey, SledStore, StoreConfig};
+    let node = dir.join("analysis-node.xml");
+    std::fs::write(
+        &node,
+        format!(
+            "<node><domain type='test'><name>{SEEDED_VM}</name><uuid>{SEEDED_UUID}</uuid>\
+             <memory unit='MiB'>4096</memory><vcpu>4</vcpu><os><type>hvm</type></os></domain></node>\n"
+        ),
+    )
+    .expect("write node file");
+    let uri = format!("test://{}", node.display());
+    let vm = format!("vm/{uri}/{SEEDED_UUID}");
+    let host = format!("host/{uri}");
+    let rows: i64 = 576;
+    let mut batch = Vec::new();
+    for i in 0..rows {
+        let ts = now_ms - (rows - i) * 300_000 + 1_000;
+        #[allow(clippy::cast_precision_loss)]
+        let noise = ((i * 7919) % 13) as f64 * 0.1 - 0.6;
+        #[allow(clippy::cast_precision_loss)]
+        let rising = 40.0 + 30.0 * i as f64 / rows as f64;
+        for (entity, metric, value) in [
+            (&vm, "cpu_pct", seeded_vm_cpu(ts) + noise),
+            (&vm, "mem_used_bytes", f64::from(1u32 << 30)),
+            (&vm, "net_rx_bps", 50_000.0),
+            (&host, "cpu_pct", rising + noise),
+        ] {
+            batch.push((SeriesKey::new(entity, metric), Sample { ts_ms: ts, value }));
+        }
+    }
+    let mut store = SledStore::open(history, StoreConfig::default()).expect("open history");
+    store.append(&batch).expect("append");
+    store.flush().expect("flush");
+    uri
+}

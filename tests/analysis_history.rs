@@ -1,0 +1,132 @@
+//! `novacron forecast`, `capacity` and `rightsize` on a real history database: two days of
+//! a VM's and a host's metrics written to sled on disk, read back by the headless commands
+//! against a libvirt test-driver host (the same jobs the console's F, C and O panes run; the
+//! panes themselves are driven in a real terminal by `e2e_tmux`).
+
+mod common;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+use common::{seed_analysis_history, seeded_vm_cpu, SEEDED_VM};
+
+/// Runs `novacron -c URI --history DB ARGS…` with its state and config under `dir`, expects
+/// success and returns the parsed JSON it prints.
+fn json(dir: &Path, uri: &str, args: &[&str]) -> Value {
+    let out = Command::cargo_bin("novacron")
+        .unwrap()
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .args(["-c", uri, "--history"])
+        .arg(dir.join("history"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "novacron {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stdout));
+    })
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+/// Now, on the 5-minute grid the jobs use, so the last seeded row is complete.
+fn now_ms() -> i64 {
+    let now = chrono::Utc::now().timestamp_millis();
+    now - now.rem_euclid(300_000)
+}
+
+#[test]
+fn forecast_follows_the_daily_pattern_with_nested_bands() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = now_ms();
+    let uri = seed_analysis_history(dir.path(), &dir.path().join("history"), now);
+    let doc = json(
+        dir.path(),
+        &uri,
+        &[
+            "forecast",
+            SEEDED_VM,
+            "--metric",
+            "cpu",
+            "--horizon",
+            "6h",
+            "--json",
+        ],
+    );
+    assert_eq!(doc["model"], "auto");
+    assert_eq!(doc["history_rows"], 576);
+    // Scored from origins in its second day, before the daily-profile members have the
+    // half day of backtest evidence they need to get weight: within about 2.5 points on a
+    // 10–30 % wave. (Its MASE is well above 1: the scale is one step of naive error on a
+    // smooth series.)
+    let smape = f(&doc["backtest_smape"]);
+    assert!(smape < 20.0, "backtest sMAPE {smape} %");
+    assert!(f(&doc["backtest_mase"]) > 0.0 && doc["backtest_origins"].as_u64() > Some(0));
+    let rows = doc["forecast"].as_array().unwrap();
+    assert_eq!(rows.len(), 72);
+    for r in rows {
+        let ts = r["ts_ms"].as_i64().unwrap();
+        let want = seeded_vm_cpu(ts + 1_000);
+        let (lo95, lo80, p, hi80, hi95) = (
+            f(&r["lo95"]),
+            f(&r["lo80"]),
+            f(&r["forecast"]),
+            f(&r["hi80"]),
+            f(&r["hi95"]),
+        );
+        assert!((p - want).abs() < 3.0, "{}: {p} vs {want}", r["time"]);
+        assert!(
+            lo95 <= lo80 && lo80 <= p && p <= hi80 && hi80 <= hi95,
+            "{}: bands {lo95} {lo80} {p} {hi80} {hi95}",
+            r["time"]
+        );
+    }
+}
+
+#[test]
+fn capacity_finds_the_rising_host_cpu_and_rightsize_the_oversized_vm() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = now_ms();
+    let uri = seed_analysis_history(dir.path(), &dir.path().join("history"), now);
+
+    let cap = json(dir.path(), &uri, &["capacity", "--json"]);
+    let rows = cap["rows"].as_array().unwrap();
+    assert_eq!(rows[0]["resource"], "cpu", "soonest first: {rows:?}");
+    let c = &rows[0]["crossing"];
+    // 40 → 70 % over two days: 90 % 32 h ahead (384 rows of 5 minutes), inside the band.
+    assert_eq!(c["model"], "linear_trend");
+    let expected = c["expected"].as_u64().unwrap();
+    assert!(
+        (370..=400).contains(&expected),
+        "crossing in {expected} rows"
+    );
+    let (earliest, latest) = (c["earliest"].as_u64(), c["latest"].as_u64());
+    assert!(earliest.is_some_and(|e| e <= 384), "{c}");
+    assert!(latest.is_none_or(|l| l >= 384), "{c}");
+    let memory = rows.iter().find(|r| r["resource"] == "memory").unwrap();
+    assert!(memory["crossing"].is_null());
+    assert!(
+        memory["note"].as_str().unwrap().starts_with("first data "),
+        "no memory history was written: {memory}"
+    );
+
+    let rs = json(dir.path(), &uri, &["rightsize", "--json"]);
+    let vm = &rs.as_array().unwrap()[0];
+    assert_eq!(vm["name"], SEEDED_VM);
+    let rec = &vm["recommendation"];
+    // CPU p95 ≈ 30 % of 4 vCPUs × 1.2 headroom → 2 vCPUs; 1 GiB × 1.2 → 1.5 GiB.
+    assert_eq!(rec["current_vcpus"], 4);
+    assert_eq!(rec["vcpus"], 2, "{rec}");
+    assert_eq!(rec["memory_bytes"], 3 * (512 << 20), "{rec}");
+    assert_eq!(rec["idle"], false, "two days are not the week idle needs");
+    assert_eq!(vm["samples"], 576);
+}
