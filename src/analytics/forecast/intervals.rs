@@ -5,7 +5,7 @@
 //! spread of one-step changes stands in.
 
 use super::{Forecast, ModelKind};
-use crate::analytics::stats::{count_f64, mad, quantile_sorted, MAD_TO_SIGMA};
+use crate::analytics::stats::{count_f64, mad, mean_abs_diff, quantile_sorted, MAD_TO_SIGMA};
 
 /// Steps at which error quantiles are computed (about 25 % apart, first and last included);
 /// the bands in between are interpolated, which keeps this cheap for long horizons.
@@ -52,9 +52,12 @@ pub(super) fn with_empirical_bands(
     if horizon == 0 {
         return f;
     }
-    // Fallback spread: robust sigma of one-step changes growing like a random walk.
+    // Fallback spread: sigma of one-step changes growing like a random walk; robust (MAD)
+    // unless most changes are zero (an idle series with rare spikes, where the MAD is 0 and
+    // would claim certainty), then from their mean size (σ = √(π/2) × mean |change|).
     let diffs: Vec<f64> = ys.windows(2).map(|w| w[1] - w[0]).collect();
-    let step_sigma = mad(&diffs).unwrap_or(0.0) * MAD_TO_SIGMA;
+    let step_sigma = (mad(&diffs).unwrap_or(0.0) * MAD_TO_SIGMA)
+        .max(mean_abs_diff(ys).unwrap_or(0.0) * std::f64::consts::FRAC_PI_2.sqrt());
     let mut buf = Vec::new();
     let anchors: Vec<(usize, [f64; 4])> = anchor_steps(horizon)
         .into_iter()
@@ -102,5 +105,19 @@ mod tests {
         let a = anchor_steps(72);
         assert_eq!((a[0], *a.last().unwrap()), (1, 72));
         assert!(a.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn a_mostly_flat_series_with_spikes_gets_a_band_without_backtest_errors() {
+        // Nine of ten changes are zero: the MAD of the changes is 0.
+        let ys: Vec<f64> = (0..40)
+            .map(|i| if i % 20 == 10 { 50.0 } else { 0.0 })
+            .collect();
+        let f = with_empirical_bands(ModelKind::Median, &ys, vec![0.0; 6], &[]);
+        // Two spikes, four changes of 50: mean |change| 200 / 39, σ = 6.43 per step, so
+        // 95 % ±12.6 at step 1 and ±30.9 (× √6) at step 6.
+        assert!((f.hi95[0] - 12.6).abs() < 0.05, "{:?}", f.hi95);
+        assert!((f.hi95[5] - 30.86).abs() < 0.05, "{:?}", f.hi95);
+        assert!(f.lo80[0] < 0.0 && f.hi80[0] < f.hi95[0]);
     }
 }
