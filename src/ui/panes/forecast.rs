@@ -50,7 +50,15 @@ fn summary_lines<'a>(
     theme: &Theme,
 ) -> Vec<Line<'a>> {
     let f = &r.forecast;
+    // A band from a handful of rows says more about the rows than the series.
+    let too_short = r.history.len() < 12;
     let at = |i: usize| {
+        if too_short {
+            return format!(
+                "{} (intervals after an hour of history)",
+                metric(f.point[i], unit)
+            );
+        }
         format!(
             "{} (80 %: {} – {}, 95 %: {} – {})",
             metric(f.point[i], unit),
@@ -191,4 +199,43 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             .block(block(" Forecast summary ".into(), theme)),
         text_area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analytics::forecast::{Forecast, ModelKind};
+
+    fn text(rows: usize) -> String {
+        let r = ForecastResult {
+            entity: "vm/u/x".into(),
+            metric: "cpu_pct".into(),
+            start_ms: 0,
+            history: (0..rows)
+                .map(|i| (i64::try_from(i).unwrap(), 5.0))
+                .collect(),
+            forecast: Forecast {
+                model: ModelKind::Auto,
+                point: vec![5.0; 3],
+                lo80: vec![5.0; 3],
+                hi80: vec![5.0; 3],
+                lo95: vec![5.0; 3],
+                hi95: vec![5.0; 3],
+            },
+            backtest_mase: None,
+            backtest_smape: None,
+            backtest_origins: 0,
+        };
+        summary_lines(&r, crate::domain::Unit::Percent, &Theme::default())
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn a_band_from_a_few_rows_is_not_shown() {
+        assert!(text(2).contains("5.0% (intervals after an hour of history)"));
+        assert!(text(12).contains("5.0% (80 %: 5.0% – 5.0%, 95 %: 5.0% – 5.0%)"));
+    }
 }
