@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{grid, trim_leading_gaps, LOOKBACK_MS, STEP_MS};
+use super::{read_lookback, trim_leading_gaps, STEP_MS};
 use crate::analytics::capacity::{
     headroom, time_to_threshold, Crossing, Headroom, HostResources, VmShape,
 };
@@ -101,29 +101,34 @@ pub struct CapacityReport {
     pub step_ms: i64,
 }
 
-/// A usage series in percent: `metric` of `entity`, divided by `total` when given.
+/// A usage series in percent: `metric` of `entity`, divided by `total` when given, and
+/// whether the row in progress already holds samples (see [`super::Lookback`]).
 fn pct_series(
     store: &dyn HistoryStore,
     entity: &str,
     metric: &str,
     total: Option<f64>,
-    end: i64,
-) -> Vec<f64> {
-    let rows = grid(store, entity, metric, end - LOOKBACK_MS, end).unwrap_or_default();
-    let rows = trim_leading_gaps(&rows);
-    match total {
+    now_ms: i64,
+) -> (Vec<f64>, bool) {
+    let Ok(read) = read_lookback(store, entity, metric, now_ms) else {
+        return (Vec::new(), false);
+    };
+    let rows = trim_leading_gaps(&read.rows);
+    let pct = match total {
         Some(t) if t > 0.0 => rows.iter().map(|v| v / t * 100.0).collect(),
         _ => rows.to_vec(),
-    }
+    };
+    (pct, read.in_progress)
 }
 
 fn row(
     host: &str,
     resource: String,
-    series: &[f64],
+    (series, in_progress): (Vec<f64>, bool),
     s: &CapacitySettings,
     end: i64,
 ) -> CapacityRow {
+    let series = series.as_slice();
     let current_pct = series.iter().rev().find(|v| v.is_finite()).copied();
     let (model, cfg) = capacity_model(series);
     match time_to_threshold(series, s.threshold_pct, true, s.horizon_rows, model, &cfg) {
@@ -139,10 +144,10 @@ fn row(
             resource,
             current_pct,
             crossing: None,
-            note: Some(if current_pct.is_none() {
-                first_row_due(end)
-            } else {
-                e.to_string()
+            note: Some(match (current_pct, in_progress) {
+                (None, true) => first_row_due(end),
+                (None, false) => "nothing recorded".into(),
+                _ => e.to_string(),
             }),
         },
     }
@@ -193,19 +198,19 @@ pub fn capacity(
         let entity = format!("host/{}", h.uri);
         #[allow(clippy::cast_precision_loss)]
         let mem_total = h.memory_bytes as f64;
-        let cpu = pct_series(store, &entity, "cpu_pct", None, end);
-        rows.push(row(&h.uri, "cpu".into(), &cpu, s, end));
-        let mem = pct_series(store, &entity, "mem_used_bytes", Some(mem_total), end);
-        rows.push(row(&h.uri, "memory".into(), &mem, s, end));
+        let cpu = pct_series(store, &entity, "cpu_pct", None, now_ms);
+        rows.push(row(&h.uri, "cpu".into(), cpu, s, end));
+        let mem = pct_series(store, &entity, "mem_used_bytes", Some(mem_total), now_ms);
+        rows.push(row(&h.uri, "memory".into(), mem, s, end));
         for p in &h.pools {
             let series = pct_series(
                 store,
                 &format!("pool/{}/{}", h.uri, p.name),
                 "used_pct",
                 None,
-                end,
+                now_ms,
             );
-            rows.push(row(&h.uri, format!("pool {}", p.name), &series, s, end));
+            rows.push(row(&h.uri, format!("pool {}", p.name), series, s, end));
         }
         let hr = headroom(
             &HostResources {
@@ -299,5 +304,39 @@ mod tests {
         // 8 CPUs × 4 = 32 vCPUs, 10 used → 11 more 2-vCPU VMs; memory 32−1−12 = 19 GiB → 4 of 4 GiB.
         assert_eq!(r.headroom[0].headroom.fits, 4);
         assert_eq!(r.headroom[0].text, "room for 4 more 2 vCPU / 4 GiB VMs");
+    }
+
+    #[test]
+    fn without_a_complete_row_the_note_tells_recording_from_nothing() {
+        let now = 1_795_435_200_000 + 100_000; // 100 s into a 5-minute row
+        let mut store = MemoryStore::new(StoreConfig::default());
+        let put = |metric: &str| {
+            (
+                SeriesKey::new("host/h", metric),
+                Sample {
+                    ts_ms: now - 50_000,
+                    value: 1e9,
+                },
+            )
+        };
+        store.append(&[put("cpu_pct")]).unwrap();
+        store.flush().unwrap();
+        let hosts = [HostInput {
+            uri: "h".into(),
+            cpus: 8,
+            memory_bytes: 32 << 30,
+            vcpus_allocated: 0,
+            memory_allocated_bytes: 0,
+            pools: Vec::new(),
+        }];
+        let r = capacity(&store, &hosts, &CapacitySettings::default(), now);
+        let note = |res: &str| {
+            let row = r.rows.iter().find(|x| x.resource == res).unwrap();
+            assert!(row.crossing.is_none() && row.current_pct.is_none());
+            row.note.clone().unwrap()
+        };
+        // 1_795_435_200 s is 2026-11-23 12:00:00 UTC: the row in progress completes at 12:05.
+        assert_eq!(note("cpu"), "first data 12:05 UTC");
+        assert_eq!(note("memory"), "nothing recorded");
     }
 }

@@ -120,11 +120,21 @@ pub fn forecast_series(
     now_ms: i64,
     horizon_rows: usize,
 ) -> Result<ForecastResult, String> {
-    let (end, all) = read_lookback(store, entity, metric, now_ms)?;
-    forecast_grid(entity, metric, end, &all, horizon_rows)
+    let read = read_lookback(store, entity, metric, now_ms)?;
+    forecast_grid(entity, metric, &read, horizon_rows)
 }
 
-/// The lookback grid ending at the 5-minute boundary at or before `now_ms`: (end, rows).
+/// The rows a forecast reads: complete 5-minute rows up to the grid boundary `end`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lookback {
+    pub end: i64,
+    pub rows: Vec<f64>,
+    /// Whether the row in progress (from `end`) already holds samples: with no complete row
+    /// yet, that tells "recording, the first row is due" from "nothing recorded".
+    pub in_progress: bool,
+}
+
+/// The lookback grid ending at the 5-minute boundary at or before `now_ms`.
 ///
 /// # Errors
 /// The store's error as text.
@@ -133,10 +143,16 @@ pub fn read_lookback(
     entity: &str,
     metric: &str,
     now_ms: i64,
-) -> Result<(i64, Vec<f64>), String> {
+) -> Result<Lookback, String> {
     let end = now_ms - now_ms.rem_euclid(STEP_MS);
-    let all = grid(store, entity, metric, end - LOOKBACK_MS, end).map_err(|e| e.to_string())?;
-    Ok((end, all))
+    let mut rows =
+        grid(store, entity, metric, end - LOOKBACK_MS, end + STEP_MS).map_err(|e| e.to_string())?;
+    let in_progress = rows.pop().is_some_and(f64::is_finite);
+    Ok(Lookback {
+        end,
+        rows,
+        in_progress,
+    })
 }
 
 /// [`forecast_series`] on a grid already read (so a shared store is not held while models run).
@@ -146,14 +162,18 @@ pub fn read_lookback(
 pub fn forecast_grid(
     entity: &str,
     metric: &str,
-    end: i64,
-    all: &[f64],
+    read: &Lookback,
     horizon_rows: usize,
 ) -> Result<ForecastResult, String> {
-    let values = trim_leading_gaps(all);
+    let end = read.end;
+    let values = trim_leading_gaps(&read.rows);
     let cfg = ForecastConfig::default();
     if values.is_empty() {
-        return Err(not_yet(metric, end));
+        return Err(if read.in_progress {
+            not_yet(metric, end)
+        } else {
+            format!("no {metric} recorded in the last two weeks")
+        });
     }
     let mut f = forecast(values, horizon_rows, ModelKind::Auto, &cfg)
         .map_err(|e| format!("cannot forecast {metric}: {e}"))?;
@@ -280,8 +300,13 @@ mod tests {
 
     #[test]
     fn no_history_is_a_clear_error() {
+        let now = 1_700_000_000_000;
         let s = MemoryStore::new(StoreConfig::default());
-        let e = forecast_series(&s, "vm/x/u", "cpu_pct", 1_700_000_000_000, 12).unwrap_err();
+        let e = forecast_series(&s, "vm/x/u", "cpu_pct", now, 12).unwrap_err();
+        assert_eq!(e, "no cpu_pct recorded in the last two weeks");
+        // Recording started in the row in progress: the first complete row is due.
+        let s = store_with(&[(now - 20_000, 3.0)]);
+        let e = forecast_series(&s, "vm/x/u", "cpu_pct", now, 12).unwrap_err();
         assert_eq!(
             e,
             "no history of cpu_pct yet: analytics work on 5-minute averages, \

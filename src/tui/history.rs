@@ -116,8 +116,8 @@ impl History {
         tokio::task::spawn_blocking(move || {
             let now = chrono::Utc::now().timestamp_millis();
             let read = crate::analysis::read_lookback(lock(&store).as_ref(), &entity, metric, now);
-            let result = read.and_then(|(end, rows)| {
-                crate::analysis::forecast_grid(&entity, metric, end, &rows, horizon_rows)
+            let result = read.and_then(|read| {
+                crate::analysis::forecast_grid(&entity, metric, &read, horizon_rows)
             });
             let _ = tx.send(Msg::Forecast { request, result });
         });

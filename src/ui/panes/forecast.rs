@@ -104,6 +104,17 @@ fn summary_lines<'a>(
     lines
 }
 
+/// The value axis: from zero (or below, for negative values) to the highest value, so a
+/// flat series (lowest = highest) still gets an axis that shows it.
+fn y_bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((0.0_f64, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    (lo, if hi > lo { hi } else { lo + 1.0 })
+}
+
 #[allow(clippy::many_single_char_names)]
 pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let v = &state.forecast;
@@ -157,13 +168,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         .chain(&hi95)
         .map(|p| p.1)
         .chain(lo95.iter().map(|p| p.1));
-    let (mut lo, mut hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-        (a.min(v), b.max(v))
-    });
-    if !lo.is_finite() || !hi.is_finite() || hi <= lo {
-        (lo, hi) = (0.0, 1.0);
-    }
-    lo = lo.min(0.0);
+    let (lo, hi) = y_bounds(all);
     let datasets = vec![
         ds(&lo95, theme.dim, GraphType::Scatter),
         ds(&hi95, theme.dim, GraphType::Scatter),
@@ -231,6 +236,15 @@ mod tests {
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    #[test]
+    fn the_value_axis_shows_flat_and_negative_series() {
+        let b = |v: &[f64]| y_bounds(v.iter().copied());
+        assert_eq!(b(&[28e6, 28e6]), (0.0, 28e6));
+        assert_eq!(b(&[0.0, 0.0]), (0.0, 1.0));
+        assert_eq!(b(&[]), (0.0, 1.0));
+        assert_eq!(b(&[f64::NAN, 3.0, -2.0]), (-2.0, 3.0));
     }
 
     #[test]
