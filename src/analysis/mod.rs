@@ -13,6 +13,9 @@ use crate::store::{HistoryStore, Query, SeriesKey, StoreError};
 
 /// One row of the grid the models work on: five minutes, as in their defaults.
 pub const STEP_MS: i64 = 300_000;
+/// Rows of history (an hour) before a forecast's intervals are shown: a band drawn from a
+/// handful of rows describes those rows, not the series.
+pub const MIN_BAND_ROWS: usize = 12;
 /// History read for a forecast: two weeks of rows.
 pub const LOOKBACK_MS: i64 = 14 * 24 * 3_600_000;
 

@@ -48,11 +48,16 @@ pub fn forecast(
         return Ok(());
     }
     let mut out = format!(
-        "{name} {} on {uri}: {} forecast of {} rows (5 min) from {} rows of history; backtest MASE {}\n",
+        "{name} {} on {uri}: {} forecast of {} rows (5 min) from {} rows of history{}; backtest MASE {}\n",
         m.name(),
         r.forecast.model.name(),
         rows,
         r.history.len(),
+        if r.history.len() < crate::analysis::MIN_BAND_ROWS {
+            " (too few for meaningful intervals: wait an hour)"
+        } else {
+            ""
+        },
         r.backtest_mase.map_or_else(|| "n/a (too little history)".into(), |x| format!("{x:.3}, sMAPE {:.1} % over {} origins", r.backtest_smape.unwrap_or(f64::NAN), r.backtest_origins))
     );
     let _ = writeln!(

@@ -50,8 +50,7 @@ fn summary_lines<'a>(
     theme: &Theme,
 ) -> Vec<Line<'a>> {
     let f = &r.forecast;
-    // A band from a handful of rows says more about the rows than the series.
-    let too_short = r.history.len() < 12;
+    let too_short = r.history.len() < crate::analysis::MIN_BAND_ROWS;
     let at = |i: usize| {
         if too_short {
             return format!(
