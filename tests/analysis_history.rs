@@ -103,7 +103,7 @@ fn capacity_finds_the_rising_host_cpu_and_rightsize_the_oversized_vm() {
     assert_eq!(rows[0]["resource"], "cpu", "soonest first: {rows:?}");
     let c = &rows[0]["crossing"];
     // 40 → 70 % over two days: 90 % 32 h ahead (384 rows of 5 minutes), inside the band.
-    assert_eq!(c["model"], "linear_trend");
+    assert_eq!(c["model"], "trend_daily");
     let expected = c["expected"].as_u64().unwrap();
     assert!(
         (370..=400).contains(&expected),

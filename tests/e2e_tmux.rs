@@ -244,10 +244,10 @@ fn a_second_console_is_refused_and_a_read_only_one_watches_alongside() {
         &shared,
         "-c qemu:///system --read-only",
     );
-    let s = watcher.wait_screen("the read-only console", Duration::from_secs(15), |s| {
-        s.contains("[read-only]") && s.contains("history kept in memory")
+    // The banner comes before the connection: wait for the VMs too.
+    watcher.wait_screen("the read-only console", Duration::from_secs(15), |s| {
+        s.contains("[read-only]") && s.contains("history kept in memory") && s.contains("│nclab-")
     });
-    assert!(s.contains("│nclab-"), "{s}");
 
     let refused = Tmux::start_in(
         "nc-e2e-second",
@@ -302,7 +302,7 @@ fn forecast_capacity_and_recommendation_panes_show_the_history() {
     back();
     t.keys(&["C"]);
     let s = t.wait_screen("capacity", Duration::from_secs(30), |s| {
-        s.contains("linear_trend") && s.contains("room for")
+        s.contains("trend_daily") && s.contains("room for")
     });
     // The host's CPU rises 40 → 70 % over the two days: 90 % in 32 h.
     let cpu = s.lines().find(|l| l.contains(" cpu ")).unwrap_or("");

@@ -160,15 +160,16 @@ pub const TREND_MIN_ROWS: usize = 288;
 /// The model behind a crossing. Exhaustion is days ahead, beyond what the automatic choice
 /// is backtested on (hours) and where its damped and flat members would hide steady growth:
 /// with a day of history or more, the least-squares trend over all of it (up to the
-/// two-week lookback) with its Student-t band, which widens with the distance; before
-/// that, the automatic choice.
+/// two-week lookback) with its Student-t band, which widens with the distance, plus from
+/// two days on the daily profile around it, so a busy hour's peak crosses first; before a
+/// day, the automatic choice.
 fn capacity_model(series: &[f64]) -> (ModelKind, ForecastConfig) {
     let cfg = ForecastConfig::default();
     if series.iter().filter(|v| v.is_finite()).count() < TREND_MIN_ROWS {
         return (ModelKind::Auto, cfg);
     }
     (
-        ModelKind::LinearTrend,
+        ModelKind::TrendDaily,
         ForecastConfig {
             trend_window: series.len(),
             ..cfg
@@ -304,6 +305,48 @@ mod tests {
         // 8 CPUs × 4 = 32 vCPUs, 10 used → 11 more 2-vCPU VMs; memory 32−1−12 = 19 GiB → 4 of 4 GiB.
         assert_eq!(r.headroom[0].headroom.fits, 4);
         assert_eq!(r.headroom[0].text, "room for 4 more 2 vCPU / 4 GiB VMs");
+    }
+
+    #[test]
+    fn a_daily_peak_crosses_before_the_trend_through_the_day() {
+        let now = 1_795_435_200_000;
+        let mut store = MemoryStore::new(StoreConfig::default());
+        // Three days: 40 % rising 0.01 a row, ±35 around it each day. The line reaches
+        // 90 % in 4136 rows, past the week; the afternoon peaks top 90 % in about two days.
+        let batch: Vec<_> = (0..864_i64)
+            .map(|i| {
+                #[allow(clippy::cast_precision_loss)]
+                let t = i as f64;
+                let wave = 35.0 * (std::f64::consts::TAU * t / 288.0).sin();
+                (
+                    SeriesKey::new("host/h", "cpu_pct"),
+                    Sample {
+                        ts_ms: now - (864 - i) * STEP_MS + 1_000,
+                        value: 40.0 + 0.01 * t + wave,
+                    },
+                )
+            })
+            .collect();
+        store.append(&batch).unwrap();
+        store.flush().unwrap();
+        let hosts = [HostInput {
+            uri: "h".into(),
+            cpus: 8,
+            memory_bytes: 32 << 30,
+            vcpus_allocated: 0,
+            memory_allocated_bytes: 0,
+            pools: Vec::new(),
+        }];
+        let r = capacity(&store, &hosts, &CapacitySettings::default(), now);
+        let c = r.rows[0].crossing.as_ref().unwrap();
+        assert_eq!(
+            (r.rows[0].resource.as_str(), c.model),
+            ("cpu", ModelKind::TrendDaily)
+        );
+        // The peak of day 6 (row 1512) is the first over 90 %; it gets there at row 1509
+        // (40 + 15.09 + 35 cos(2π·3/288) = 90.01), step 1509 − 864 + 1.
+        assert_eq!(c.expected, Some(646), "{c:?}");
+        assert!(c.earliest.unwrap() <= 646 && c.latest.unwrap_or(usize::MAX) >= 646);
     }
 
     #[test]

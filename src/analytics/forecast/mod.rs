@@ -37,6 +37,10 @@ pub enum ModelKind {
     RobustSeasonal,
     /// Backtest-weighted combination of the above (see [`select`]).
     Auto,
+    /// Least-squares line plus the daily profile of its residuals, for capacity days ahead
+    /// ([`trend::trend_with_daily_profile`]); not in [`ModelKind::ALL`], which is what the
+    /// hours-ahead backtest compares.
+    TrendDaily,
 }
 
 impl ModelKind {
@@ -64,6 +68,7 @@ impl ModelKind {
             Self::Median => "median",
             Self::RobustSeasonal => "robust_seasonal",
             Self::Auto => "auto",
+            Self::TrendDaily => "trend_daily",
         }
     }
 }
@@ -166,6 +171,9 @@ pub fn forecast(
             holt::fit_holt_winters(history, cfg.season).map(|fit| from_holt(model, &fit, horizon))
         }
         ModelKind::Auto => select::auto_forecast(history, horizon, cfg),
+        ModelKind::TrendDaily => {
+            trend::trend_with_daily_profile(history, horizon, cfg.trend_window, cfg.season)
+        }
         ModelKind::Naive
         | ModelKind::SeasonalNaive
         | ModelKind::Median
@@ -176,6 +184,7 @@ pub fn forecast(
     }
     let fallback = match model {
         ModelKind::HoltWinters => ModelKind::Holt,
+        ModelKind::TrendDaily => ModelKind::LinearTrend,
         ModelKind::SeasonalNaive | ModelKind::RobustSeasonal | ModelKind::Auto => ModelKind::Median,
         _ => ModelKind::Naive,
     };

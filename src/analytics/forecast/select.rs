@@ -103,7 +103,7 @@ impl Member {
             ModelKind::Holt => Some(Self::Holt),
             ModelKind::HoltWinters => Some(Self::HoltWinters),
             ModelKind::LinearTrend => Some(Self::LinearTrend),
-            ModelKind::Auto => None,
+            ModelKind::Auto | ModelKind::TrendDaily => None,
         }
     }
 }

@@ -3,7 +3,8 @@
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use crate::analytics::stats::count_f64;
+use super::{Forecast, ModelKind};
+use crate::analytics::stats::{count_f64, median_in_place};
 
 /// A fitted line `value = intercept + slope * row`, rows counted from the window start.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -79,6 +80,12 @@ impl LinearFit {
     /// Standard error of a new observation `step` rows ahead.
     #[must_use]
     pub fn prediction_se(&self, step: usize) -> f64 {
+        self.sigma * self.se_factor(step)
+    }
+
+    /// Prediction standard error `step` rows ahead per unit of residual sigma: the new
+    /// observation, the mean's uncertainty and the slope's, which grows with the distance.
+    fn se_factor(&self, step: usize) -> f64 {
         let x0 = self.end - 1.0 + count_f64(step);
         let nf = count_f64(self.n);
         let lever = if self.sxx > 0.0 {
@@ -86,8 +93,94 @@ impl LinearFit {
         } else {
             0.0
         };
-        self.sigma * (1.0 + 1.0 / nf + lever).sqrt()
+        (1.0 + 1.0 / nf + lever).sqrt()
     }
+
+    /// The line at row `i` of the window it was fitted on.
+    fn at(&self, i: usize) -> f64 {
+        self.intercept + self.slope * count_f64(i)
+    }
+}
+
+/// Median of the residuals of `ys` from `fit` at each time of day, pooling each with its
+/// neighbours ±`season / 48` rows.
+fn residual_profile(
+    ys: &[f64],
+    fit: &LinearFit,
+    season: usize,
+    phase: impl Fn(usize) -> usize,
+) -> Vec<f64> {
+    let mut by_phase = vec![Vec::new(); season];
+    for (i, y) in ys.iter().enumerate().filter(|(_, y)| y.is_finite()) {
+        by_phase[phase(i)].push(y - fit.at(i));
+    }
+    let reach = season / 48;
+    let mut buf = Vec::new();
+    (0..season)
+        .map(|p| {
+            buf.clear();
+            for k in 0..=2 * reach {
+                buf.extend_from_slice(&by_phase[(p + season + k - reach) % season]);
+            }
+            median_in_place(&mut buf).unwrap_or(0.0)
+        })
+        .collect()
+}
+
+/// The trend with a daily shape, for capacity days ahead: the least-squares line over the
+/// last `window` rows plus the median daily profile of its residuals (each time of day
+/// pooled with its neighbours ±`season / 48` rows), so a daily peak, not the line through
+/// the day's middle, is what crosses a threshold first. Student-t bands from the residuals
+/// the profile leaves, widening with the slope's uncertainty. `None` below two seasons of
+/// finite rows (the profile would be one day's noise).
+#[must_use]
+pub fn trend_with_daily_profile(
+    history: &[f64],
+    horizon: usize,
+    window: usize,
+    season: usize,
+) -> Option<Forecast> {
+    let start = history.len().saturating_sub(window.max(3));
+    let ys = &history[start..];
+    let mut fit = LinearFit::fit(ys)?;
+    if season == 0 || fit.n < 2 * season {
+        return None;
+    }
+    let phase = |row: usize| (start + row) % season;
+    // Backfitting: a line through a wave is tilted by where the window starts and ends in
+    // the day (three days rising 0.01 a row under a ±10 wave fit a slope of 0.003), so the
+    // line is refitted on the rows minus the profile until both settle.
+    let mut profile = residual_profile(ys, &fit, season, phase);
+    for _ in 0..4 {
+        let flat: Vec<f64> = ys
+            .iter()
+            .enumerate()
+            .map(|(i, y)| y - profile[phase(i)])
+            .collect();
+        fit = LinearFit::fit(&flat)?;
+        profile = residual_profile(ys, &fit, season, phase);
+    }
+    let (sse, m) = ys
+        .iter()
+        .enumerate()
+        .filter(|(_, y)| y.is_finite())
+        .fold((0.0, 0_usize), |(sse, m), (i, y)| {
+            (sse + (y - fit.at(i) - profile[phase(i)]).powi(2), m + 1)
+        });
+    let sigma = (sse / (count_f64(m) - 2.0).max(1.0)).sqrt();
+    let point: Vec<f64> = (1..=horizon)
+        .map(|s| fit.predict(s) + profile[phase(ys.len() + s - 1)])
+        .collect();
+    let (t80, t95) = (fit.t_for(0.8), fit.t_for(0.95));
+    let mut f = Forecast::with_sigma(ModelKind::TrendDaily, point, |_| 0.0);
+    for s in 0..horizon {
+        let se = sigma * fit.se_factor(s + 1);
+        f.lo80[s] -= t80 * se;
+        f.hi80[s] += t80 * se;
+        f.lo95[s] -= t95 * se;
+        f.hi95[s] += t95 * se;
+    }
+    Some(f)
 }
 
 /// Quantile of Student's t with `df` degrees of freedom (normal-like fallback of 1.96 at 97.5 %).
@@ -111,6 +204,30 @@ mod tests {
         assert!((fit.predict(1) - 28.0).abs() < 1e-9);
         assert!((fit.predict(10) - 32.5).abs() < 1e-9);
         assert!(fit.half_width(10, 0.95) < 1e-6);
+    }
+
+    #[test]
+    fn the_daily_peaks_of_a_rising_series_are_forecast() {
+        // Three days rising 0.01 a row, a daily wave of ±10 and a little noise.
+        let truth = |t: usize| {
+            0.01 * count_f64(t) + 10.0 * (std::f64::consts::TAU * count_f64(t % 288) / 288.0).sin()
+        };
+        let ys: Vec<f64> = (0..864)
+            .map(|t| truth(t) + [0.3, -0.3, 0.1, -0.1][t % 4])
+            .collect();
+        let f = trend_with_daily_profile(&ys, 576, 864, 288).unwrap();
+        assert_eq!(f.model, ModelKind::TrendDaily);
+        for s in [1, 72, 144, 300, 576] {
+            let want = truth(864 + s - 1);
+            assert!(
+                (f.point[s - 1] - want).abs() < 0.3,
+                "step {s}: {} vs {want}",
+                f.point[s - 1]
+            );
+            assert!(f.lo95[s - 1] < want && want < f.hi95[s - 1], "step {s}");
+        }
+        assert!(f.hi95[575] - f.lo95[575] > f.hi95[0] - f.lo95[0]);
+        assert!(trend_with_daily_profile(&ys[..500], 10, 864, 288).is_none());
     }
 
     #[test]
