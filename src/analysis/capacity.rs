@@ -244,52 +244,59 @@ mod tests {
     use super::*;
     use crate::store::{MemoryStore, Sample, SeriesKey, StoreConfig};
 
-    #[test]
-    fn a_filling_pool_sorts_before_a_flat_cpu_and_headroom_counts_vms() {
-        let now = 1_795_435_200_000;
+    const NOW: i64 = 1_795_435_200_000; // 2026-11-23 12:00:00 UTC
+
+    fn sample(entity: &str, metric: &str, ts_ms: i64, value: f64) -> (SeriesKey, Sample) {
+        (SeriesKey::new(entity, metric), Sample { ts_ms, value })
+    }
+
+    /// One sample per 5-minute row, the last `rows` rows before `NOW`, of `value(row)`.
+    fn rows_before_now(
+        entity: &str,
+        metric: &str,
+        rows: i64,
+        value: impl Fn(f64) -> f64,
+    ) -> Vec<(SeriesKey, Sample)> {
+        (0..rows)
+            .map(|i| {
+                #[allow(clippy::cast_precision_loss)]
+                let v = value(i as f64);
+                sample(entity, metric, NOW - (rows - i) * STEP_MS + 1_000, v)
+            })
+            .collect()
+    }
+
+    fn store_of(batch: &[(SeriesKey, Sample)]) -> MemoryStore {
         let mut store = MemoryStore::new(StoreConfig::default());
-        let mut batch = Vec::new();
-        for i in 0..600i64 {
-            let ts = now - (600 - i) * STEP_MS + 1_000;
-            #[allow(clippy::cast_precision_loss)]
-            let pool = 50.0 + 0.05 * i as f64;
-            batch.push((
-                SeriesKey::new("pool/h/data", "used_pct"),
-                Sample {
-                    ts_ms: ts,
-                    value: pool,
-                },
-            ));
-            batch.push((
-                SeriesKey::new("host/h", "cpu_pct"),
-                Sample {
-                    ts_ms: ts,
-                    value: 20.0,
-                },
-            ));
-            batch.push((
-                SeriesKey::new("host/h", "mem_used_bytes"),
-                Sample {
-                    ts_ms: ts,
-                    value: 8e9,
-                },
-            ));
-        }
-        store.append(&batch).unwrap();
+        store.append(batch).unwrap();
         store.flush().unwrap();
-        let hosts = [HostInput {
+        store
+    }
+
+    /// Host "h": 8 CPUs, 32 GiB.
+    fn host(vcpus_allocated: u32, memory_allocated_bytes: u64, pools: Vec<PoolInput>) -> HostInput {
+        HostInput {
             uri: "h".into(),
             cpus: 8,
             memory_bytes: 32 << 30,
-            vcpus_allocated: 10,
-            memory_allocated_bytes: 12 << 30,
-            pools: vec![PoolInput {
-                name: "data".into(),
-                capacity: 100,
-                allocation: 80,
-            }],
+            vcpus_allocated,
+            memory_allocated_bytes,
+            pools,
+        }
+    }
+
+    #[test]
+    fn a_filling_pool_sorts_before_a_flat_cpu_and_headroom_counts_vms() {
+        let mut batch = rows_before_now("pool/h/data", "used_pct", 600, |i| 50.0 + 0.05 * i);
+        batch.extend(rows_before_now("host/h", "cpu_pct", 600, |_| 20.0));
+        batch.extend(rows_before_now("host/h", "mem_used_bytes", 600, |_| 8e9));
+        let pools = vec![PoolInput {
+            name: "data".into(),
+            capacity: 100,
+            allocation: 80,
         }];
-        let r = capacity(&store, &hosts, &CapacitySettings::default(), now);
+        let hosts = [host(10, 12 << 30, pools)];
+        let r = capacity(&store_of(&batch), &hosts, &CapacitySettings::default(), NOW);
         assert_eq!(r.rows[0].resource, "pool data", "{:?}", r.rows);
         let c = r.rows[0].crossing.as_ref().unwrap();
         // 80 % now, rising 0.05 % per row: 90 % about 200 rows (~17 h) ahead.
@@ -309,35 +316,13 @@ mod tests {
 
     #[test]
     fn a_daily_peak_crosses_before_the_trend_through_the_day() {
-        let now = 1_795_435_200_000;
-        let mut store = MemoryStore::new(StoreConfig::default());
         // Three days: 40 % rising 0.01 a row, ±35 around it each day. The line reaches
         // 90 % in 4136 rows, past the week; the afternoon peaks top 90 % in about two days.
-        let batch: Vec<_> = (0..864_i64)
-            .map(|i| {
-                #[allow(clippy::cast_precision_loss)]
-                let t = i as f64;
-                let wave = 35.0 * (std::f64::consts::TAU * t / 288.0).sin();
-                (
-                    SeriesKey::new("host/h", "cpu_pct"),
-                    Sample {
-                        ts_ms: now - (864 - i) * STEP_MS + 1_000,
-                        value: 40.0 + 0.01 * t + wave,
-                    },
-                )
-            })
-            .collect();
-        store.append(&batch).unwrap();
-        store.flush().unwrap();
-        let hosts = [HostInput {
-            uri: "h".into(),
-            cpus: 8,
-            memory_bytes: 32 << 30,
-            vcpus_allocated: 0,
-            memory_allocated_bytes: 0,
-            pools: Vec::new(),
-        }];
-        let r = capacity(&store, &hosts, &CapacitySettings::default(), now);
+        let batch = rows_before_now("host/h", "cpu_pct", 864, |t| {
+            40.0 + 0.01 * t + 35.0 * (std::f64::consts::TAU * t / 288.0).sin()
+        });
+        let hosts = [host(0, 0, Vec::new())];
+        let r = capacity(&store_of(&batch), &hosts, &CapacitySettings::default(), NOW);
         let c = r.rows[0].crossing.as_ref().unwrap();
         assert_eq!(
             (r.rows[0].resource.as_str(), c.model),
@@ -351,34 +336,16 @@ mod tests {
 
     #[test]
     fn without_a_complete_row_the_note_tells_recording_from_nothing() {
-        let now = 1_795_435_200_000 + 100_000; // 100 s into a 5-minute row
-        let mut store = MemoryStore::new(StoreConfig::default());
-        let put = |metric: &str| {
-            (
-                SeriesKey::new("host/h", metric),
-                Sample {
-                    ts_ms: now - 50_000,
-                    value: 1e9,
-                },
-            )
-        };
-        store.append(&[put("cpu_pct")]).unwrap();
-        store.flush().unwrap();
-        let hosts = [HostInput {
-            uri: "h".into(),
-            cpus: 8,
-            memory_bytes: 32 << 30,
-            vcpus_allocated: 0,
-            memory_allocated_bytes: 0,
-            pools: Vec::new(),
-        }];
+        let now = NOW + 100_000; // 100 s into a 5-minute row
+        let store = store_of(&[sample("host/h", "cpu_pct", now - 50_000, 12.0)]);
+        let hosts = [host(0, 0, Vec::new())];
         let r = capacity(&store, &hosts, &CapacitySettings::default(), now);
         let note = |res: &str| {
             let row = r.rows.iter().find(|x| x.resource == res).unwrap();
             assert!(row.crossing.is_none() && row.current_pct.is_none());
             row.note.clone().unwrap()
         };
-        // 1_795_435_200 s is 2026-11-23 12:00:00 UTC: the row in progress completes at 12:05.
+        // The row in progress started at 12:00 and completes at 12:05.
         assert_eq!(note("cpu"), "first data 12:05 UTC");
         assert_eq!(note("memory"), "nothing recorded");
     }
