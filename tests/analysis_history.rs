@@ -10,7 +10,7 @@ use std::path::Path;
 use assert_cmd::Command;
 use serde_json::Value;
 
-use common::{seed_analysis_history, seeded_vm_cpu, SEEDED_VM};
+use common::{row_start_with_slack, seed_analysis_history, seeded_vm_cpu, SEEDED_VM};
 
 /// Runs `novacron -c URI --history DB ARGS…` with its state and config under `dir`, expects
 /// success and returns the parsed JSON it prints.
@@ -38,16 +38,10 @@ fn f(v: &Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
 }
 
-/// Now, on the 5-minute grid the jobs use, so the last seeded row is complete.
-fn now_ms() -> i64 {
-    let now = chrono::Utc::now().timestamp_millis();
-    now - now.rem_euclid(300_000)
-}
-
 #[test]
 fn forecast_follows_the_daily_pattern_with_nested_bands() {
     let dir = tempfile::tempdir().unwrap();
-    let now = now_ms();
+    let now = row_start_with_slack();
     let uri = seed_analysis_history(dir.path(), &dir.path().join("history"), now);
     let doc = json(
         dir.path(),
@@ -95,7 +89,7 @@ fn forecast_follows_the_daily_pattern_with_nested_bands() {
 #[test]
 fn capacity_finds_the_rising_host_cpu_and_rightsize_the_oversized_vm() {
     let dir = tempfile::tempdir().unwrap();
-    let now = now_ms();
+    let now = row_start_with_slack();
     let uri = seed_analysis_history(dir.path(), &dir.path().join("history"), now);
 
     let cap = json(dir.path(), &uri, &["capacity", "--json"]);

@@ -269,8 +269,8 @@ fn forecast_capacity_and_recommendation_panes_show_the_history() {
     let xdg = tempfile::tempdir().unwrap();
     let history = xdg.path().join("state/novacron/history");
     std::fs::create_dir_all(&history).unwrap();
-    let now = chrono::Utc::now().timestamp_millis();
-    let uri = common::seed_analysis_history(xdg.path(), &history, now - now.rem_euclid(300_000));
+    let now = common::row_start_with_slack();
+    let uri = common::seed_analysis_history(xdg.path(), &history, now);
     let vm = common::SEEDED_VM;
     let t = Tmux::start_in(
         "nc-e2e-analysis",
@@ -306,6 +306,7 @@ fn forecast_capacity_and_recommendation_panes_show_the_history() {
     });
     // The host's CPU rises 40 → 70 % over the two days: 90 % in 32 h.
     let cpu = s.lines().find(|l| l.contains(" cpu ")).unwrap_or("");
+    // The last row is 69.95 % once stored.
     assert!(cpu.contains("70.0%") && cpu.contains("32 h"), "{s}");
 
     back();

@@ -7,8 +7,7 @@ use super::{grid, STEP_MS};
 use crate::analytics::rightsize::{
     recommend, savings, PriceTable, Recommendation, RightsizeConfig, Savings, Usage,
 };
-use crate::analytics::AnalyticsError;
-use crate::store::HistoryStore;
+use crate::store::{HistoryStore, StoreError};
 
 /// What the job needs to know about one VM.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,6 +28,9 @@ pub struct RightsizeRow {
     pub savings: Option<Savings>,
     /// 5-minute rows of CPU history the verdict rests on.
     pub samples: usize,
+    /// No verdict yet only because the history is younger than `min_history`.
+    pub collecting: bool,
+    /// Why there is no verdict.
     pub note: Option<String>,
 }
 
@@ -65,51 +67,84 @@ pub fn rightsize(
     now_ms: i64,
 ) -> Vec<RightsizeRow> {
     let end = now_ms - now_ms.rem_euclid(STEP_MS);
-    let from = end - window_ms;
     let mut rows: Vec<RightsizeRow> = vms
         .iter()
-        .map(|vm| {
-            let read = |m: &str| grid(store, &vm.entity, m, from, end).unwrap_or_default();
-            let cpu = read("cpu_pct");
-            let mem = read("mem_used_bytes");
-            let (rx, tx) = (read("net_rx_bps"), read("net_tx_bps"));
-            let net: Vec<f64> = rx.iter().zip(&tx).map(|(a, b)| a + b).collect();
-            let samples = cpu.iter().filter(|v| v.is_finite()).count();
-            let usage = Usage {
-                cpu_percent: &cpu,
-                memory_bytes: &mem,
-                network_bytes_per_s: &net,
-            };
-            match recommend(vm.vcpus, vm.memory_bytes, &usage, cfg) {
-                Ok(r) => RightsizeRow {
-                    name: vm.name.clone(),
-                    host: vm.host.clone(),
-                    savings: prices.map(|p| savings(&r, p)),
-                    recommendation: Some(r),
-                    samples,
-                    note: None,
-                },
-                Err(e) => RightsizeRow {
-                    name: vm.name.clone(),
-                    host: vm.host.clone(),
-                    recommendation: None,
-                    savings: None,
-                    samples,
-                    note: Some(match e {
-                        AnalyticsError::TooShort { needed, got } if got < samples => {
-                            format!("no memory usage recorded in the window ({needed} needed, {got} found)")
-                        }
-                        AnalyticsError::TooShort { needed, got } => format!(
-                            "collecting: sizing needs {needed} five-minute rows of CPU, {got} so far"
-                        ),
-                        e @ AnalyticsError::InvalidParameter { .. } => e.to_string(),
-                    }),
-                },
-            }
-        })
+        .map(|vm| verdict(store, vm, cfg, prices, end - window_ms, end))
         .collect();
     rows.sort_by_key(RightsizeRow::sort_key);
     rows
+}
+
+/// One VM's row from its history over `[from, end)`.
+fn verdict(
+    store: &dyn HistoryStore,
+    vm: &VmInput,
+    cfg: &RightsizeConfig,
+    prices: Option<&PriceTable>,
+    from: i64,
+    end: i64,
+) -> RightsizeRow {
+    let mut row = RightsizeRow {
+        name: vm.name.clone(),
+        host: vm.host.clone(),
+        recommendation: None,
+        savings: None,
+        samples: 0,
+        collecting: false,
+        note: None,
+    };
+    let read = |m: &str| grid(store, &vm.entity, m, from, end);
+    let series = (|| {
+        Ok::<_, StoreError>((
+            read("cpu_pct")?,
+            read("mem_used_bytes")?,
+            read("net_rx_bps")?,
+            read("net_tx_bps")?,
+        ))
+    })();
+    let (cpu, mem, rx, tx) = match series {
+        Ok(s) => s,
+        Err(e) => {
+            row.note = Some(format!("history: {e}"));
+            return row;
+        }
+    };
+    row.samples = cpu.iter().filter(|v| v.is_finite()).count();
+    let needed = cfg.min_samples.max(1);
+    let pending = if row.samples == 0 {
+        Some("no CPU usage recorded in the window".to_string())
+    } else if row.samples < needed {
+        row.collecting = true;
+        Some(format!(
+            "collecting: sizing needs {needed} five-minute rows of CPU, {} so far",
+            row.samples
+        ))
+    } else if !mem.iter().any(|v| v.is_finite()) {
+        Some(
+            "no memory usage recorded in the window (guests report it through their balloon driver)"
+                .to_string(),
+        )
+    } else {
+        None
+    };
+    if pending.is_some() {
+        row.note = pending;
+        return row;
+    }
+    let net: Vec<f64> = rx.iter().zip(&tx).map(|(a, b)| a + b).collect();
+    let usage = Usage {
+        cpu_percent: &cpu,
+        memory_bytes: &mem,
+        network_bytes_per_s: &net,
+    };
+    match recommend(vm.vcpus, vm.memory_bytes, &usage, cfg) {
+        Ok(r) => {
+            row.savings = prices.map(|p| savings(&r, p));
+            row.recommendation = Some(r);
+        }
+        Err(e) => row.note = Some(e.to_string()),
+    }
+    row
 }
 
 #[cfg(test)]
@@ -175,8 +210,13 @@ mod tests {
             young[0].note.as_deref(),
             Some("collecting: sizing needs 288 five-minute rows of CPU, 200 so far")
         );
+        assert!(young[0].collecting);
         assert_eq!(young[1].samples, 0);
-        assert!(young[1].note.as_deref().unwrap().contains(", 0 so far"));
+        assert!(!young[1].collecting);
+        assert_eq!(
+            young[1].note.as_deref(),
+            Some("no CPU usage recorded in the window")
+        );
         assert!(rows[0].recommendation.as_ref().unwrap().idle);
         let big = rows[1].recommendation.as_ref().unwrap();
         assert!(!big.idle);

@@ -48,7 +48,7 @@ pub fn forecast(
         return Ok(());
     }
     let mut out = format!(
-        "{name} {} on {uri}: {} forecast of {} rows (5 min) from {} rows of history{}; backtest MASE {}\n",
+        "{name} {} on {uri}: {} forecast of {} rows (5 min) from {} rows of history{}; backtest {}\n",
         m.name(),
         r.forecast.model.name(),
         rows,
@@ -58,7 +58,7 @@ pub fn forecast(
         } else {
             ""
         },
-        r.backtest_mase.map_or_else(|| "n/a (too little history)".into(), |x| format!("{x:.3}, sMAPE {:.1} % over {} origins", r.backtest_smape.unwrap_or(f64::NAN), r.backtest_origins))
+        r.backtest_summary().unwrap_or_else(|| "n/a (too little history)".into())
     );
     let _ = writeln!(
         out,
@@ -128,7 +128,7 @@ pub fn capacity(cfg: &Config, json: bool) -> Result<(), Failure> {
     );
     let _ = writeln!(
         out,
-        "{:<24} {:<22} {:>7} {:>12} {:>24}",
+        "{:<24} {:<22} {:>7} {:>12}  {:<24} MODEL",
         "HOST", "RESOURCE", "NOW", "CROSSES IN", "95 % BAND"
     );
     for row in &r.rows {
@@ -141,11 +141,13 @@ pub fn capacity(cfg: &Config, json: bool) -> Result<(), Failure> {
                 when(c.expected, c.horizon),
                 crate::ui::panes::capacity::band(c.earliest, c.latest, c.horizon),
             ),
-            None => (row.note.clone().unwrap_or_default(), String::new()),
+            // Why there is no crossing goes where the band would be, as in the console.
+            None => ("-".to_string(), row.note.clone().unwrap_or_default()),
         };
+        let model = row.crossing.as_ref().map_or("", |c| c.model.name());
         let _ = writeln!(
             out,
-            "{:<24} {:<22} {:>7} {:>12} {:>24}",
+            "{:<24} {:<22} {:>7} {:>12}  {:<24} {model}",
             row.host, row.resource, now, expected, band
         );
     }

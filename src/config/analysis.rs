@@ -104,18 +104,20 @@ fn prices(cf: &ConfigFile, file: &str) -> Result<(Option<PriceTable>, String), C
     })
 }
 
+/// Seconds in a day, for the duration ranges.
+const DAY: u64 = 86_400;
+
 /// Builds the analysis settings from the file's sections (defaults where absent).
 pub fn analysis(cf: &ConfigFile, file: &str) -> Result<AnalysisSettings, ConfigError> {
-    let day = 86_400;
     let c = cf.capacity.clone().unwrap_or_default();
     let d = CapacitySettings::default();
     let horizon = duration(
         file,
         "capacity.horizon",
         c.horizon.as_ref(),
-        Duration::from_secs(7 * day),
+        Duration::from_secs(7 * DAY),
         3600,
-        90 * day,
+        90 * DAY,
     )?;
     let capacity = CapacitySettings {
         threshold_pct: c.threshold.map_or(Ok(d.threshold_pct), |v| {
@@ -144,6 +146,21 @@ pub fn analysis(cf: &ConfigFile, file: &str) -> Result<AnalysisSettings, ConfigE
             check(file, "capacity.host_reserved_gib", v, 0.0, 16384.0).map(gib)
         })?,
     };
+    let (rightsize, rightsize_window) = rightsize(cf, file)?;
+    let (prices, currency) = prices(cf, file)?;
+    Ok(AnalysisSettings {
+        capacity,
+        rightsize,
+        rightsize_window,
+        prices,
+        currency,
+        anomaly: anomaly(cf, file)?,
+    })
+}
+
+/// `[rightsize]`: the settings and the window; `min_history` (default a day, at most the
+/// window) is kept as rows, capped at what an idle verdict needs (90 % of the window's).
+fn rightsize(cf: &ConfigFile, file: &str) -> Result<(RightsizeConfig, Duration), ConfigError> {
     let r = cf.rightsize.clone().unwrap_or_default();
     let rd = RightsizeConfig::default();
     let rightsize = RightsizeConfig {
@@ -162,17 +179,17 @@ pub fn analysis(cf: &ConfigFile, file: &str) -> Result<AnalysisSettings, ConfigE
         file,
         "rightsize.window",
         r.window.as_ref(),
-        Duration::from_secs(7 * day),
+        Duration::from_secs(7 * DAY),
         3600,
-        90 * day,
+        90 * DAY,
     )?;
     let min_history = duration(
         file,
         "rightsize.min_history",
         r.min_history.as_ref(),
-        Duration::from_secs(day).min(rightsize_window),
+        Duration::from_secs(DAY).min(rightsize_window),
         300,
-        90 * day,
+        90 * DAY,
     )?;
     if min_history > rightsize_window {
         return Err(ConfigError::Value {
@@ -185,20 +202,17 @@ pub fn analysis(cf: &ConfigFile, file: &str) -> Result<AnalysisSettings, ConfigE
         });
     }
     let rows = |d: Duration| usize::try_from(d.as_secs() / 300).unwrap_or(usize::MAX);
-    let rightsize = RightsizeConfig {
-        min_samples: rows(min_history),
-        idle_min_samples: idle_rows(rows(rightsize_window)),
-        ..rightsize
-    };
-    let (prices, currency) = prices(cf, file)?;
-    Ok(AnalysisSettings {
-        capacity,
-        rightsize,
+    // Never more than idle needs: with min_history as long as the window, one restart
+    // would otherwise hide the VM for the whole window.
+    let idle_min_samples = idle_rows(rows(rightsize_window));
+    Ok((
+        RightsizeConfig {
+            min_samples: rows(min_history).min(idle_min_samples),
+            idle_min_samples,
+            ..rightsize
+        },
         rightsize_window,
-        prices,
-        currency,
-        anomaly: anomaly(cf, file)?,
-    })
+    ))
 }
 
 /// `[anomaly]`: the detector ensemble's thresholds; windows are given as durations and kept
@@ -296,11 +310,14 @@ mod tests {
             .rightsize;
         // Idle over a 3-day window needs 90 % of its 864 rows, not a week's.
         assert_eq!((r.min_samples, r.idle_min_samples), (144, 777));
+        // The default day shrinks to a shorter window, and a verdict never needs more rows
+        // than idle does (90 % of the window's 24), or one restart would hide the VM.
         let r = parse("[rightsize]\nwindow = \"2h\"\n").unwrap().rightsize;
-        assert_eq!(
-            r.min_samples, 24,
-            "the default day shrinks to a shorter window"
-        );
+        assert_eq!((r.min_samples, r.idle_min_samples), (21, 21));
+        let r = parse("[rightsize]\nwindow = \"2d\"\nmin_history = \"2d\"\n")
+            .unwrap()
+            .rightsize;
+        assert_eq!((r.min_samples, r.idle_min_samples), (518, 518));
     }
 
     #[test]

@@ -72,7 +72,8 @@ pub struct RightsizeFile {
     pub headroom: Option<f64>,
     /// CPU percent under which a VM with little network traffic is idle [default: 2].
     pub idle_cpu_percent: Option<f64>,
-    /// History a VM needs before it gets any verdict, e.g. "1d" [default: 1d].
+    /// History a VM needs before it gets any verdict, e.g. "1d" [default: 1d, at most the
+    /// window; never more rows than an idle verdict needs, 90 % of the window's].
     pub min_history: Option<String>,
 }
 

@@ -381,6 +381,7 @@ fn recommendations_idle_first_with_evidence_and_money() {
                 instance_type: None,
             }),
             samples: 2016,
+            collecting: false,
             note: None,
         },
         RightsizeRow {
@@ -402,6 +403,7 @@ fn recommendations_idle_first_with_evidence_and_money() {
                 instance_type: None,
             }),
             samples: 2016,
+            collecting: false,
             note: None,
         },
         RightsizeRow {
@@ -410,7 +412,8 @@ fn recommendations_idle_first_with_evidence_and_money() {
             recommendation: None,
             savings: None,
             samples: 0,
-            note: Some("not enough history (no CPU samples)".into()),
+            collecting: false,
+            note: Some("no CPU usage recorded in the window".into()),
         },
     ];
     update(

@@ -66,6 +66,23 @@ where
     }
 }
 
+/// The start of the current 5-minute row, after waiting out its last 30 s: a test that
+/// seeds history up to it and reads it back must not see a row boundary pass meanwhile
+/// (the row in progress would complete, with whatever a console recorded into it).
+#[must_use]
+pub fn row_start_with_slack() -> i64 {
+    loop {
+        let now = chrono::Utc::now().timestamp_millis();
+        let into = now.rem_euclid(300_000);
+        if into < 270_000 {
+            return now - into;
+        }
+        std::thread::sleep(Duration::from_millis(
+            u64::try_from(300_000 - into).unwrap_or(0) + 50,
+        ));
+    }
+}
+
 /// The VM of [`seed_analysis_history`]: 4 vCPUs, 4 GiB, running.
 pub const SEEDED_VM: &str = "app-1";
 const SEEDED_UUID: &str = "00000000-0000-4000-8000-00000000a001";

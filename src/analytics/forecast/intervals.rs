@@ -52,9 +52,9 @@ pub(super) fn with_empirical_bands(
     if horizon == 0 {
         return f;
     }
-    // Fallback spread: sigma of one-step changes growing like a random walk; robust (MAD)
-    // unless most changes are zero (an idle series with rare spikes, where the MAD is 0 and
-    // would claim certainty), then from their mean size (σ = √(π/2) × mean |change|).
+    // Fallback spread: sigma of one-step changes growing like a random walk, the larger of
+    // the robust (MAD) estimate and √(π/2) × mean |change|. The MAD alone ignores the spikes
+    // of a spiky series, and on an idle one with rare spikes it is 0 and claims certainty.
     let diffs: Vec<f64> = ys.windows(2).map(|w| w[1] - w[0]).collect();
     let step_sigma = (mad(&diffs).unwrap_or(0.0) * MAD_TO_SIGMA)
         .max(mean_abs_diff(ys).unwrap_or(0.0) * std::f64::consts::FRAC_PI_2.sqrt());

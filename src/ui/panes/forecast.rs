@@ -50,9 +50,8 @@ fn summary_lines<'a>(
     theme: &Theme,
 ) -> Vec<Line<'a>> {
     let f = &r.forecast;
-    let too_short = r.history.len() < crate::analysis::MIN_BAND_ROWS;
     let at = |i: usize| {
-        if too_short {
+        if bands_hidden(r) {
             return format!(
                 "{} (intervals after an hour of history)",
                 metric(f.point[i], unit)
@@ -81,13 +80,9 @@ fn summary_lines<'a>(
             Span::raw(at(n - 1)),
         ]));
     }
-    let bt = match (r.backtest_smape, r.backtest_mase) {
-        (Some(smape), Some(mase)) => format!(
-            "sMAPE {smape:.1} %, MASE {mase:.2} over {} origins",
-            r.backtest_origins
-        ),
-        _ => "not enough history for a backtest yet".to_string(),
-    };
+    let bt = r
+        .backtest_summary()
+        .unwrap_or_else(|| "not enough history for a backtest yet".into());
     lines.push(Line::from(vec![
         Span::styled("model     ", theme.dim),
         Span::raw(format!(
@@ -101,6 +96,12 @@ fn summary_lines<'a>(
         Span::raw(bt),
     ]));
     lines
+}
+
+/// Under an hour of history a band describes the few rows it came from, not the series:
+/// neither the chart nor the summary shows it.
+fn bands_hidden(r: &ForecastResult) -> bool {
+    r.history.len() < crate::analysis::MIN_BAND_ROWS
 }
 
 /// The value axis: from zero (or below, for negative values) to the highest value, so a
@@ -162,20 +163,23 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         series(&fc.lo80),
         series(&fc.hi80),
     );
-    let all = hist
-        .iter()
-        .chain(&hi95)
-        .map(|p| p.1)
-        .chain(lo95.iter().map(|p| p.1));
-    let (lo, hi) = y_bounds(all);
-    let datasets = vec![
-        ds(&lo95, theme.dim, GraphType::Scatter),
-        ds(&hi95, theme.dim, GraphType::Scatter),
-        ds(&lo80, theme.pending, GraphType::Scatter),
-        ds(&hi80, theme.pending, GraphType::Scatter),
+    let hidden = bands_hidden(r);
+    let band_values = [&lo95, &hi95].into_iter().filter(|_| !hidden).flatten();
+    let (lo, hi) = y_bounds(hist.iter().chain(&point).chain(band_values).map(|p| p.1));
+    let mut datasets = Vec::new();
+    if !hidden {
+        datasets.extend([
+            ds(&lo95, theme.dim, GraphType::Scatter),
+            ds(&hi95, theme.dim, GraphType::Scatter),
+            ds(&lo80, theme.pending, GraphType::Scatter),
+            ds(&hi80, theme.pending, GraphType::Scatter),
+        ]);
+    }
+    datasets.extend([
         ds(&hist, theme.accent, GraphType::Line).name("history"),
         ds(&point, theme.warning, GraphType::Line).name("forecast"),
-    ];
+    ]);
+
     let x_axis = Axis::default()
         .style(theme.dim)
         .bounds([x(from), x(to)])

@@ -18,7 +18,7 @@ fn row<'a>(r: &RightsizeRow, currency: &str, theme: &Theme) -> Row<'a> {
             Cell::from(r.name.clone()),
             Cell::from(r.host.clone()),
             Cell::from(Span::styled(
-                if r.samples > 0 {
+                if r.collecting {
                     "collecting"
                 } else {
                     "no data"
