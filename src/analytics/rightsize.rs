@@ -207,19 +207,29 @@ pub struct Savings {
     pub instance_type: Option<String>,
 }
 
-/// Savings of `rec` at `prices`; an idle VM's recommendation costs nothing (stop it).
+/// Monthly cost of a shape, priced the same way whatever the shape: the cheapest instance
+/// type that holds it when the table lists one, else the per-vCPU and per-GiB prices.
+fn shape_cost<'a>(
+    vcpus: u32,
+    memory_bytes: u64,
+    prices: &'a PriceTable,
+) -> (f64, Option<&'a InstanceType>) {
+    let instance = cheapest_instance(vcpus, memory_bytes, prices);
+    let cost = instance.map_or_else(
+        || monthly_cost(vcpus, memory_bytes, prices),
+        |t| t.per_hour * HOURS_PER_MONTH,
+    );
+    (cost, instance)
+}
+
+/// Savings of `rec` at `prices`; an idle VM's recommendation costs nothing (stop it). The
+/// current and the recommended shape are priced alike (see [`shape_cost`]), so a VM that
+/// needs no change saves nothing.
 #[must_use]
 pub fn savings(rec: &Recommendation, prices: &PriceTable) -> Savings {
-    let current_monthly = monthly_cost(rec.current_vcpus, rec.current_memory_bytes, prices);
-    let instance = cheapest_instance(rec.vcpus, rec.memory_bytes, prices);
-    let recommended_monthly = if rec.idle {
-        0.0
-    } else {
-        instance.map_or_else(
-            || monthly_cost(rec.vcpus, rec.memory_bytes, prices),
-            |t| t.per_hour * HOURS_PER_MONTH,
-        )
-    };
+    let (current_monthly, _) = shape_cost(rec.current_vcpus, rec.current_memory_bytes, prices);
+    let (cost, instance) = shape_cost(rec.vcpus, rec.memory_bytes, prices);
+    let recommended_monthly = if rec.idle { 0.0 } else { cost };
     Savings {
         current_monthly,
         recommended_monthly,
@@ -325,6 +335,52 @@ mod tests {
                 .vcpus,
             1
         );
+    }
+
+    #[test]
+    fn with_instance_types_only_both_shapes_are_priced_by_type() {
+        let prices = PriceTable {
+            per_vcpu_hour: 0.0,
+            per_gib_hour: 0.0,
+            instance_types: vec![
+                InstanceType {
+                    name: "m5.large".into(),
+                    vcpus: 2,
+                    memory_gib: 8.0,
+                    per_hour: 0.096,
+                },
+                InstanceType {
+                    name: "m5.xlarge".into(),
+                    vcpus: 4,
+                    memory_gib: 16.0,
+                    per_hour: 0.192,
+                },
+            ],
+        };
+        let usage = |cpu: f64| (vec![cpu; 10], vec![3.0 * GIB; 10]);
+        let (cpu, mem) = usage(20.0);
+        let rec = |cpu: &[f64]| {
+            let u = Usage {
+                cpu_percent: cpu,
+                memory_bytes: &mem,
+                network_bytes_per_s: &[],
+            };
+            recommend(4, 16 * G, &u, &few()).unwrap()
+        };
+        // 20 % of 4 vCPUs → 1 vCPU, 3.5 GiB: from an m5.xlarge to an m5.large.
+        let s = savings(&rec(&cpu), &prices);
+        assert!(
+            (s.current_monthly - 0.192 * HOURS_PER_MONTH).abs() < 1e-6,
+            "{s:?}"
+        );
+        assert!(
+            (s.monthly_savings - 0.096 * HOURS_PER_MONTH).abs() < 1e-6,
+            "{s:?}"
+        );
+        // Busy enough for the shape it has: no saving, not a negative one.
+        let (busy, _) = usage(70.0);
+        let s = savings(&rec(&busy), &prices);
+        assert!(s.monthly_savings.abs() < 1e-6, "{s:?}");
     }
 
     #[test]
