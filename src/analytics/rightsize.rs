@@ -209,11 +209,7 @@ pub struct Savings {
 
 /// Monthly cost of a shape, priced the same way whatever the shape: the cheapest instance
 /// type that holds it when the table lists one, else the per-vCPU and per-GiB prices.
-fn shape_cost<'a>(
-    vcpus: u32,
-    memory_bytes: u64,
-    prices: &'a PriceTable,
-) -> (f64, Option<&'a InstanceType>) {
+fn shape_cost(vcpus: u32, memory_bytes: u64, prices: &PriceTable) -> (f64, Option<&InstanceType>) {
     let instance = cheapest_instance(vcpus, memory_bytes, prices);
     let cost = instance.map_or_else(
         || monthly_cost(vcpus, memory_bytes, prices),
