@@ -37,6 +37,9 @@ struct Detector {
     ensemble: Ensemble,
     /// Start of the open row, its sum and count.
     row: Option<(i64, f64, u32)>,
+    /// Start of the last row fed to the ensemble: rows missed after it are fed as gaps, so
+    /// the time-of-day detector keeps its place through outages and downtime.
+    last: Option<i64>,
     /// Closed rows since the detector was created, replayed after a late warm-up.
     recent: Vec<f64>,
     warmed: bool,
@@ -47,9 +50,37 @@ impl Detector {
         Self {
             ensemble: Ensemble::new(cfg.clone()),
             row: None,
+            last: None,
             recent: Vec::new(),
             warmed: false,
         }
+    }
+
+    /// Feeds the row that started at `start` (NaN for a gap), after a gap for every row
+    /// missed since the last one: all of a week, beyond that what keeps the time of day.
+    fn feed(&mut self, start: i64, row: f64) -> crate::analytics::anomaly::ensemble::Decision {
+        const WEEK: i64 = 2016;
+        let missed = self.last.map_or(0, |l| ((start - l) / STEP_MS - 1).max(0));
+        let missed = if missed > WEEK {
+            WEEK + (missed - WEEK) % 288
+        } else {
+            missed
+        };
+        for _ in 0..missed {
+            self.remember(f64::NAN);
+            self.ensemble.update(f64::NAN);
+        }
+        self.last = Some(start);
+        self.remember(row);
+        self.ensemble.update(row)
+    }
+
+    /// Keeps the last day of fed rows for a warm-up that arrives late.
+    fn remember(&mut self, row: f64) {
+        if self.recent.len() >= 288 {
+            self.recent.remove(0);
+        }
+        self.recent.push(row);
     }
 }
 
@@ -78,7 +109,9 @@ pub enum Change {
     Cleared,
 }
 
-fn label(m: Metric) -> (&'static str, &'static str) {
+/// How the journal names a series and its unit: ("cpu", " %").
+#[must_use]
+pub fn label(m: Metric) -> (&'static str, &'static str) {
     let name = match m {
         Metric::CpuPct | Metric::HostCpuPct => "cpu",
         Metric::MemUsedBytes | Metric::HostMemUsedBytes => "memory",
@@ -129,26 +162,22 @@ impl Anomalies {
                 det.row = Some((s, sum + value, n + 1));
                 return None;
             }
-            Some((s, sum, n)) if s < start => Some(sum / f64::from(n.max(1))),
+            Some((s, sum, n)) if s < start => Some((s, sum / f64::from(n.max(1)))),
             Some(_) => return None,
             None => None,
         };
         det.row = Some((start, value, 1));
-        let row = closed?;
-        if det.recent.len() >= 288 {
-            det.recent.remove(0);
-        }
-        det.recent.push(row);
-        let d = det.ensemble.update(row);
+        let (row_start, row) = closed?;
+        let d = det.feed(row_start, row);
         let was = self.active.contains_key(&key);
-        if d.is_anomaly {
+        if d.is_anomaly && !was {
             let (name, unit) = label(m);
             let text = d
                 .explanation
                 .as_ref()
                 .map_or_else(|| format!("{name} unusual"), |x| x.describe(name, unit));
             let a = Anomaly {
-                since_ms: start - STEP_MS,
+                since_ms: row_start,
                 text,
                 score: d.score,
             };
@@ -181,6 +210,19 @@ impl Anomalies {
         }
         det.ensemble = e;
         det.warmed = true;
+    }
+
+    /// `entity` stopped running: its open rows are dropped (a row must not span the
+    /// downtime) and its alarms end. Whether any alarm was on.
+    pub fn stopped(&mut self, entity: &str) -> bool {
+        for ((e, _), d) in &mut self.detectors {
+            if e == entity {
+                d.row = None;
+            }
+        }
+        let before = self.active.len();
+        self.active.retain(|(e, _), _| e != entity);
+        self.active.len() != before
     }
 
     /// Forgets an entity that is gone.
@@ -234,6 +276,32 @@ mod tests {
             "back to normal clears it"
         );
         assert!(!a.any("vm/x/u"));
+    }
+
+    #[test]
+    fn after_a_gap_the_alarm_dates_from_its_row_and_a_stop_ends_it() {
+        let mut a = Anomalies::default();
+        let week: Vec<f64> = (0..2016).map(noisy).collect();
+        a.warm("vm/x/u", Metric::CpuPct, &week);
+        let e = "vm/x/u";
+        for i in 0..5 {
+            a.push(e, Metric::CpuPct, T0 + i * STEP_MS, noisy(0));
+        }
+        // The spike row starts an hour after the last ordinary one: 11 rows missed.
+        let spike = T0 + 16 * STEP_MS;
+        assert_eq!(a.push(e, Metric::CpuPct, spike, 98.0), None);
+        match a.push(e, Metric::CpuPct, spike + STEP_MS, noisy(1)) {
+            Some(Change::Raised(x)) => assert_eq!(x.since_ms, spike),
+            other => panic!("expected an alarm, got {other:?}"),
+        }
+        assert!(a.stopped(e), "the alarm was on");
+        assert!(!a.any(e) && !a.stopped(e));
+        // The row open at the stop is dropped: a restart an hour later decides nothing
+        // from it.
+        assert_eq!(
+            a.push(e, Metric::CpuPct, spike + 20 * STEP_MS, noisy(2)),
+            None
+        );
     }
 
     #[test]

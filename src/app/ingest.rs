@@ -28,6 +28,21 @@ pub fn host_entity(uri: &str) -> String {
     format!("host/{uri}")
 }
 
+/// A VM stopped running: its alarms end, journaled, and its detectors drop their open
+/// rows (the next row comes after the downtime, which they see as a gap).
+pub fn vm_stopped(state: &mut State, uri: &str, uuid: &str, name: &str) {
+    if state.anomalies.stopped(&vm_entity(uri, uuid)) {
+        super::opflow::journal(
+            state,
+            uri,
+            name,
+            "unusual readings end: not running".into(),
+            JournalStatus::Event,
+            None,
+        );
+    }
+}
+
 /// Feeds the anomaly detectors of `entity` and journals what they raise or clear; the first
 /// values of an entity ask for a week of history to warm them.
 fn detect(
@@ -64,7 +79,7 @@ fn detect(
                     state,
                     uri,
                     name,
-                    format!("{} back to normal", m.name()),
+                    format!("{} back to normal", super::anomalies::label(*m).0),
                     JournalStatus::Event,
                     None,
                 );
@@ -106,6 +121,8 @@ pub fn on_samples(
         if !s.state.is_active() {
             e.metrics.rates.reset();
             e.metrics.live.clear();
+            let name = e.vm.name.clone();
+            vm_stopped(state, &uri, &s.uuid, &name);
             continue;
         }
         let values = e.metrics.rates.ingest(&s, ts_ms, host_cpus);

@@ -343,6 +343,9 @@ fn upsert(state: &mut State, vm: Vm) {
             if !e.vm.state.is_active() {
                 e.metrics.rates.reset();
                 e.metrics.live.clear();
+                let (id, name) = (e.vm.id.clone(), e.vm.name.clone());
+                let uri = state.host_uri(id.host).to_string();
+                ingest::vm_stopped(state, &uri, &id.uuid, &name);
             }
         }
         None => {
@@ -452,6 +455,8 @@ fn on_domain_event(
         kind,
         DomainEventKind::Lifecycle(LifecycleEvent::Undefined(_))
     ) {
+        let entity = ingest::vm_entity(state.host_uri(host), &id.uuid);
+        state.anomalies.forget(&entity);
         state.vms.remove(&id);
         rows::rebuild(state);
     }
