@@ -109,23 +109,33 @@ pub enum Change {
     Cleared,
 }
 
-/// How the journal names a series and its unit: ("cpu", " %").
+/// How the journal names a series: "cpu", "disk writes".
 #[must_use]
-pub fn label(m: Metric) -> (&'static str, &'static str) {
-    let name = match m {
+pub fn label(m: Metric) -> &'static str {
+    match m {
         Metric::CpuPct | Metric::HostCpuPct => "cpu",
         Metric::MemUsedBytes | Metric::HostMemUsedBytes => "memory",
         Metric::DiskWrBps => "disk writes",
         Metric::NetRxBps => "network in",
         _ => m.name(),
+    }
+}
+
+/// The detectors' settings for series `m`: the smallest change worth an alarm in its unit,
+/// so a series flat at 0 all week (an idle disk) does not call its first small burst
+/// billions of deviations away.
+fn config_for(cfg: &EnsembleConfig, m: Metric) -> EnsembleConfig {
+    let min_scale = match m.unit() {
+        // A percentage point of CPU, an operation or millisecond per second.
+        Unit::Percent | Unit::PerSec | Unit::Millis => 1.0,
+        Unit::Bytes => 64.0 * 1024.0 * 1024.0,
+        Unit::BytesPerSec => 64.0 * 1024.0,
+        Unit::Ratio => 0.01,
     };
-    let unit = match m.unit() {
-        Unit::Percent => " %",
-        Unit::Bytes => " B",
-        Unit::BytesPerSec => " B/s",
-        _ => "",
-    };
-    (name, unit)
+    EnsembleConfig {
+        min_scale,
+        ..cfg.clone()
+    }
 }
 
 impl Anomalies {
@@ -155,7 +165,7 @@ impl Anomalies {
         let det = self
             .detectors
             .entry(key.clone())
-            .or_insert_with(|| Detector::new(&self.config));
+            .or_insert_with(|| Detector::new(&config_for(&self.config, m)));
         let start = ts_ms - ts_ms.rem_euclid(STEP_MS);
         let closed = match det.row {
             Some((s, sum, n)) if s == start => {
@@ -171,11 +181,11 @@ impl Anomalies {
         let d = det.feed(row_start, row);
         let was = self.active.contains_key(&key);
         if d.is_anomaly && !was {
-            let (name, unit) = label(m);
-            let text = d
-                .explanation
-                .as_ref()
-                .map_or_else(|| format!("{name} unusual"), |x| x.describe(name, unit));
+            let name = label(m);
+            let text = d.explanation.as_ref().map_or_else(
+                || format!("{name} unusual"),
+                |x| x.describe(name, |v| crate::domain::format::metric(v, m.unit())),
+            );
             let a = Anomaly {
                 since_ms: row_start,
                 text,
@@ -200,11 +210,11 @@ impl Anomalies {
         let det = self
             .detectors
             .entry((entity.to_string(), m))
-            .or_insert_with(|| Detector::new(&self.config));
+            .or_insert_with(|| Detector::new(&config_for(&self.config, m)));
         if det.warmed {
             return;
         }
-        let mut e = Ensemble::new(self.config.clone());
+        let mut e = Ensemble::new(config_for(&self.config, m));
         for x in rows.iter().chain(&det.recent) {
             e.update(*x);
         }
@@ -266,7 +276,7 @@ mod tests {
             "the spike row is decided when it closes"
         );
         match push(&mut a, noisy(6)) {
-            Some(Change::Raised(x)) => assert!(x.text.starts_with("cpu 98 %"), "{}", x.text),
+            Some(Change::Raised(x)) => assert!(x.text.starts_with("cpu 98.0%, "), "{}", x.text),
             other => panic!("expected an alarm, got {other:?}"),
         }
         assert!(a.any("vm/x/u"));
@@ -302,6 +312,30 @@ mod tests {
             a.push(e, Metric::CpuPct, spike + 20 * STEP_MS, noisy(2)),
             None
         );
+    }
+
+    #[test]
+    fn an_idle_disk_alarms_on_real_writes_only_with_readable_units() {
+        let e = "vm/x/u";
+        let m = Metric::DiskWrBps;
+        let mut a = Anomalies::default();
+        a.warm(e, m, &[0.0; 2016]);
+        let row = |a: &mut Anomalies, i: i64, v: f64| {
+            a.push(e, m, T0 + i * STEP_MS, v)
+                .or(a.push(e, m, T0 + (i + 1) * STEP_MS, 0.0))
+        };
+        // 8 KiB/s after a week at 0: under the 64 KiB/s floor, not an alarm.
+        assert_eq!(row(&mut a, 0, 8192.0), None);
+        match row(&mut a, 2, 10.0 * 1024.0 * 1024.0) {
+            Some(Change::Raised(x)) => {
+                assert!(
+                    x.text.starts_with("disk writes 10.0M/s, 160.0σ above"),
+                    "{}",
+                    x.text
+                );
+            }
+            other => panic!("expected an alarm, got {other:?}"),
+        }
     }
 
     #[test]

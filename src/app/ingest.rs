@@ -79,7 +79,7 @@ fn detect(
                     state,
                     uri,
                     name,
-                    format!("{} back to normal", super::anomalies::label(*m).0),
+                    format!("{} back to normal", super::anomalies::label(*m)),
                     JournalStatus::Event,
                     None,
                 );

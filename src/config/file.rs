@@ -31,7 +31,8 @@ pub struct ConfigFile {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AnomalyFile {
-    /// Robust z (in MADs from the 24 h median and the time-of-day profile) to alarm at all
+    /// Robust z (in robust σ, 1.4826 × MAD, from the 24 h median and the time-of-day profile)
+    /// to alarm at all
     /// [default: 3].
     pub threshold: Option<f64>,
     /// How far beyond the recent range a value must go, as a share of that range's excursion

@@ -2,6 +2,7 @@
 //!
 //! Owns no behaviour that touches I/O; must not import ratatui, crossterm or virt.
 
+pub mod format;
 mod metrics;
 mod op;
 mod sample;

@@ -28,6 +28,13 @@ impl Cusum {
             neg: 0.0,
         }
     }
+
+    /// The smallest scale of the reference (see [`super::scale_floor`]).
+    #[must_use]
+    pub fn with_min_scale(mut self, min_scale: f64) -> Self {
+        self.reference = self.reference.with_min_scale(min_scale);
+        self
+    }
 }
 
 impl Default for Cusum {
@@ -58,7 +65,7 @@ impl StreamingDetector for Cusum {
                 x,
                 m,
                 signed,
-                "sigma-rows",
+                " σ-rows",
                 "24 h median (cumulative)",
             )),
         }

@@ -33,6 +33,10 @@ pub struct EnsembleConfig {
     pub refractory: usize,
     /// CUSUM sum (in sigma-rows) that counts as a sustained shift.
     pub cusum_threshold: f64,
+    /// Smallest change worth an alarm, in the series' unit (1 % of CPU, 64 KiB/s); 0 when
+    /// the unit is unknown. Without it a series that sat at 0 all week (an idle disk)
+    /// calls its first small burst billions of MADs away.
+    pub min_scale: f64,
 }
 
 impl Default for EnsembleConfig {
@@ -44,6 +48,7 @@ impl Default for EnsembleConfig {
             novelty_margin: 0.1,
             refractory: 288,
             cusum_threshold: 40.0,
+            min_scale: 0.0,
         }
     }
 }
@@ -74,9 +79,10 @@ impl Ensemble {
     #[must_use]
     pub fn new(cfg: EnsembleConfig) -> Self {
         Self {
-            level: RobustZ::new(cfg.season, 12, "24 h median"),
-            seasonal: SeasonalDetector::new(cfg.season, 7, 2),
-            cusum: Cusum::new(cfg.season, 1.0, 2.0 * cfg.cusum_threshold),
+            level: RobustZ::new(cfg.season, 12, "24 h median").with_min_scale(cfg.min_scale),
+            seasonal: SeasonalDetector::new(cfg.season, 7, 2).with_min_scale(cfg.min_scale),
+            cusum: Cusum::new(cfg.season, 1.0, 2.0 * cfg.cusum_threshold)
+                .with_min_scale(cfg.min_scale),
             past_values: SortedWindow::new(cfg.novelty_window),
             since_alarm: usize::MAX,
             cfg,

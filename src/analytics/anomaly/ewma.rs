@@ -39,17 +39,11 @@ impl StreamingDetector for Ewma {
             return Detection::none();
         }
         let out = if self.seen >= self.min_history {
-            let sd = scale_floor(self.var.sqrt(), self.mean);
+            let sd = scale_floor(self.var.sqrt(), self.mean, 0.0);
             let z = (x - self.mean) / sd;
             Detection {
                 score: z.abs(),
-                explanation: Some(Explanation::new(
-                    x,
-                    self.mean,
-                    z,
-                    "sigmas",
-                    "moving average",
-                )),
+                explanation: Some(Explanation::new(x, self.mean, z, "σ", "moving average")),
             }
         } else {
             Detection::none()

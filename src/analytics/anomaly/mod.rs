@@ -2,7 +2,7 @@
 //!
 //! Every detector returns a [`Detection`]: a non-negative score (how many robust standard
 //! deviations the sample is from what the detector expected) and an [`Explanation`] the alert
-//! engine can print ("cpu 97 %, 6.1 MADs above the 24 h median"). Per-sample cost is O(log n)
+//! engine can print ("cpu 97.0%, 6.1σ above the 24 h median", σ = 1.4826 × MAD). Per-sample cost is O(log n)
 //! (binary search in a sorted window) plus a memmove of at most one window of floats.
 //! [`ensemble::Ensemble`] combines them into the decisions written by `novacron detect`.
 
@@ -29,10 +29,10 @@ pub struct Explanation {
     pub value: f64,
     /// What it was compared with.
     pub expected: f64,
-    /// Distance in robust units (MADs or sigmas, see `unit`).
+    /// Distance in standard deviations (robust ones: 1.4826 × MAD), see `unit`.
     pub deviations: f64,
     pub direction: Direction,
-    /// "MADs" or "sigmas".
+    /// "σ": robust detectors scale the MAD to a standard deviation (× 1.4826).
     pub unit: &'static str,
     /// The baseline, e.g. "24 h median" or "time-of-day profile".
     pub baseline: &'static str,
@@ -61,28 +61,21 @@ impl Explanation {
         }
     }
 
-    /// One line for humans: `"{metric} 97 %, 6.1 MADs above the 24 h median"`.
+    /// One line for humans, the value written by `value`:
+    /// `"{metric} 97.0%, 6.1σ above the 24 h median"`.
     #[must_use]
-    pub fn describe(&self, metric: &str, unit_suffix: &str) -> String {
+    pub fn describe(&self, metric: &str, value: impl Fn(f64) -> String) -> String {
         let dir = match self.direction {
             Direction::Above => "above",
             Direction::Below => "below",
         };
         format!(
-            "{metric} {}{unit_suffix}, {:.1} {} {dir} the {}",
-            format_value(self.value),
+            "{metric} {}, {:.1}{} {dir} the {}",
+            value(self.value),
             self.deviations,
             self.unit,
             self.baseline
         )
-    }
-}
-
-fn format_value(v: f64) -> String {
-    if v.abs() >= 100.0 || v.fract().abs() < f64::EPSILON {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}")
     }
 }
 
@@ -113,8 +106,10 @@ pub trait StreamingDetector {
 }
 
 /// A scale that is never zero: flat series (a MAD of 0) would otherwise make every wiggle
-/// infinitely anomalous. The floor is relative to the level, with an absolute minimum.
+/// infinitely anomalous. The floor is relative to the level, at least `min_scale` (the
+/// smallest change worth an alarm in the series' unit, 0 when the unit is unknown) and
+/// never below 1e-9.
 #[must_use]
-pub fn scale_floor(scale: f64, level: f64) -> f64 {
-    scale.max(1e-3 * level.abs()).max(1e-9)
+pub fn scale_floor(scale: f64, level: f64, min_scale: f64) -> f64 {
+    scale.max(1e-3 * level.abs()).max(min_scale).max(1e-9)
 }

@@ -9,6 +9,7 @@ pub struct RobustZ {
     window: SortedWindow,
     min_history: usize,
     baseline: &'static str,
+    min_scale: f64,
 }
 
 impl RobustZ {
@@ -19,7 +20,15 @@ impl RobustZ {
             window: SortedWindow::new(window),
             min_history: min_history.max(3),
             baseline,
+            min_scale: 0.0,
         }
+    }
+
+    /// The smallest scale (see [`scale_floor`]).
+    #[must_use]
+    pub fn with_min_scale(mut self, min_scale: f64) -> Self {
+        self.min_scale = min_scale;
+        self
     }
 
     /// A day of 5-minute samples, scoring after an hour.
@@ -35,7 +44,7 @@ impl RobustZ {
             return None;
         }
         let m = self.window.median()?;
-        let s = scale_floor(self.window.mad()? * MAD_TO_SIGMA, m);
+        let s = scale_floor(self.window.mad()? * MAD_TO_SIGMA, m, self.min_scale);
         Some((m, s))
     }
 }
@@ -49,7 +58,7 @@ impl StreamingDetector for RobustZ {
             let z = (x - m) / s;
             Detection {
                 score: z.abs(),
-                explanation: Some(Explanation::new(x, m, z, "MADs", self.baseline)),
+                explanation: Some(Explanation::new(x, m, z, "σ", self.baseline)),
             }
         });
         self.window.push(x);
@@ -72,9 +81,12 @@ mod tests {
         let spike = d.update(120.0);
         assert!(max_noise < 3.0, "{max_noise}");
         assert!(spike.score > 20.0);
-        let text = spike.explanation.unwrap().describe("cpu", " %");
+        let text = spike
+            .explanation
+            .unwrap()
+            .describe("cpu", |v| format!("{v:.0} %"));
         assert!(
-            text.starts_with("cpu 120 %,") && text.ends_with("MADs above the median"),
+            text.starts_with("cpu 120 %,") && text.ends_with("σ above the median"),
             "{text}"
         );
     }

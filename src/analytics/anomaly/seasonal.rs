@@ -16,6 +16,7 @@ pub struct SeasonalDetector {
     residuals: SortedWindow,
     seen: usize,
     buf: Vec<f64>,
+    min_scale: f64,
 }
 
 impl SeasonalDetector {
@@ -31,7 +32,15 @@ impl SeasonalDetector {
             residuals: SortedWindow::new(season),
             seen: 0,
             buf: Vec::new(),
+            min_scale: 0.0,
         }
+    }
+
+    /// The smallest scale (see [`scale_floor`]).
+    #[must_use]
+    pub fn with_min_scale(mut self, min_scale: f64) -> Self {
+        self.min_scale = min_scale;
+        self
     }
 
     /// A day of 5-minute samples, a week of profile, ± 10 minutes.
@@ -70,14 +79,14 @@ impl StreamingDetector for SeasonalDetector {
                 if self.residuals.len() >= 12 {
                     if let (Some(rm), Some(rmad)) = (self.residuals.median(), self.residuals.mad())
                     {
-                        let z = (r - rm) / scale_floor(rmad * MAD_TO_SIGMA, e);
+                        let z = (r - rm) / scale_floor(rmad * MAD_TO_SIGMA, e, self.min_scale);
                         out = Detection {
                             score: z.abs(),
                             explanation: Some(Explanation::new(
                                 x,
                                 e + rm,
                                 z,
-                                "MADs",
+                                "σ",
                                 "time-of-day profile",
                             )),
                         };

@@ -1,0 +1,44 @@
+//! Values with their units, compact ("12.3%", "1.2M/s", "96M"): shared by the panes and by
+//! the journal lines the app writes (anomaly explanations).
+
+use super::Unit;
+
+/// Bytes per second → "1.2M/s".
+#[must_use]
+pub fn rate(bps: f64) -> String {
+    if bps >= 1024.0 * 1024.0 {
+        format!("{:.1}M/s", bps / 1024.0 / 1024.0)
+    } else if bps >= 1024.0 {
+        format!("{:.1}K/s", bps / 1024.0)
+    } else {
+        format!("{bps:.0}B/s")
+    }
+}
+
+/// Bytes → "1.5G", "96M", "512K", "12B".
+#[must_use]
+pub fn bytes(b: f64) -> String {
+    let k = 1024.0;
+    if b >= k * k * k {
+        format!("{:.1}G", b / k / k / k)
+    } else if b >= k * k {
+        format!("{:.0}M", b / k / k)
+    } else if b >= k {
+        format!("{:.0}K", b / k)
+    } else {
+        format!("{b:.0}B")
+    }
+}
+
+/// A metric value with its unit, compact: "12.3%", "1.2M/s", "96M", "3.1ms", "4.0/s".
+#[must_use]
+pub fn metric(v: f64, unit: Unit) -> String {
+    match unit {
+        Unit::Percent => format!("{v:.1}%"),
+        Unit::Bytes => bytes(v),
+        Unit::BytesPerSec => rate(v),
+        Unit::PerSec => format!("{v:.1}/s"),
+        Unit::Millis => format!("{v:.1}ms"),
+        Unit::Ratio => format!("{v:.2}"),
+    }
+}
