@@ -227,9 +227,15 @@ pub fn capacity(
             },
             s.shape,
         );
+        // A host whose node info was not read yet would look full.
+        let text = if h.cpus == 0 || h.memory_bytes == 0 {
+            "headroom unknown: the host's CPUs and memory are not read yet".to_string()
+        } else {
+            hr.describe()
+        };
         room.push(HostHeadroom {
             host: h.uri.clone(),
-            text: hr.describe(),
+            text,
             headroom: hr,
         });
     }

@@ -110,14 +110,16 @@ impl Headroom {
     pub fn describe(&self) -> String {
         #[allow(clippy::cast_precision_loss)]
         let gib = self.shape.memory_bytes as f64 / f64::from(1u32 << 30);
-        let gib = if gib.fract().abs() < 1e-9 {
-            format!("{gib:.0}")
+        let memory = if gib < 1.0 {
+            format!("{:.0} MiB", gib * 1024.0)
+        } else if gib.fract().abs() < 1e-9 {
+            format!("{gib:.0} GiB")
         } else {
-            format!("{gib:.1}")
+            format!("{gib:.1} GiB")
         };
         let plural = if self.fits == 1 { "" } else { "s" };
         format!(
-            "room for {} more {} vCPU / {gib} GiB VM{plural}",
+            "room for {} more {} vCPU / {memory} VM{plural}",
             self.fits, self.shape.vcpus
         )
     }
@@ -126,7 +128,8 @@ impl Headroom {
 /// Headroom of `host` for VMs of `shape`.
 #[must_use]
 pub fn headroom(host: &HostResources, shape: VmShape) -> Headroom {
-    let vcpu_cap = (f64::from(host.cpus) * host.cpu_overcommit.max(0.0)).floor();
+    // The epsilon keeps a product like 100 × 0.29 (28.999…) from losing a vCPU.
+    let vcpu_cap = (f64::from(host.cpus) * host.cpu_overcommit.max(0.0) + 1e-9).floor();
     let free_vcpus = (vcpu_cap - f64::from(host.vcpus_allocated)).max(0.0);
     let by_cpu = if shape.vcpus == 0 {
         u64::MAX
@@ -236,5 +239,24 @@ mod tests {
             },
         );
         assert_eq!((none.fits, none.limited_by), (0, Limit::Cpu));
+    }
+
+    #[test]
+    fn overcommit_products_keep_their_vcpus_and_small_shapes_read_in_mib() {
+        let host = HostResources {
+            cpus: 100,
+            cpu_overcommit: 0.29, // 28.999… in floating point
+            vcpus_allocated: 0,
+            memory_bytes: 1 << 40,
+            memory_reserved_bytes: 0,
+            memory_allocated_bytes: 0,
+        };
+        let shape = VmShape {
+            vcpus: 1,
+            memory_bytes: 64 << 20,
+        };
+        let h = headroom(&host, shape);
+        assert_eq!((h.fits, h.limited_by), (29, Limit::Cpu));
+        assert_eq!(h.describe(), "room for 29 more 1 vCPU / 64 MiB VMs");
     }
 }
