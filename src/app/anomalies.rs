@@ -18,7 +18,8 @@ pub const VM_METRICS: [Metric; 4] = [
 ];
 pub const HOST_METRICS: [Metric; 2] = [Metric::HostCpuPct, Metric::HostMemUsedBytes];
 
-/// History replayed into a new detector: the novelty window (a week of rows).
+/// History replayed into a new detector: a week of rows at least (see
+/// [`Anomalies::warmup_ms`]).
 pub const WARMUP_MS: i64 = 7 * 24 * 3_600_000;
 
 /// An alarm that is still on.
@@ -222,6 +223,16 @@ impl Anomalies {
         det.warmed = true;
     }
 
+    /// History a new detector replays: the novelty window, and never less than a week (the
+    /// time-of-day profile's days).
+    #[must_use]
+    pub fn warmup_ms(&self) -> i64 {
+        let novelty = i64::try_from(self.config.novelty_window)
+            .unwrap_or(i64::MAX / STEP_MS)
+            .saturating_mul(STEP_MS);
+        novelty.max(WARMUP_MS)
+    }
+
     /// `entity` stopped running: its open rows are dropped (a row must not span the
     /// downtime) and its alarms end. Whether any alarm was on.
     pub fn stopped(&mut self, entity: &str) -> bool {
@@ -336,6 +347,16 @@ mod tests {
             }
             other => panic!("expected an alarm, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_warm_up_covers_a_novelty_window_longer_than_a_week() {
+        let mut a = Anomalies::default();
+        assert_eq!(a.warmup_ms(), WARMUP_MS);
+        a.config.novelty_window = 30 * 288;
+        assert_eq!(a.warmup_ms(), 30 * 86_400_000);
+        a.config.novelty_window = 12;
+        assert_eq!(a.warmup_ms(), WARMUP_MS, "never under a week");
     }
 
     #[test]

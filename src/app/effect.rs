@@ -28,11 +28,12 @@ pub enum Effect {
         metric: &'static str,
         horizon_rows: usize,
     },
-    /// Read a week of history to warm the anomaly detectors of a new entity; the answer comes
-    /// back as `Msg::DetectorHistory`.
+    /// Read `lookback_ms` of history (the novelty window, a week at least) to warm the
+    /// anomaly detectors of a new entity; the answer comes back as `Msg::DetectorHistory`.
     WarmDetectors {
         entity: String,
         metrics: Vec<crate::domain::Metric>,
+        lookback_ms: i64,
     },
     /// Build the capacity report off the loop (`Msg::Capacity`).
     LoadCapacity {

@@ -60,6 +60,7 @@ fn detect(
         effects.push(Effect::WarmDetectors {
             entity: entity.to_string(),
             metrics: watched.to_vec(),
+            lookback_ms: state.anomalies.warmup_ms(),
         });
     }
     for (m, v) in values.iter().filter(|(m, _)| watched.contains(m)) {

@@ -105,8 +105,13 @@ impl Runtime {
                     metric,
                     horizon_rows,
                 ),
-                Effect::WarmDetectors { entity, metrics } => {
-                    self.history.warm(self.msg_tx.clone(), entity, metrics);
+                Effect::WarmDetectors {
+                    entity,
+                    metrics,
+                    lookback_ms,
+                } => {
+                    self.history
+                        .warm(self.msg_tx.clone(), entity, metrics, lookback_ms);
                 }
                 Effect::LoadCapacity { request, hosts } => {
                     self.history.capacity(

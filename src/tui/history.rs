@@ -123,14 +123,20 @@ impl History {
         });
     }
 
-    /// Reads a week of 5-minute rows per metric for new anomaly detectors; the answer is
-    /// `Msg::DetectorHistory`.
-    pub fn warm(&self, tx: UnboundedSender<Msg>, entity: String, metrics: Vec<Metric>) {
+    /// Reads `lookback_ms` of 5-minute rows per metric for new anomaly detectors; the answer
+    /// is `Msg::DetectorHistory`.
+    pub fn warm(
+        &self,
+        tx: UnboundedSender<Msg>,
+        entity: String,
+        metrics: Vec<Metric>,
+        lookback_ms: i64,
+    ) {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
             let now = chrono::Utc::now().timestamp_millis();
             let end = now - now.rem_euclid(crate::analysis::STEP_MS);
-            let from = end - crate::app::anomalies::WARMUP_MS;
+            let from = end - lookback_ms;
             let series = metrics
                 .into_iter()
                 .filter_map(|m| {
