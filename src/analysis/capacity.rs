@@ -229,7 +229,7 @@ pub fn capacity(
         );
         // A host whose node info was not read yet would look full.
         let text = if h.cpus == 0 || h.memory_bytes == 0 {
-            "headroom unknown: the host's CPUs and memory are not read yet".to_string()
+            "headroom unknown: no CPU count and memory from this host yet".to_string()
         } else {
             hr.describe()
         };
