@@ -188,7 +188,11 @@ async fn every_lifecycle_operation_round_trips_with_its_event() {
     )
     .await;
 
-    // The table shows libvirt's reason for the new state.
+    // The table shows libvirt's reason for the new state. The update the event triggered
+    // may have gone by while round_trip waited for the reply: ask for a fresh one.
+    assert!(host.send(ProviderCmd::RefreshVm {
+        uuid: vm.id.uuid.clone()
+    }));
     let ev = common::wait_for(&mut rx, t, "shut off (destroyed)", |e| {
         matches!(e, ProviderEvent::VmUpdated { vm: v, .. } if v.name == vm.name && v.state == VmState::ShutOff)
     })
