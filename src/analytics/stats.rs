@@ -118,7 +118,7 @@ pub fn index_floor(x: f64) -> usize {
 /// Push is a binary search plus a memmove of at most `cap` floats (a few hundred nanoseconds
 /// for a week of 5-minute samples); median and quantiles are O(1), the MAD is an exact
 /// O(log n) selection over the two sorted distance sequences either side of the median.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SortedWindow {
     cap: usize,
     ring: std::collections::VecDeque<f64>,

@@ -41,8 +41,12 @@ fn samples_become_cpu_percent_and_history_points() {
         "one sample gives no rate yet: {first:?}"
     );
     assert!(
-        first.iter().any(|e| matches!(e, Effect::WarmDetectors { entity, .. } if entity == "vm/qemu:///system/0-web-1")),
-        "a new VM's anomaly detectors ask for history: {first:?}"
+        first.iter().any(
+            |e| matches!(e, Effect::WarmDetectors { entity, metrics, .. }
+            if entity == "vm/qemu:///system/0-web-1"
+                && metrics.iter().any(|(m, c)| *m == Metric::DiskWrBps && c.min_scale > 0.0))
+        ),
+        "a new VM's anomaly detectors ask for history, with their settings: {first:?}"
     );
     let eff = samples(&mut s, 5_000, 5_000_000_000);
     assert_eq!(web1(&s).metrics.live.value(Metric::CpuPct), Some(50.0));
@@ -240,11 +244,15 @@ fn web1_alarmed() -> (super::State, (u64, i64)) {
     let week: Vec<f64> = (0..2016)
         .map(|i| 20.0 + f64::from((i * 7919) % 13))
         .collect();
+    let warmed = crate::analytics::anomaly::ensemble::Ensemble::warmed(
+        s.anomalies.config_for(Metric::CpuPct),
+        &week,
+    );
     update(
         &mut s,
         Msg::DetectorHistory {
             entity: WEB1.into(),
-            series: vec![(Metric::CpuPct, week)],
+            series: vec![(Metric::CpuPct, warmed)],
             recent_cpu: vec![11.0, 12.0],
         },
         T0,

@@ -205,9 +205,10 @@ impl Anomalies {
         None
     }
 
-    /// History arrived for a new detector: replay it (alarms in the past are not raised now),
-    /// then the rows that arrived live meanwhile.
-    pub fn warm(&mut self, entity: &str, m: Metric, rows: &[f64]) {
+    /// A new detector's ensemble, warmed from history off the event loop (built with
+    /// [`Anomalies::config_for`] and [`Ensemble::warmed`]): the rows that arrived live
+    /// meanwhile are replayed on it (alarms in the past are not raised now).
+    pub fn warm(&mut self, entity: &str, m: Metric, mut warmed: Ensemble) {
         let det = self
             .detectors
             .entry((entity.to_string(), m))
@@ -215,12 +216,17 @@ impl Anomalies {
         if det.warmed {
             return;
         }
-        let mut e = Ensemble::new(config_for(&self.config, m));
-        for x in rows.iter().chain(&det.recent) {
-            e.update(*x);
+        for x in &det.recent {
+            warmed.update(*x);
         }
-        det.ensemble = e;
+        det.ensemble = warmed;
         det.warmed = true;
+    }
+
+    /// The detectors' settings for series `m` (see [`config_for`]).
+    #[must_use]
+    pub fn config_for(&self, m: Metric) -> EnsembleConfig {
+        config_for(&self.config, m)
     }
 
     /// History a new detector replays: the novelty window, and never less than a week (the
@@ -261,6 +267,10 @@ mod tests {
 
     const T0: i64 = 1_795_435_200_000;
 
+    fn warmed(a: &Anomalies, m: Metric, rows: &[f64]) -> Ensemble {
+        Ensemble::warmed(a.config_for(m), rows)
+    }
+
     fn noisy(i: usize) -> f64 {
         20.0 + ((i * 7919) % 13) as f64
     }
@@ -269,7 +279,7 @@ mod tests {
     fn a_spike_after_a_warm_week_raises_then_clears() {
         let mut a = Anomalies::default();
         let week: Vec<f64> = (0..2016).map(noisy).collect();
-        a.warm("vm/x/u", Metric::CpuPct, &week);
+        a.warm("vm/x/u", Metric::CpuPct, warmed(&a, Metric::CpuPct, &week));
         let mut t = T0;
         let mut push = |a: &mut Anomalies, v: f64| {
             // Two samples per row; the change (if any) comes when the next row starts.
@@ -303,7 +313,7 @@ mod tests {
     fn after_a_gap_the_alarm_dates_from_its_row_and_a_stop_ends_it() {
         let mut a = Anomalies::default();
         let week: Vec<f64> = (0..2016).map(noisy).collect();
-        a.warm("vm/x/u", Metric::CpuPct, &week);
+        a.warm("vm/x/u", Metric::CpuPct, warmed(&a, Metric::CpuPct, &week));
         let e = "vm/x/u";
         for i in 0..5 {
             a.push(e, Metric::CpuPct, T0 + i * STEP_MS, noisy(0));
@@ -330,7 +340,7 @@ mod tests {
         let e = "vm/x/u";
         let m = Metric::DiskWrBps;
         let mut a = Anomalies::default();
-        a.warm(e, m, &[0.0; 2016]);
+        a.warm(e, m, warmed(&a, m, &[0.0; 2016]));
         let row = |a: &mut Anomalies, i: i64, v: f64| {
             a.push(e, m, T0 + i * STEP_MS, v)
                 .or(a.push(e, m, T0 + (i + 1) * STEP_MS, 0.0))

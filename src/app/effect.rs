@@ -28,11 +28,15 @@ pub enum Effect {
         metric: &'static str,
         horizon_rows: usize,
     },
-    /// Read `lookback_ms` of history (the novelty window, a week at least) to warm the
-    /// anomaly detectors of a new entity; the answer comes back as `Msg::DetectorHistory`.
+    /// Read `lookback_ms` of history (the novelty window, a week at least) and replay it into
+    /// a detector per metric, built with its settings, off the loop; the answer comes back
+    /// as `Msg::DetectorHistory`.
     WarmDetectors {
         entity: String,
-        metrics: Vec<crate::domain::Metric>,
+        metrics: Vec<(
+            crate::domain::Metric,
+            crate::analytics::anomaly::ensemble::EnsembleConfig,
+        )>,
         lookback_ms: i64,
     },
     /// Build the capacity report off the loop (`Msg::Capacity`).

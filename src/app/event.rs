@@ -33,10 +33,13 @@ pub enum Msg {
         request: u64,
         result: Result<crate::analysis::ForecastResult, String>,
     },
-    /// History for the anomaly detectors of a new entity: per metric, a week of 5-minute rows.
+    /// Anomaly detectors of a new entity, per metric, warmed from its history.
     DetectorHistory {
         entity: String,
-        series: Vec<(crate::domain::Metric, Vec<f64>)>,
+        series: Vec<(
+            crate::domain::Metric,
+            crate::analytics::anomaly::ensemble::Ensemble,
+        )>,
         /// The entity's latest raw CPU % values, oldest first, to backfill its sparkline.
         recent_cpu: Vec<f64>,
     },

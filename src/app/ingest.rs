@@ -59,7 +59,10 @@ fn detect(
         state.anomalies.warming.insert(entity.to_string());
         effects.push(Effect::WarmDetectors {
             entity: entity.to_string(),
-            metrics: watched.to_vec(),
+            metrics: watched
+                .iter()
+                .map(|&m| (m, state.anomalies.config_for(m)))
+                .collect(),
             lookback_ms: state.anomalies.warmup_ms(),
         });
     }

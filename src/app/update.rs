@@ -38,8 +38,8 @@ fn dispatch(state: &mut State, msg: Msg) -> Vec<Effect> {
             series,
             recent_cpu,
         } => {
-            for (m, rows) in series {
-                state.anomalies.warm(&entity, m, &rows);
+            for (m, warmed) in series {
+                state.anomalies.warm(&entity, m, warmed);
             }
             ingest::backfill_spark(state, &entity, &recent_cpu);
             Vec::new()

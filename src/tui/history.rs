@@ -5,6 +5,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::analysis::capacity::{CapacitySettings, HostInput};
 use crate::analysis::rightsize::VmInput;
+use crate::analytics::anomaly::ensemble::{Ensemble, EnsembleConfig};
 use crate::app::ingest::RecordPoint;
 use crate::app::Msg;
 use crate::config::analysis::AnalysisSettings;
@@ -123,13 +124,14 @@ impl History {
         });
     }
 
-    /// Reads `lookback_ms` of 5-minute rows per metric for new anomaly detectors; the answer
-    /// is `Msg::DetectorHistory`.
+    /// Reads `lookback_ms` of 5-minute rows per metric and replays them into new anomaly
+    /// detectors here, off the loop (a week is 2016 rows per series); the answer is
+    /// `Msg::DetectorHistory`.
     pub fn warm(
         &self,
         tx: UnboundedSender<Msg>,
         entity: String,
-        metrics: Vec<Metric>,
+        metrics: Vec<(Metric, EnsembleConfig)>,
         lookback_ms: i64,
     ) {
         let store = self.store.clone();
@@ -139,11 +141,12 @@ impl History {
             let from = end - lookback_ms;
             let series = metrics
                 .into_iter()
-                .filter_map(|m| {
+                .filter_map(|(m, cfg)| {
                     let rows =
                         crate::analysis::grid(lock(&store).as_ref(), &entity, m.name(), from, end)
                             .ok()?;
-                    Some((m, crate::analysis::trim_leading_gaps(&rows).to_vec()))
+                    let rows = crate::analysis::trim_leading_gaps(&rows);
+                    Some((m, Ensemble::warmed(cfg, rows)))
                 })
                 .collect();
             let key = SeriesKey::new(entity.clone(), "cpu_pct");

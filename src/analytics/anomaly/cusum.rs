@@ -6,7 +6,7 @@ use super::{Detection, Explanation, StreamingDetector};
 /// CUSUM with allowance `k` (in robust sigmas); the score is the larger one-sided sum.
 /// The reference (median and MAD) comes from a long window so a shift does not become the
 /// reference before it has been noticed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Cusum {
     reference: RobustZ,
     k: f64,

@@ -65,7 +65,7 @@ pub struct Decision {
 
 /// Streaming ensemble of robust z, seasonal and CUSUM detectors with novelty and refractory
 /// gating.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Ensemble {
     cfg: EnsembleConfig,
     level: RobustZ,
@@ -87,6 +87,17 @@ impl Ensemble {
             since_alarm: usize::MAX,
             cfg,
         }
+    }
+
+    /// An ensemble that has seen `rows` (warming it from history; what they decided is
+    /// dropped: past alarms are not news).
+    #[must_use]
+    pub fn warmed(cfg: EnsembleConfig, rows: &[f64]) -> Self {
+        let mut e = Self::new(cfg);
+        for &x in rows {
+            e.update(x);
+        }
+        e
     }
 
     /// Scores `x` and decides; NaN (a gap) is never an anomaly.

@@ -4,7 +4,7 @@ use super::{scale_floor, Detection, Explanation, StreamingDetector};
 use crate::analytics::stats::{SortedWindow, MAD_TO_SIGMA};
 
 /// Robust z-score against the last `window` samples (default a day of 5-minute samples).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RobustZ {
     window: SortedWindow,
     min_history: usize,

@@ -7,7 +7,7 @@ use crate::analytics::stats::{median_in_place, SortedWindow, MAD_TO_SIGMA};
 
 /// Scores the residual from the median of the same time of day (± `smooth` rows) over the
 /// last `days` seasons, in robust units of the recent residuals.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SeasonalDetector {
     season: usize,
     days: usize,
