@@ -244,6 +244,7 @@ fn web1_alarmed() -> (super::State, (u64, i64)) {
     let week: Vec<f64> = (0..2016)
         .map(|i| 20.0 + f64::from((i * 7919) % 13))
         .collect();
+    s.anomalies.warming.insert(WEB1.to_string());
     let warmed = crate::analytics::anomaly::ensemble::Ensemble::warmed(
         s.anomalies.config_for(Metric::CpuPct),
         &week,

@@ -209,6 +209,10 @@ impl Anomalies {
     /// [`Anomalies::config_for`] and [`Ensemble::warmed`]): the rows that arrived live
     /// meanwhile are replayed on it (alarms in the past are not raised now).
     pub fn warm(&mut self, entity: &str, m: Metric, mut warmed: Ensemble) {
+        if !self.warming.contains(entity) {
+            // Forgotten (the VM went away) while its history was being read.
+            return;
+        }
         let det = self
             .detectors
             .entry((entity.to_string(), m))
@@ -267,8 +271,10 @@ mod tests {
 
     const T0: i64 = 1_795_435_200_000;
 
-    fn warmed(a: &Anomalies, m: Metric, rows: &[f64]) -> Ensemble {
-        Ensemble::warmed(a.config_for(m), rows)
+    /// Warms `e`'s detector of `m` from `rows` as the console does: asked for, then built.
+    fn warm(a: &mut Anomalies, e: &str, m: Metric, rows: &[f64]) {
+        a.warming.insert(e.to_string());
+        a.warm(e, m, Ensemble::warmed(a.config_for(m), rows));
     }
 
     fn noisy(i: usize) -> f64 {
@@ -279,7 +285,7 @@ mod tests {
     fn a_spike_after_a_warm_week_raises_then_clears() {
         let mut a = Anomalies::default();
         let week: Vec<f64> = (0..2016).map(noisy).collect();
-        a.warm("vm/x/u", Metric::CpuPct, warmed(&a, Metric::CpuPct, &week));
+        warm(&mut a, "vm/x/u", Metric::CpuPct, &week);
         let mut t = T0;
         let mut push = |a: &mut Anomalies, v: f64| {
             // Two samples per row; the change (if any) comes when the next row starts.
@@ -313,7 +319,7 @@ mod tests {
     fn after_a_gap_the_alarm_dates_from_its_row_and_a_stop_ends_it() {
         let mut a = Anomalies::default();
         let week: Vec<f64> = (0..2016).map(noisy).collect();
-        a.warm("vm/x/u", Metric::CpuPct, warmed(&a, Metric::CpuPct, &week));
+        warm(&mut a, "vm/x/u", Metric::CpuPct, &week);
         let e = "vm/x/u";
         for i in 0..5 {
             a.push(e, Metric::CpuPct, T0 + i * STEP_MS, noisy(0));
@@ -340,7 +346,7 @@ mod tests {
         let e = "vm/x/u";
         let m = Metric::DiskWrBps;
         let mut a = Anomalies::default();
-        a.warm(e, m, warmed(&a, m, &[0.0; 2016]));
+        warm(&mut a, e, m, &[0.0; 2016]);
         let row = |a: &mut Anomalies, i: i64, v: f64| {
             a.push(e, m, T0 + i * STEP_MS, v)
                 .or(a.push(e, m, T0 + (i + 1) * STEP_MS, 0.0))
@@ -357,6 +363,13 @@ mod tests {
             }
             other => panic!("expected an alarm, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn history_for_a_forgotten_entity_is_dropped() {
+        let mut a = Anomalies::default();
+        a.warm("vm/gone/u", Metric::CpuPct, Ensemble::default());
+        assert!(a.detectors.is_empty());
     }
 
     #[test]
