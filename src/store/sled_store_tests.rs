@@ -153,11 +153,12 @@ fn expired_data_is_deleted_and_the_space_reused() {
     assert!(kept.first().unwrap().ts_ms >= T0 + 8 * 7_200_000 - 3 * 3_600_000);
     // Steady state: from the third part on retention keeps the same number of samples, and
     // the files stop growing. sled's files move by a segment or so between reopens (seen:
-    // 0.5-0.7 MB here), so the bound is on the peak of the early parts; without retention
-    // the last size is about twice that peak (1.2-1.5 MB).
+    // 0.5-0.8 MB here, once 0.79 MB after an early peak of 0.52), so the bound is on the
+    // peak of the early parts; without retention the last size is 2.3-2.9 times that peak
+    // (1.2-1.5 MB).
     assert!(samples[2..].iter().all(|&n| n == samples[2]), "{samples:?}");
     let early_peak = *sizes[1..4].iter().max().unwrap();
-    assert!(sizes[7] < early_peak * 3 / 2, "sizes {sizes:?}");
+    assert!(sizes[7] < early_peak * 7 / 4, "sizes {sizes:?}");
 }
 
 #[test]
