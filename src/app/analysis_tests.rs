@@ -253,6 +253,7 @@ fn web1_alarmed() -> (super::State, (u64, i64)) {
         &mut s,
         Msg::DetectorHistory {
             entity: WEB1.into(),
+            until_ms: 0,
             series: vec![(Metric::CpuPct, warmed)],
             recent_cpu: vec![11.0, 12.0],
         },
@@ -284,14 +285,20 @@ fn an_anomaly_is_journaled_marked_and_cleared() {
 }
 
 #[test]
-fn a_vm_that_shuts_off_has_no_alarm() {
+fn a_vm_that_shuts_off_or_pauses_has_no_alarm() {
+    for stopped in [VmState::ShutOff, VmState::Paused] {
+        vm_in_state_has_no_alarm(stopped);
+    }
+}
+
+fn vm_in_state_has_no_alarm(stopped: VmState) {
     let (mut s, _) = web1_alarmed();
     let id = VmId {
         host: 0,
         uuid: "0-web-1".into(),
     };
     let mut vm = s.vms[&id].vm.clone();
-    vm.state = VmState::ShutOff;
+    vm.state = stopped;
     update(
         &mut s,
         Msg::Provider(ProviderEvent::VmUpdated {
@@ -300,7 +307,7 @@ fn a_vm_that_shuts_off_has_no_alarm() {
         }),
         T0,
     );
-    assert!(!s.anomalies.any(WEB1), "a stopped VM has no alarm");
+    assert!(!s.anomalies.any(WEB1), "a {stopped:?} VM has no alarm");
     assert_eq!(
         s.journal.back().map(|j| j.what.as_str()),
         Some("unusual readings end: not running")

@@ -41,6 +41,8 @@ struct Detector {
     /// Start of the last row fed to the ensemble: rows missed after it are fed as gaps, so
     /// the time-of-day detector keeps its place through outages and downtime.
     last: Option<i64>,
+    /// Start of the first row fed, for lining the live rows up after the warm-up's history.
+    first: Option<i64>,
     /// Closed rows since the detector was created, replayed after a late warm-up.
     recent: Vec<f64>,
     warmed: bool,
@@ -52,6 +54,7 @@ impl Detector {
             ensemble: Ensemble::new(cfg.clone()),
             row: None,
             last: None,
+            first: None,
             recent: Vec::new(),
             warmed: false,
         }
@@ -72,6 +75,7 @@ impl Detector {
             self.ensemble.update(f64::NAN);
         }
         self.last = Some(start);
+        self.first.get_or_insert(start);
         self.remember(row);
         self.ensemble.update(row)
     }
@@ -205,10 +209,11 @@ impl Anomalies {
         None
     }
 
-    /// A new detector's ensemble, warmed from history off the event loop (built with
-    /// [`Anomalies::config_for`] and [`Ensemble::warmed`]): the rows that arrived live
-    /// meanwhile are replayed on it (alarms in the past are not raised now).
-    pub fn warm(&mut self, entity: &str, m: Metric, mut warmed: Ensemble) {
+    /// A new detector's ensemble, warmed off the event loop from the history before
+    /// `until_ms` (built with [`Anomalies::config_for`] and [`Ensemble::warmed`]): the rows
+    /// that arrived live meanwhile are replayed on it, after a gap for any row between the
+    /// history and the first live one (alarms in the past are not raised now).
+    pub fn warm(&mut self, entity: &str, m: Metric, until_ms: i64, mut warmed: Ensemble) {
         if !self.warming.contains(entity) {
             // Forgotten (the VM went away) while its history was being read.
             return;
@@ -219,6 +224,10 @@ impl Anomalies {
             .or_insert_with(|| Detector::new(&config_for(&self.config, m)));
         if det.warmed {
             return;
+        }
+        let first = det.first.unwrap_or(until_ms);
+        for _ in 0..((first - until_ms) / STEP_MS).clamp(0, 288) {
+            warmed.update(f64::NAN);
         }
         for x in &det.recent {
             warmed.update(*x);
@@ -243,17 +252,20 @@ impl Anomalies {
         novelty.max(WARMUP_MS)
     }
 
-    /// `entity` stopped running: its open rows are dropped (a row must not span the
-    /// downtime) and its alarms end. Whether any alarm was on.
+    /// VM `entity` stopped running (or was paused): its open rows are dropped (a row must
+    /// not span the downtime), its alarms end and so does their refractory day, so what
+    /// comes after the restart may alarm at once. Whether any alarm was on.
     pub fn stopped(&mut self, entity: &str) -> bool {
-        for ((e, _), d) in &mut self.detectors {
-            if e == entity {
+        let mut ended = false;
+        for m in VM_METRICS {
+            let key = (entity.to_string(), m);
+            if let Some(d) = self.detectors.get_mut(&key) {
                 d.row = None;
+                d.ensemble.end_refractory();
             }
+            ended |= self.active.remove(&key).is_some();
         }
-        let before = self.active.len();
-        self.active.retain(|(e, _), _| e != entity);
-        self.active.len() != before
+        ended
     }
 
     /// Forgets an entity that is gone.
@@ -274,7 +286,7 @@ mod tests {
     /// Warms `e`'s detector of `m` from `rows` as the console does: asked for, then built.
     fn warm(a: &mut Anomalies, e: &str, m: Metric, rows: &[f64]) {
         a.warming.insert(e.to_string());
-        a.warm(e, m, Ensemble::warmed(a.config_for(m), rows));
+        a.warm(e, m, T0, Ensemble::warmed(a.config_for(m), rows));
     }
 
     fn noisy(i: usize) -> f64 {
@@ -366,9 +378,27 @@ mod tests {
     }
 
     #[test]
+    fn live_rows_line_up_after_the_history_with_a_gap_between() {
+        let (e, m) = ("vm/x/u", Metric::CpuPct);
+        let mut a = Anomalies::default();
+        a.warming.insert(e.to_string());
+        // The history ends at T0; the detector's first live row starts two rows later.
+        for i in 2..6 {
+            a.push(e, m, T0 + i * STEP_MS, noisy(usize::try_from(i).unwrap()));
+        }
+        let history: Vec<f64> = (0..600).map(noisy).collect();
+        a.warm(e, m, T0, Ensemble::warmed(a.config_for(m), &history));
+        let mut all = history.clone();
+        all.extend([f64::NAN, f64::NAN]);
+        all.extend((2..5).map(noisy)); // rows 2, 3, 4 closed; row 5 is still open
+        let want = Ensemble::warmed(a.config_for(m), &all);
+        assert!(a.detectors[&(e.to_string(), m)].ensemble == want);
+    }
+
+    #[test]
     fn history_for_a_forgotten_entity_is_dropped() {
         let mut a = Anomalies::default();
-        a.warm("vm/gone/u", Metric::CpuPct, Ensemble::default());
+        a.warm("vm/gone/u", Metric::CpuPct, T0, Ensemble::default());
         assert!(a.detectors.is_empty());
     }
 

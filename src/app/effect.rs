@@ -37,6 +37,9 @@ pub enum Effect {
             crate::domain::Metric,
             crate::analytics::anomaly::ensemble::EnsembleConfig,
         )>,
+        /// The history read is `[until_ms - lookback_ms, until_ms)`: `until_ms` is the start
+        /// of the row of the first live sample, where the live rows take over.
+        until_ms: i64,
         lookback_ms: i64,
     },
     /// Build the capacity report off the loop (`Msg::Capacity`).

@@ -33,9 +33,11 @@ pub enum Msg {
         request: u64,
         result: Result<crate::analysis::ForecastResult, String>,
     },
-    /// Anomaly detectors of a new entity, per metric, warmed from its history.
+    /// Anomaly detectors of a new entity, per metric, warmed from its history before
+    /// `until_ms`.
     DetectorHistory {
         entity: String,
+        until_ms: i64,
         series: Vec<(
             crate::domain::Metric,
             crate::analytics::anomaly::ensemble::Ensemble,

@@ -63,6 +63,7 @@ fn detect(
                 .iter()
                 .map(|&m| (m, state.anomalies.config_for(m)))
                 .collect(),
+            until_ms: ts_ms - ts_ms.rem_euclid(crate::analysis::STEP_MS),
             lookback_ms: state.anomalies.warmup_ms(),
         });
     }
@@ -134,15 +135,20 @@ pub fn on_samples(
         let entity = vm_entity(&uri, &s.uuid);
         let name = e.vm.name.clone();
         super::charts::on_live(state, &entity, ts_ms, &values);
-        effects.extend(detect(
-            state,
-            &entity,
-            &name,
-            &uri,
-            ts_ms,
-            &values,
-            &super::anomalies::VM_METRICS,
-        ));
+        if s.state.is_working() {
+            effects.extend(detect(
+                state,
+                &entity,
+                &name,
+                &uri,
+                ts_ms,
+                &values,
+                &super::anomalies::VM_METRICS,
+            ));
+        } else {
+            // Paused: its 0 % CPU is not what it does, so its detectors see a gap.
+            vm_stopped(state, &uri, &s.uuid, &name);
+        }
         points(&entity, ts_ms, &values, &mut out);
     }
     if !out.is_empty() {

@@ -35,11 +35,12 @@ fn dispatch(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::DetectorHistory {
             entity,
+            until_ms,
             series,
             recent_cpu,
         } => {
             for (m, warmed) in series {
-                state.anomalies.warm(&entity, m, warmed);
+                state.anomalies.warm(&entity, m, until_ms, warmed);
             }
             ingest::backfill_spark(state, &entity, &recent_cpu);
             Vec::new()
@@ -343,6 +344,8 @@ fn upsert(state: &mut State, vm: Vm) {
             if !e.vm.state.is_active() {
                 e.metrics.rates.reset();
                 e.metrics.live.clear();
+            }
+            if !e.vm.state.is_working() {
                 let (id, name) = (e.vm.id.clone(), e.vm.name.clone());
                 let uri = state.host_uri(id.host).to_string();
                 ingest::vm_stopped(state, &uri, &id.uuid, &name);
@@ -374,6 +377,15 @@ fn on_provider(state: &mut State, ev: ProviderEvent) -> Vec<Effect> {
         }
         ProviderEvent::Inventory { host, vms } => {
             let keep: std::collections::HashSet<VmId> = vms.iter().map(|v| v.id.clone()).collect();
+            let gone: Vec<String> = state
+                .vms
+                .keys()
+                .filter(|id| id.host == host && !keep.contains(id))
+                .map(|id| ingest::vm_entity(state.host_uri(host), &id.uuid))
+                .collect();
+            for entity in gone {
+                state.anomalies.forget(&entity);
+            }
             state
                 .vms
                 .retain(|id, _| id.host != host || keep.contains(id));

@@ -35,6 +35,13 @@ impl VmState {
         !matches!(self, Self::ShutOff | Self::Crashed | Self::NoState)
     }
 
+    /// Whether the guest is running its workload: active and not paused or suspended (a
+    /// paused guest reads 0 % CPU, which is not what it does).
+    #[must_use]
+    pub fn is_working(self) -> bool {
+        self.is_active() && !matches!(self, Self::Paused | Self::PmSuspended)
+    }
+
     /// The word virsh uses, so operators read the same thing in both tools.
     #[must_use]
     pub fn label(self) -> &'static str {

@@ -108,10 +108,15 @@ impl Runtime {
                 Effect::WarmDetectors {
                     entity,
                     metrics,
+                    until_ms,
                     lookback_ms,
                 } => {
-                    self.history
-                        .warm(self.msg_tx.clone(), entity, metrics, lookback_ms);
+                    self.history.warm(
+                        self.msg_tx.clone(),
+                        entity,
+                        metrics,
+                        until_ms - lookback_ms..until_ms,
+                    );
                 }
                 Effect::LoadCapacity { request, hosts } => {
                     self.history.capacity(

@@ -124,7 +124,7 @@ impl History {
         });
     }
 
-    /// Reads `lookback_ms` of 5-minute rows per metric and replays them into new anomaly
+    /// Reads the 5-minute rows of `span` per metric and replays them into new anomaly
     /// detectors here, off the loop (a week is 2016 rows per series); the answer is
     /// `Msg::DetectorHistory`.
     pub fn warm(
@@ -132,13 +132,12 @@ impl History {
         tx: UnboundedSender<Msg>,
         entity: String,
         metrics: Vec<(Metric, EnsembleConfig)>,
-        lookback_ms: i64,
+        span: std::ops::Range<i64>,
     ) {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
             let now = chrono::Utc::now().timestamp_millis();
-            let end = now - now.rem_euclid(crate::analysis::STEP_MS);
-            let from = end - lookback_ms;
+            let (from, end) = (span.start, span.end);
             let series = metrics
                 .into_iter()
                 .filter_map(|(m, cfg)| {
@@ -156,6 +155,7 @@ impl History {
                 .unwrap_or_default();
             let _ = tx.send(Msg::DetectorHistory {
                 entity,
+                until_ms: end,
                 series,
                 recent_cpu,
             });

@@ -100,6 +100,12 @@ impl Ensemble {
         e
     }
 
+    /// Ends the refractory period: the series stopped (its VM shut down), so what comes after
+    /// the restart may alarm at once.
+    pub fn end_refractory(&mut self) {
+        self.since_alarm = usize::MAX;
+    }
+
     /// Scores `x` and decides; NaN (a gap) is never an anomaly.
     pub fn update(&mut self, x: f64) -> Decision {
         let level = self.level.update(x);
