@@ -153,17 +153,7 @@ pub fn forecast(
             let start = history.len().saturating_sub(cfg.trend_window.max(3));
             LinearFit::fit(&history[start..]).map(|fit| {
                 let point = (1..=horizon).map(|s| fit.predict(s)).collect();
-                let mut f = Forecast::with_sigma(model, point, |_| 0.0);
-                let (t80, t95) = (fit.t_for(0.8), fit.t_for(0.95));
-                for s in 0..horizon {
-                    let se = fit.prediction_se(s + 1);
-                    let (w80, w95) = (t80 * se, t95 * se);
-                    f.lo80[s] -= w80;
-                    f.hi80[s] += w80;
-                    f.lo95[s] -= w95;
-                    f.hi95[s] += w95;
-                }
-                f
+                fit.with_bands(model, point, fit.sigma)
             })
         }
         ModelKind::Holt => holt::fit_holt(history).map(|fit| from_holt(model, &fit, horizon)),

@@ -96,6 +96,22 @@ impl LinearFit {
         (1.0 + 1.0 / nf + lever).sqrt()
     }
 
+    /// `point` (a forecast of the rows after the window) with Student-t prediction bands for
+    /// residuals of standard deviation `sigma` ([`Self::sigma`] for the plain line).
+    #[must_use]
+    pub fn with_bands(&self, model: ModelKind, point: Vec<f64>, sigma: f64) -> Forecast {
+        let mut f = Forecast::with_sigma(model, point, |_| 0.0);
+        let (t80, t95) = (self.t_for(0.8), self.t_for(0.95));
+        for s in 0..f.point.len() {
+            let se = sigma * self.se_factor(s + 1);
+            f.lo80[s] -= t80 * se;
+            f.hi80[s] += t80 * se;
+            f.lo95[s] -= t95 * se;
+            f.hi95[s] += t95 * se;
+        }
+        f
+    }
+
     /// The line at row `i` of the window it was fitted on.
     fn at(&self, i: usize) -> f64 {
         self.intercept + self.slope * count_f64(i)
@@ -171,16 +187,7 @@ pub fn trend_with_daily_profile(
     let point: Vec<f64> = (1..=horizon)
         .map(|s| fit.predict(s) + profile[phase(ys.len() + s - 1)])
         .collect();
-    let (t80, t95) = (fit.t_for(0.8), fit.t_for(0.95));
-    let mut f = Forecast::with_sigma(ModelKind::TrendDaily, point, |_| 0.0);
-    for s in 0..horizon {
-        let se = sigma * fit.se_factor(s + 1);
-        f.lo80[s] -= t80 * se;
-        f.hi80[s] += t80 * se;
-        f.lo95[s] -= t95 * se;
-        f.hi95[s] += t95 * se;
-    }
-    Some(f)
+    Some(fit.with_bands(ModelKind::TrendDaily, point, sigma))
 }
 
 /// Quantile of Student's t with `df` degrees of freedom (normal-like fallback of 1.96 at 97.5 %).
