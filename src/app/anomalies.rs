@@ -61,16 +61,10 @@ impl Detector {
     }
 
     /// Feeds the row that started at `start` (NaN for a gap), after a gap for every row
-    /// missed since the last one: all of a week, beyond that what keeps the time of day.
+    /// missed since the last one (see [`gap_rows`]).
     fn feed(&mut self, start: i64, row: f64) -> crate::analytics::anomaly::ensemble::Decision {
-        const WEEK: i64 = 2016;
-        let missed = self.last.map_or(0, |l| ((start - l) / STEP_MS - 1).max(0));
-        let missed = if missed > WEEK {
-            WEEK + (missed - WEEK) % 288
-        } else {
-            missed
-        };
-        for _ in 0..missed {
+        let missed = self.last.map_or(0, |l| (start - l) / STEP_MS - 1);
+        for _ in 0..gap_rows(missed) {
             self.remember(f64::NAN);
             self.ensemble.update(f64::NAN);
         }
@@ -80,12 +74,26 @@ impl Detector {
         self.ensemble.update(row)
     }
 
-    /// Keeps the last day of fed rows for a warm-up that arrives late.
+    /// Keeps the last day of fed rows for a warm-up that arrives late (none once warmed).
     fn remember(&mut self, row: f64) {
+        if self.warmed {
+            return;
+        }
         if self.recent.len() >= 288 {
             self.recent.remove(0);
         }
         self.recent.push(row);
+    }
+}
+
+/// Gap rows to feed for `missed` rows without data: all of them up to a week, beyond that
+/// a week plus what keeps the time of day (feeding more would change nothing else).
+fn gap_rows(missed: i64) -> i64 {
+    const WEEK: i64 = 2016;
+    match missed {
+        m if m <= 0 => 0,
+        m if m > WEEK => WEEK + (m - WEEK) % 288,
+        m => m,
     }
 }
 
@@ -226,11 +234,11 @@ impl Anomalies {
             return;
         }
         let first = det.first.unwrap_or(until_ms);
-        for _ in 0..((first - until_ms) / STEP_MS).clamp(0, 288) {
+        for _ in 0..gap_rows((first - until_ms) / STEP_MS) {
             warmed.update(f64::NAN);
         }
-        for x in &det.recent {
-            warmed.update(*x);
+        for x in std::mem::take(&mut det.recent) {
+            warmed.update(x);
         }
         det.ensemble = warmed;
         det.warmed = true;
