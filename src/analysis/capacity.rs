@@ -126,40 +126,31 @@ fn row(
     s: &CapacitySettings,
     end: i64,
 ) -> CapacityRow {
-    let (series, in_progress) = match read {
-        Ok(r) => r,
-        Err(e) => {
-            return CapacityRow {
-                host: host.to_string(),
-                resource,
-                current_pct: None,
-                crossing: None,
-                note: Some(format!("history: {e}")),
+    let (current_pct, crossing, note) = match read {
+        Err(e) => (None, None, Some(format!("history: {e}"))),
+        Ok((series, in_progress)) => {
+            let current_pct = series.iter().rev().find(|v| v.is_finite()).copied();
+            let (model, cfg) = capacity_model(&series);
+            match time_to_threshold(&series, s.threshold_pct, true, s.horizon_rows, model, &cfg) {
+                Ok(c) => (current_pct, Some(c), None),
+                Err(e) => (
+                    current_pct,
+                    None,
+                    Some(match (current_pct, in_progress) {
+                        (None, true) => format!("first data {}", super::due_at(end)),
+                        (None, false) => "nothing recorded".into(),
+                        _ => e.to_string(),
+                    }),
+                ),
             }
         }
     };
-    let series = series.as_slice();
-    let current_pct = series.iter().rev().find(|v| v.is_finite()).copied();
-    let (model, cfg) = capacity_model(series);
-    match time_to_threshold(series, s.threshold_pct, true, s.horizon_rows, model, &cfg) {
-        Ok(c) => CapacityRow {
-            host: host.to_string(),
-            resource,
-            current_pct,
-            crossing: Some(c),
-            note: None,
-        },
-        Err(e) => CapacityRow {
-            host: host.to_string(),
-            resource,
-            current_pct,
-            crossing: None,
-            note: Some(match (current_pct, in_progress) {
-                (None, true) => format!("first data {}", super::due_at(end)),
-                (None, false) => "nothing recorded".into(),
-                _ => e.to_string(),
-            }),
-        },
+    CapacityRow {
+        host: host.to_string(),
+        resource,
+        current_pct,
+        crossing,
+        note,
     }
 }
 

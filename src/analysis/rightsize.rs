@@ -111,10 +111,10 @@ fn verdict(
     };
     row.samples = cpu.iter().filter(|v| v.is_finite()).count();
     let needed = cfg.min_samples.max(1);
-    let pending = if row.samples == 0 {
+    row.collecting = (1..needed).contains(&row.samples);
+    row.note = if row.samples == 0 {
         Some("no CPU usage recorded in the window".to_string())
-    } else if row.samples < needed {
-        row.collecting = true;
+    } else if row.collecting {
         Some(format!(
             "collecting: sizing needs {needed} five-minute rows of CPU, {} so far",
             row.samples
@@ -127,8 +127,7 @@ fn verdict(
     } else {
         None
     };
-    if pending.is_some() {
-        row.note = pending;
+    if row.note.is_some() {
         return row;
     }
     let net: Vec<f64> = rx.iter().zip(&tx).map(|(a, b)| a + b).collect();

@@ -179,7 +179,6 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         ds(&hist, theme.accent, GraphType::Line).name("history"),
         ds(&point, theme.warning, GraphType::Line).name("forecast"),
     ]);
-
     let x_axis = Axis::default()
         .style(theme.dim)
         .bounds([x(from), x(to)])
