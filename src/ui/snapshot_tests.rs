@@ -110,6 +110,29 @@ fn detail_of_the_selected_vm_with_charts() {
 }
 
 #[test]
+fn detail_of_a_vm_without_devices_says_so_instead_of_waiting_for_data() {
+    let mut s = state();
+    let mut bare = crate::app::fixtures::vm(0, "bare", VmState::Running, 1, 96);
+    bare.disks.clear();
+    bare.nics.clear();
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::Inventory {
+            host: 0,
+            vms: vec![bare],
+        }),
+        T0,
+    );
+    update(&mut s, Msg::Action(Action::Top), T0);
+    update(&mut s, Msg::Action(Action::OpenDetail), T0);
+    let screen = draw(&s, 120, 40);
+    assert!(screen.contains("no disks attached"), "{screen}");
+    assert!(screen.contains("no network interfaces"), "{screen}");
+    // The charts of what the VM has still wait for data.
+    assert_eq!(screen.matches("no data yet").count(), 2, "{screen}");
+}
+
+#[test]
 fn host_pane_with_capacity_and_charts() {
     let mut s = state();
     let c = |busy, total| crate::domain::HostCounters {

@@ -45,7 +45,9 @@ pub struct Series<'a> {
 }
 
 /// A time chart over `[from_ms, to_ms]` with a titled border giving each series'
-/// now/min/max/avg, a y axis from 0 to the data's maximum in `unit`, and a time axis.
+/// now/min/max/avg, a y axis from 0 to the data's maximum in `unit`, and a time axis;
+/// `empty` is what it says while no series has a point.
+#[allow(clippy::too_many_arguments)]
 pub fn time_chart(
     f: &mut Frame,
     area: Rect,
@@ -54,6 +56,7 @@ pub fn time_chart(
     unit: Unit,
     range: (i64, i64, &str),
     series: &[Series],
+    empty: &str,
 ) {
     let (from_ms, to_ms, range_label) = range;
     let mut title_spans = vec![Span::styled(format!(" {title} "), theme.title)];
@@ -87,7 +90,7 @@ pub fn time_chart(
         .title(Line::from(title_spans));
     if series.iter().all(|s| s.points.is_empty()) {
         f.render_widget(
-            Paragraph::new(Span::styled("no data yet", theme.dim)).block(block),
+            Paragraph::new(Span::styled(empty.to_owned(), theme.dim)).block(block),
             area,
         );
         return;

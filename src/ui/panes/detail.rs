@@ -22,7 +22,8 @@ fn block<'a>(title: String, theme: &Theme) -> Block<'a> {
 
 fn kv<'a>(k: &str, v: String, theme: &Theme) -> Line<'a> {
     Line::from(vec![
-        Span::styled(format!("{k:<8}"), theme.dim),
+        // Eight columns, and one space at least after a longer label ("emulator").
+        Span::styled(format!("{k:<7} "), theme.dim),
         Span::raw(v),
     ])
 }
@@ -51,7 +52,7 @@ fn info<'a>(state: &State, e: &VmEntry, theme: &Theme) -> Vec<Line<'a>> {
         .of(&entity)
         .map(|(_, a)| {
             Line::from(vec![
-                Span::styled(format!("{:<8}", "unusual"), theme.error),
+                Span::styled(format!("{:<7} ", "unusual"), theme.error),
                 Span::styled(
                     format!(
                         "{} (since {})",
@@ -65,7 +66,7 @@ fn info<'a>(state: &State, e: &VmEntry, theme: &Theme) -> Vec<Line<'a>> {
         .collect();
     let mut lines = vec![
         Line::from(vec![
-            Span::styled(format!("{:<8}", "state"), theme.dim),
+            Span::styled(format!("{:<7} ", "state"), theme.dim),
             Span::styled(vm.state_text(), theme.state(vm.state)),
         ]),
         kv(
@@ -161,8 +162,28 @@ fn devices<'a>(e: &VmEntry, theme: &Theme) -> Vec<Line<'a>> {
     lines
 }
 
-/// One chart: title, unit, and the series it draws with their labels.
-pub type ChartSpec<'a> = (&'a str, Unit, Vec<(Metric, &'a str)>);
+/// One chart of a grid.
+pub struct ChartSpec<'a> {
+    pub title: &'a str,
+    pub unit: Unit,
+    /// The series it draws, with their labels.
+    pub metrics: Vec<(Metric, &'a str)>,
+    /// What it says while there is nothing to draw.
+    pub empty: &'a str,
+}
+
+impl<'a> ChartSpec<'a> {
+    /// A chart that says "no data yet" until its first point.
+    #[must_use]
+    pub fn new(title: &'a str, unit: Unit, metrics: Vec<(Metric, &'a str)>) -> Self {
+        Self {
+            title,
+            unit,
+            metrics,
+            empty: "no data yet",
+        }
+    }
+}
 
 /// The 2×2 chart grid shared by the VM detail and the host pane.
 pub fn chart_grid(state: &State, theme: &Theme, f: &mut Frame, area: Rect, charts: &[ChartSpec]) {
@@ -179,8 +200,9 @@ pub fn chart_grid(state: &State, theme: &Theme, f: &mut Frame, area: Rect, chart
         })
         .collect();
     let styles = [theme.accent, theme.warning];
-    for ((title, unit, metrics), rect) in charts.iter().zip(cells) {
-        let series: Vec<Series> = metrics
+    for (spec, rect) in charts.iter().zip(cells) {
+        let series: Vec<Series> = spec
+            .metrics
             .iter()
             .zip(styles)
             .map(|((m, label), style)| Series {
@@ -189,7 +211,9 @@ pub fn chart_grid(state: &State, theme: &Theme, f: &mut Frame, area: Rect, chart
                 points: c.series.get(m).map_or(&[][..], Vec::as_slice),
             })
             .collect();
-        time_chart(f, rect, theme, title, *unit, range, &series);
+        time_chart(
+            f, rect, theme, spec.title, spec.unit, range, &series, spec.empty,
+        );
     }
 }
 
@@ -228,18 +252,32 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         f,
         charts,
         &[
-            ("CPU", Unit::Percent, vec![(Metric::CpuPct, "cpu")]),
-            ("Memory", Unit::Bytes, vec![(Metric::MemUsedBytes, "used")]),
-            (
-                "Disk",
-                Unit::BytesPerSec,
-                vec![(Metric::DiskRdBps, "rd"), (Metric::DiskWrBps, "wr")],
-            ),
-            (
-                "Network",
-                Unit::BytesPerSec,
-                vec![(Metric::NetRxBps, "rx"), (Metric::NetTxBps, "tx")],
-            ),
+            ChartSpec::new("CPU", Unit::Percent, vec![(Metric::CpuPct, "cpu")]),
+            ChartSpec::new("Memory", Unit::Bytes, vec![(Metric::MemUsedBytes, "used")]),
+            ChartSpec {
+                empty: if e.vm.disks.is_empty() {
+                    "no disks attached"
+                } else {
+                    "no data yet"
+                },
+                ..ChartSpec::new(
+                    "Disk",
+                    Unit::BytesPerSec,
+                    vec![(Metric::DiskRdBps, "rd"), (Metric::DiskWrBps, "wr")],
+                )
+            },
+            ChartSpec {
+                empty: if e.vm.nics.is_empty() {
+                    "no network interfaces"
+                } else {
+                    "no data yet"
+                },
+                ..ChartSpec::new(
+                    "Network",
+                    Unit::BytesPerSec,
+                    vec![(Metric::NetRxBps, "rx"), (Metric::NetTxBps, "tx")],
+                )
+            },
         ],
     );
 }

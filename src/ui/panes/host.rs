@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
-use super::detail::chart_grid;
+use super::detail::{chart_grid, ChartSpec};
 use crate::app::State;
 use crate::domain::{Metric, Unit};
 use crate::ui::format::{kib, metric};
@@ -82,22 +82,22 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         f,
         charts,
         &[
-            (
+            ChartSpec::new(
                 "Host CPU",
                 Unit::Percent,
                 vec![(Metric::HostCpuPct, "busy")],
             ),
-            (
+            ChartSpec::new(
                 "Host memory",
                 Unit::Bytes,
                 vec![(Metric::HostMemUsedBytes, "used")],
             ),
-            (
+            ChartSpec::new(
                 "vCPU per CPU",
                 Unit::Ratio,
                 vec![(Metric::HostVcpuRatio, "ratio")],
             ),
-            (
+            ChartSpec::new(
                 "Memory committed",
                 Unit::Percent,
                 vec![(Metric::HostMemCommittedPct, "held")],
