@@ -150,6 +150,33 @@ fn bad_input_names_the_file_and_line() {
         predicate::str::contains("bad.csv: line 3")
             .and(predicate::str::contains("timestamp,value")),
     );
+    std::fs::write(&csv, "timestamp,value\n2024-01-01 00:00:00,abc\n").unwrap();
+    cli().arg("detect").arg(&csv).assert().code(2).stderr(
+        predicate::str::contains("bad.csv: line 2: value \"abc\" is not a number")
+            .and(predicate::str::contains("leave it empty")),
+    );
+    std::fs::write(
+        &csv,
+        "timestamp,value\n2024-01-01 00:00:00,\n2024-01-01 00:05:00,NaN\n",
+    )
+    .unwrap();
+    cli()
+        .arg("detect")
+        .arg(&csv)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "bad.csv: all 2 values are missing",
+        ));
+    // Too short for the protocol's first origin: said, instead of a table of NaN.
+    let short = dir.path().join("short.csv");
+    write_series(&short, 647, |i| (i % 7) as f64);
+    cli().arg("backtest").arg(&short).assert().code(2).stderr(
+        predicate::str::contains("short.csv: 647 rows is too short to backtest")
+            .and(predicate::str::contains("needs 648 at least")),
+    );
+    write_series(&short, 648, |i| (i % 7) as f64);
+    cli().arg("backtest").arg(&short).assert().success();
     cli()
         .args(["detect", "/nonexistent/x.csv"])
         .assert()

@@ -11,7 +11,9 @@ use super::headless::emit;
 use super::series_io::{read_csv, read_windows, Series};
 use super::Failure;
 use crate::analytics::anomaly::ensemble::EnsembleConfig;
-use crate::analytics::backtest::{backtest_model, detect_rows, BacktestSpec, HorizonScore};
+use crate::analytics::backtest::{
+    backtest_model, detect_rows, origins, BacktestSpec, HorizonScore,
+};
 use crate::analytics::events::{score_events, EventScore};
 use crate::analytics::forecast::{ForecastConfig, ModelKind};
 
@@ -59,6 +61,21 @@ pub fn backtest(files: &[PathBuf], out: Option<&Path>, json: bool) -> Result<(),
         .map(|f| read_csv(f))
         .collect::<Result<_, _>>()?;
     let spec = BacktestSpec::default();
+    if let Some((f, s)) = files
+        .iter()
+        .zip(&series)
+        .find(|(_, s)| origins(s.values.len(), &spec).is_empty())
+    {
+        return Err(Failure::usage(format!(
+            "{}: {} rows is too short to backtest; it needs {} at least ({} rows of warm-up, \
+             then {} to score)",
+            f.display(),
+            s.values.len(),
+            spec.warmup + spec.max_horizon,
+            spec.warmup,
+            spec.max_horizon
+        )));
+    }
     let cfg = ForecastConfig::default();
     let mut writer = out.map(create).transpose()?;
     if let (Some(w), Some(p)) = (writer.as_mut(), out) {

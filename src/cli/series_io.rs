@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::Failure;
 
-/// One series: its name (the file stem), row timestamps and values (unparsable → NaN gap).
+/// One series: its name (the file stem), row timestamps and values (a missing value → NaN gap).
 pub struct Series {
     pub name: String,
     pub ts: Vec<String>,
@@ -39,7 +39,14 @@ pub fn read_csv(path: &Path) -> Result<Series, Failure> {
             )));
         };
         ts.push(t.trim().to_string());
-        values.push(v.trim().parse::<f64>().unwrap_or(f64::NAN));
+        values.push(value(v.trim()).ok_or_else(|| {
+            Failure::usage(format!(
+                "{}: line {}: value {:?} is not a number; leave it empty (or NaN) for a missing row",
+                path.display(),
+                i + 1,
+                v.trim()
+            ))
+        })?);
     }
     if values.is_empty() {
         return Err(Failure::usage(format!(
@@ -47,11 +54,26 @@ pub fn read_csv(path: &Path) -> Result<Series, Failure> {
             path.display()
         )));
     }
+    if !values.iter().any(|v| v.is_finite()) {
+        return Err(Failure::usage(format!(
+            "{}: all {} values are missing",
+            path.display(),
+            values.len()
+        )));
+    }
     let name = path.file_stem().map_or_else(
         || path.display().to_string(),
         |s| s.to_string_lossy().into_owned(),
     );
     Ok(Series { name, ts, values })
+}
+
+/// A value: a number, or NaN for a missing one (empty, `NaN`, `NA`, `null`); `None` otherwise.
+fn value(v: &str) -> Option<f64> {
+    if v.is_empty() || ["nan", "na", "null"].contains(&v.to_ascii_lowercase().as_str()) {
+        return Some(f64::NAN);
+    }
+    v.parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
 /// Reads a windows file: `{"series": [["start", "end"], …]}`, timestamps cut to the CSVs'
