@@ -48,17 +48,18 @@ pub fn forecast(
         return Ok(());
     }
     let mut out = format!(
-        "{name} {} on {uri}: {} forecast of {} rows (5 min) from {} rows of history{}; backtest {}\n",
+        "{name} {} on {uri}: {} forecast of {} (5 min) from {} of history{}; backtest {}\n",
         m.name(),
         r.forecast.model.name(),
-        rows,
-        r.history.len(),
+        crate::domain::format::plural(rows, "row"),
+        crate::domain::format::plural(r.history.len(), "row"),
         if r.history.len() < crate::analysis::MIN_BAND_ROWS {
             " (too few for meaningful intervals: wait an hour)"
         } else {
             ""
         },
-        r.backtest_summary().unwrap_or_else(|| "n/a (too little history)".into())
+        r.backtest_summary()
+            .unwrap_or_else(|| "n/a (too little history)".into())
     );
     let _ = writeln!(
         out,

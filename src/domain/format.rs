@@ -3,6 +3,16 @@
 
 use super::Unit;
 
+/// "1 row", "12 rows".
+#[must_use]
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Bytes per second → "1.2M/s".
 #[must_use]
 pub fn rate(bps: f64) -> String {

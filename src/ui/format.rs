@@ -22,7 +22,7 @@ fn trim(v: f64, unit: &str) -> String {
     }
 }
 
-pub use crate::domain::format::{bytes, metric, rate};
+pub use crate::domain::format::{bytes, metric, plural, rate};
 
 /// Milliseconds since the epoch → "HH:MM:SS" at `offset_s` from UTC.
 #[must_use]

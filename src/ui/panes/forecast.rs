@@ -86,9 +86,9 @@ fn summary_lines<'a>(
     lines.push(Line::from(vec![
         Span::styled("model     ", theme.dim),
         Span::raw(format!(
-            "{} · {} rows of history",
+            "{} · {} of history",
             f.model.name(),
-            r.history.len()
+            crate::ui::format::plural(r.history.len(), "row")
         )),
     ]));
     lines.push(Line::from(vec![
@@ -96,6 +96,20 @@ fn summary_lines<'a>(
         Span::raw(bt),
     ]));
     lines
+}
+
+/// The summary's title, which is also the chart's legend.
+fn legend<'a>(theme: &Theme, bands_hidden: bool) -> Line<'a> {
+    let mut spans = vec![
+        Span::styled(" Forecast summary ", theme.title),
+        Span::styled("━━ history ", theme.accent),
+        Span::styled("━━ forecast ", theme.warning),
+    ];
+    if !bands_hidden {
+        spans.push(Span::styled("⠒⠒ 80 % ", theme.pending));
+        spans.push(Span::styled("⠒⠒ 95 % ", theme.dim));
+    }
+    Line::from(spans)
 }
 
 /// Under an hour of history a band describes the few rows it came from, not the series:
@@ -176,8 +190,8 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         ]);
     }
     datasets.extend([
-        ds(&hist, theme.accent, GraphType::Line).name("history"),
-        ds(&point, theme.warning, GraphType::Line).name("forecast"),
+        ds(&hist, theme.accent, GraphType::Line),
+        ds(&point, theme.warning, GraphType::Line),
     ]);
     let x_axis = Axis::default()
         .style(theme.dim)
@@ -195,15 +209,22 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             Span::raw(metric(hi, unit)),
         ]);
     f.render_widget(
+        // The legend is in the summary's title: inside the chart it hid the top right corner,
+        // where a flat or rising forecast runs.
         Chart::new(datasets)
+            .legend_position(None)
             .block(block(title, theme))
             .x_axis(x_axis)
             .y_axis(y_axis),
         chart_area,
     );
     f.render_widget(
-        Paragraph::new(summary_lines(r, unit, theme))
-            .block(block(" Forecast summary ".into(), theme)),
+        Paragraph::new(summary_lines(r, unit, theme)).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.border)
+                .title(legend(theme, hidden)),
+        ),
         text_area,
     );
 }
