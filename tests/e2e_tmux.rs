@@ -318,7 +318,33 @@ fn forecast_capacity_and_recommendation_panes_show_the_history() {
     assert!(row_of(&s, vm).contains("4 → 2"), "{s}");
     assert!(s.contains("(576 rows of 5 min)"), "evidence:\n{s}");
 
+    // Headless reports run beside the console, which holds the database (sled allows one
+    // process): they read it through the console's socket.
+    let sock = history.with_extension("sock");
+    assert!(sock.exists(), "{} while the console runs", sock.display());
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_novacron"))
+            .env("XDG_STATE_HOME", xdg.path().join("state"))
+            .env("XDG_CONFIG_HOME", xdg.path().join("config"))
+            .args(["-c", &uri])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "novacron {args:?} beside the console: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let fc = cli(&["forecast", vm, "--metric", "cpu", "--json"]);
+    assert!(fc.contains("\"history_rows\": 576"), "{fc}");
+    let stats = cli(&["history", "stats"]);
+    assert!(stats.contains("series"), "{stats}");
+    assert!(cli(&["capacity"]).contains("trend_daily"));
+
     t.keys(&["q"]);
     assert_eq!(t.wait_exit().trim(), "EXIT=0");
     t.assert_restored();
+    assert!(!sock.exists(), "the socket goes with the console");
 }

@@ -8,9 +8,12 @@ use super::Failure;
 use crate::app::ingest::vm_entity;
 use crate::config::Config;
 use crate::domain::Metric;
+use crate::store::remote::{socket_path, RemoteStore};
 use crate::store::{HistoryStore, Query, SeriesKey, SledStore, StoreConfig};
 
-pub(super) fn open(cfg: &Config) -> Result<SledStore, Failure> {
+/// The history database: read through the running console when one has it open (sled
+/// allows one process), else opened here.
+pub(super) fn open(cfg: &Config) -> Result<Box<dyn HistoryStore>, Failure> {
     let Some(path) = &cfg.history_path else {
         return Err(Failure::usage(
             "--no-history: there is no history database to read",
@@ -22,6 +25,14 @@ pub(super) fn open(cfg: &Config) -> Result<SledStore, Failure> {
             path.display()
         )));
     }
+    let sock = socket_path(path);
+    if let Some(remote) = RemoteStore::connect(&sock) {
+        tracing::info!(
+            "reading the history through the console at {}",
+            sock.display()
+        );
+        return Ok(Box::new(remote));
+    }
     SledStore::open(
         path,
         StoreConfig {
@@ -29,6 +40,7 @@ pub(super) fn open(cfg: &Config) -> Result<SledStore, Failure> {
             ..StoreConfig::default()
         },
     )
+    .map(|s| Box::new(s) as Box<dyn HistoryStore>)
     .map_err(|e| Failure::usage(e.to_string()))
 }
 

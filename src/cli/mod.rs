@@ -388,6 +388,24 @@ fn open_store(
     Ok((std::sync::Arc::new(std::sync::Mutex::new(store)), note))
 }
 
+/// Serves the console's history database to headless commands run beside it (see
+/// [`crate::store::remote`]); a console that cannot bind the socket runs without it.
+fn serve_history(
+    store: &crate::store::writer::SharedStore,
+) -> Option<crate::store::remote::QueryServer> {
+    use crate::store::remote::{socket_path, QueryServer};
+    let path = crate::store::writer::lock(store).path()?.to_path_buf();
+    let sock = socket_path(&path);
+    QueryServer::start(store.clone(), sock.clone())
+        .inspect_err(|e| {
+            tracing::warn!(
+                "cannot serve the history on {}: {e}; headless reports wait for this console to exit",
+                sock.display()
+            );
+        })
+        .ok()
+}
+
 fn tui(cfg: config::Config) -> Result<(), Failure> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() {
@@ -413,7 +431,9 @@ fn tui(cfg: config::Config) -> Result<(), Failure> {
         .build()
         .map_err(|e| Failure::usage(format!("cannot start the async runtime: {e}")))?;
     let (store, note) = open_store(&cfg)?;
+    let server = serve_history(&store);
     let res = rt.block_on(crate::tui::event_loop::run(cfg, store, note));
+    drop(server);
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
     drop(locks);
     res.map_err(|e| Failure::usage(format!("{e:#}")))

@@ -29,8 +29,14 @@ pub fn forecast(
     let (uri, uuid) = find_vm(cfg, name)?;
     let store = open(cfg)?;
     let now = chrono::Utc::now().timestamp_millis();
-    let r = crate::analysis::forecast_series(&store, &vm_entity(&uri, &uuid), m.name(), now, rows)
-        .map_err(|e| Failure::op(format!("{name}: {e}")))?;
+    let r = crate::analysis::forecast_series(
+        store.as_ref(),
+        &vm_entity(&uri, &uuid),
+        m.name(),
+        now,
+        rows,
+    )
+    .map_err(|e| Failure::op(format!("{name}: {e}")))?;
 
     if json {
         let steps: Vec<serde_json::Value> = (0..r.forecast.point.len())
@@ -117,7 +123,8 @@ pub fn capacity(cfg: &Config, json: bool) -> Result<(), Failure> {
     }
     let store = open(cfg)?;
     let now = chrono::Utc::now().timestamp_millis();
-    let r = crate::analysis::capacity::capacity(&store, &hosts, &cfg.analysis.capacity, now);
+    let r =
+        crate::analysis::capacity::capacity(store.as_ref(), &hosts, &cfg.analysis.capacity, now);
     if json {
         emit(&(serde_json::to_string_pretty(&r).map_err(|e| Failure::op(e.to_string()))? + "\n"));
         return Ok(());
@@ -183,7 +190,7 @@ pub fn rightsize(cfg: &Config, json: bool) -> Result<(), Failure> {
     let a = &cfg.analysis;
     let window = i64::try_from(a.rightsize_window.as_millis()).unwrap_or(i64::MAX);
     let rows = crate::analysis::rightsize::rightsize(
-        &store,
+        store.as_ref(),
         &vms,
         &a.rightsize,
         a.prices.as_ref(),

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::Retention;
 
 /// Decimal places kept for a metric's values (negative: round to tens, hundreds, …).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Precision(pub(crate) i8);
 
 impl Precision {

@@ -82,6 +82,7 @@ pub mod memory;
 mod pack;
 mod query;
 mod recover;
+pub mod remote;
 pub mod retention;
 pub mod rollup;
 mod series;
@@ -199,7 +200,7 @@ impl Tier {
 
 /// A range query: `[from_ms, to_ms)` at a resolution given by a number of points and/or a
 /// minimum step; the store picks the tier (see [`rollup::choose_tier`]).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Query {
     pub key: SeriesKey,
     pub from_ms: i64,
@@ -209,7 +210,7 @@ pub struct Query {
 }
 
 /// One bucket of a query result.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Point {
     /// Start of the bucket.
     pub ts_ms: i64,
@@ -219,7 +220,7 @@ pub struct Point {
     pub count: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QueryResult {
     pub tier: Tier,
     pub step_ms: i64,
@@ -227,14 +228,14 @@ pub struct QueryResult {
 }
 
 /// A series known to the store.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SeriesInfo {
     pub key: SeriesKey,
     pub precision: Precision,
 }
 
 /// What `novacron history stats` prints.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StoreStats {
     pub path: Option<PathBuf>,
     pub series: u64,

@@ -1,0 +1,113 @@
+use std::os::unix::fs::PermissionsExt;
+use std::sync::{Arc, Mutex};
+
+use super::*;
+use crate::store::{MemoryStore, StoreConfig};
+
+const T0: i64 = 1_700_000_000_000;
+
+fn served() -> (tempfile::TempDir, SharedStore, QueryServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut mem = MemoryStore::new(StoreConfig::default());
+    let key = SeriesKey::new("vm/abc", "cpu_pct");
+    let batch: Vec<(SeriesKey, Sample)> = (0..120)
+        .map(|i| {
+            (
+                key.clone(),
+                Sample {
+                    ts_ms: T0 + i * 5_000,
+                    value: f64::from(u32::try_from(i % 10).unwrap()),
+                },
+            )
+        })
+        .collect();
+    mem.append(&batch).unwrap();
+    mem.flush().unwrap();
+    let store: SharedStore = Arc::new(Mutex::new(Box::new(mem)));
+    let server =
+        QueryServer::start(store.clone(), socket_path(&dir.path().join("history"))).unwrap();
+    (dir, store, server)
+}
+
+#[test]
+fn the_socket_sits_beside_the_database() {
+    assert_eq!(
+        socket_path(Path::new("/var/lib/nc/history")),
+        Path::new("/var/lib/nc/history.sock")
+    );
+    assert_eq!(
+        socket_path(Path::new("/var/lib/nc/history/")),
+        Path::new("/var/lib/nc/history.sock")
+    );
+}
+
+#[test]
+fn a_client_reads_what_the_console_holds_and_cannot_write() {
+    let (_dir, store, server) = served();
+    let mode = std::fs::metadata(server.path())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let mut remote = RemoteStore::connect(server.path()).unwrap();
+    let key = SeriesKey::new("vm/abc", "cpu_pct");
+    let q = Query {
+        key: key.clone(),
+        from_ms: T0,
+        to_ms: T0 + 600_000,
+        max_points: None,
+        step_ms: Some(60_000),
+    };
+    let local = lock(&store).query(&q).unwrap();
+    assert!(!local.points.is_empty());
+    assert_eq!(remote.query(&q).unwrap(), local);
+    assert_eq!(remote.stats().unwrap(), lock(&store).stats().unwrap());
+    assert_eq!(
+        remote.raw_range(&key, T0, T0 + 60_000).unwrap(),
+        lock(&store).raw_range(&key, T0, T0 + 60_000).unwrap()
+    );
+    assert_eq!(
+        remote.latest(&key).unwrap(),
+        lock(&store).latest(&key).unwrap()
+    );
+    assert_eq!(
+        remote.list_series().unwrap(),
+        lock(&store).list_series().unwrap()
+    );
+    let unknown = SeriesKey::new("vm/nope", "cpu_pct");
+    assert_eq!(remote.latest(&unknown).unwrap(), None);
+    assert!(remote.latest(&key).unwrap().is_some());
+    let e = remote.append(&[]).unwrap_err().to_string();
+    assert!(e.contains("read-only here"), "{e}");
+    assert!(remote.flush().is_err());
+}
+
+#[test]
+fn a_stale_socket_is_replaced_and_the_socket_goes_with_the_server() {
+    let (dir, store, server) = served();
+    let path = server.path().to_path_buf();
+    drop(server);
+    assert!(!path.exists());
+    assert!(RemoteStore::connect(&path).is_none());
+    // A console that died leaves its socket file; the next one binds over it.
+    std::fs::write(&path, b"").unwrap();
+    let server = QueryServer::start(store, socket_path(&dir.path().join("history"))).unwrap();
+    let remote = RemoteStore::connect(server.path()).unwrap();
+    assert!(remote.stats().is_ok());
+    drop(server);
+    // The client learns the console went away instead of hanging.
+    let e = remote.stats().unwrap_err().to_string();
+    assert!(e.contains("the running console's history"), "{e}");
+}
+
+#[test]
+fn garbage_gets_an_error_reply_not_a_dead_connection() {
+    let (_dir, _store, server) = served();
+    let mut s = UnixStream::connect(server.path()).unwrap();
+    s.write_all(b"hello\n{\"stats\":null}\n").unwrap();
+    let mut lines = BufReader::new(s).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with(r#"{"err":"not a request"#), "{first}");
+    let second = lines.next().unwrap().unwrap();
+    assert!(second.starts_with(r#"{"ok":"#), "{second}");
+}
