@@ -246,7 +246,9 @@ fn a_second_console_is_refused_and_a_read_only_one_watches_alongside() {
     );
     // The banner comes before the connection: wait for the VMs too.
     watcher.wait_screen("the read-only console", Duration::from_secs(15), |s| {
-        s.contains("[read-only]") && s.contains("history kept in memory") && s.contains("│nclab-")
+        s.contains("[read-only]")
+            && s.contains("history read from the console")
+            && s.contains("│nclab-")
     });
 
     let refused = Tmux::start_in(

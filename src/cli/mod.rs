@@ -359,11 +359,20 @@ fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 /// Opens the history store the config asks for: sled on disk, or memory with `--no-history`.
-/// A read-only console watching alongside a running one cannot share its history database
-/// (sled allows one process): it keeps this run's history in memory and says so.
+/// A read-only console watching alongside a running one cannot open its history database
+/// (sled allows one process): it reads it through that console's socket, or keeps this
+/// run's history in memory if there is none, and says which.
 fn open_store(
     cfg: &config::Config,
-) -> Result<(crate::store::writer::SharedStore, Option<String>), Failure> {
+) -> Result<
+    (
+        crate::store::writer::SharedStore,
+        Option<crate::tui::event_loop::StoreNote>,
+    ),
+    Failure,
+> {
+    use crate::app::state::JournalStatus;
+    use crate::store::remote::{socket_path, RemoteStore};
     use crate::store::{HistoryStore, MemoryStore, SledStore, StoreConfig, StoreError};
     let sc = StoreConfig {
         retention: cfg.retention,
@@ -374,12 +383,21 @@ fn open_store(
         Some(p) => match SledStore::open(p, sc.clone()) {
             Ok(s) => Box::new(s),
             Err(e @ StoreError::Locked { .. }) if cfg.read_only => {
-                tracing::warn!("{e}; read-only: keeping this run's history in memory");
-                note = Some(format!(
-                    "history kept in memory: {} is held by another console",
-                    p.display()
-                ));
-                Box::new(MemoryStore::new(sc))
+                if let Some(remote) = RemoteStore::connect(&socket_path(p)) {
+                    tracing::info!("{e}; read-only: reading the history through that console");
+                    note = Some((
+                        format!("read from the console that holds {}", p.display()),
+                        JournalStatus::Event,
+                    ));
+                    Box::new(remote.discarding_writes())
+                } else {
+                    tracing::warn!("{e}; read-only: keeping this run's history in memory");
+                    note = Some((
+                        format!("kept in memory: {} is held by another console", p.display()),
+                        JournalStatus::Warning("memory only".into()),
+                    ));
+                    Box::new(MemoryStore::new(sc))
+                }
             }
             Err(e) => return Err(Failure::usage(e.to_string())),
         },

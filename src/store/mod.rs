@@ -284,6 +284,8 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("history read through the console at {}: {detail}", path.display())]
+    Remote { path: PathBuf, detail: String },
     #[error("invalid series key {key:?}: {reason}")]
     InvalidKey { key: String, reason: &'static str },
     #[error("history writer has stopped")]

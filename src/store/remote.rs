@@ -13,7 +13,6 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -99,7 +98,6 @@ fn serve_client(store: &SharedStore, stream: UnixStream) -> std::io::Result<()> 
 pub struct QueryServer {
     path: PathBuf,
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
     /// The connections being served, to close when the server goes.
     clients: Clients,
 }
@@ -126,7 +124,7 @@ impl QueryServer {
         let stopping = stop.clone();
         let served: Clients = Arc::default();
         let open = served.clone();
-        let thread = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("history-serve".into())
             .spawn(move || {
                 for (id, stream) in (0u64..).zip(listener.incoming()) {
@@ -152,7 +150,6 @@ impl QueryServer {
         Ok(Self {
             path,
             stop,
-            thread: Some(thread),
             clients: served,
         })
     }
@@ -166,11 +163,10 @@ impl QueryServer {
 impl Drop for QueryServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        // Wake the accept loop so it sees the flag.
+        // Wake the accept loop so it sees the flag and ends. It is not joined: if the socket
+        // file was removed under us (its directory deleted), nothing can wake it, and a
+        // console on its way out must not wait for it.
         let _ = UnixStream::connect(&self.path);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
         for (_, c) in clients(&self.clients).drain(..) {
             let _ = c.shutdown(std::net::Shutdown::Both);
         }
@@ -182,6 +178,8 @@ impl Drop for QueryServer {
 pub struct RemoteStore {
     path: PathBuf,
     conn: Mutex<(BufReader<UnixStream>, UnixStream)>,
+    /// Writes are dropped instead of refused (a read-only console beside the one recording).
+    discard_writes: bool,
 }
 
 impl RemoteStore {
@@ -195,14 +193,36 @@ impl RemoteStore {
         Some(Self {
             path: path.to_path_buf(),
             conn: Mutex::new((BufReader::new(stream), out)),
+            discard_writes: false,
         })
     }
 
+    /// For a read-only console watching beside the one that records: what it would write,
+    /// the other console writes already, so its writes are dropped rather than refused.
+    #[must_use]
+    pub fn discarding_writes(mut self) -> Self {
+        self.discard_writes = true;
+        self
+    }
+
     fn fail(&self, detail: impl std::fmt::Display) -> StoreError {
-        StoreError::Io {
+        StoreError::Remote {
             path: self.path.clone(),
-            source: std::io::Error::other(format!("the running console's history: {detail}")),
+            detail: detail.to_string(),
         }
+    }
+
+    fn io_fail(&self, e: &std::io::Error) -> StoreError {
+        use std::io::ErrorKind::{BrokenPipe, ConnectionReset, UnexpectedEof};
+        if matches!(e.kind(), BrokenPipe | ConnectionReset | UnexpectedEof) {
+            self.gone()
+        } else {
+            self.fail(e)
+        }
+    }
+
+    fn gone(&self) -> StoreError {
+        self.fail("that console has exited; start this one again to read the history itself")
     }
 
     fn call<T: for<'de> Deserialize<'de>>(&self, req: &Request) -> Result<T, StoreError> {
@@ -212,10 +232,10 @@ impl RemoteStore {
         let (reader, writer) = &mut *conn;
         writer
             .write_all(line.as_bytes())
-            .map_err(|e| self.fail(e))?;
+            .map_err(|e| self.io_fail(&e))?;
         let mut reply = String::new();
-        if reader.read_line(&mut reply).map_err(|e| self.fail(e))? == 0 {
-            return Err(self.fail("the console closed the connection (did it exit?)"));
+        if reader.read_line(&mut reply).map_err(|e| self.io_fail(&e))? == 0 {
+            return Err(self.gone());
         }
         match serde_json::from_str(&reply).map_err(|e| self.fail(e))? {
             Reply::Ok(v) => Ok(v),
@@ -224,16 +244,22 @@ impl RemoteStore {
     }
 
     fn read_only(&self) -> StoreError {
-        self.fail("read-only here; the console writes it")
+        self.fail("read-only here; that console writes it")
     }
 }
 
 impl HistoryStore for RemoteStore {
     fn append(&mut self, _batch: &[(SeriesKey, Sample)]) -> Result<(), StoreError> {
+        if self.discard_writes {
+            return Ok(());
+        }
         Err(self.read_only())
     }
 
     fn flush(&mut self) -> Result<FlushReport, StoreError> {
+        if self.discard_writes {
+            return Ok(FlushReport::default());
+        }
         Err(self.read_only())
     }
 

@@ -80,6 +80,24 @@ fn a_client_reads_what_the_console_holds_and_cannot_write() {
     let e = remote.append(&[]).unwrap_err().to_string();
     assert!(e.contains("read-only here"), "{e}");
     assert!(remote.flush().is_err());
+    // A read-only console's writes are dropped; the recording console's data stays as it was.
+    let mut watcher = RemoteStore::connect(server.path())
+        .unwrap()
+        .discarding_writes();
+    let late = (
+        key.clone(),
+        Sample {
+            ts_ms: T0 + 10_000_000,
+            value: 99.0,
+        },
+    );
+    watcher.append(&[late]).unwrap();
+    assert_eq!(watcher.flush().unwrap(), FlushReport::default());
+    assert_eq!(
+        watcher.latest(&key).unwrap(),
+        lock(&store).latest(&key).unwrap()
+    );
+    assert_ne!(watcher.latest(&key).unwrap().map(|s| s.value), Some(99.0));
 }
 
 #[test]
@@ -97,7 +115,7 @@ fn a_stale_socket_is_replaced_and_the_socket_goes_with_the_server() {
     drop(server);
     // The client learns the console went away instead of hanging.
     let e = remote.stats().unwrap_err().to_string();
-    assert!(e.contains("the running console's history"), "{e}");
+    assert!(e.contains("that console has exited"), "{e}");
 }
 
 #[test]
@@ -110,4 +128,22 @@ fn garbage_gets_an_error_reply_not_a_dead_connection() {
     assert!(first.starts_with(r#"{"err":"not a request"#), "{first}");
     let second = lines.next().unwrap().unwrap();
     assert!(second.starts_with(r#"{"ok":"#), "{second}");
+}
+
+#[test]
+fn dropping_the_server_does_not_wait_when_its_socket_file_is_gone() {
+    let (dir, _store, server) = served();
+    // The state directory deleted under a running console (a test's temporary directory, an
+    // operator's rm): nothing can reach the accept loop any more.
+    std::fs::remove_file(server.path()).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(server);
+        let _ = tx.send(());
+    });
+    assert!(
+        rx.recv_timeout(Duration::from_secs(5)).is_ok(),
+        "drop hung on the accept loop"
+    );
+    drop(dir);
 }

@@ -154,7 +154,11 @@ fn dispatch(state: &mut State, rt: &mut Runtime, msg: Msg) {
 ///
 /// # Errors
 /// Terminal I/O errors.
-pub async fn run(cfg: Config, store: SharedStore, note: Option<String>) -> anyhow::Result<()> {
+/// What the journal says at start about where the history comes from, when it is not the
+/// console's own database.
+pub type StoreNote = (String, crate::app::state::JournalStatus);
+
+pub async fn run(cfg: Config, store: SharedStore, note: Option<StoreNote>) -> anyhow::Result<()> {
     let theme = Theme::new(&cfg.theme, cfg.color);
     let settings = Settings {
         read_only: cfg.read_only,
@@ -186,15 +190,8 @@ pub async fn run(cfg: Config, store: SharedStore, note: Option<String>) -> anyho
     for (i, uri) in cfg.uris.iter().enumerate() {
         rt.connect(i, uri);
     }
-    if let Some(note) = note {
-        crate::app::opflow::journal(
-            &mut state,
-            "novacron",
-            "history",
-            note,
-            crate::app::state::JournalStatus::Warning("memory only".into()),
-            None,
-        );
+    if let Some((note, status)) = note {
+        crate::app::opflow::journal(&mut state, "novacron", "history", note, status, None);
     }
 
     let mut term = terminal::init().context("cannot set up the terminal")?;

@@ -4,7 +4,7 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
+use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::analysis::{ForecastResult, STEP_MS};
@@ -142,7 +142,9 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let Some(r) = &v.result else {
         let msg = v.error.clone().unwrap_or_else(|| "computing…".into());
         f.render_widget(
-            Paragraph::new(Span::styled(msg, theme.dim)).block(block(title, theme)),
+            Paragraph::new(Span::styled(msg, theme.dim))
+                .wrap(Wrap { trim: true })
+                .block(block(title, theme)),
             area,
         );
         return;
