@@ -130,8 +130,19 @@ fn row(
         Err(e) => (None, None, Some(format!("history: {e}"))),
         Ok((series, in_progress)) => {
             let current_pct = series.iter().rev().find(|v| v.is_finite()).copied();
+            let rows = series.iter().filter(|v| v.is_finite()).count();
             let (model, cfg) = capacity_model(&series);
             match time_to_threshold(&series, s.threshold_pct, true, s.horizon_rows, model, &cfg) {
+                // A week ahead from under an hour of rows is noise: only a crossing that has
+                // already happened is said.
+                Ok(c) if !c.already && rows < super::MIN_BAND_ROWS => (
+                    current_pct,
+                    None,
+                    Some(format!(
+                        "collecting: {rows} of {} rows (5 min)",
+                        super::MIN_BAND_ROWS
+                    )),
+                ),
                 Ok(c) => (current_pct, Some(c), None),
                 Err(e) => (
                     current_pct,
@@ -312,6 +323,29 @@ mod tests {
         // 8 CPUs × 4 = 32 vCPUs, 10 used → 11 more 2-vCPU VMs; memory 32−1−12 = 19 GiB → 4 of 4 GiB.
         assert_eq!(r.headroom[0].headroom.fits, 4);
         assert_eq!(r.headroom[0].text, "room for 4 more 2 vCPU / 4 GiB VMs");
+    }
+
+    #[test]
+    fn under_an_hour_of_rows_says_collecting_unless_already_past() {
+        // Two rows rising fast: a week's projection from them would be noise.
+        let mut batch = rows_before_now("host/h", "cpu_pct", 2, |i| 70.0 + 3.0 * i);
+        batch.extend(rows_before_now("host/h", "mem_used_bytes", 2, |_| 31e9));
+        let hosts = [host(0, 0, Vec::new())];
+        let r = capacity(&store_of(&batch), &hosts, &CapacitySettings::default(), NOW);
+        let cpu = r.rows.iter().find(|x| x.resource == "cpu").unwrap();
+        assert_eq!(cpu.crossing, None);
+        assert_eq!(
+            cpu.note.as_deref(),
+            Some("collecting: 2 of 12 rows (5 min)")
+        );
+        assert_eq!(cpu.current_pct, Some(73.0));
+        // 31 GB of 32 GiB is past 90 % already: that is said from the first row.
+        let mem = r.rows.iter().find(|x| x.resource == "memory").unwrap();
+        assert!(mem.crossing.as_ref().is_some_and(|c| c.already), "{mem:?}");
+        // With an hour of rows the projection is made.
+        let batch = rows_before_now("host/h", "cpu_pct", 12, |i| 70.0 + 1.0 * i);
+        let r = capacity(&store_of(&batch), &hosts, &CapacitySettings::default(), NOW);
+        assert!(r.rows[0].crossing.is_some(), "{:?}", r.rows[0]);
     }
 
     #[test]
