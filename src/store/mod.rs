@@ -101,10 +101,17 @@ pub use memory::MemoryStore;
 pub use retention::Retention;
 pub use sled_store::SledStore;
 
+/// `serde_json` writes a non-finite `f64` as `null`: read `null` back as NaN, so a gap in a
+/// series survives the history socket ([`remote`]).
+fn f64_or_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(<Option<f64> as serde::Deserialize>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
 /// One measurement.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Sample {
     pub ts_ms: i64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub value: f64,
 }
 
@@ -214,8 +221,11 @@ pub struct Query {
 pub struct Point {
     /// Start of the bucket.
     pub ts_ms: i64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub min: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub max: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub avg: f64,
     pub count: u32,
 }
@@ -243,6 +253,7 @@ pub struct StoreStats {
     pub samples: u64,
     /// All files under the database directory, apparent size.
     pub bytes_on_disk: u64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub bytes_per_sample: f64,
     /// Stored packs (one per group of series, tier and window; see `Tier::pack_series`).
     pub raw_packs: u64,

@@ -147,3 +147,39 @@ fn dropping_the_server_does_not_wait_when_its_socket_file_is_gone() {
     );
     drop(dir);
 }
+
+#[test]
+fn a_gap_stored_as_nan_comes_back_as_nan() {
+    let (_dir, store, server) = served();
+    let key = SeriesKey::new("vm/abc", "mem_used_bytes");
+    let gap = Sample {
+        ts_ms: T0,
+        value: f64::NAN,
+    };
+    let after = Sample {
+        ts_ms: T0 + 5_000,
+        value: 7.0,
+    };
+    {
+        let mut s = lock(&store);
+        s.append(&[(key.clone(), gap), (key.clone(), after)])
+            .unwrap();
+        s.flush().unwrap();
+    }
+    let remote = RemoteStore::connect(server.path()).unwrap();
+    let got = remote.raw_range(&key, T0, T0 + 10_000).unwrap();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0].value.is_nan(), "{got:?}");
+    assert!((got[1].value - 7.0).abs() < 1e-9, "{got:?}");
+    let q = Query {
+        key,
+        from_ms: T0,
+        to_ms: T0 + 10_000,
+        max_points: None,
+        step_ms: None,
+    };
+    assert_eq!(
+        remote.query(&q).unwrap().points.len(),
+        lock(&store).query(&q).unwrap().points.len()
+    );
+}
