@@ -26,12 +26,32 @@ use super::{
 /// How long either side waits for the other's line.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The socket of the console that has the database at `history` open.
+/// The socket of the console that has the database at `history` open: a sibling of the
+/// database directory, resolved (symlinks too) so every spelling of the path finds it.
 #[must_use]
 pub fn socket_path(history: &Path) -> PathBuf {
-    let mut s = history.components().as_path().as_os_str().to_os_string();
+    let resolved = std::fs::canonicalize(history).unwrap_or_else(|_| history.to_path_buf());
+    let mut s = resolved.components().as_path().as_os_str().to_os_string();
     s.push(".sock");
     PathBuf::from(s)
+}
+
+/// Binds `path` with mode 0600 from the start: the socket is made in a private (0700)
+/// directory beside it and renamed into place, so no one else can connect in between.
+fn bind_private(path: &Path) -> std::io::Result<UnixListener> {
+    use std::os::unix::fs::DirBuilderExt;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let dir = path.with_file_name(format!(".{name}.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+    let inner = dir.join("s");
+    let bound = UnixListener::bind(&inner).and_then(|l| {
+        std::fs::set_permissions(&inner, std::fs::Permissions::from_mode(0o600))?;
+        std::fs::rename(&inner, path)?;
+        Ok(l)
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    bound
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -81,8 +101,9 @@ fn answer(store: &SharedStore, line: &str) -> String {
     }
 }
 
+/// Serves one connection until the client closes it. No read timeout: a read-only console
+/// keeps its connection for its whole run and may ask nothing for a long while.
 fn serve_client(store: &SharedStore, stream: UnixStream) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(TIMEOUT))?;
     stream.set_write_timeout(Some(TIMEOUT))?;
     let mut out = stream.try_clone()?;
     for line in BufReader::new(stream).lines() {
@@ -118,8 +139,7 @@ impl QueryServer {
             // This process holds the database, so no live console serves it: stale.
             std::fs::remove_file(&path)?;
         }
-        let listener = UnixListener::bind(&path)?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        let listener = bind_private(&path)?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
         let served: Clients = Arc::default();
@@ -136,15 +156,18 @@ impl QueryServer {
                         continue;
                     };
                     clients(&open).push((id, handle));
-                    let (store, open) = (store.clone(), open.clone());
-                    let _ = std::thread::Builder::new()
+                    let (store, done) = (store.clone(), open.clone());
+                    let spawned = std::thread::Builder::new()
                         .name("history-client".into())
                         .spawn(move || {
                             if let Err(e) = serve_client(&store, stream) {
                                 tracing::debug!("history client: {e}");
                             }
-                            clients(&open).retain(|(i, _)| *i != id);
+                            clients(&done).retain(|(i, _)| *i != id);
                         });
+                    if spawned.is_err() {
+                        clients(&open).retain(|(i, _)| *i != id);
+                    }
                 }
             })?;
         Ok(Self {
@@ -174,10 +197,42 @@ impl Drop for QueryServer {
     }
 }
 
+/// One connection to the serving console.
+struct Conn {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+}
+
+impl Conn {
+    fn open(path: &Path) -> std::io::Result<Self> {
+        let stream = UnixStream::connect(path)?;
+        stream.set_read_timeout(Some(TIMEOUT))?;
+        stream.set_write_timeout(Some(TIMEOUT))?;
+        Ok(Self {
+            writer: stream.try_clone()?,
+            reader: BufReader::new(stream),
+        })
+    }
+
+    /// Sends one request line and reads its reply line.
+    fn exchange(&mut self, line: &str) -> std::io::Result<String> {
+        self.writer.write_all(line.as_bytes())?;
+        let mut reply = String::new();
+        if self.reader.read_line(&mut reply)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(reply)
+    }
+}
+
 /// The history of a running console, read through its socket. Writes are refused.
+///
+/// The connection is kept between calls. After any failure it is dropped, so a reply that
+/// arrives late can never be read as the answer to the next request; the next call connects
+/// again, and a call whose kept connection was closed under it reconnects once.
 pub struct RemoteStore {
     path: PathBuf,
-    conn: Mutex<(BufReader<UnixStream>, UnixStream)>,
+    conn: Mutex<Option<Conn>>,
     /// Writes are dropped instead of refused (a read-only console beside the one recording).
     discard_writes: bool,
 }
@@ -186,13 +241,10 @@ impl RemoteStore {
     /// Connects to the console serving [`socket_path`]; `None` when none answers there.
     #[must_use]
     pub fn connect(path: &Path) -> Option<Self> {
-        let stream = UnixStream::connect(path).ok()?;
-        stream.set_read_timeout(Some(TIMEOUT)).ok()?;
-        stream.set_write_timeout(Some(TIMEOUT)).ok()?;
-        let out = stream.try_clone().ok()?;
+        let conn = Conn::open(path).ok()?;
         Some(Self {
             path: path.to_path_buf(),
-            conn: Mutex::new((BufReader::new(stream), out)),
+            conn: Mutex::new(Some(conn)),
             discard_writes: false,
         })
     }
@@ -213,30 +265,48 @@ impl RemoteStore {
     }
 
     fn io_fail(&self, e: &std::io::Error) -> StoreError {
-        use std::io::ErrorKind::{BrokenPipe, ConnectionReset, UnexpectedEof};
-        if matches!(e.kind(), BrokenPipe | ConnectionReset | UnexpectedEof) {
-            self.gone()
-        } else {
-            self.fail(e)
+        use std::io::ErrorKind::{
+            BrokenPipe, ConnectionRefused, ConnectionReset, NotFound, TimedOut, UnexpectedEof,
+            WouldBlock,
+        };
+        match e.kind() {
+            BrokenPipe | ConnectionReset | UnexpectedEof | ConnectionRefused | NotFound => self
+                .fail("that console has exited; start this one again to read the history itself"),
+            WouldBlock | TimedOut => self.fail(format!(
+                "that console did not answer within {} s",
+                TIMEOUT.as_secs()
+            )),
+            _ => self.fail(e),
         }
-    }
-
-    fn gone(&self) -> StoreError {
-        self.fail("that console has exited; start this one again to read the history itself")
     }
 
     fn call<T: for<'de> Deserialize<'de>>(&self, req: &Request) -> Result<T, StoreError> {
+        use std::io::ErrorKind::{BrokenPipe, ConnectionReset, UnexpectedEof};
         let mut line = serde_json::to_string(req).map_err(|e| self.fail(e))?;
         line.push('\n');
-        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
-        let (reader, writer) = &mut *conn;
-        writer
-            .write_all(line.as_bytes())
-            .map_err(|e| self.io_fail(&e))?;
-        let mut reply = String::new();
-        if reader.read_line(&mut reply).map_err(|e| self.io_fail(&e))? == 0 {
-            return Err(self.gone());
-        }
+        let mut slot = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut reused = slot.is_some();
+        let reply = loop {
+            let mut conn = match slot.take() {
+                Some(c) => c,
+                None => Conn::open(&self.path).map_err(|e| self.io_fail(&e))?,
+            };
+            match conn.exchange(&line) {
+                Ok(reply) => {
+                    *slot = Some(conn);
+                    break reply;
+                }
+                // A kept connection the console closed (it restarted, or dropped an idle
+                // client): connect again once.
+                Err(e)
+                    if reused
+                        && matches!(e.kind(), BrokenPipe | ConnectionReset | UnexpectedEof) =>
+                {
+                    reused = false;
+                }
+                Err(e) => return Err(self.io_fail(&e)),
+            }
+        };
         match serde_json::from_str(&reply).map_err(|e| self.fail(e))? {
             Reply::Ok(v) => Ok(v),
             Reply::Err(e) => Err(self.fail(e)),

@@ -42,6 +42,39 @@ fn the_socket_sits_beside_the_database() {
 }
 
 #[test]
+fn every_spelling_of_the_path_finds_the_same_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real");
+    std::fs::create_dir_all(real.join("history")).unwrap();
+    std::os::unix::fs::symlink(&real, dir.path().join("link")).unwrap();
+    let want = socket_path(&real.join("history"));
+    assert_eq!(socket_path(&dir.path().join("link/history")), want);
+    assert_eq!(socket_path(&dir.path().join("real/./history/")), want);
+}
+
+#[test]
+fn a_kept_connection_follows_a_restarted_console() {
+    let (dir, store, server) = served();
+    let remote = RemoteStore::connect(server.path()).unwrap();
+    assert!(remote.stats().is_ok());
+    // The console restarts: its old connections close, a new socket takes the same path.
+    drop(server);
+    let server = QueryServer::start(store, socket_path(&dir.path().join("history"))).unwrap();
+    assert!(remote.stats().is_ok(), "reconnects once");
+    // No private directory is left behind from binding.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left,
+        vec![std::ffi::OsString::from("history.sock")],
+        "{left:?}"
+    );
+    drop(server);
+}
+
+#[test]
 fn a_client_reads_what_the_console_holds_and_cannot_write() {
     let (_dir, store, server) = served();
     let mode = std::fs::metadata(server.path())
