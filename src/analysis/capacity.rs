@@ -110,11 +110,15 @@ fn pct_series(
     total: Option<f64>,
     now_ms: i64,
 ) -> Result<(Vec<f64>, bool), String> {
-    let read = read_lookback(store, entity, metric, now_ms)?;
+    let read = read_lookback(store, entity, metric, now_ms).map_err(|e| format!("history: {e}"))?;
     let rows = trim_leading_gaps(&read.rows);
     let pct = match total {
         Some(t) if t > 0.0 => rows.iter().map(|v| v / t * 100.0).collect(),
-        _ => rows.to_vec(),
+        // Bytes against an unknown size would read as a percentage in the billions.
+        Some(_) if rows.iter().any(|v| v.is_finite()) => {
+            return Err("size unknown: no memory figure from this host yet".into())
+        }
+        Some(_) | None => rows.to_vec(),
     };
     Ok((pct, read.in_progress))
 }
@@ -127,7 +131,7 @@ fn row(
     end: i64,
 ) -> CapacityRow {
     let (current_pct, crossing, note) = match read {
-        Err(e) => (None, None, Some(format!("history: {e}"))),
+        Err(e) => (None, None, Some(e)),
         Ok((series, in_progress)) => {
             let current_pct = series.iter().rev().find(|v| v.is_finite()).copied();
             let rows = series.iter().filter(|v| v.is_finite()).count();
@@ -323,6 +327,20 @@ mod tests {
         // 8 CPUs × 4 = 32 vCPUs, 10 used → 11 more 2-vCPU VMs; memory 32−1−12 = 19 GiB → 4 of 4 GiB.
         assert_eq!(r.headroom[0].headroom.fits, 4);
         assert_eq!(r.headroom[0].text, "room for 4 more 2 vCPU / 4 GiB VMs");
+    }
+
+    #[test]
+    fn memory_of_a_host_of_unknown_size_is_not_read_as_a_percentage() {
+        let batch = rows_before_now("host/h", "mem_used_bytes", 600, |_| 8e9);
+        let mut h = host(0, 0, Vec::new());
+        h.memory_bytes = 0;
+        let r = capacity(&store_of(&batch), &[h], &CapacitySettings::default(), NOW);
+        let mem = r.rows.iter().find(|x| x.resource == "memory").unwrap();
+        assert_eq!((mem.current_pct, &mem.crossing), (None, &None));
+        assert_eq!(
+            mem.note.as_deref(),
+            Some("size unknown: no memory figure from this host yet")
+        );
     }
 
     #[test]

@@ -104,10 +104,14 @@ pub fn capacity(cfg: &Config, json: bool) -> Result<(), Failure> {
             .map_err(|e| Failure::usage(format!("{uri}: {e}")))?;
         let running = vms.iter().filter(|v| v.state.is_active());
         let (vcpus, mem_kib) = running.fold((0u32, 0u64), |(c, m), v| (c + v.vcpus, m + v.mem_kib));
+        // The host's memory as the console's poller reads it (the node's memory statistics,
+        // what `mem_used_bytes` is recorded against), not `nodeinfo`'s figure, which can
+        // differ; a driver without the statistics leaves it unknown, as in the console.
+        let mem_total_kib = poll::host(&conn, node.cpus).map_or(0, |h| h.mem_total_kib);
         hosts.push(HostInput {
             uri: uri.clone(),
             cpus: node.cpus,
-            memory_bytes: node.memory * 1024,
+            memory_bytes: mem_total_kib * 1024,
             vcpus_allocated: vcpus,
             memory_allocated_bytes: mem_kib * 1024,
             pools: poll::pools(&conn)
