@@ -125,7 +125,14 @@ pub fn recommend(
     let step = cfg.memory_step_bytes.max(1);
     #[allow(clippy::cast_precision_loss)]
     let steps = ceil_u64(pick(&memory) * cfg.headroom / step as f64).max(1);
-    let memory_bytes = steps.saturating_mul(step);
+    let outgrown = pick(&memory) * cfg.headroom > bytes_f64(current_memory_bytes);
+    // Rounding up to a whole step must not grow a VM whose usage fits what it has (a 96 MiB
+    // guest using 28 MiB was told to take 512 MiB): more memory only when usage needs it.
+    let memory_bytes = if outgrown || current_memory_bytes == 0 {
+        steps.saturating_mul(step)
+    } else {
+        steps.saturating_mul(step).min(current_memory_bytes)
+    };
     let net = Percentiles::of(usage.network_bytes_per_s);
     let long_enough = got >= cfg.idle_min_samples;
     let quiet_net = net.is_none_or(|n| n.p95 < cfg.idle_network_bytes_per_s);
@@ -139,12 +146,12 @@ pub fn recommend(
         )
     } else {
         format!(
-            "CPU p{:.0} {:.1} % of {current_vcpus} vCPU → {vcpus} vCPU; memory p{:.0} {:.1} GiB → {:.1} GiB",
+            "CPU p{:.0} {:.1} % of {current_vcpus} vCPU → {vcpus} vCPU; memory p{:.0} {} → {}",
             cfg.quantile * 100.0,
             pick(&cpu),
             cfg.quantile * 100.0,
-            pick(&memory) / GIB,
-            bytes_gib(memory_bytes)
+            gib_text(pick(&memory)),
+            gib_text(bytes_f64(memory_bytes))
         )
     };
     Ok(Recommendation {
@@ -234,9 +241,22 @@ pub fn savings(rec: &Recommendation, prices: &PriceTable) -> Savings {
     }
 }
 
+/// "1.4 GiB", or "28 MiB" under a GiB, for the evidence line.
+fn gib_text(b: f64) -> String {
+    if b >= GIB {
+        format!("{:.1} GiB", b / GIB)
+    } else {
+        format!("{:.0} MiB", b / (1024.0 * 1024.0))
+    }
+}
+
 #[allow(clippy::cast_precision_loss)]
+fn bytes_f64(b: u64) -> f64 {
+    b as f64
+}
+
 fn bytes_gib(b: u64) -> f64 {
-    b as f64 / GIB
+    bytes_f64(b) / GIB
 }
 
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -283,6 +303,24 @@ mod tests {
         assert_eq!(r.memory_bytes, 5 * (512 << 20)); // 2 GiB × 1.2 → 2.5 GiB
         assert!(!r.idle);
         assert!((mean(cpu) - cpu[0]).abs() < 1e-9);
+    }
+
+    #[test_case(96 << 20, 28.0 * 1_048_576.0, 96 << 20 ; "a small guest is not grown to a whole step")]
+    #[test_case(96 << 20, 90.0 * 1_048_576.0, 512 << 20 ; "a small guest that fills its memory grows")]
+    #[test_case(8 << 30, 2.0 * GIB, 5 * (512 << 20) ; "a large guest shrinks to whole steps")]
+    fn memory_grows_only_when_usage_needs_it(current: u64, used: f64, want: u64) {
+        let cpu = vec![10.0; 100];
+        let mem = vec![used; 100];
+        let usage = Usage {
+            cpu_percent: &cpu,
+            memory_bytes: &mem,
+            network_bytes_per_s: &[],
+        };
+        let r = recommend(1, current, &usage, &few()).unwrap();
+        assert_eq!(r.memory_bytes, want, "{}", r.reason);
+        if used < GIB {
+            assert!(r.reason.contains(" MiB →"), "{}", r.reason);
+        }
     }
 
     #[test]
