@@ -177,6 +177,17 @@ fn bad_input_names_the_file_and_line() {
     );
     write_series(&short, 648, |i| (i % 7) as f64);
     cli().arg("backtest").arg(&short).assert().success();
+    // Reading history from a directory that holds none says so and writes nothing there.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("keep.txt"), b"mine").unwrap();
+    cli()
+        .args(["history", "stats", "--history"])
+        .arg(&other)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("the directory holds none"));
+    assert_eq!(std::fs::read_dir(&other).unwrap().count(), 1);
     cli()
         .args(["detect", "/nonexistent/x.csv"])
         .assert()

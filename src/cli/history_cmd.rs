@@ -19,11 +19,19 @@ pub(super) fn open(cfg: &Config) -> Result<Box<dyn HistoryStore>, Failure> {
             "--no-history: there is no history database to read",
         ));
     };
-    if !path.exists() {
-        return Err(Failure::usage(format!(
-            "no history database at {} yet: run the console first (or pass --history PATH)",
-            path.display()
-        )));
+    if !path.join(crate::store::sled_store::MARKER).is_file() {
+        // Reading must not create one (sled would, in any directory).
+        return Err(Failure::usage(if path.exists() {
+            format!(
+                "no history database at {}: the directory holds none (run the console to record one, or pass --history PATH)",
+                path.display()
+            )
+        } else {
+            format!(
+                "no history database at {} yet: run the console first (or pass --history PATH)",
+                path.display()
+            )
+        }));
     }
     let sock = socket_path(path);
     if let Some(remote) = RemoteStore::connect(&sock) {

@@ -295,6 +295,11 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "{} is not a novacron history database ({what}) — give --history a new or empty directory, or use --no-history",
+        path.display()
+    )]
+    NotADatabase { path: PathBuf, what: String },
     #[error("history read through the console at {}: {detail}", path.display())]
     Remote { path: PathBuf, detail: String },
     #[error("invalid series key {key:?}: {reason}")]

@@ -51,6 +51,7 @@ impl SledStore {
     /// [`StoreError::Locked`] if another process has it open, [`StoreError::Damaged`] or
     /// [`StoreError::Incompatible`] if it cannot be read, [`StoreError::Io`] otherwise.
     pub fn open(path: &Path, cfg: StoreConfig) -> Result<Self, StoreError> {
+        refuse_foreign(path)?;
         let kv = SledKv::open(path, &cfg)?;
         let engine = catch_unwind(AssertUnwindSafe(|| Engine::open(kv, cfg))).map_err(|_| {
             StoreError::Damaged {
@@ -104,3 +105,29 @@ delegate_history_store!(SledStore);
 #[cfg(test)]
 #[path = "sled_store_tests.rs"]
 mod tests;
+
+/// sled's configuration file, which every database it made holds.
+pub const MARKER: &str = "conf";
+
+/// A database is opened in a directory that is new, empty or already one: `--history /tmp`
+/// must not scatter sled's files among others.
+fn refuse_foreign(path: &Path) -> Result<(), StoreError> {
+    let foreign = |what: &str| StoreError::NotADatabase {
+        path: path.to_path_buf(),
+        what: what.into(),
+    };
+    match std::fs::read_dir(path) {
+        Ok(mut entries) => {
+            if entries.next().is_some() && !path.join(MARKER).is_file() {
+                return Err(foreign("a directory holding other files"));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(_) if path.exists() && !path.is_dir() => Err(foreign("a file")),
+        Err(source) => Err(StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}

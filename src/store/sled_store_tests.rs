@@ -273,3 +273,42 @@ fn blob_files_no_page_points_to_are_deleted_at_open_and_live_ones_kept() {
     let s = SledStore::open(dir.path(), StoreConfig::default()).unwrap();
     assert_eq!(s.stats().unwrap().samples, 64 * 1_500);
 }
+
+#[test]
+fn a_directory_of_other_files_or_a_file_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let crowded = dir.path().join("crowded");
+    std::fs::create_dir(&crowded).unwrap();
+    std::fs::write(crowded.join("notes.txt"), b"mine").unwrap();
+    let Err(e) = SledStore::open(&crowded, StoreConfig::default()) else {
+        panic!("opened a directory of other files")
+    };
+    assert!(
+        matches!(&e, StoreError::NotADatabase { what, .. } if what.contains("other files")),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("--history a new or empty directory"),
+        "{e}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&crowded).unwrap().collect();
+    assert_eq!(left.len(), 1, "nothing written beside the user's file");
+
+    let file = dir.path().join("file");
+    std::fs::write(&file, b"x").unwrap();
+    let Err(e) = SledStore::open(&file, StoreConfig::default()) else {
+        panic!("opened a file")
+    };
+    assert!(
+        matches!(&e, StoreError::NotADatabase { what, .. } if what == "a file"),
+        "{e}"
+    );
+
+    // New and empty directories become databases, and a database opens again.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    for p in [dir.path().join("new"), empty] {
+        drop(SledStore::open(&p, StoreConfig::default()).unwrap());
+        drop(SledStore::open(&p, StoreConfig::default()).unwrap());
+    }
+}
