@@ -20,6 +20,18 @@ pub struct Reports {
     pub scroll: usize,
 }
 
+impl Reports {
+    /// Rows of the report `screen` shows (0 for other screens or before it arrives).
+    #[must_use]
+    pub fn rows(&self, screen: Screen) -> usize {
+        match screen {
+            Screen::Capacity => self.capacity.as_ref().map_or(0, |r| r.rows.len()),
+            Screen::Rightsize => self.rightsize.as_ref().map_or(0, Vec::len),
+            _ => 0,
+        }
+    }
+}
+
 fn host_inputs(state: &State) -> Vec<HostInput> {
     state
         .hosts

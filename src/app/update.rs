@@ -102,6 +102,16 @@ fn on_action(state: &mut State, a: Action) -> Vec<Effect> {
         Action::Down => scroll(state, 1),
         Action::PageUp => scroll(state, -page),
         Action::PageDown => scroll(state, page),
+        Action::Top | Action::Bottom
+            if matches!(state.view.screen, Screen::Capacity | Screen::Rightsize) =>
+        {
+            let n = state.reports.rows(state.view.screen);
+            state.reports.scroll = if a == Action::Top {
+                0
+            } else {
+                n.saturating_sub(1)
+            };
+        }
         Action::Top => rows::jump(state, false),
         Action::Bottom => rows::jump(state, true),
         Action::OpenDetail => {
@@ -179,8 +189,12 @@ fn scroll(state: &mut State, delta: isize) {
         let cur = isize::try_from(state.view.host_cursor).unwrap_or(0);
         state.view.host_cursor = usize::try_from((cur + delta).clamp(0, n - 1)).unwrap_or(0);
     } else if matches!(state.view.screen, Screen::Capacity | Screen::Rightsize) {
+        // The first row shown (and, in recommendations, the one whose evidence is shown):
+        // never past the last row.
+        let last =
+            isize::try_from(state.reports.rows(state.view.screen).saturating_sub(1)).unwrap_or(0);
         let s = isize::try_from(state.reports.scroll).unwrap_or(0) + delta;
-        state.reports.scroll = usize::try_from(s.max(0)).unwrap_or(0);
+        state.reports.scroll = usize::try_from(s.clamp(0, last)).unwrap_or(0);
     } else if state.view.screen == Screen::Help {
         let h = i32::from(state.view.help_scroll) + i32::try_from(delta).unwrap_or(0);
         state.view.help_scroll = u16::try_from(h.max(0)).unwrap_or(0);

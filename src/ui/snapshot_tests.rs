@@ -354,6 +354,20 @@ fn capacity_sorted_by_time_to_exhaustion_with_headroom() {
     };
     update(&mut s, Msg::Capacity { request, report }, T0);
     insta::assert_snapshot!(draw(&s, 80, 24));
+    // j never scrolls past the last row; g and G go to the first and the last.
+    let rows = s.reports.capacity.as_ref().unwrap().rows.len();
+    for _ in 0..rows + 3 {
+        update(&mut s, Msg::Action(Action::Down), T0);
+    }
+    assert_eq!(s.reports.scroll, rows - 1);
+    assert!(
+        draw(&s, 80, 24).contains("pool"),
+        "the last row stays in view"
+    );
+    update(&mut s, Msg::Action(Action::Top), T0);
+    assert_eq!(s.reports.scroll, 0);
+    update(&mut s, Msg::Action(Action::Bottom), T0);
+    assert_eq!(s.reports.scroll, rows - 1);
 }
 
 #[test]
