@@ -209,6 +209,66 @@ fn forecast_opens_cycles_metrics_and_horizons() {
 }
 
 #[test]
+fn open_forecast_and_capacity_follow_each_new_row() {
+    use super::forecast_view::analysis_row;
+    use crate::analysis::STEP_MS;
+    let mut s = state();
+    select(&mut s, "web-1");
+    let (r1, ..) = forecast_request(&act(&mut s, Action::Forecast));
+    let answer = |s: &mut super::State, request| {
+        let result = Err("no history of cpu_pct yet".into());
+        update(s, Msg::Forecast { request, result }, T0);
+    };
+    answer(&mut s, r1);
+    // Within the row it was made in, ticks ask nothing again.
+    assert!(update(&mut s, Msg::Tick, T0).is_empty());
+    // Once the next row can be read, the open view is computed again, once.
+    let next = (analysis_row(T0) + 1) * STEP_MS + 10_000;
+    let (r2, ..) = forecast_request(&update(&mut s, Msg::Tick, next));
+    assert!(r2 > r1);
+    assert!(
+        update(&mut s, Msg::Tick, next + 1_000).is_empty(),
+        "still loading"
+    );
+    answer(&mut s, r2);
+    assert!(update(&mut s, Msg::Tick, next + 2_000).is_empty());
+
+    // The capacity pane likewise, keeping its scroll position.
+    update(&mut s, Msg::Action(Action::Back), next);
+    let eff = update(&mut s, Msg::Action(Action::Capacity), next);
+    let Some(Effect::LoadCapacity { request, .. }) = eff.first().cloned() else {
+        panic!("{eff:?}");
+    };
+    let report = crate::analysis::capacity::CapacityReport {
+        rows: Vec::new(),
+        headroom: Vec::new(),
+        threshold_pct: 90.0,
+        step_ms: STEP_MS,
+    };
+    update(&mut s, Msg::Capacity { request, report }, next);
+    assert!(update(&mut s, Msg::Tick, next + 5_000).is_empty());
+    let later = next + STEP_MS;
+    let eff = update(&mut s, Msg::Tick, later);
+    let Some(Effect::LoadCapacity { request: again, .. }) = eff.first().cloned() else {
+        panic!("{eff:?}");
+    };
+    assert!(again > request);
+    let report = s.reports.capacity.clone().unwrap();
+    update(
+        &mut s,
+        Msg::Capacity {
+            request: again,
+            report,
+        },
+        later,
+    );
+    assert!(!s.reports.loading);
+    // Nothing is asked for a pane that is closed.
+    update(&mut s, Msg::Action(Action::Back), later);
+    assert!(update(&mut s, Msg::Tick, later + 2 * STEP_MS).is_empty());
+}
+
+#[test]
 fn forecast_of_the_host_from_the_host_pane_and_by_palette() {
     let mut s = state();
     act(&mut s, Action::Hosts);

@@ -33,6 +33,15 @@ pub struct ForecastView {
     pub loading: bool,
     pub result: Option<ForecastResult>,
     pub error: Option<String>,
+    /// The 5-minute row ([`analysis_row`]) the last request was made in.
+    pub row: i64,
+}
+
+/// The 5-minute row whose average a job started at `now_ms` can read: rows are written as
+/// the poller's samples are flushed (every few seconds), so a row counts 10 s after it ends.
+#[must_use]
+pub fn analysis_row(now_ms: i64) -> i64 {
+    (now_ms - 10_000).div_euclid(crate::analysis::STEP_MS)
 }
 
 impl Default for ForecastView {
@@ -47,6 +56,7 @@ impl Default for ForecastView {
             loading: false,
             result: None,
             error: None,
+            row: 0,
         }
     }
 }
@@ -60,6 +70,7 @@ impl ForecastView {
 
 fn request(state: &mut State) -> Vec<Effect> {
     let f = &mut state.forecast;
+    f.row = analysis_row(state.now_ms);
     f.request += 1;
     f.loading = true;
     f.error = None;
@@ -139,6 +150,20 @@ pub fn change_horizon(state: &mut State, longer: bool) -> Vec<Effect> {
     }
     state.forecast.horizon_idx = j;
     request(state)
+}
+
+/// Each tick: an open forecast is computed again once a new 5-minute row can be read, so
+/// the view follows the history instead of keeping what it showed when opened.
+pub fn on_tick(state: &mut State) -> Vec<Effect> {
+    let f = &state.forecast;
+    if state.view.screen == Screen::Forecast
+        && !f.loading
+        && !f.entity.is_empty()
+        && analysis_row(state.now_ms) > f.row
+    {
+        return request(state);
+    }
+    Vec::new()
 }
 
 /// The answer to request `request`.

@@ -1,6 +1,7 @@
 //! The capacity and recommendations panes: what to ask the analysis jobs (built from the
 //! inventory) and the reports they return.
 
+use super::forecast_view::analysis_row;
 use super::ingest::vm_entity;
 use super::state::{Screen, State};
 use super::Effect;
@@ -18,6 +19,8 @@ pub struct Reports {
     pub loading: bool,
     /// First row shown (j/k scroll).
     pub scroll: usize,
+    /// The 5-minute row the last request was made in.
+    pub row: i64,
 }
 
 impl Reports {
@@ -83,6 +86,11 @@ fn vm_inputs(state: &State) -> Vec<VmInput> {
 pub fn open_capacity(state: &mut State) -> Vec<Effect> {
     state.view.screen = Screen::Capacity;
     state.reports.scroll = 0;
+    ask_capacity(state)
+}
+
+fn ask_capacity(state: &mut State) -> Vec<Effect> {
+    state.reports.row = analysis_row(state.now_ms);
     state.reports.capacity_request += 1;
     state.reports.loading = true;
     vec![Effect::LoadCapacity {
@@ -95,6 +103,11 @@ pub fn open_capacity(state: &mut State) -> Vec<Effect> {
 pub fn open_rightsize(state: &mut State) -> Vec<Effect> {
     state.view.screen = Screen::Rightsize;
     state.reports.scroll = 0;
+    ask_rightsize(state)
+}
+
+fn ask_rightsize(state: &mut State) -> Vec<Effect> {
+    state.reports.row = analysis_row(state.now_ms);
     state.reports.rightsize_request += 1;
     state.reports.loading = true;
     vec![Effect::LoadRightsize {
@@ -103,10 +116,25 @@ pub fn open_rightsize(state: &mut State) -> Vec<Effect> {
     }]
 }
 
+/// Each tick: an open report is asked for again once a new 5-minute row can be read; the
+/// scroll position is kept.
+pub fn on_tick(state: &mut State) -> Vec<Effect> {
+    if state.reports.loading || analysis_row(state.now_ms) <= state.reports.row {
+        return Vec::new();
+    }
+    match state.view.screen {
+        Screen::Capacity => ask_capacity(state),
+        Screen::Rightsize => ask_rightsize(state),
+        _ => Vec::new(),
+    }
+}
+
 /// The capacity report for request `request`.
 pub fn on_capacity(state: &mut State, request: u64, report: CapacityReport) {
     if request == state.reports.capacity_request {
+        let last = report.rows.len().saturating_sub(1);
         state.reports.capacity = Some(report);
+        state.reports.scroll = state.reports.scroll.min(last);
         state.reports.loading = false;
     }
 }
@@ -114,6 +142,7 @@ pub fn on_capacity(state: &mut State, request: u64, report: CapacityReport) {
 /// The recommendations for request `request`.
 pub fn on_rightsize(state: &mut State, request: u64, rows: Vec<RightsizeRow>, currency: String) {
     if request == state.reports.rightsize_request {
+        state.reports.scroll = state.reports.scroll.min(rows.len().saturating_sub(1));
         state.reports.rightsize = Some(rows);
         state.reports.currency = currency;
         state.reports.loading = false;

@@ -74,7 +74,9 @@ fn dispatch(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.flash = None;
             }
             opflow::on_tick(state);
-            Vec::new()
+            let mut eff = forecast_view::on_tick(state);
+            eff.extend(reports::on_tick(state));
+            eff
         }
         Msg::Resize(w, h) => {
             state.size = (w, h);
