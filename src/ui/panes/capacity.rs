@@ -108,18 +108,29 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         .skip(rep.scroll)
         .map(|r| row(r, &label(&r.host), theme))
         .collect();
-    let title = format!(
-        " Capacity · time until usage crosses {:.0}%, soonest first{loading} (j/k scroll, esc back) ",
-        c.threshold_pct
+    let title = super::fit_title(
+        format!(
+            " Capacity · time until usage crosses {:.0}%, soonest first{loading} (j/k scroll, esc back) ",
+            c.threshold_pct
+        ),
+        format!(" Capacity · crosses {:.0}%{loading} (j/k, esc) ", c.threshold_pct),
+        area.width,
     );
+    // HOST and RESOURCE as wide as their names ("pool novacron-lab" was cut to "pool
+    // novacro"); the band, which also carries the notes, takes what is left.
+    let width = |f: &dyn Fn(&CapacityRow) -> usize, min: usize| {
+        u16::try_from(c.rows.iter().map(f).max().unwrap_or(0).max(min)).unwrap_or(u16::MAX)
+    };
+    let host_w = width(&|r| label(&r.host).chars().count(), 4);
+    let resource_w = width(&|r| r.resource.chars().count(), 8);
     let table = Table::new(
         rows,
         [
-            Constraint::Length(8),
-            Constraint::Min(12),
+            Constraint::Length(host_w),
+            Constraint::Length(resource_w),
             Constraint::Length(7),
             Constraint::Length(12),
-            Constraint::Length(22),
+            Constraint::Min(22),
             Constraint::Length(12),
         ],
     )

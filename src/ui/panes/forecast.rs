@@ -129,16 +129,27 @@ fn y_bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo, if hi > lo { hi } else { lo + 1.0 })
 }
 
+/// The title, "Forecast · web-1 · cpu · next 6h" and the keys if they fit.
+fn title(v: &crate::app::forecast_view::ForecastView, width: u16) -> String {
+    let (hlabel, _) = v.horizon();
+    let loading = if v.loading { " · computing…" } else { "" };
+    let head = format!(
+        " Forecast · {} · {} · next {hlabel}{loading}",
+        v.label,
+        v.metric.name()
+    );
+    super::fit_title(
+        format!("{head} (tab metric, +/- horizon, esc back) "),
+        format!("{head} (tab, +/-, esc) "),
+        width,
+    )
+}
+
 #[allow(clippy::many_single_char_names)]
 pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let v = &state.forecast;
     let (hlabel, _) = v.horizon();
-    let title = format!(
-        " Forecast · {} · {} · next {hlabel}{} (tab metric, +/- horizon, esc back) ",
-        v.label,
-        v.metric.name(),
-        if v.loading { " · computing…" } else { "" }
-    );
+    let title = title(v, area.width);
     let Some(r) = &v.result else {
         let msg = v.error.clone().unwrap_or_else(|| "computing…".into());
         f.render_widget(

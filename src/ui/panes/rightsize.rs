@@ -3,13 +3,23 @@
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
 use crate::analysis::rightsize::RightsizeRow;
 use crate::app::State;
 use crate::ui::format::bytes;
 use crate::ui::theme::Theme;
+
+/// "EUR15/mo → EUR9", or nothing without prices.
+fn money(r: &RightsizeRow, currency: &str) -> String {
+    r.savings.as_ref().map_or_else(String::new, |s| {
+        format!(
+            "{currency}{:.0}/mo → {currency}{:.0}",
+            s.current_monthly, s.recommended_monthly
+        )
+    })
+}
 
 #[allow(clippy::cast_precision_loss)]
 fn row<'a>(r: &RightsizeRow, currency: &str, theme: &Theme) -> Row<'a> {
@@ -36,12 +46,7 @@ fn row<'a>(r: &RightsizeRow, currency: &str, theme: &Theme) -> Row<'a> {
     } else {
         ("fits".to_string(), theme.ok)
     };
-    let money = r.savings.as_ref().map_or_else(String::new, |s| {
-        format!(
-            "{currency}{:.0}/mo → {currency}{:.0}",
-            s.current_monthly, s.recommended_monthly
-        )
-    });
+    let money = money(r, currency);
     Row::new(vec![
         Cell::from(r.name.clone()),
         Cell::from(r.host.clone()),
@@ -87,19 +92,29 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         .skip(rep.scroll)
         .map(|r| row(r, &rep.currency, theme))
         .collect();
-    let title =
-        format!(" Recommendations · idle first, then by savings{loading} (j/k scroll, esc back) ");
+    let title = super::fit_title(
+        format!(" Recommendations · idle first, then by savings{loading} (j/k scroll, esc back) "),
+        format!(" Recommendations{loading} (j/k, esc) "),
+        area.width,
+    );
+    // HOST and COST as wide as what they hold (a cut price reads as another price); the VM
+    // name takes what is left.
+    let width = |f: &dyn Fn(&RightsizeRow) -> usize, min: usize| {
+        u16::try_from(rows.iter().map(f).max().unwrap_or(0).max(min)).unwrap_or(u16::MAX)
+    };
+    let host_w = width(&|r| r.host.chars().count(), 4);
+    let cost_w = width(&|r| money(r, &rep.currency).chars().count(), 4);
     let table = Table::new(
         table_rows,
         [
             Constraint::Min(8),
-            Constraint::Length(6),
+            Constraint::Length(host_w),
             Constraint::Length(10),
             Constraint::Length(6),
             Constraint::Length(11),
             Constraint::Length(6),
             Constraint::Length(6),
-            Constraint::Length(14),
+            Constraint::Length(cost_w),
         ],
     )
     .header(
@@ -110,10 +125,12 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     )
     .block(block(title));
     let [t, e] =
-        ratatui::layout::Layout::vertical([Constraint::Min(4), Constraint::Length(3)]).areas(area);
+        ratatui::layout::Layout::vertical([Constraint::Min(4), Constraint::Length(4)]).areas(area);
     f.render_widget(table, t);
     f.render_widget(
-        Paragraph::new(Line::from(Span::raw(evidence))).block(block(" Evidence ".into())),
+        Paragraph::new(Line::from(Span::raw(evidence)))
+            .wrap(Wrap { trim: true })
+            .block(block(" Evidence ".into())),
         e,
     );
 }
