@@ -85,11 +85,25 @@ pub fn parse_duration(value: &str, min: Duration, max: Duration) -> Result<Durat
     if d < min || d > max {
         return Err(format!(
             "{value:?} is out of range; allowed {} to {}",
-            humantime::format_duration(min),
-            humantime::format_duration(max)
+            span(min),
+            span(max)
         ));
     }
     Ok(d)
+}
+
+/// A bound as it would be written: "90d", "6h", "5m", "30s" (humantime wrote 90 days as
+/// "2months 29days 2h 52m 48s", counting a month as 30.44 days).
+fn span(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => humantime::format_duration(d).to_string(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s if d.subsec_nanos() == 0 => format!("{s}s"),
+        _ => humantime::format_duration(d).to_string(),
+    }
 }
 
 fn check_uri(origin: &str, uri: &str) -> Result<(), ConfigError> {
@@ -265,6 +279,18 @@ pub fn load(
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn a_range_error_writes_its_bounds_as_a_user_would() {
+        let day = Duration::from_secs(86_400);
+        let e = parse_duration("100d", Duration::from_secs(3_600), day * 90).unwrap_err();
+        assert_eq!(e, "\"100d\" is out of range; allowed 1h to 90d");
+        let e = parse_duration("0", Duration::from_secs(1), day * 400).unwrap_err();
+        assert_eq!(e, "\"0\" is out of range; allowed 1s to 400d");
+        let e =
+            parse_duration("1s", Duration::from_secs(300), Duration::from_secs(90)).unwrap_err();
+        assert!(e.ends_with("allowed 5m to 90s"), "{e}");
+    }
 
     fn with_file(text: &str) -> (tempfile::NamedTempFile, Overrides) {
         let mut f = tempfile::NamedTempFile::new().unwrap();
