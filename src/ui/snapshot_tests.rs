@@ -133,6 +133,20 @@ fn detail_of_a_vm_without_devices_says_so_instead_of_waiting_for_data() {
 }
 
 #[test]
+fn a_read_only_footer_offers_no_operations() {
+    let mut s = state();
+    let footer = |s: &State| draw(s, 100, 24).lines().last().unwrap_or("").to_string();
+    assert!(footer(&s).contains("destroy"), "{}", footer(&s));
+    s.settings.read_only = true;
+    let f = footer(&s);
+    assert!(!f.contains("destroy") && !f.contains("start"), "{f}");
+    assert!(
+        f.contains("filter") && f.contains("help") && f.contains("quit"),
+        "{f}"
+    );
+}
+
+#[test]
 fn host_pane_with_capacity_and_charts() {
     let mut s = state();
     let c = |busy, total| crate::domain::HostCounters {

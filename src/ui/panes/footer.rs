@@ -9,12 +9,17 @@ use crate::app::state::Overlay;
 use crate::app::State;
 use crate::ui::theme::Theme;
 
-const HINTS: [(&str, &str); 9] = [
+/// Operations, hidden from a read-only console's hints (it cannot run them).
+const OPS: [(&str, &str); 5] = [
     ("start", "start"),
     ("shutdown", "shut"),
     ("reboot", "reboot"),
     ("toggle_suspend", "pause"),
     ("destroy", "destroy"),
+];
+
+/// The other hints, after the operations.
+const HINTS: [(&str, &str); 4] = [
     ("filter", "filter"),
     ("palette", "cmd"),
     ("help", "help"),
@@ -43,7 +48,9 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
                 ))
             } else {
                 let mut spans = Vec::new();
-                for (action, label) in HINTS {
+                let read_only = state.settings.read_only;
+                let ops = if read_only { &OPS[..0] } else { &OPS[..] };
+                for &(action, label) in ops.iter().chain(&HINTS) {
                     if let Some(h) = state.help.iter().find(|h| h.action == action) {
                         let key = h.keys.split(' ').next().unwrap_or("");
                         spans.push(Span::styled(key.to_string(), theme.accent));
