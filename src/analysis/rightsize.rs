@@ -111,8 +111,17 @@ fn verdict(
     };
     row.samples = cpu.iter().filter(|v| v.is_finite()).count();
     let needed = cfg.min_samples.max(1);
-    row.collecting = (1..needed).contains(&row.samples);
-    row.note = if row.samples == 0 {
+    // Recording, but the first 5-minute row is not complete yet: collecting, not "nothing".
+    let first_due = row.samples == 0
+        && grid(store, &vm.entity, "cpu_pct", end, end + STEP_MS)
+            .is_ok_and(|r| r.iter().any(|v| v.is_finite()));
+    row.collecting = first_due || (1..needed).contains(&row.samples);
+    row.note = if first_due {
+        Some(format!(
+            "collecting: the first five-minute row of CPU is due at {}",
+            super::due_at(end)
+        ))
+    } else if row.samples == 0 {
         Some("no CPU usage recorded in the window".to_string())
     } else if row.collecting {
         Some(format!(
@@ -215,6 +224,21 @@ mod tests {
         assert_eq!(
             young[1].note.as_deref(),
             Some("no CPU usage recorded in the window")
+        );
+        // A VM recorded only inside the row in progress: its first row is due.
+        let fresh = rightsize(
+            &store,
+            &[vm("vm/h/big", "big")],
+            &RightsizeConfig::default(),
+            None,
+            7 * 86_400_000,
+            now - 2100 * STEP_MS + 2_000,
+        );
+        assert!(fresh[0].collecting && fresh[0].samples == 0, "{fresh:?}");
+        let note = fresh[0].note.as_deref().unwrap_or("");
+        assert!(
+            note.starts_with("collecting: the first five-minute row of CPU is due at "),
+            "{note}"
         );
         assert!(rows[0].recommendation.as_ref().unwrap().idle);
         let big = rows[1].recommendation.as_ref().unwrap();

@@ -72,18 +72,22 @@ pub fn forecast(
         "{:<21} {:>12} {:>12} {:>12} {:>12} {:>12}",
         "time", "forecast", "lo95", "lo80", "hi80", "hi95"
     );
+    // Intervals from under an hour of rows describe those rows, not the series: not printed,
+    // as the console's forecast view does not draw them (`--json` keeps them).
+    let bands = r.history.len() >= crate::analysis::MIN_BAND_ROWS;
     for i in 0..r.forecast.point.len() {
         let ts = r.start_ms + i64::try_from(i).unwrap_or(0) * crate::analysis::STEP_MS;
         let f = &r.forecast;
+        let band = |v: f64| if bands { format!("{v:.3}") } else { "-".into() };
         let _ = writeln!(
             out,
-            "{:<21} {:>12.3} {:>12.3} {:>12.3} {:>12.3} {:>12.3}",
+            "{:<21} {:>12.3} {:>12} {:>12} {:>12} {:>12}",
             time(ts),
             f.point[i],
-            f.lo95[i],
-            f.lo80[i],
-            f.hi80[i],
-            f.hi95[i]
+            band(f.lo95[i]),
+            band(f.lo80[i]),
+            band(f.hi80[i]),
+            band(f.hi95[i])
         );
     }
     emit(&out);
