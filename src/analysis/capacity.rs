@@ -115,9 +115,7 @@ fn pct_series(
     let pct = match total {
         Some(t) if t > 0.0 => rows.iter().map(|v| v / t * 100.0).collect(),
         // Bytes against an unknown size would read as a percentage in the billions.
-        Some(_) if rows.iter().any(|v| v.is_finite()) => {
-            return Err("size unknown: no memory figure from this host yet".into())
-        }
+        Some(_) if rows.iter().any(|v| v.is_finite()) => return Err("memory size unknown".into()),
         Some(_) | None => rows.to_vec(),
     };
     Ok((pct, read.in_progress))
@@ -142,10 +140,7 @@ fn row(
                 Ok(c) if !c.already && rows < super::MIN_BAND_ROWS => (
                     current_pct,
                     None,
-                    Some(format!(
-                        "collecting: {rows} of {} rows (5 min)",
-                        super::MIN_BAND_ROWS
-                    )),
+                    Some(format!("collecting: {rows}/{} rows", super::MIN_BAND_ROWS)),
                 ),
                 Ok(c) => (current_pct, Some(c), None),
                 Err(e) => (
@@ -337,10 +332,7 @@ mod tests {
         let r = capacity(&store_of(&batch), &[h], &CapacitySettings::default(), NOW);
         let mem = r.rows.iter().find(|x| x.resource == "memory").unwrap();
         assert_eq!((mem.current_pct, &mem.crossing), (None, &None));
-        assert_eq!(
-            mem.note.as_deref(),
-            Some("size unknown: no memory figure from this host yet")
-        );
+        assert_eq!(mem.note.as_deref(), Some("memory size unknown"));
     }
 
     #[test]
@@ -352,10 +344,7 @@ mod tests {
         let r = capacity(&store_of(&batch), &hosts, &CapacitySettings::default(), NOW);
         let cpu = r.rows.iter().find(|x| x.resource == "cpu").unwrap();
         assert_eq!(cpu.crossing, None);
-        assert_eq!(
-            cpu.note.as_deref(),
-            Some("collecting: 2 of 12 rows (5 min)")
-        );
+        assert_eq!(cpu.note.as_deref(), Some("collecting: 2/12 rows"));
         assert_eq!(cpu.current_pct, Some(73.0));
         // 31 GB of 32 GiB is past 90 % already: that is said from the first row.
         let mem = r.rows.iter().find(|x| x.resource == "memory").unwrap();

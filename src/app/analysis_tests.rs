@@ -222,10 +222,16 @@ fn open_forecast_and_capacity_follow_each_new_row() {
     answer(&mut s, r1);
     // Within the row it was made in, ticks ask nothing again.
     assert!(update(&mut s, Msg::Tick, T0).is_empty());
-    // Once the next row can be read, the open view is computed again, once.
+    // Once the next row can be read (10 s after it ends, when the poller's samples are
+    // flushed), the open view is computed again, once, and shows what it had meanwhile.
     let next = (analysis_row(T0) + 1) * STEP_MS + 10_000;
+    assert!(
+        update(&mut s, Msg::Tick, next - 1).is_empty(),
+        "not before the slack"
+    );
     let (r2, ..) = forecast_request(&update(&mut s, Msg::Tick, next));
     assert!(r2 > r1);
+    assert!(s.forecast.error.is_some(), "kept until the answer");
     assert!(
         update(&mut s, Msg::Tick, next + 1_000).is_empty(),
         "still loading"
@@ -239,13 +245,23 @@ fn open_forecast_and_capacity_follow_each_new_row() {
     let Some(Effect::LoadCapacity { request, .. }) = eff.first().cloned() else {
         panic!("{eff:?}");
     };
+    let row = |resource: &str| crate::analysis::capacity::CapacityRow {
+        host: "qemu:///system".into(),
+        resource: resource.into(),
+        current_pct: Some(10.0),
+        crossing: None,
+        note: None,
+    };
     let report = crate::analysis::capacity::CapacityReport {
-        rows: Vec::new(),
+        rows: vec![row("cpu"), row("memory"), row("pool a")],
         headroom: Vec::new(),
         threshold_pct: 90.0,
         step_ms: STEP_MS,
     };
     update(&mut s, Msg::Capacity { request, report }, next);
+    act(&mut s, Action::Down);
+    act(&mut s, Action::Down);
+    assert_eq!(s.reports.scroll, 2);
     assert!(update(&mut s, Msg::Tick, next + 5_000).is_empty());
     let later = next + STEP_MS;
     let eff = update(&mut s, Msg::Tick, later);
@@ -262,10 +278,45 @@ fn open_forecast_and_capacity_follow_each_new_row() {
         },
         later,
     );
-    assert!(!s.reports.loading);
+    assert!(!s.reports.capacity_loading);
+    assert_eq!(s.reports.scroll, 2, "the refresh keeps the scroll position");
+    // A shorter answer brings the scroll back to its last row.
+    let mut shorter = s.reports.capacity.clone().unwrap();
+    shorter.rows.truncate(1);
+    let eff = update(&mut s, Msg::Tick, later + STEP_MS);
+    let Some(Effect::LoadCapacity { request: third, .. }) = eff.first().cloned() else {
+        panic!("{eff:?}");
+    };
+    update(
+        &mut s,
+        Msg::Capacity {
+            request: third,
+            report: shorter,
+        },
+        later + STEP_MS,
+    );
+    assert_eq!(s.reports.scroll, 0);
+    // Recommendations answering does not end the capacity request's wait.
+    let eff = update(&mut s, Msg::Tick, later + 2 * STEP_MS);
+    assert!(
+        matches!(eff.first(), Some(Effect::LoadCapacity { .. })),
+        "{eff:?}"
+    );
+    let request = s.reports.rightsize_request;
+    update(
+        &mut s,
+        Msg::Rightsize {
+            request,
+            rows: Vec::new(),
+            currency: String::new(),
+        },
+        later + 2 * STEP_MS,
+    );
+    assert!(s.reports.capacity_loading);
     // Nothing is asked for a pane that is closed.
+    s.reports.capacity_loading = false;
     update(&mut s, Msg::Action(Action::Back), later);
-    assert!(update(&mut s, Msg::Tick, later + 2 * STEP_MS).is_empty());
+    assert!(update(&mut s, Msg::Tick, later + 9 * STEP_MS).is_empty());
 }
 
 #[test]

@@ -68,12 +68,13 @@ impl ForecastView {
     }
 }
 
+/// Asks for the forecast the view shows; what it showed stays until the answer (the title
+/// says "computing…"), so a refresh does not blank the view.
 fn request(state: &mut State) -> Vec<Effect> {
     let f = &mut state.forecast;
     f.row = analysis_row(state.now_ms);
     f.request += 1;
     f.loading = true;
-    f.error = None;
     vec![Effect::LoadForecast {
         request: f.request,
         entity: f.entity.clone(),
@@ -134,6 +135,7 @@ pub fn cycle_metric(state: &mut State) -> Vec<Effect> {
         .unwrap_or(0);
     state.forecast.metric = list[(i + 1) % list.len()];
     state.forecast.result = None;
+    state.forecast.error = None;
     request(state)
 }
 

@@ -16,7 +16,10 @@ pub struct Reports {
     pub rightsize: Option<Vec<RightsizeRow>>,
     pub rightsize_request: u64,
     pub currency: String,
-    pub loading: bool,
+    /// A capacity request is in flight.
+    pub capacity_loading: bool,
+    /// A recommendations request is in flight.
+    pub rightsize_loading: bool,
     /// First row shown (j/k scroll).
     pub scroll: usize,
     /// The 5-minute row the last request was made in.
@@ -92,7 +95,7 @@ pub fn open_capacity(state: &mut State) -> Vec<Effect> {
 fn ask_capacity(state: &mut State) -> Vec<Effect> {
     state.reports.row = analysis_row(state.now_ms);
     state.reports.capacity_request += 1;
-    state.reports.loading = true;
+    state.reports.capacity_loading = true;
     vec![Effect::LoadCapacity {
         request: state.reports.capacity_request,
         hosts: host_inputs(state),
@@ -109,7 +112,7 @@ pub fn open_rightsize(state: &mut State) -> Vec<Effect> {
 fn ask_rightsize(state: &mut State) -> Vec<Effect> {
     state.reports.row = analysis_row(state.now_ms);
     state.reports.rightsize_request += 1;
-    state.reports.loading = true;
+    state.reports.rightsize_loading = true;
     vec![Effect::LoadRightsize {
         request: state.reports.rightsize_request,
         vms: vm_inputs(state),
@@ -119,12 +122,13 @@ fn ask_rightsize(state: &mut State) -> Vec<Effect> {
 /// Each tick: an open report is asked for again once a new 5-minute row can be read; the
 /// scroll position is kept.
 pub fn on_tick(state: &mut State) -> Vec<Effect> {
-    if state.reports.loading || analysis_row(state.now_ms) <= state.reports.row {
+    if analysis_row(state.now_ms) <= state.reports.row {
         return Vec::new();
     }
+    let r = &state.reports;
     match state.view.screen {
-        Screen::Capacity => ask_capacity(state),
-        Screen::Rightsize => ask_rightsize(state),
+        Screen::Capacity if !r.capacity_loading => ask_capacity(state),
+        Screen::Rightsize if !r.rightsize_loading => ask_rightsize(state),
         _ => Vec::new(),
     }
 }
@@ -135,7 +139,7 @@ pub fn on_capacity(state: &mut State, request: u64, report: CapacityReport) {
         let last = report.rows.len().saturating_sub(1);
         state.reports.capacity = Some(report);
         state.reports.scroll = state.reports.scroll.min(last);
-        state.reports.loading = false;
+        state.reports.capacity_loading = false;
     }
 }
 
@@ -145,6 +149,6 @@ pub fn on_rightsize(state: &mut State, request: u64, rows: Vec<RightsizeRow>, cu
         state.reports.scroll = state.reports.scroll.min(rows.len().saturating_sub(1));
         state.reports.rightsize = Some(rows);
         state.reports.currency = currency;
-        state.reports.loading = false;
+        state.reports.rightsize_loading = false;
     }
 }

@@ -21,7 +21,12 @@ pub(super) fn open(cfg: &Config) -> Result<Box<dyn HistoryStore>, Failure> {
     };
     if !path.join(crate::store::sled_store::MARKER).is_file() {
         // Reading must not create one (sled would, in any directory).
-        return Err(Failure::usage(if path.exists() {
+        return Err(Failure::usage(if path.is_file() {
+            format!(
+                "{} is a file, not a history database (pass --history DIR)",
+                path.display()
+            )
+        } else if path.exists() {
             format!(
                 "no history database at {}: the directory holds none (run the console to record one, or pass --history PATH)",
                 path.display()

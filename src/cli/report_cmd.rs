@@ -111,7 +111,13 @@ pub fn capacity(cfg: &Config, json: bool) -> Result<(), Failure> {
         // The host's memory as the console's poller reads it (the node's memory statistics,
         // what `mem_used_bytes` is recorded against), not `nodeinfo`'s figure, which can
         // differ; a driver without the statistics leaves it unknown, as in the console.
-        let mem_total_kib = poll::host(&conn, node.cpus).map_or(0, |h| h.mem_total_kib);
+        let mem_total_kib = poll::host(&conn, node.cpus).map_or_else(
+            |e| {
+                tracing::warn!("{uri}: no node memory statistics ({e}); memory size unknown");
+                0
+            },
+            |h| h.mem_total_kib,
+        );
         hosts.push(HostInput {
             uri: uri.clone(),
             cpus: node.cpus,

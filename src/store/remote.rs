@@ -51,7 +51,16 @@ fn bind_private(path: &Path) -> std::io::Result<UnixListener> {
         Ok(l)
     });
     let _ = std::fs::remove_dir_all(&dir);
-    bound
+    match bound {
+        // The private path is longer than the socket's; near the 108-byte limit of a socket
+        // path, bind in place and set the mode at once instead.
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+            let l = UnixListener::bind(path)?;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            Ok(l)
+        }
+        other => other,
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -151,7 +160,11 @@ impl QueryServer {
                     if stopping.load(Ordering::Relaxed) {
                         break;
                     }
-                    let Ok(stream) = stream else { continue };
+                    let Ok(stream) = stream else {
+                        // Out of descriptors, say: do not spin on the error.
+                        std::thread::sleep(Duration::from_millis(100));
+                        continue;
+                    };
                     let Ok(handle) = stream.try_clone() else {
                         continue;
                     };

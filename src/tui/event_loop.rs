@@ -149,15 +149,15 @@ fn dispatch(state: &mut State, rt: &mut Runtime, msg: Msg) {
     }
 }
 
+/// What the journal says at start about where the history comes from, when it is not the
+/// console's own database.
+pub type StoreNote = (String, crate::app::state::JournalStatus);
+
 /// Runs the console until the user quits or a signal arrives. The terminal is restored on
 /// every path out, including errors.
 ///
 /// # Errors
 /// Terminal I/O errors.
-/// What the journal says at start about where the history comes from, when it is not the
-/// console's own database.
-pub type StoreNote = (String, crate::app::state::JournalStatus);
-
 pub async fn run(cfg: Config, store: SharedStore, note: Option<StoreNote>) -> anyhow::Result<()> {
     let theme = Theme::new(&cfg.theme, cfg.color);
     let settings = Settings {

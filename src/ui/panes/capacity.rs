@@ -80,7 +80,11 @@ fn row<'a>(r: &CapacityRow, label: &str, theme: &Theme) -> Row<'a> {
 
 pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let rep = &state.reports;
-    let loading = if rep.loading { " · computing…" } else { "" };
+    let loading = if rep.capacity_loading {
+        " · computing…"
+    } else {
+        ""
+    };
     let Some(c) = &rep.capacity else {
         let block = Block::default()
             .borders(Borders::ALL)

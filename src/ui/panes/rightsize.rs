@@ -65,7 +65,11 @@ fn row<'a>(r: &RightsizeRow, currency: &str, theme: &Theme) -> Row<'a> {
 
 pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let rep = &state.reports;
-    let loading = if rep.loading { " · computing…" } else { "" };
+    let loading = if rep.rightsize_loading {
+        " · computing…"
+    } else {
+        ""
+    };
     let block = |t: String| {
         Block::default()
             .borders(Borders::ALL)
