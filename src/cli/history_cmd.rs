@@ -145,9 +145,9 @@ pub fn metrics(
         Format::Table => {
             let _ = writeln!(
                 out,
-                "{name} {} on {uri}, {} points at {} s resolution",
+                "{name} {} on {uri}, {} at {} s resolution",
                 m.name(),
-                r.points.len(),
+                crate::domain::format::plural(r.points.len(), "point"),
                 r.step_ms / 1000
             );
             for p in &r.points {
