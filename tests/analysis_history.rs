@@ -124,3 +124,32 @@ fn capacity_finds_the_rising_host_cpu_and_rightsize_the_oversized_vm() {
     assert_eq!(rec["idle"], false, "two days are not the week idle needs");
     assert_eq!(vm["samples"], 576);
 }
+
+/// Reports run at once (cron jobs at the same minute, no console running) take turns on the
+/// database instead of failing on sled's lock.
+#[test]
+fn reports_run_at_once_take_turns_on_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = row_start_with_slack();
+    let uri = seed_analysis_history(dir.path(), &dir.path().join("history"), now);
+    let runs: Vec<std::thread::JoinHandle<Value>> = (0..4)
+        .map(|i| {
+            let (dir, uri) = (dir.path().to_path_buf(), uri.clone());
+            std::thread::spawn(move || {
+                let args: &[&str] = if i % 2 == 0 {
+                    &["capacity", "--json"]
+                } else {
+                    &["forecast", SEEDED_VM, "--json"]
+                };
+                json(&dir, &uri, args)
+            })
+        })
+        .collect();
+    for r in runs {
+        let doc = r.join().expect("a report failed");
+        assert!(
+            doc.get("rows").is_some() || doc.get("forecast").is_some(),
+            "{doc}"
+        );
+    }
+}
