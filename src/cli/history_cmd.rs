@@ -9,7 +9,7 @@ use crate::app::ingest::vm_entity;
 use crate::config::Config;
 use crate::domain::Metric;
 use crate::store::remote::{socket_path, RemoteStore};
-use crate::store::{HistoryStore, Query, SeriesKey, SledStore, StoreConfig, StoreError};
+use crate::store::{HistoryStore, Query, SeriesKey, SledStore, StoreConfig};
 
 /// The history database: read through the running console when one has it open (sled
 /// allows one process), else opened here.
@@ -39,33 +39,25 @@ pub(super) fn open(cfg: &Config) -> Result<Box<dyn HistoryStore>, Failure> {
         }));
     }
     let sock = socket_path(path);
+    if let Some(remote) = RemoteStore::connect(&sock) {
+        tracing::info!(
+            "reading the history through the console at {}",
+            sock.display()
+        );
+        return Ok(Box::new(remote));
+    }
     let store_cfg = StoreConfig {
         retention: cfg.retention,
         ..StoreConfig::default()
     };
-    // Another headless command (a cron job, say) may hold the database for a moment, or a
-    // console may be starting: wait a little for either before giving up on the lock.
-    let deadline = std::time::Instant::now() + LOCK_PATIENCE;
-    loop {
-        if let Some(remote) = RemoteStore::connect(&sock) {
-            tracing::info!(
-                "reading the history through the console at {}",
-                sock.display()
-            );
-            return Ok(Box::new(remote));
-        }
-        match SledStore::open(path, store_cfg.clone()) {
-            Ok(s) => return Ok(Box::new(s)),
-            Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            Err(e) => return Err(Failure::usage(e.to_string())),
-        }
-    }
+    // Another report (a cron job, say) may hold the database for a moment: take turns.
+    SledStore::open_waiting(path, &store_cfg, LOCK_PATIENCE)
+        .map(|s| Box::new(s) as Box<dyn HistoryStore>)
+        .map_err(|e| Failure::usage(e.to_string()))
 }
 
-/// How long a reading command waits for a database another process holds without serving.
-const LOCK_PATIENCE: Duration = Duration::from_secs(5);
+/// How long a command waits for a database another process holds without serving it.
+pub(super) const LOCK_PATIENCE: Duration = Duration::from_secs(5);
 
 /// A `--metric` argument: a VM series name or an alias.
 pub(super) fn metric_arg(metric: &str) -> Result<Metric, Failure> {

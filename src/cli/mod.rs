@@ -380,7 +380,17 @@ fn open_store(
     };
     let mut note = None;
     let store: Box<dyn HistoryStore> = match &cfg.history_path {
-        Some(p) => match SledStore::open(p, sc.clone()) {
+        Some(p) => match SledStore::open_waiting(
+            p,
+            &sc,
+            // A read-only console reads through the recording one at once; one that records
+            // waits for a report holding the database to finish.
+            if cfg.read_only {
+                std::time::Duration::ZERO
+            } else {
+                history_cmd::LOCK_PATIENCE
+            },
+        ) {
             Ok(s) => Box::new(s),
             Err(e @ StoreError::Locked { .. }) if cfg.read_only => {
                 if let Some(remote) = RemoteStore::connect(&socket_path(p)) {

@@ -45,11 +45,33 @@ pub struct SledStore {
 }
 
 impl SledStore {
-    /// Opens (or creates) the history database in directory `path`.
+    /// Opens (or creates) the history database in directory `path`, waiting up to
+    /// `patience` while another process holds it (a report taking its turn).
     ///
     /// # Errors
-    /// [`StoreError::Locked`] if another process has it open, [`StoreError::Damaged`] or
-    /// [`StoreError::Incompatible`] if it cannot be read, [`StoreError::Io`] otherwise.
+    /// [`StoreError::Locked`] if another process still has it open, [`StoreError::Damaged`]
+    /// or [`StoreError::Incompatible`] if it cannot be read, [`StoreError::NotADatabase`] for
+    /// a directory of other files, [`StoreError::Io`] otherwise.
+    pub fn open_waiting(
+        path: &Path,
+        cfg: &StoreConfig,
+        patience: std::time::Duration,
+    ) -> Result<Self, StoreError> {
+        let deadline = std::time::Instant::now() + patience;
+        loop {
+            match Self::open(path, cfg.clone()) {
+                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Opens (or creates) the database at `path`.
+    ///
+    /// # Errors
+    /// As [`open_waiting`](Self::open_waiting), without the wait.
     pub fn open(path: &Path, cfg: StoreConfig) -> Result<Self, StoreError> {
         refuse_foreign(path)?;
         let kv = SledKv::open(path, &cfg)?;
