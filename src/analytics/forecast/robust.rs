@@ -65,10 +65,19 @@ pub fn robust_seasonal(
         .map(|t| profile_at(history, t, spec, &mut buf))
         .collect();
     let level = median_residual(&history[start..], &past)?;
+    // A slot with no past rows (gaps a day ago) takes the profile's typical value: the level
+    // is a residual, so the level alone forecast 0 for a constant series at 340 000.
+    let known: Vec<f64> = past
+        .iter()
+        .chain(&future)
+        .copied()
+        .filter(|p| p.is_finite())
+        .collect();
+    let fill = median(&known)?;
     Some(
         future
             .iter()
-            .map(|p| if p.is_finite() { level + p } else { level })
+            .map(|p| level + if p.is_finite() { *p } else { fill })
             .collect(),
     )
 }
@@ -184,6 +193,30 @@ fn median_residual(ys: &[f64], fitted: &[f64]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slot_with_only_gaps_a_day_ago_keeps_the_level() {
+        // The proptest case: a constant series whose rows a day before the forecast are gaps.
+        let spec = RobustSeasonalSpec {
+            season: 24,
+            max_days: 7,
+            smooth: 2,
+            level_window: 12,
+        };
+        let ys: Vec<f64> = (0..66)
+            .map(|i| {
+                if (16..=20).contains(&i) || (40..=44).contains(&i) {
+                    f64::NAN
+                } else {
+                    343_746.0
+                }
+            })
+            .collect();
+        let fc = robust_seasonal(&ys, 12, &spec).unwrap();
+        for (s, f) in fc.iter().enumerate() {
+            assert!((f - 343_746.0).abs() < 1e-6, "step {s}: {f}");
+        }
+    }
 
     #[test]
     fn pure_seasonal_series_is_recovered() {
