@@ -163,6 +163,22 @@ fn on_action(state: &mut State, a: Action) -> Vec<Effect> {
             }
         }
         Action::Freeze => return charts::toggle_freeze(state),
+        Action::ToggleSuspend
+        | Action::Start
+        | Action::Shutdown
+        | Action::Reboot
+        | Action::Reset
+        | Action::Destroy
+            if !matches!(state.view.screen, Screen::Table | Screen::Detail) =>
+        {
+            // The table's selection is hidden behind the host and analysis panes: an
+            // operation from there would act on a VM the user cannot see.
+            flash(
+                state,
+                "operations work from the VM table or a VM's detail pane (esc to go back)",
+                true,
+            );
+        }
         Action::ToggleSuspend => {
             if let Some(e) = state.selected() {
                 let op = if e.vm.state == VmState::Paused {

@@ -352,3 +352,38 @@ fn quit_and_sigterm_both_end_the_loop() {
     assert_eq!(update(&mut s, Msg::Terminate, T0), vec![Effect::Quit]);
     assert!(s.quit);
 }
+
+#[test]
+fn no_operation_from_a_pane_that_hides_the_selected_vm() {
+    use super::state::Screen;
+    let mut s = state();
+    select(&mut s, "web-1");
+    for (open, screen) in [
+        (Action::Hosts, Screen::Host),
+        (Action::Capacity, Screen::Capacity),
+        (Action::Rightsize, Screen::Rightsize),
+    ] {
+        act(&mut s, open);
+        assert_eq!(s.view.screen, screen);
+        for op in [Action::ToggleSuspend, Action::Destroy, Action::Start] {
+            let eff = act(&mut s, op);
+            assert!(
+                !eff.iter().any(|e| matches!(e, Effect::Provider { .. })),
+                "{op:?} from {screen:?}: {eff:?}"
+            );
+            assert!(s.view.overlay.is_none(), "no confirmation either");
+            assert!(s
+                .flash
+                .as_ref()
+                .is_some_and(|f| f.text.contains("VM table")));
+        }
+        act(&mut s, Action::Back);
+    }
+    // From the table the same key acts on the selected VM.
+    assert_eq!(s.view.screen, Screen::Table);
+    let eff = act(&mut s, Action::ToggleSuspend);
+    assert!(
+        eff.iter().any(|e| matches!(e, Effect::Provider { .. })),
+        "{eff:?}"
+    );
+}
