@@ -227,6 +227,32 @@ fn sigterm_restores_the_terminal() {
     t.assert_restored();
 }
 
+/// A read-only console started first holds nothing the console that records needs: that one
+/// still starts, and the watcher reads the history through it from then on.
+#[test]
+fn a_watcher_started_first_does_not_lock_out_the_console_that_records() {
+    let watcher = Tmux::start("nc-e2e-early-watcher", "-c test:///default --read-only");
+    watcher.wait_screen("the watcher", Duration::from_secs(15), |s| {
+        s.contains("[read-only]") && s.contains("none yet") && s.contains("│test")
+    });
+    let shared = watcher.dir.path().to_path_buf();
+    let recorder = Tmux::start_in(
+        "nc-e2e-late-recorder",
+        tempfile::tempdir().unwrap(),
+        &shared,
+        "-c test:///default",
+    );
+    let s = recorder.wait_screen("the recording console", Duration::from_secs(15), |s| {
+        s.contains("│test") || s.contains("EXIT=")
+    });
+    assert!(!s.contains("locked"), "{s}");
+    assert!(shared.join("state/novacron/history.sock").exists());
+    recorder.keys(&["q"]);
+    assert_eq!(recorder.wait_exit().trim(), "EXIT=0");
+    watcher.keys(&["q"]);
+    assert_eq!(watcher.wait_exit().trim(), "EXIT=0");
+}
+
 #[test]
 fn a_second_console_is_refused_and_a_read_only_one_watches_alongside() {
     if !lab::available() {

@@ -359,9 +359,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 /// Opens the history store the config asks for: sled on disk, or memory with `--no-history`.
-/// A read-only console watching alongside a running one cannot open its history database
-/// (sled allows one process): it reads it through that console's socket, or keeps this
-/// run's history in memory if there is none, and says which.
+/// A read-only console never opens the database (sled allows one process, and the console
+/// that records must be able to): it reads through that console's socket.
 fn open_store(
     cfg: &config::Config,
 ) -> Result<
@@ -373,42 +372,34 @@ fn open_store(
 > {
     use crate::app::state::JournalStatus;
     use crate::store::remote::{socket_path, RemoteStore};
-    use crate::store::{HistoryStore, MemoryStore, SledStore, StoreConfig, StoreError};
+    use crate::store::{HistoryStore, MemoryStore, SledStore, StoreConfig};
     let sc = StoreConfig {
         retention: cfg.retention,
         ..StoreConfig::default()
     };
     let mut note = None;
     let store: Box<dyn HistoryStore> = match &cfg.history_path {
-        Some(p) => match SledStore::open_waiting(
-            p,
-            &sc,
-            // A read-only console reads through the recording one at once; one that records
-            // waits for a report holding the database to finish.
-            if cfg.read_only {
-                std::time::Duration::ZERO
+        // A read-only console never holds the database: that would lock out the console
+        // that records. It reads through the recording console's socket, now or once one
+        // runs, and drops what it would write.
+        Some(p) if cfg.read_only => {
+            let remote = RemoteStore::new(&socket_path(p));
+            note = Some(if remote.connected() {
+                (
+                    format!("read from the console that records {}", p.display()),
+                    JournalStatus::Event,
+                )
             } else {
-                history_cmd::LOCK_PATIENCE
-            },
-        ) {
+                (
+                    "read once a console that records it runs".to_string(),
+                    JournalStatus::Warning("none yet".into()),
+                )
+            });
+            Box::new(remote.discarding_writes())
+        }
+        // One that records waits for a report holding the database to finish.
+        Some(p) => match SledStore::open_waiting(p, &sc, history_cmd::LOCK_PATIENCE) {
             Ok(s) => Box::new(s),
-            Err(e @ StoreError::Locked { .. }) if cfg.read_only => {
-                if let Some(remote) = RemoteStore::connect(&socket_path(p)) {
-                    tracing::info!("{e}; read-only: reading the history through that console");
-                    note = Some((
-                        format!("read from the console that holds {}", p.display()),
-                        JournalStatus::Event,
-                    ));
-                    Box::new(remote.discarding_writes())
-                } else {
-                    tracing::warn!("{e}; read-only: keeping this run's history in memory");
-                    note = Some((
-                        format!("kept in memory: {} is held by another console", p.display()),
-                        JournalStatus::Warning("memory only".into()),
-                    ));
-                    Box::new(MemoryStore::new(sc))
-                }
-            }
             Err(e) => return Err(Failure::usage(e.to_string())),
         },
         None => Box::new(MemoryStore::new(sc)),

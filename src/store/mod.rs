@@ -300,7 +300,7 @@ pub enum StoreError {
         path.display()
     )]
     NotADatabase { path: PathBuf, what: String },
-    #[error("history read through the console at {}: {detail}", path.display())]
+    #[error("{detail} (socket {})", path.display())]
     Remote { path: PathBuf, detail: String },
     #[error("invalid series key {key:?}: {reason}")]
     InvalidKey { key: String, reason: &'static str },

@@ -254,12 +254,28 @@ impl RemoteStore {
     /// Connects to the console serving [`socket_path`]; `None` when none answers there.
     #[must_use]
     pub fn connect(path: &Path) -> Option<Self> {
-        let conn = Conn::open(path).ok()?;
-        Some(Self {
+        let store = Self::new(path);
+        store.connected().then_some(store)
+    }
+
+    /// The history served at `path`, connected now if a console answers there, else at the
+    /// first call after one does.
+    #[must_use]
+    pub fn new(path: &Path) -> Self {
+        Self {
             path: path.to_path_buf(),
-            conn: Mutex::new(Some(conn)),
+            conn: Mutex::new(Conn::open(path).ok()),
             discard_writes: false,
-        })
+        }
+    }
+
+    /// Whether a connection is open (as of the last call).
+    #[must_use]
+    pub fn connected(&self) -> bool {
+        self.conn
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
     }
 
     /// For a read-only console watching beside the one that records: what it would write,
@@ -283,8 +299,9 @@ impl RemoteStore {
             WouldBlock,
         };
         match e.kind() {
-            BrokenPipe | ConnectionReset | UnexpectedEof | ConnectionRefused | NotFound => self
-                .fail("that console has exited; start this one again to read the history itself"),
+            BrokenPipe | ConnectionReset | UnexpectedEof | ConnectionRefused | NotFound => {
+                self.fail("no console that records it is running now; read again once one is")
+            }
             WouldBlock | TimedOut => self.fail(format!(
                 "that console did not answer within {} s",
                 TIMEOUT.as_secs()

@@ -148,7 +148,10 @@ fn a_stale_socket_is_replaced_and_the_socket_goes_with_the_server() {
     drop(server);
     // The client learns the console went away instead of hanging.
     let e = remote.stats().unwrap_err().to_string();
-    assert!(e.contains("that console has exited"), "{e}");
+    assert!(
+        e.contains("no console that records it is running now"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -215,4 +218,24 @@ fn a_gap_stored_as_nan_comes_back_as_nan() {
         remote.query(&q).unwrap().points.len(),
         lock(&store).query(&q).unwrap().points.len()
     );
+}
+
+#[test]
+fn a_watcher_started_first_reads_once_a_console_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = socket_path(&dir.path().join("history"));
+    let watcher = RemoteStore::new(&sock).discarding_writes();
+    assert!(!watcher.connected());
+    let e = watcher.stats().unwrap_err().to_string();
+    assert!(
+        e.contains("no console that records it is running now"),
+        "{e}"
+    );
+    let store: SharedStore = Arc::new(Mutex::new(Box::new(MemoryStore::new(
+        StoreConfig::default(),
+    ))));
+    let server = QueryServer::start(store, sock).unwrap();
+    assert!(watcher.stats().is_ok(), "connects at the first call after");
+    assert!(watcher.connected());
+    drop(server);
 }
