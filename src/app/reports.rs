@@ -20,7 +20,7 @@ pub struct Reports {
     pub capacity_loading: bool,
     /// A recommendations request is in flight.
     pub rightsize_loading: bool,
-    /// First row shown (j/k scroll).
+    /// The selected row (j/k), kept in view; recommendations show its evidence.
     pub scroll: usize,
     /// The 5-minute row the last request was made in.
     pub row: i64,

@@ -207,8 +207,8 @@ fn scroll(state: &mut State, delta: isize) {
         let cur = isize::try_from(state.view.host_cursor).unwrap_or(0);
         state.view.host_cursor = usize::try_from((cur + delta).clamp(0, n - 1)).unwrap_or(0);
     } else if matches!(state.view.screen, Screen::Capacity | Screen::Rightsize) {
-        // The first row shown (and, in recommendations, the one whose evidence is shown):
-        // never past the last row.
+        // The selected row (in recommendations, the one whose evidence is shown): never
+        // past the last row.
         let last =
             isize::try_from(state.reports.rows(state.view.screen).saturating_sub(1)).unwrap_or(0);
         let s = isize::try_from(state.reports.scroll).unwrap_or(0) + delta;

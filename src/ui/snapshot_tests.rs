@@ -281,8 +281,8 @@ fn forecast_view_with_bands() {
     insta::assert_snapshot!(draw(&s, 80, 24));
 }
 
-#[test]
-fn capacity_sorted_by_time_to_exhaustion_with_headroom() {
+/// The capacity pane open on a report of five rows over two hosts.
+fn capacity_state() -> State {
     use crate::analysis::capacity::{CapacityReport, CapacityRow, HostHeadroom};
     use crate::analytics::capacity::{Crossing, Headroom, Limit, VmShape};
     use crate::analytics::forecast::ModelKind;
@@ -367,16 +367,40 @@ fn capacity_sorted_by_time_to_exhaustion_with_headroom() {
         step_ms: 300_000,
     };
     update(&mut s, Msg::Capacity { request, report }, T0);
-    insta::assert_snapshot!(draw(&s, 80, 24));
-    // j never scrolls past the last row; g and G go to the first and the last.
+    s
+}
+
+#[test]
+fn capacity_sorted_by_time_to_exhaustion_with_headroom() {
+    insta::assert_snapshot!(draw(&capacity_state(), 80, 24));
+}
+
+#[test]
+fn capacity_rows_are_selected_and_kept_in_view() {
+    let mut s = capacity_state();
+    // j never goes past the last row; g and G go to the first and the last.
     let rows = s.reports.capacity.as_ref().unwrap().rows.len();
     for _ in 0..rows + 3 {
         update(&mut s, Msg::Action(Action::Down), T0);
     }
     assert_eq!(s.reports.scroll, rows - 1);
+    // j selects; when every row fits, none scrolls out of view.
+    let screen = draw(&s, 80, 24);
     assert!(
-        draw(&s, 80, 24).contains("pool"),
-        "the last row stays in view"
+        screen.contains("pool images") && screen.contains("pool new"),
+        "{screen}"
+    );
+    // With more rows than fit, the selected last row is kept in view and the first goes.
+    let mut long = s.clone();
+    if let Some(c) = long.reports.capacity.as_mut() {
+        let filler = c.rows[1].clone();
+        c.rows.splice(1..1, std::iter::repeat_n(filler, 30));
+    }
+    update(&mut long, Msg::Action(Action::Bottom), T0);
+    let screen = draw(&long, 80, 24);
+    assert!(
+        screen.contains("pool new") && !screen.contains("pool images"),
+        "{screen}"
     );
     update(&mut s, Msg::Action(Action::Top), T0);
     assert_eq!(s.reports.scroll, 0);

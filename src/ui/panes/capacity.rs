@@ -3,7 +3,7 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
 
 use crate::analysis::capacity::CapacityRow;
@@ -109,12 +109,11 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let rows: Vec<Row> = c
         .rows
         .iter()
-        .skip(rep.scroll)
         .map(|r| row(r, &label(&r.host), theme))
         .collect();
     let title = super::fit_title(
         format!(
-            " Capacity · time until usage crosses {:.0}%, soonest first{loading} (j/k scroll, esc back) ",
+            " Capacity · time until usage crosses {:.0}%, soonest first{loading} (j/k select, esc back) ",
             c.threshold_pct
         ),
         format!(" Capacity · crosses {:.0}%{loading} (j/k, esc) ", c.threshold_pct),
@@ -133,11 +132,12 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             Constraint::Length(host_w),
             Constraint::Length(resource_w),
             Constraint::Length(7),
-            Constraint::Length(12),
+            Constraint::Length(10),
             Constraint::Min(22),
-            Constraint::Length(12),
+            Constraint::Length(11),
         ],
     )
+    .row_highlight_style(theme.selected)
     .header(
         Row::new([
             "HOST",
@@ -155,7 +155,9 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             .border_style(theme.border)
             .title(Span::styled(title, theme.title)),
     );
-    f.render_widget(table, table_area);
+    // The selected row is kept in view (a fresh state each frame: render stays pure).
+    let mut view = TableState::default().with_selected(Some(rep.scroll));
+    f.render_stateful_widget(table, table_area, &mut view);
     let lines: Vec<Line> = c
         .headroom
         .iter()

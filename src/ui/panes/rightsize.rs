@@ -3,7 +3,7 @@
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
 use crate::analysis::rightsize::RightsizeRow;
@@ -91,13 +91,9 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             None => format!("{}: {}", r.name, r.note.clone().unwrap_or_default()),
         })
         .unwrap_or_default();
-    let table_rows: Vec<Row> = rows
-        .iter()
-        .skip(rep.scroll)
-        .map(|r| row(r, &rep.currency, theme))
-        .collect();
+    let table_rows: Vec<Row> = rows.iter().map(|r| row(r, &rep.currency, theme)).collect();
     let title = super::fit_title(
-        format!(" Recommendations · idle first, then by savings{loading} (j/k scroll, esc back) "),
+        format!(" Recommendations · idle first, then by savings{loading} (j/k select, esc back) "),
         format!(" Recommendations{loading} (j/k, esc) "),
         area.width,
     );
@@ -127,10 +123,13 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         ])
         .style(theme.title),
     )
+    .row_highlight_style(theme.selected)
     .block(block(title));
     let [t, e] =
         ratatui::layout::Layout::vertical([Constraint::Min(4), Constraint::Length(4)]).areas(area);
-    f.render_widget(table, t);
+    // The selected row (whose evidence is shown) is kept in view.
+    let mut view = TableState::default().with_selected(Some(rep.scroll));
+    f.render_stateful_widget(table, t, &mut view);
     f.render_widget(
         Paragraph::new(Line::from(Span::raw(evidence)))
             .wrap(Wrap { trim: true })
