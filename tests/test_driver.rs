@@ -274,6 +274,11 @@ fn cli_ops_exit_codes() {
             predicate::str::contains("no domain named \"tset\"")
                 .and(predicate::str::contains("did you mean test")),
         );
+    cli()
+        .args(["-c", "test:///default", "--no-history", "forecast", ""])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("the VM name is empty"));
     // Nothing listens there: an unreachable host is a connection error naming the URI.
     cli()
         .args(["-c", "qemu+tcp://127.0.0.2:16599/system", "list"])

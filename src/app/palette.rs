@@ -58,6 +58,9 @@ pub fn parse(line: &str) -> Result<Command, String> {
         ("forecast", Some(vm)) => Ok(Command::Forecast(vm.to_string())),
         ("capacity", None) => Ok(Command::Capacity),
         ("rightsize", None) => Ok(Command::Rightsize),
+        ("quit" | "q" | "capacity" | "rightsize", Some(extra)) => Err(format!(
+            "{verb} takes no argument (got {extra:?}); it covers every host and VM"
+        )),
         ("forecast", None) => Err("forecast needs a VM name, e.g. :forecast web-1".into()),
         (v, a) => match v.parse::<Op>() {
             Ok(op) => a
@@ -145,6 +148,8 @@ mod tests {
 
     #[test_case("frobnicate x", "unknown command \"frobnicate\"" ; "unknown verb")]
     #[test_case("destroy", "destroy needs a VM name" ; "missing name")]
+    #[test_case("capacity extra", "capacity takes no argument (got \"extra\")" ; "capacity with an argument")]
+    #[test_case("rightsize 7d", "rightsize takes no argument" ; "rightsize with an argument")]
     #[test_case("start a b", "too many arguments" ; "extra argument")]
     #[test_case("", "empty command" ; "empty")]
     fn bad_commands_say_what_is_allowed(line: &str, fragment: &str) {

@@ -123,6 +123,11 @@ fn find<'a>(
 
 /// Resolves a VM name to (URI, UUID) across the configured connections.
 pub fn find_vm(cfg: &Config, name: &str) -> Result<(String, String), Failure> {
+    if name.trim().is_empty() {
+        return Err(Failure::usage(
+            "the VM name is empty; `novacron list` shows the names",
+        ));
+    }
     let conns = connect_all(cfg)?;
     let (uri, _, uuid) = find(&conns, name)?;
     Ok((uri.to_string(), uuid))

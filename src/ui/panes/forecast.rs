@@ -129,6 +129,16 @@ fn y_bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo, if hi > lo { hi } else { lo + 1.0 })
 }
 
+/// How far back the chart starts: "6h", or "7d" from two days on (not "-168h").
+fn ago(ms: i64) -> String {
+    let h = hours(ms);
+    if h >= 48.0 {
+        format!("{:.0}d", h / 24.0)
+    } else {
+        format!("{h:.0}h")
+    }
+}
+
 /// The title, "Forecast · web-1 · cpu · next 6h" and the keys if they fit.
 fn title(v: &crate::app::forecast_view::ForecastView, width: u16) -> String {
     let (hlabel, _) = v.horizon();
@@ -210,7 +220,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         .style(theme.dim)
         .bounds([x(from), x(to)])
         .labels(vec![
-            Span::raw(format!("-{:.0}h", hours(r.start_ms - from))),
+            Span::raw(format!("-{}", ago(r.start_ms - from))),
             Span::raw("now"),
             Span::raw(format!("+{hlabel}")),
         ]);
@@ -272,6 +282,13 @@ mod tests {
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    #[test]
+    fn the_time_axis_counts_days_back_from_two_days() {
+        assert_eq!(ago(6 * 3_600_000), "6h");
+        assert_eq!(ago(47 * 3_600_000), "47h");
+        assert_eq!(ago(168 * 3_600_000), "7d");
     }
 
     #[test]
