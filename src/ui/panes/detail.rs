@@ -183,6 +183,16 @@ impl<'a> ChartSpec<'a> {
             empty: "no data yet",
         }
     }
+
+    /// Says `why` instead of "no data yet" when `cond` holds (nothing will ever come).
+    #[must_use]
+    pub fn empty_when(self, cond: bool, why: &'a str) -> Self {
+        if cond {
+            Self { empty: why, ..self }
+        } else {
+            self
+        }
+    }
 }
 
 /// The 2×2 chart grid shared by the VM detail and the host pane.
@@ -254,30 +264,18 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         &[
             ChartSpec::new("CPU", Unit::Percent, vec![(Metric::CpuPct, "cpu")]),
             ChartSpec::new("Memory", Unit::Bytes, vec![(Metric::MemUsedBytes, "used")]),
-            ChartSpec {
-                empty: if e.vm.disks.is_empty() {
-                    "no disks attached"
-                } else {
-                    "no data yet"
-                },
-                ..ChartSpec::new(
-                    "Disk",
-                    Unit::BytesPerSec,
-                    vec![(Metric::DiskRdBps, "rd"), (Metric::DiskWrBps, "wr")],
-                )
-            },
-            ChartSpec {
-                empty: if e.vm.nics.is_empty() {
-                    "no network interfaces"
-                } else {
-                    "no data yet"
-                },
-                ..ChartSpec::new(
-                    "Network",
-                    Unit::BytesPerSec,
-                    vec![(Metric::NetRxBps, "rx"), (Metric::NetTxBps, "tx")],
-                )
-            },
+            ChartSpec::new(
+                "Disk",
+                Unit::BytesPerSec,
+                vec![(Metric::DiskRdBps, "rd"), (Metric::DiskWrBps, "wr")],
+            )
+            .empty_when(e.vm.disks.is_empty(), "no disks attached"),
+            ChartSpec::new(
+                "Network",
+                Unit::BytesPerSec,
+                vec![(Metric::NetRxBps, "rx"), (Metric::NetTxBps, "tx")],
+            )
+            .empty_when(e.vm.nics.is_empty(), "no network interfaces"),
         ],
     );
 }
