@@ -121,6 +121,13 @@ pub struct ForecastResult {
 }
 
 impl ForecastResult {
+    /// Whether the intervals are worth showing: under [`MIN_BAND_ROWS`] of history a band
+    /// describes the few rows it came from, not the series (the view and the CLI hide it).
+    #[must_use]
+    pub fn bands_meaningful(&self) -> bool {
+        self.history.len() >= MIN_BAND_ROWS
+    }
+
     /// "sMAPE 6.3 %, MASE 0.74 over 24 origins", each score where it exists; `None` without
     /// a backtest.
     #[must_use]

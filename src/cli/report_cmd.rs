@@ -59,10 +59,10 @@ pub fn forecast(
         r.forecast.model.name(),
         crate::domain::format::plural(rows, "row"),
         crate::domain::format::plural(r.history.len(), "row"),
-        if r.history.len() < crate::analysis::MIN_BAND_ROWS {
-            " (too few for meaningful intervals: wait an hour)"
-        } else {
+        if r.bands_meaningful() {
             ""
+        } else {
+            " (too few for meaningful intervals: wait an hour)"
         },
         r.backtest_summary()
             .unwrap_or_else(|| "n/a (too little history)".into())
@@ -72,9 +72,8 @@ pub fn forecast(
         "{:<21} {:>12} {:>12} {:>12} {:>12} {:>12}",
         "time", "forecast", "lo95", "lo80", "hi80", "hi95"
     );
-    // Intervals from under an hour of rows describe those rows, not the series: not printed,
-    // as the console's forecast view does not draw them (`--json` keeps them).
-    let bands = r.history.len() >= crate::analysis::MIN_BAND_ROWS;
+    // As in the console's forecast view (`--json` keeps them).
+    let bands = r.bands_meaningful();
     for i in 0..r.forecast.point.len() {
         let ts = r.start_ms + i64::try_from(i).unwrap_or(0) * crate::analysis::STEP_MS;
         let f = &r.forecast;

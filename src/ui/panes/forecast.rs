@@ -51,7 +51,7 @@ fn summary_lines<'a>(
 ) -> Vec<Line<'a>> {
     let f = &r.forecast;
     let at = |i: usize| {
-        if bands_hidden(r) {
+        if !r.bands_meaningful() {
             return format!(
                 "{} (intervals after an hour of history)",
                 metric(f.point[i], unit)
@@ -110,12 +110,6 @@ fn legend<'a>(theme: &Theme, bands_hidden: bool) -> Line<'a> {
         spans.push(Span::styled("⠒⠒ 95 % ", theme.dim));
     }
     Line::from(spans)
-}
-
-/// Under an hour of history a band describes the few rows it came from, not the series:
-/// neither the chart nor the summary shows it.
-fn bands_hidden(r: &ForecastResult) -> bool {
-    r.history.len() < crate::analysis::MIN_BAND_ROWS
 }
 
 /// The value axis: from zero (or below, for negative values) to the highest value, so a
@@ -200,7 +194,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         series(&fc.lo80),
         series(&fc.hi80),
     );
-    let hidden = bands_hidden(r);
+    let hidden = !r.bands_meaningful();
     let band_values = [&lo95, &hi95].into_iter().filter(|_| !hidden).flatten();
     let (lo, hi) = y_bounds(hist.iter().chain(&point).chain(band_values).map(|p| p.1));
     let mut datasets = Vec::new();
