@@ -292,6 +292,13 @@ impl State {
         }
     }
 
+    /// Whether the selected VM is in view, so operation keys may act on it: the table and
+    /// the detail pane show it; the host and analysis panes hide the table.
+    #[must_use]
+    pub fn vm_in_view(&self) -> bool {
+        matches!(self.view.screen, Screen::Table | Screen::Detail)
+    }
+
     /// The VM under the cursor.
     #[must_use]
     pub fn selected(&self) -> Option<&VmEntry> {

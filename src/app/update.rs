@@ -169,10 +169,9 @@ fn on_action(state: &mut State, a: Action) -> Vec<Effect> {
         | Action::Reboot
         | Action::Reset
         | Action::Destroy
-            if !matches!(state.view.screen, Screen::Table | Screen::Detail) =>
+            if !state.vm_in_view() =>
         {
-            // The table's selection is hidden behind the host and analysis panes: an
-            // operation from there would act on a VM the user cannot see.
+            // An operation from there would act on a VM the user cannot see.
             flash(
                 state,
                 "operations work from the VM table or a VM's detail pane (esc to go back)",

@@ -5,7 +5,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use crate::app::state::{Overlay, Screen};
+use crate::app::state::Overlay;
 use crate::app::State;
 use crate::ui::theme::Theme;
 
@@ -49,9 +49,8 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             } else {
                 let mut spans = Vec::new();
                 let read_only = state.settings.read_only;
-                // Operations only where a VM is in view (see the reducer).
-                let vm_in_view = matches!(state.view.screen, Screen::Table | Screen::Detail);
-                let ops = if read_only || !vm_in_view {
+                // Operations only where the reducer runs them.
+                let ops = if read_only || !state.vm_in_view() {
                     &OPS[..0]
                 } else {
                     &OPS[..]
