@@ -46,14 +46,18 @@ pub(super) fn open(cfg: &Config) -> Result<Box<dyn HistoryStore>, Failure> {
         );
         return Ok(Box::new(remote));
     }
-    let store_cfg = StoreConfig {
-        retention: cfg.retention,
-        ..StoreConfig::default()
-    };
     // Another report (a cron job, say) may hold the database for a moment: take turns.
-    SledStore::open_waiting(path, &store_cfg, LOCK_PATIENCE)
+    SledStore::open_waiting(path, &store_config(cfg), LOCK_PATIENCE)
         .map(|s| Box::new(s) as Box<dyn HistoryStore>)
         .map_err(|e| Failure::usage(e.to_string()))
+}
+
+/// The store settings the config asks for (its retention), for the console and reports alike.
+pub(super) fn store_config(cfg: &Config) -> StoreConfig {
+    StoreConfig {
+        retention: cfg.retention,
+        ..StoreConfig::default()
+    }
 }
 
 /// How long a command waits for a database another process holds without serving it.

@@ -372,11 +372,8 @@ fn open_store(
 > {
     use crate::app::state::JournalStatus;
     use crate::store::remote::{socket_path, RemoteStore};
-    use crate::store::{HistoryStore, MemoryStore, SledStore, StoreConfig};
-    let sc = StoreConfig {
-        retention: cfg.retention,
-        ..StoreConfig::default()
-    };
+    use crate::store::{HistoryStore, MemoryStore, SledStore};
+    let sc = history_cmd::store_config(cfg);
     let mut note = None;
     let store: Box<dyn HistoryStore> = match &cfg.history_path {
         // A read-only console never holds the database: that would lock out the console
