@@ -121,11 +121,8 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     );
     // HOST and RESOURCE as wide as their names ("pool novacron-lab" was cut to "pool
     // novacro"); the band, which also carries the notes, takes what is left.
-    let width = |f: &dyn Fn(&CapacityRow) -> usize, min: usize| {
-        u16::try_from(c.rows.iter().map(f).max().unwrap_or(0).max(min)).unwrap_or(u16::MAX)
-    };
-    let host_w = width(&|r| label(&r.host).chars().count(), 4);
-    let resource_w = width(&|r| r.resource.chars().count(), 8);
+    let host_w = super::column_width(&c.rows, |r| label(&r.host), 4);
+    let resource_w = super::column_width(&c.rows, |r| r.resource.clone(), 8);
     let table = Table::new(
         rows,
         [

@@ -22,3 +22,10 @@ pub fn fit_title(long: String, short: String, width: u16) -> String {
         short
     }
 }
+
+/// A column as wide as the widest text `text` gives for `rows`, and at least `min`.
+#[must_use]
+pub fn column_width<T>(rows: &[T], text: impl Fn(&T) -> String, min: usize) -> u16 {
+    let widest = rows.iter().map(|r| text(r).chars().count()).max();
+    u16::try_from(widest.unwrap_or(0).max(min)).unwrap_or(u16::MAX)
+}

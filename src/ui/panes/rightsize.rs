@@ -99,11 +99,8 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     );
     // HOST and COST as wide as what they hold (a cut price reads as another price); the VM
     // name takes what is left.
-    let width = |f: &dyn Fn(&RightsizeRow) -> usize, min: usize| {
-        u16::try_from(rows.iter().map(f).max().unwrap_or(0).max(min)).unwrap_or(u16::MAX)
-    };
-    let host_w = width(&|r| r.host.chars().count(), 4);
-    let cost_w = width(&|r| money(r, &rep.currency).chars().count(), 4);
+    let host_w = super::column_width(rows, |r| r.host.clone(), 4);
+    let cost_w = super::column_width(rows, |r| money(r, &rep.currency), 4);
     let table = Table::new(
         table_rows,
         [
