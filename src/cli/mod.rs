@@ -19,8 +19,13 @@ use crate::domain::Op;
 #[derive(Debug, Parser)]
 #[command(name = "novacron", version, about, long_about = None)]
 pub struct Cli {
-    /// libvirt URI; repeat for several hosts [default: $`LIBVIRT_DEFAULT_URI`, else <qemu:///system>]
-    #[arg(short = 'c', long = "connect", value_name = "URI", global = true)]
+    #[arg(
+        short = 'c',
+        long = "connect",
+        value_name = "URI",
+        global = true,
+        help = "libvirt URI; repeat for several hosts [default: $LIBVIRT_DEFAULT_URI, else qemu:///system]"
+    )]
     pub connect: Vec<String>,
     /// Open connections read-only and disable every operation
     #[arg(long, global = true)]
