@@ -165,6 +165,37 @@ fn history(
     Ok((path, retention))
 }
 
+/// The hosts to connect to: `-c`, else the file's `connect`, else `$LIBVIRT_DEFAULT_URI`, else
+/// `qemu:///system`; each checked, repeats dropped (`-c X -c X` is one host, not two that
+/// each hold every VM).
+fn uris(
+    o: &Overrides,
+    cf: &ConfigFile,
+    file_name: &str,
+    env_uri: Option<&str>,
+) -> Result<Vec<String>, ConfigError> {
+    let mut uris: Vec<String> = if !o.connect.is_empty() {
+        for u in &o.connect {
+            check_uri("--connect", u)?;
+        }
+        o.connect.clone()
+    } else if let Some(list) = cf.connect.clone().filter(|l| !l.is_empty()) {
+        for u in &list {
+            check_uri(&format!("{file_name}: connect"), u)?;
+        }
+        list
+    } else {
+        let uri = env_uri.filter(|u| !u.is_empty());
+        if let Some(u) = uri {
+            check_uri("$LIBVIRT_DEFAULT_URI", u)?;
+        }
+        vec![uri.unwrap_or("qemu:///system").to_string()]
+    };
+    let mut seen = std::collections::HashSet::new();
+    uris.retain(|u| seen.insert(u.clone()));
+    Ok(uris)
+}
+
 /// Builds the configuration. `env_uri` is `$LIBVIRT_DEFAULT_URI`, `no_color_env` whether
 /// `NO_COLOR` is set.
 ///
@@ -189,22 +220,7 @@ pub fn load(
         })?,
         None => ConfigFile::default(),
     };
-    let uris: Vec<String> = if !o.connect.is_empty() {
-        for u in &o.connect {
-            check_uri("--connect", u)?;
-        }
-        o.connect.clone()
-    } else if let Some(list) = cf.connect.clone().filter(|l| !l.is_empty()) {
-        for u in &list {
-            check_uri(&format!("{file_name}: connect"), u)?;
-        }
-        list
-    } else {
-        vec![env_uri
-            .filter(|u| !u.is_empty())
-            .unwrap_or("qemu:///system")
-            .to_string()]
-    };
+    let uris = uris(o, &cf, &file_name, env_uri)?;
     let dur = |flag: (&str, &Option<String>),
                key: (&str, &Option<String>),
                default: Duration,
@@ -320,6 +336,23 @@ mod tests {
         );
         assert_eq!(load(&o, None, true).unwrap().uris, vec!["qemu:///system"]);
         assert!(!load(&o, None, true).unwrap().color);
+    }
+
+    #[test]
+    fn a_bad_env_uri_names_the_variable_and_a_repeated_uri_is_one_host() {
+        let (_f, mut o) = with_file("");
+        let e = load(&o, Some("bogus"), false).unwrap_err().to_string();
+        assert!(
+            e.contains("$LIBVIRT_DEFAULT_URI") && e.contains("\"bogus\""),
+            "{e}"
+        );
+        o.connect = vec![
+            "test:///default".into(),
+            "qemu:///system".into(),
+            "test:///default".into(),
+        ];
+        let c = load(&o, None, false).unwrap();
+        assert_eq!(c.uris, vec!["test:///default", "qemu:///system"]);
     }
 
     #[test]
