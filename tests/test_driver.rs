@@ -315,6 +315,58 @@ fn cli_ops_exit_codes() {
 }
 
 #[test]
+fn cli_vm_timeout_is_checked_before_anything_is_sent() {
+    for (args, says) in [
+        (
+            vec!["shutdown", "test", "--timeout", "18446744073709551615"],
+            "allowed 1 to 3600 seconds",
+        ),
+        (
+            vec!["shutdown", "test", "--timeout", "0"],
+            "--timeout 0 is out of range",
+        ),
+        (
+            vec!["suspend", "test", "--force"],
+            "apply to `vm shutdown` only, not to `vm suspend`",
+        ),
+        (vec!["suspend", ""], "the VM name is empty"),
+    ] {
+        cli()
+            .args(["-c", "test:///default", "vm"])
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says).and(predicate::str::contains("panicked").not()));
+    }
+}
+
+#[test]
+fn cli_list_shows_the_hosts_that_answer_and_fails_for_the_others() {
+    // A refused port, a port that accepts and never answers, and a good host.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_uri = format!("qemu+tcp://{}/system", silent.local_addr().unwrap());
+    let started = std::time::Instant::now();
+    cli()
+        .args(["-c", "qemu+tcp://127.0.0.2:16599/system", "-c", &silent_uri])
+        .args(["-c", "test:///default", "list"])
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("test:///default"))
+        .stderr(
+            predicate::str::contains("Connection refused")
+                .and(predicate::str::contains(format!(
+                    "{silent_uri}: cannot connect"
+                )))
+                .and(predicate::str::contains("no answer after 15 s"))
+                .and(predicate::str::contains("listed the other hosts")),
+        );
+    // Opened side by side: one deadline for all hosts, not one per host.
+    assert!(started.elapsed() < std::time::Duration::from_secs(40));
+    drop(silent);
+}
+
+#[test]
 fn cli_help_lists_the_keymap() {
     cli().arg("--help").assert().success().stdout(
         predicate::str::contains("Keys in the console")

@@ -9,7 +9,7 @@ use virt::connect::Connect;
 use super::Failure;
 use crate::config::Config;
 use crate::domain::{Op, Vm, VmState};
-use crate::provider::libvirt::{inventory, open, ops};
+use crate::provider::libvirt::{inventory, ops, Opening, OPEN_DEADLINE};
 use crate::provider::LibvirtError;
 use crate::ui::format::kib;
 
@@ -20,14 +20,32 @@ pub fn emit(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
-fn connect_all(cfg: &Config) -> Result<Vec<(String, Connect)>, Failure> {
-    cfg.uris
+/// Opens every connection at once, each within [`OPEN_DEADLINE`]: one host that never
+/// answers neither blocks the command forever nor delays the others.
+fn open_each(cfg: &Config) -> Vec<(String, Result<Connect, LibvirtError>)> {
+    let started = Instant::now();
+    let attempts: Vec<_> = cfg
+        .uris
         .iter()
-        .map(|u| {
-            open(u, cfg.read_only)
-                .map(|c| (u.clone(), c))
-                .map_err(|e| Failure::usage(e.to_string()))
+        .map(|u| (u.clone(), Opening::start(u, cfg.read_only)))
+        .collect();
+    attempts
+        .into_iter()
+        .map(|(u, attempt)| {
+            let left = OPEN_DEADLINE.saturating_sub(started.elapsed());
+            let r = attempt.and_then(|a| {
+                a.wait(left)
+                    .unwrap_or_else(|a| Err(a.no_answer(OPEN_DEADLINE)))
+            });
+            (u, r)
         })
+        .collect()
+}
+
+fn connect_all(cfg: &Config) -> Result<Vec<(String, Connect)>, Failure> {
+    open_each(cfg)
+        .into_iter()
+        .map(|(u, r)| r.map(|c| (u, c)).map_err(|e| Failure::usage(e.to_string())))
         .collect()
 }
 
@@ -44,13 +62,24 @@ struct ListedVm<'a> {
 /// # Errors
 /// Exit 2 when a connection or the inventory read fails.
 pub fn list(cfg: &Config, json: bool) -> Result<(), Failure> {
-    let conns = connect_all(cfg)?;
+    // The hosts that answer are listed; each one that does not is an error on stderr, and
+    // the exit code says the list is incomplete.
+    let mut failed = Vec::new();
     let mut all: Vec<(String, Vm)> = Vec::new();
-    for (host, (uri, conn)) in conns.iter().enumerate() {
-        let vms = inventory::read_inventory(conn, host, true)
-            .map_err(|e| Failure::usage(format!("{uri}: {e}")))?;
-        all.extend(vms.into_iter().map(|v| (uri.clone(), v)));
+    for (host, (uri, conn)) in open_each(cfg).into_iter().enumerate() {
+        match conn.and_then(|c| inventory::read_inventory(&c, host, true)) {
+            Ok(vms) => all.extend(vms.into_iter().map(|v| (uri.clone(), v))),
+            Err(e) => failed.push(format!("{uri}: {e}")),
+        }
     }
+    let result = match failed.len() {
+        0 => Ok(()),
+        n if n == cfg.uris.len() => return Err(Failure::usage(failed.join("\n"))),
+        _ => Err(Failure::usage(format!(
+            "{}\n(listed the other hosts)",
+            failed.join("\n")
+        ))),
+    };
     all.sort_by(|a, b| a.1.name.cmp(&b.1.name).then(a.0.cmp(&b.0)));
     if json {
         let rows: Vec<ListedVm> = all
@@ -63,28 +92,52 @@ pub fn list(cfg: &Config, json: bool) -> Result<(), Failure> {
             .collect();
         let text = serde_json::to_string_pretty(&rows).map_err(|e| Failure::op(e.to_string()))?;
         emit(&format!("{text}\n"));
-        return Ok(());
+        return result;
     }
-    let mut text = format!(
-        "{:<24} {:<18} {:<22} {:>4} {:>11} {:<18} AUTOSTART\n",
-        "NAME", "URI", "STATE", "VCPU", "MEM", "IP"
-    );
-    for (uri, vm) in &all {
-        let ip = vm.ips.first().map_or("-", String::as_str);
-        let _ = writeln!(
-            text,
-            "{:<24} {:<18} {:<22} {:>4} {:>11} {:<18} {}",
-            vm.name,
-            uri,
-            vm.state_text(),
-            vm.vcpus,
-            format!("{}/{}", kib(vm.mem_kib), kib(vm.max_mem_kib)),
-            ip,
-            if vm.autostart { "yes" } else { "no" }
-        );
+    emit(&list_table(&all));
+    result
+}
+
+/// The text table of `list`, its columns as wide as their longest value.
+fn list_table(all: &[(String, Vm)]) -> String {
+    let rows: Vec<[String; 7]> = all
+        .iter()
+        .map(|(uri, vm)| {
+            [
+                vm.name.clone(),
+                uri.clone(),
+                vm.state_text(),
+                vm.vcpus.to_string(),
+                format!("{}/{}", kib(vm.mem_kib), kib(vm.max_mem_kib)),
+                vm.ips.first().cloned().unwrap_or_else(|| "-".into()),
+                (if vm.autostart { "yes" } else { "no" }).to_string(),
+            ]
+        })
+        .collect();
+    let header = ["NAME", "URI", "STATE", "VCPU", "MEM", "IP", "AUTOSTART"].map(String::from);
+    let width = |c: usize| {
+        std::iter::once(&header)
+            .chain(&rows)
+            .map(|r| r[c].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..7).map(width).collect();
+    let mut text = String::new();
+    for r in std::iter::once(&header).chain(&rows) {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (v, &w))| match c {
+                3 | 4 => format!("{v:>w$}"),
+                6 => v.clone(),
+                _ => format!("{v:<w$}"),
+            })
+            .collect();
+        let _ = writeln!(text, "{}", line.join(" "));
     }
-    emit(&text);
-    Ok(())
+    text
 }
 
 /// Finds `name` on exactly one connection, with suggestions when it is nowhere.
@@ -92,6 +145,11 @@ fn find<'a>(
     conns: &'a [(String, Connect)],
     name: &str,
 ) -> Result<(&'a str, &'a Connect, String), Failure> {
+    if name.trim().is_empty() {
+        return Err(Failure::usage(
+            "the VM name is empty; `novacron list` shows the names",
+        ));
+    }
     let mut found = Vec::new();
     let mut suggestions = Vec::new();
     for (uri, conn) in conns {
@@ -123,11 +181,6 @@ fn find<'a>(
 
 /// Resolves a VM name to (URI, UUID) across the configured connections.
 pub fn find_vm(cfg: &Config, name: &str) -> Result<(String, String), Failure> {
-    if name.trim().is_empty() {
-        return Err(Failure::usage(
-            "the VM name is empty; `novacron list` shows the names",
-        ));
-    }
     let conns = connect_all(cfg)?;
     let (uri, _, uuid) = find(&conns, name)?;
     Ok((uri.to_string(), uuid))

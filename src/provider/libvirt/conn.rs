@@ -87,6 +87,69 @@ pub fn open(uri: &str, read_only: bool) -> Result<Connect, LibvirtError> {
     })
 }
 
+/// How long a connection may take to open. A host that accepts the TCP connection but never
+/// answers (a hung libvirtd, a firewall that swallows replies, an ssh that waits for a banner)
+/// would otherwise block forever: libvirt's open has no deadline of its own.
+pub const OPEN_DEADLINE: Duration = Duration::from_secs(15);
+
+/// A connection being opened on a thread of its own, so the caller can stop waiting for it.
+///
+/// The thread cannot be cancelled: a host that never answers keeps it blocked. Waiting on the
+/// same attempt again (instead of starting another) bounds that to one thread per host.
+pub struct Opening {
+    uri: String,
+    rx: Receiver<Result<Connect, LibvirtError>>,
+}
+
+impl Opening {
+    /// Starts opening `uri`.
+    ///
+    /// # Errors
+    /// When the event loop cannot be started or the thread cannot be spawned.
+    pub fn start(uri: &str, read_only: bool) -> Result<Self, LibvirtError> {
+        events::ensure_event_loop()?;
+        let (tx, rx) = mpsc::channel();
+        let u = uri.to_string();
+        std::thread::Builder::new()
+            .name("libvirt-open".into())
+            .spawn(move || {
+                let _ = tx.send(open(&u, read_only));
+            })
+            .map_err(|e| LibvirtError::EventLoop(format!("cannot spawn a thread: {e}")))?;
+        Ok(Self {
+            uri: uri.to_string(),
+            rx,
+        })
+    }
+
+    /// The connection, or `Err(self)` when it has not answered within `wait`.
+    ///
+    /// # Errors
+    /// `Ok(Err(_))` is libvirt's own error; `Err(self)` is "still waiting".
+    pub fn wait(self, wait: Duration) -> Result<Result<Connect, LibvirtError>, Self> {
+        match self.rx.recv_timeout(wait) {
+            Ok(r) => Ok(r),
+            Err(RecvTimeoutError::Timeout) => Err(self),
+            Err(RecvTimeoutError::Disconnected) => Ok(Err(LibvirtError::Connect {
+                uri: self.uri.clone(),
+                message: "the thread opening the connection ended without an answer".into(),
+            })),
+        }
+    }
+
+    /// The error for an attempt that has waited `waited` without an answer.
+    #[must_use]
+    pub fn no_answer(&self, waited: Duration) -> LibvirtError {
+        LibvirtError::Connect {
+            uri: self.uri.clone(),
+            message: format!(
+                "no answer after {} s (the host accepts the connection but libvirt does not reply)",
+                waited.as_secs()
+            ),
+        }
+    }
+}
+
 /// Starts the worker thread for one host.
 ///
 /// # Errors
@@ -148,11 +211,25 @@ impl Worker {
     fn run(self) {
         let mut backoff = Duration::from_secs(1);
         let mut poller = Poller::new(self.opts.poll_interval, self.opts.slow_interval);
+        // An attempt that has not answered yet is waited on again, never started twice.
+        let mut pending: Option<Opening> = None;
         loop {
             if !self.status(ConnStatus::Connecting) {
                 return;
             }
-            let error = match open(&self.opts.uri, self.opts.read_only) {
+            let attempt = match pending.take() {
+                Some(p) => Ok(p),
+                None => Opening::start(&self.opts.uri, self.opts.read_only),
+            };
+            let opened = attempt.and_then(|p| match p.wait(OPEN_DEADLINE) {
+                Ok(r) => r,
+                Err(p) => {
+                    let e = p.no_answer(OPEN_DEADLINE);
+                    pending = Some(p);
+                    Err(e)
+                }
+            });
+            let error = match opened {
                 Ok(conn) => {
                     backoff = Duration::from_secs(1);
                     match self.session(&conn, &mut poller) {

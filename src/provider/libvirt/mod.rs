@@ -13,7 +13,7 @@ pub mod state;
 pub mod stats;
 pub mod xml;
 
-pub use conn::{open, spawn_host, HostHandle, HostOptions};
+pub use conn::{open, spawn_host, HostHandle, HostOptions, Opening, OPEN_DEADLINE};
 
 /// libvirt's message without the `[code=…, domain=…]` suffix `virt` appends in `Display`.
 #[must_use]
