@@ -66,7 +66,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run a lifecycle operation on a VM and wait for it to take effect
+    /// Run a lifecycle operation on a VM; waits for the new state (reboot and reset: until libvirt accepts them)
     Vm {
         #[arg(value_enum)]
         op: OpArg,
@@ -288,6 +288,28 @@ fn overrides(cli: &Cli) -> Overrides {
     }
 }
 
+/// The shutdown wait of `novacron vm`: `--timeout` in the range `--shutdown-timeout` allows,
+/// and `--timeout`/`--force` only where they mean something.
+fn vm_timeout(
+    op: Op,
+    timeout: Option<u64>,
+    force: bool,
+    default: std::time::Duration,
+) -> Result<std::time::Duration, Failure> {
+    if op != Op::Shutdown && (timeout.is_some() || force) {
+        return Err(Failure::usage(format!(
+            "--timeout and --force apply to `vm shutdown` only, not to `vm {op}`"
+        )));
+    }
+    match timeout {
+        None => Ok(default),
+        Some(s @ 1..=3600) => Ok(std::time::Duration::from_secs(s)),
+        Some(s) => Err(Failure::usage(format!(
+            "--timeout {s} is out of range; allowed 1 to 3600 seconds"
+        ))),
+    }
+}
+
 fn run(cli: Cli) -> Result<(), Failure> {
     let env_uri = std::env::var("LIBVIRT_DEFAULT_URI").ok();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -305,9 +327,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
             timeout,
             force,
         }) => {
+            let op: Op = op.into();
+            let timeout = vm_timeout(op, timeout, force, cfg.shutdown_timeout)?;
             let _g = crate::logging::init_cli();
-            let timeout = timeout.map_or(cfg.shutdown_timeout, std::time::Duration::from_secs);
-            headless::vm(&cfg, op.into(), &name, timeout, force)
+            headless::vm(&cfg, op, &name, timeout, force)
         }
         Some(Command::Metrics {
             name,
