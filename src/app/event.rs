@@ -9,6 +9,10 @@ use crate::provider::ProviderEvent;
 pub enum InputKey {
     Char(char),
     Backspace,
+    /// ctrl-w: delete the word before the cursor (and the spaces after it).
+    DeleteWord,
+    /// ctrl-u: clear the line.
+    ClearLine,
     Enter,
     Esc,
     Tab,

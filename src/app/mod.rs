@@ -14,6 +14,8 @@ pub mod forecast_view;
 pub mod ingest;
 pub mod live;
 pub mod opflow;
+#[cfg(test)]
+mod opflow_tests;
 pub mod palette;
 pub mod reports;
 pub mod rows;
@@ -25,5 +27,5 @@ mod update_tests;
 pub use action::Action;
 pub use effect::Effect;
 pub use event::{InputKey, Msg};
-pub use state::State;
+pub use state::{State, MIN_SIZE};
 pub use update::update;

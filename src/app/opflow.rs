@@ -77,6 +77,10 @@ pub fn request(state: &mut State, vm: &VmId, op: Op) -> Vec<Effect> {
         return Vec::new();
     }
     let name = entry.vm.name.clone();
+    if let Some(why) = wrong_state(op, entry.vm.state) {
+        flash(state, format!("{op} {name}: {name} {why}"), true);
+        return Vec::new();
+    }
     if op.is_destructive() {
         let what = match op {
             Op::Reset => {
@@ -90,10 +94,27 @@ pub fn request(state: &mut State, vm: &VmId, op: Op) -> Vec<Effect> {
             name: name.clone(),
             op,
             prompt: format!("{op} {name} on {host}? {what}"),
+            offer: false,
         }));
         return Vec::new();
     }
     send(state, vm, &name, op)
+}
+
+/// Why `op` cannot apply to a VM in `state`, for the cases that are certain; libvirt still
+/// has the last word on the others.
+fn wrong_state(op: Op, state: VmState) -> Option<&'static str> {
+    let off = matches!(state, VmState::ShutOff | VmState::Crashed);
+    match op {
+        Op::Start if state == VmState::Paused => Some("is paused; resume it (p) instead"),
+        Op::Start if state.is_active() => Some("is already running"),
+        Op::Shutdown | Op::Reboot | Op::Reset | Op::Destroy | Op::Suspend if off => {
+            Some("is already shut off")
+        }
+        Op::Suspend if state == VmState::Paused => Some("is already paused"),
+        Op::Resume if state != VmState::Paused => Some("is not paused"),
+        _ => None,
+    }
 }
 
 /// Sends an operation to the worker and journals it as pending.
@@ -229,19 +250,16 @@ pub fn on_tick(state: &mut State) {
                 id,
                 JournalStatus::Warning(format!("still running after {secs} s")),
             );
-            let still_up = state
-                .vms
-                .get(&vm)
-                .is_some_and(|e| e.vm.state != VmState::ShutOff);
-            if still_up && state.view.overlay.is_none() && !state.settings.read_only {
-                state.view.overlay = Some(Overlay::Confirm(Confirm {
+            if !state.settings.read_only {
+                state.offers.push_back(Confirm {
                     vm,
                     name: name.clone(),
                     op: Op::Destroy,
                     prompt: format!(
                         "{name} did not shut down within {secs} s. Force it off (destroy)?"
                     ),
-                }));
+                    offer: true,
+                });
             }
         } else {
             finish(
@@ -249,6 +267,54 @@ pub fn on_tick(state: &mut State) {
                 id,
                 JournalStatus::Warning("no confirming event".into()),
             );
+        }
+    }
+}
+
+/// Whether a force-off offer still makes sense: its VM is there and not shut off.
+fn offer_stands(state: &State, c: &Confirm) -> bool {
+    state
+        .vms
+        .get(&c.vm)
+        .is_some_and(|e| !matches!(e.vm.state, VmState::ShutOff | VmState::Crashed))
+}
+
+/// After every message: withdraws a force-off offer whose VM has stopped (or gone), and shows
+/// the next queued offer once no other overlay is open.
+pub fn settle_offers(state: &mut State) {
+    if let Some(Overlay::Confirm(c)) = &state.view.overlay {
+        if c.offer && !offer_stands(state, c) {
+            let text = format!("{} is shut off; force-off no longer needed", c.name);
+            state.view.overlay = None;
+            flash(state, text, false);
+        }
+    }
+    while state.view.overlay.is_none() {
+        let Some(c) = state.offers.pop_front() else {
+            break;
+        };
+        if offer_stands(state, &c) {
+            state.view.overlay = Some(Overlay::Confirm(c));
+        }
+    }
+}
+
+/// A lifecycle event (the VM stopped or started by any way): its force-off offer, shown or
+/// queued, belonged to the run that timed out and is withdrawn.
+pub fn withdraw_offers(state: &mut State, vm: &VmId, kind: &DomainEventKind) {
+    let ends_run = matches!(
+        kind,
+        DomainEventKind::Lifecycle(LifecycleEvent::Started(_) | LifecycleEvent::Stopped(_))
+    );
+    if !ends_run {
+        return;
+    }
+    state.offers.retain(|c| &c.vm != vm);
+    if let Some(Overlay::Confirm(c)) = &state.view.overlay {
+        if c.offer && &c.vm == vm {
+            let text = format!("{}: state changed; force-off offer withdrawn", c.name);
+            state.view.overlay = None;
+            flash(state, text, false);
         }
     }
 }

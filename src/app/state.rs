@@ -138,6 +138,9 @@ pub struct Confirm {
     pub name: String,
     pub op: Op,
     pub prompt: String,
+    /// The force-off offered after a shutdown timeout: withdrawn when the VM stops or starts
+    /// by any other way, so a late "y" never destroys a later run of it.
+    pub offer: bool,
 }
 
 /// Modal input on top of the current screen.
@@ -244,6 +247,8 @@ pub struct State {
     pub watched: BTreeMap<HostId, Vec<String>>,
     pub ops: HashMap<OpId, PendingOp>,
     pub next_op: OpId,
+    /// Force-off offers that came due while another overlay was open, shown once it closes.
+    pub offers: VecDeque<Confirm>,
     pub settings: Settings,
     pub flash: Option<Flash>,
     pub help: Vec<HelpLine>,
@@ -254,7 +259,17 @@ pub struct State {
     pub quit: bool,
 }
 
+/// Smallest terminal the layout is designed for; below it only a message is drawn.
+pub const MIN_SIZE: (u16, u16) = (80, 24);
+
 impl State {
+    /// The terminal is below [`MIN_SIZE`]: nothing but a message is on screen, so no key may
+    /// act on what the operator cannot see.
+    #[must_use]
+    pub const fn too_small(&self) -> bool {
+        self.size.0 < MIN_SIZE.0 || self.size.1 < MIN_SIZE.1
+    }
+
     #[must_use]
     pub fn new(uris: &[String], settings: Settings, help: Vec<HelpLine>, now_ms: i64) -> Self {
         let labels = host_labels(uris);
@@ -282,6 +297,7 @@ impl State {
             watched: BTreeMap::new(),
             ops: HashMap::new(),
             next_op: 1,
+            offers: VecDeque::new(),
             settings,
             flash: None,
             help,

@@ -19,6 +19,7 @@ use crate::provider::{ConnStatus, DomainEventKind, ProviderEvent};
 pub fn update(state: &mut State, msg: Msg, now_ms: i64) -> Vec<Effect> {
     state.now_ms = now_ms;
     let mut effects = dispatch(state, msg);
+    opflow::settle_offers(state);
     effects.extend(charts::sync(state));
     effects.extend(watch_visible(state));
     effects
@@ -26,6 +27,12 @@ pub fn update(state: &mut State, msg: Msg, now_ms: i64) -> Vec<Effect> {
 
 fn dispatch(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
+        // Below the minimum size the screen only asks for a bigger window: quitting and
+        // closing an overlay are all that may happen, never an operation or a confirmation
+        // the operator cannot see.
+        Msg::Action(a) if state.too_small() && a != Action::Quit => Vec::new(),
+        Msg::Input(InputKey::Char('q')) if state.too_small() => quit(state),
+        Msg::Input(k) if state.too_small() && k != InputKey::Esc => Vec::new(),
         Msg::Action(a) => on_action(state, a),
         Msg::Input(k) => on_input(state, k),
         Msg::Provider(ev) => on_provider(state, ev),
@@ -258,7 +265,10 @@ fn on_input(state: &mut State, k: InputKey) -> Vec<Effect> {
                 rows::rebuild(state);
             }
             InputKey::Enter => {}
-            InputKey::Backspace | InputKey::Char(_) => {
+            InputKey::Backspace
+            | InputKey::DeleteWord
+            | InputKey::ClearLine
+            | InputKey::Char(_) => {
                 edit(&mut buf, k);
                 state.view.filter.clone_from(&buf);
                 rows::rebuild(state);
@@ -274,7 +284,10 @@ fn on_input(state: &mut State, k: InputKey) -> Vec<Effect> {
                 let completions = palette::completions(state, &buf);
                 state.view.overlay = Some(Overlay::Palette { buf, completions });
             }
-            InputKey::Backspace | InputKey::Char(_) => {
+            InputKey::Backspace
+            | InputKey::DeleteWord
+            | InputKey::ClearLine
+            | InputKey::Char(_) => {
                 edit(&mut buf, k);
                 let completions = palette::completions(state, &buf);
                 state.view.overlay = Some(Overlay::Palette { buf, completions });
@@ -289,8 +302,13 @@ fn edit(buf: &mut String, k: InputKey) {
         InputKey::Backspace => {
             buf.pop();
         }
+        InputKey::DeleteWord => {
+            let kept = buf.trim_end().rfind(' ').map_or(0, |i| i + 1);
+            buf.truncate(kept);
+        }
+        InputKey::ClearLine => buf.clear(),
         InputKey::Char(c) => buf.push(c),
-        _ => {}
+        InputKey::Enter | InputKey::Esc | InputKey::Tab => {}
     }
 }
 
@@ -399,8 +417,10 @@ fn on_provider(state: &mut State, ev: ProviderEvent) -> Vec<Effect> {
     match ev {
         ProviderEvent::Status { host, status } => {
             if let Some(h) = state.hosts.get_mut(host) {
-                let changed = std::mem::discriminant(&h.status) != std::mem::discriminant(&status);
-                if changed {
+                // The clock says how long the host has been up, or down: retrying
+                // (Disconnected ↔ Connecting) does not restart it.
+                let up = |s: &ConnStatus| matches!(s, ConnStatus::Connected { .. });
+                if up(&h.status) != up(&status) {
                     h.since_ms = state.now_ms;
                 }
                 h.status = status;
@@ -504,6 +524,7 @@ fn on_domain_event(
         rows::rebuild(state);
     }
     opflow::on_event(state, &id, kind);
+    opflow::withdraw_offers(state, &id, kind);
 }
 
 /// Tells each host which of its VMs show monitor-backed metrics (memory in use, disk,

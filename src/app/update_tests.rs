@@ -146,9 +146,9 @@ fn an_event_that_beats_the_api_reply_still_completes_the_op() {
 #[test]
 fn a_refused_op_shows_libvirts_message() {
     let mut s = state();
-    select(&mut s, "web-2");
+    select(&mut s, "web-1");
     let (id, _, _) = op_effect(&act(&mut s, Action::Reboot));
-    let msg = "Requested operation is not valid: domain is not running".to_string();
+    let msg = "Operation not supported: reboot without the guest agent".to_string();
     update(
         &mut s,
         Msg::Provider(ProviderEvent::OpResult {
@@ -320,14 +320,30 @@ fn disconnect_is_timed_from_when_it_happened() {
         &mut s,
         Msg::Provider(ProviderEvent::Status {
             host: 1,
-            status: st,
+            status: st.clone(),
         }),
         T0 + 9_000,
+    );
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::Status {
+            host: 1,
+            status: ConnStatus::Connecting,
+        }),
+        T0 + 11_000,
+    );
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::Status {
+            host: 1,
+            status: st,
+        }),
+        T0 + 12_000,
     );
     assert_eq!(
         s.hosts[1].since_ms,
         T0 + 5_000,
-        "a retry does not reset the clock"
+        "a retry (disconnected → connecting → disconnected) does not reset the clock"
     );
 }
 

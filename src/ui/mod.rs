@@ -18,8 +18,7 @@ use crate::app::state::Screen;
 use crate::app::State;
 pub use theme::Theme;
 
-/// Smallest terminal the layout is designed for.
-pub const MIN_SIZE: (u16, u16) = (80, 24);
+pub use crate::app::MIN_SIZE;
 
 /// Draws the whole screen.
 pub fn render(state: &State, theme: &Theme, f: &mut Frame) {

@@ -55,7 +55,7 @@ fn table_with_pending_op_and_journal() {
 #[test]
 fn journal_shows_failures_and_events() {
     let mut s = busy_state();
-    update(&mut s, Msg::Action(Action::Bottom), T0);
+    update(&mut s, Msg::Action(Action::Top), T0);
     let eff = update(&mut s, Msg::Action(Action::Reboot), T0 + 7_000);
     let crate::app::Effect::Provider {
         cmd: crate::provider::ProviderCmd::Op { id, .. },
@@ -64,7 +64,7 @@ fn journal_shows_failures_and_events() {
     else {
         panic!("{eff:?}");
     };
-    let err = Err("Requested operation is not valid: domain is not running".to_string());
+    let err = Err("Timed out during operation: cannot acquire state change lock".to_string());
     update(
         &mut s,
         Msg::Provider(ProviderEvent::OpResult {
@@ -219,6 +219,15 @@ fn filter_line_and_disconnected_host() {
         update(&mut s, Msg::Input(InputKey::Char(c)), T0 + 12_000);
     }
     insta::assert_snapshot!(draw(&s, 80, 24));
+    // The header keeps a badge; the host pane gives the reason.
+    update(&mut s, Msg::Input(InputKey::Enter), T0 + 12_000);
+    update(&mut s, Msg::Action(Action::Hosts), T0 + 12_000);
+    update(&mut s, Msg::Action(Action::Down), T0 + 12_000);
+    let text = draw(&s, 80, 24);
+    assert!(
+        text.contains("✗ disconnected 12 s, retrying every 4 s: End of file"),
+        "{text}"
+    );
 }
 
 #[test]

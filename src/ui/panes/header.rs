@@ -19,6 +19,12 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         let (text, style) = match &h.status {
             ConnStatus::Connecting => (" connecting…".to_string(), theme.pending),
             ConnStatus::Connected { .. } => (format!(" ● {count} VMs"), theme.ok),
+            // With several hosts one long libvirt message would push the others off the
+            // line: the header keeps a badge and the host pane (H) gives the reason.
+            ConnStatus::Disconnected { .. } if state.hosts.len() > 1 => (
+                format!(" ✗ down {} (H: why)", ago(state.now_ms - h.since_ms)),
+                theme.error,
+            ),
             ConnStatus::Disconnected { error, retry_in } => (
                 format!(
                     " ✗ disconnected {}, retrying every {} s: {error}",

@@ -1,4 +1,4 @@
-//! `H`: one host at a time (j/k switch): capacity figures, the poll's own cost, and charts of
+//! `H`: one host at a time (j/k switch): its link (with the reason when down), capacity figures, the poll's own cost, and charts of
 //! host CPU and memory.
 
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -7,10 +7,30 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use super::detail::{chart_grid, ChartSpec};
+use crate::app::state::HostView;
 use crate::app::State;
 use crate::domain::{Metric, Unit};
-use crate::ui::format::{kib, metric};
+use crate::provider::ConnStatus;
+use crate::ui::format::{ago, kib, metric};
 use crate::ui::theme::Theme;
+
+/// The host's link: connected to whom, or down since when and why.
+fn link(state: &State, h: &HostView, theme: &Theme) -> Span<'static> {
+    match &h.status {
+        ConnStatus::Connecting => Span::styled("connecting…", theme.pending),
+        ConnStatus::Connected { hostname } => {
+            Span::styled(format!("● connected to {hostname}"), theme.ok)
+        }
+        ConnStatus::Disconnected { error, retry_in } => Span::styled(
+            format!(
+                "✗ disconnected {}, retrying every {} s: {error}",
+                ago(state.now_ms - h.since_ms),
+                retry_in.as_secs()
+            ),
+            theme.error,
+        ),
+    }
+}
 
 pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let Some(h) = state.hosts.get(state.view.host_cursor) else {
@@ -32,7 +52,12 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         .keys()
         .filter(|id| id.host == state.view.host_cursor)
         .count();
+    let link = link(state, h, theme);
     let lines = vec![
+        Line::from(vec![
+            Span::styled(format!("{:<10}", "link"), theme.dim),
+            link,
+        ]),
         Line::from(vec![
             Span::styled(format!("{:<10}", "cpu"), theme.dim),
             Span::raw(format!(
@@ -63,7 +88,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             )),
         ]),
     ];
-    let [top, charts] = Layout::vertical([Constraint::Length(6), Constraint::Min(6)]).areas(area);
+    let [top, charts] = Layout::vertical([Constraint::Length(7), Constraint::Min(6)]).areas(area);
     let title = format!(
         " Host {} ({}/{}) · {}  (j/k host, +/- range, f freeze, esc back) ",
         h.uri,

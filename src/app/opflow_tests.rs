@@ -1,0 +1,173 @@
+//! Operation safety: what the keys may do on a screen too small to show anything, a force-off
+//! offer that outlived its reason, and operations the VM's state rules out.
+
+use super::fixtures::{state, vm, T0};
+use super::state::Overlay;
+use super::update_tests::{act, key, select};
+use super::{update, Action, Effect, InputKey, Msg};
+use crate::domain::{Op, VmState};
+use crate::provider::libvirt::state::LifecycleEvent;
+use crate::provider::{DomainEventKind, ProviderCmd, ProviderEvent};
+
+fn ops_sent(effects: &[Effect]) -> usize {
+    effects
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Effect::Provider {
+                    cmd: ProviderCmd::Op { .. },
+                    ..
+                }
+            )
+        })
+        .count()
+}
+
+/// A shutdown of web-1 accepted and left past its timeout: the force-off offer is due.
+fn timed_out_shutdown(s: &mut super::State) {
+    s.settings.shutdown_timeout_ms = 5_000;
+    select(s, "web-1");
+    let effects = act(s, Action::Shutdown);
+    let Some(Effect::Provider {
+        cmd: ProviderCmd::Op { id, .. },
+        ..
+    }) = effects.first()
+    else {
+        panic!("no shutdown sent: {effects:?}");
+    };
+    let id = *id;
+    update(
+        s,
+        Msg::Provider(ProviderEvent::OpResult { id, result: Ok(()) }),
+        T0,
+    );
+    update(s, Msg::Tick, T0 + 5_000);
+}
+
+fn is_offer(s: &super::State) -> bool {
+    matches!(&s.view.overlay, Some(Overlay::Confirm(c)) if c.offer && c.op == Op::Destroy)
+}
+
+fn set_state(s: &mut super::State, name: &str, st: VmState) {
+    update(
+        s,
+        Msg::Provider(ProviderEvent::VmUpdated {
+            host: 0,
+            vm: Box::new(vm(0, name, st, 2, 2048)),
+        }),
+        T0,
+    );
+}
+
+#[test]
+fn keys_do_nothing_but_quit_on_a_screen_too_small_to_show_them() {
+    let mut s = state();
+    select(&mut s, "db-main");
+    update(&mut s, Msg::Resize(70, 20), T0);
+    assert!(s.too_small());
+    for a in [
+        Action::Destroy,
+        Action::ToggleSuspend,
+        Action::Reset,
+        Action::Palette,
+    ] {
+        assert!(act(&mut s, a).is_empty(), "{a:?} acted unseen");
+        assert!(s.view.overlay.is_none(), "{a:?} opened an unseen overlay");
+    }
+    // A confirmation opened at full size and then shrunk away is not answered blind.
+    update(&mut s, Msg::Resize(120, 35), T0);
+    act(&mut s, Action::Destroy);
+    update(&mut s, Msg::Resize(70, 20), T0);
+    assert_eq!(
+        ops_sent(&key(&mut s, 'y')),
+        0,
+        "y answered an unseen dialog"
+    );
+    assert!(s.view.overlay.is_some());
+    update(&mut s, Msg::Input(InputKey::Esc), T0);
+    assert!(s.view.overlay.is_none(), "esc still closes it");
+    key(&mut s, 'q');
+    assert!(s.quit, "q quits, as the message says");
+}
+
+#[test]
+fn a_force_off_offer_is_withdrawn_when_the_vm_stops_or_starts_another_way() {
+    let mut s = state();
+    timed_out_shutdown(&mut s);
+    assert!(is_offer(&s));
+    // Shut off from another shell: the offer goes.
+    set_state(&mut s, "web-1", VmState::ShutOff);
+    assert!(s.view.overlay.is_none());
+    assert!(s.flash.as_ref().unwrap().text.contains("no longer needed"));
+
+    // Stopped and started again between polls: the stop event withdraws it just the same.
+    let mut s = state();
+    timed_out_shutdown(&mut s);
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::DomainEvent {
+            host: 0,
+            uuid: "0-web-1".into(),
+            name: "web-1".into(),
+            kind: DomainEventKind::Lifecycle(LifecycleEvent::Stopped("shutdown")),
+        }),
+        T0,
+    );
+    assert!(s.view.overlay.is_none());
+    assert_eq!(ops_sent(&key(&mut s, 'y')), 0, "a late y destroys nothing");
+}
+
+#[test]
+fn a_force_off_offer_due_under_another_overlay_waits_for_it_to_close() {
+    let mut s = state();
+    s.settings.shutdown_timeout_ms = 5_000;
+    select(&mut s, "web-1");
+    let effects = act(&mut s, Action::Shutdown);
+    let Some(Effect::Provider {
+        cmd: ProviderCmd::Op { id, .. },
+        ..
+    }) = effects.first()
+    else {
+        panic!("{effects:?}")
+    };
+    let id = *id;
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::OpResult { id, result: Ok(()) }),
+        T0,
+    );
+    act(&mut s, Action::Filter);
+    update(&mut s, Msg::Tick, T0 + 5_000);
+    assert!(matches!(s.view.overlay, Some(Overlay::Filter { .. })));
+    update(&mut s, Msg::Input(InputKey::Enter), T0 + 6_000);
+    assert!(
+        is_offer(&s),
+        "shown once the filter closed: {:?}",
+        s.view.overlay
+    );
+    assert_eq!(ops_sent(&key(&mut s, 'y')), 1);
+}
+
+#[test]
+fn operations_the_state_rules_out_are_refused_before_asking() {
+    let mut s = state();
+    set_state(&mut s, "web-1", VmState::ShutOff);
+    select(&mut s, "web-1");
+    for a in [
+        Action::Destroy,
+        Action::Reset,
+        Action::Shutdown,
+        Action::Reboot,
+    ] {
+        assert!(act(&mut s, a).is_empty(), "{a:?} sent");
+        assert!(s.view.overlay.is_none(), "{a:?} asked first");
+        assert!(s.flash.as_ref().unwrap().text.contains("already shut off"));
+    }
+    select(&mut s, "db-main");
+    assert!(act(&mut s, Action::Start).is_empty());
+    assert!(s.flash.as_ref().unwrap().text.contains("already running"));
+    select(&mut s, "batch");
+    assert!(act(&mut s, Action::Start).is_empty());
+    assert!(s.flash.as_ref().unwrap().text.contains("resume it"));
+}
