@@ -142,6 +142,113 @@ fn detect_flags_a_spike_and_scores_it_against_its_window() {
 }
 
 #[test]
+fn detect_windows_are_parsed_checked_and_must_name_every_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("spiky.csv");
+    write_series(&csv, 2000, |i| {
+        if (1500..1503).contains(&i) {
+            400.0
+        } else {
+            20.0 + ((i * 7919) % 11) as f64
+        }
+    });
+    let windows = dir.path().join("windows.json");
+    let detect = |json: String| {
+        std::fs::write(&windows, json).unwrap();
+        cli()
+            .arg("detect")
+            .arg(&csv)
+            .arg("--windows")
+            .arg(&windows)
+            .assert()
+    };
+    // ISO 8601 with a T scores the same as the benchmark's own form.
+    let iso = |i| ts(i).replace(' ', "T");
+    detect(format!(
+        "{{\"spiky.csv\": [[\"{}\", \"{}Z\"]]}}",
+        iso(1490),
+        iso(1520)
+    ))
+    .success()
+    .stdout(predicate::str::contains(
+        "pooled: precision 1.000  recall 1.000",
+    ));
+    detect(format!(
+        "{{\"other.csv\": [[\"{}\", \"{}\"]]}}",
+        ts(1490),
+        ts(1520)
+    ))
+    .code(2)
+    .stderr(predicate::str::contains(
+        "no windows for series \"spiky\"; it has: other",
+    ));
+    detect(format!(
+        "{{\"spiky.csv\": [[\"{}\", \"{}\"]]}}",
+        ts(1520),
+        ts(1490)
+    ))
+    .code(2)
+    .stderr(predicate::str::contains("ends before it starts"));
+    detect(format!(
+        "{{\"spiky.csv\": [[\"{}\", \"garbage\"]]}}",
+        ts(1490)
+    ))
+    .code(2)
+    .stderr(predicate::str::contains("not YYYY-MM-DD HH:MM:SS"));
+}
+
+#[test]
+fn out_files_are_complete_or_absent_and_never_an_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir(&a).unwrap();
+    std::fs::create_dir(&b).unwrap();
+    for d in [&a, &b] {
+        write_series(&d.join("s.csv"), 700, |i| (i % 7) as f64);
+    }
+    cli()
+        .arg("detect")
+        .arg(a.join("s.csv"))
+        .arg(b.join("s.csv"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("are both series \"s\""));
+    let input = a.join("s.csv");
+    let before = std::fs::read(&input).unwrap();
+    cli()
+        .arg("backtest")
+        .arg(&input)
+        .arg("--out")
+        .arg(&input)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is also an input"));
+    assert_eq!(
+        std::fs::read(&input).unwrap(),
+        before,
+        "the input is untouched"
+    );
+    // A byte-order mark (spreadsheets write one) is not part of the header.
+    let bom = dir.path().join("bom.csv");
+    let text = std::fs::read_to_string(&input).unwrap();
+    std::fs::write(&bom, format!("\u{feff}{text}")).unwrap();
+    let out = dir.path().join("d.csv");
+    cli()
+        .arg("detect")
+        .arg(&bom)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 701);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        4,
+        "no temp file left"
+    );
+}
+
+#[test]
 fn bad_input_names_the_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("bad.csv");

@@ -2,13 +2,13 @@
 //! following the protocol of the nab-aws benchmark row by row (a step is the next row).
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::headless::emit;
-use super::series_io::{read_csv, read_windows, Series};
+use super::out_file::OutFile;
+use super::series_io::{canonical_ts, read_all, read_windows, Series};
 use super::Failure;
 use crate::analytics::anomaly::ensemble::EnsembleConfig;
 use crate::analytics::backtest::{
@@ -16,16 +16,6 @@ use crate::analytics::backtest::{
 };
 use crate::analytics::events::{score_events, EventScore};
 use crate::analytics::forecast::{ForecastConfig, ModelKind};
-
-fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>, Failure> {
-    std::fs::File::create(path)
-        .map(std::io::BufWriter::new)
-        .map_err(|e| Failure::usage(format!("cannot create {}: {e}", path.display())))
-}
-
-fn io(path: &Path) -> impl Fn(std::io::Error) -> Failure + '_ {
-    move |e| Failure::op(format!("writing {}: {e}", path.display()))
-}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.retain(|x| x.is_finite());
@@ -56,10 +46,7 @@ struct ModelSummary {
 
 /// `novacron backtest FILE.csv… [--out forecasts.csv] [--json]`.
 pub fn backtest(files: &[PathBuf], out: Option<&Path>, json: bool) -> Result<(), Failure> {
-    let series: Vec<Series> = files
-        .iter()
-        .map(|f| read_csv(f))
-        .collect::<Result<_, _>>()?;
+    let series: Vec<Series> = read_all(files)?;
     let spec = BacktestSpec::default();
     if let Some((f, s)) = files
         .iter()
@@ -77,23 +64,26 @@ pub fn backtest(files: &[PathBuf], out: Option<&Path>, json: bool) -> Result<(),
         )));
     }
     let cfg = ForecastConfig::default();
-    let mut writer = out.map(create).transpose()?;
-    if let (Some(w), Some(p)) = (writer.as_mut(), out) {
-        writeln!(w, "series,origin_ts,step,forecast,lo95,hi95").map_err(io(p))?;
+    let mut writer = out.map(|p| OutFile::create(p, files)).transpose()?;
+    if let Some(w) = writer.as_mut() {
+        w.line(format_args!("series,origin_ts,step,forecast,lo95,hi95"))?;
     }
     let mut rows: Vec<SeriesScores> = Vec::new();
     for s in &series {
         for model in ModelKind::ALL {
             let bt = backtest_model(&s.values, model, &spec, &cfg);
             if model == ModelKind::Auto {
-                if let (Some(w), Some(p)) = (writer.as_mut(), out) {
+                if let Some(w) = writer.as_mut() {
                     for f in &bt.forecasts {
                         let origin_ts = &s.ts[f.origin - 1];
                         for (k, ((y, lo), hi)) in
                             f.point.iter().zip(&f.lo95).zip(&f.hi95).enumerate()
                         {
-                            writeln!(w, "{},{origin_ts},{},{y:.6},{lo:.6},{hi:.6}", s.name, k + 1)
-                                .map_err(io(p))?;
+                            w.line(format_args!(
+                                "{},{origin_ts},{},{y:.6},{lo:.6},{hi:.6}",
+                                s.name,
+                                k + 1
+                            ))?;
                         }
                     }
                 }
@@ -105,8 +95,8 @@ pub fn backtest(files: &[PathBuf], out: Option<&Path>, json: bool) -> Result<(),
             });
         }
     }
-    if let (Some(mut w), Some(p)) = (writer, out) {
-        w.flush().map_err(io(p))?;
+    if let Some(w) = writer {
+        w.finish()?;
     }
     let summaries: Vec<ModelSummary> = ModelKind::ALL
         .iter()
@@ -195,14 +185,11 @@ pub fn detect(
     windows: Option<&Path>,
     cfg: &EnsembleConfig,
 ) -> Result<(), Failure> {
-    let series: Vec<Series> = files
-        .iter()
-        .map(|f| read_csv(f))
-        .collect::<Result<_, _>>()?;
+    let series: Vec<Series> = read_all(files)?;
     let labels = windows.map(read_windows).transpose()?;
-    let mut writer = out.map(create).transpose()?;
-    if let (Some(w), Some(p)) = (writer.as_mut(), out) {
-        writeln!(w, "series,timestamp,score,is_anomaly").map_err(io(p))?;
+    let mut writer = out.map(|p| OutFile::create(p, files)).transpose()?;
+    if let Some(w) = writer.as_mut() {
+        w.line(format_args!("series,timestamp,score,is_anomaly"))?;
     }
     let mut t = String::new();
     let _ = writeln!(
@@ -213,18 +200,20 @@ pub fn detect(
     let mut scores: Vec<EventScore> = Vec::new();
     for s in &series {
         let dec = detect_rows(&s.values, cfg);
-        if let (Some(w), Some(p)) = (writer.as_mut(), out) {
+        if let Some(w) = writer.as_mut() {
             for (ts, (score, flag)) in s.ts.iter().zip(&dec) {
-                writeln!(w, "{},{ts},{score:.4},{}", s.name, u8::from(*flag)).map_err(io(p))?;
+                w.line(format_args!(
+                    "{},{ts},{score:.4},{}",
+                    s.name,
+                    u8::from(*flag)
+                ))?;
             }
         }
         let flags: Vec<bool> = dec.iter().map(|d| d.1).collect();
-        let wins = labels
-            .as_ref()
-            .and_then(|l| l.get(&s.name))
-            .cloned()
-            .unwrap_or_default();
-        let sc = score_events(&s.ts, &flags, &wins);
+        let sc = match &labels {
+            Some(l) => score_events(&canonical_ts(s)?, &flags, l.of(&s.name)?),
+            None => score_events(&s.ts, &flags, &[]),
+        };
         let known = labels.is_some();
         let opt = |x: usize| if known { x.to_string() } else { "-".into() };
         let _ = writeln!(
@@ -245,8 +234,8 @@ pub fn detect(
         );
         scores.push(sc);
     }
-    if let (Some(mut w), Some(p)) = (writer, out) {
-        w.flush().map_err(io(p))?;
+    if let Some(w) = writer {
+        w.finish()?;
     }
     if labels.is_some() {
         let p = EventScore::pooled(&scores);

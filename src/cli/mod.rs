@@ -4,6 +4,7 @@
 mod analytics_cmd;
 mod headless;
 mod history_cmd;
+mod out_file;
 mod report_cmd;
 mod series_io;
 
@@ -63,6 +64,7 @@ pub enum Command {
     /// List VMs on every connection
     List {
         /// JSON instead of a table
+        /// JSON instead of a table
         #[arg(long)]
         json: bool,
     },
@@ -86,7 +88,7 @@ pub enum Command {
         /// cpu, mem, disk, net, or a series name such as `disk_wr_iops`
         #[arg(long, default_value = "cpu")]
         metric: String,
-        /// How far back, e.g. 5m, 1h, 7d
+        /// How far back, 1s to 400d, e.g. 5m, 1h, 7d (M is months, m minutes)
         #[arg(long, default_value = "1h")]
         since: String,
         /// JSON output
@@ -104,11 +106,14 @@ pub enum Command {
         /// Write every forecast of the automatic choice here (`series,origin_ts,step,forecast,lo95,hi95`)
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// JSON instead of a table
         #[arg(long)]
         json: bool,
     },
     /// Stream timestamp,value CSVs through the anomaly detectors
+    /// (detector settings: the config file's [anomaly] section)
     Detect {
+        /// CSV files with a `timestamp,value` header, one row per step
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Write one decision per row here (`series,timestamp,score,is_anomaly`)
@@ -125,19 +130,22 @@ pub enum Command {
         /// cpu, mem, disk, net, or a series name such as `disk_wr_iops`
         #[arg(long, default_value = "cpu")]
         metric: String,
-        /// How far ahead, e.g. 1h, 6h, 2d
+        /// How far ahead, 5m to 30d, e.g. 1h, 6h, 2d
         #[arg(long, default_value = "6h")]
         horizon: String,
+        /// JSON instead of a table
         #[arg(long)]
         json: bool,
     },
     /// When each host's CPU, memory and storage pools cross the capacity threshold; headroom
     Capacity {
+        /// JSON instead of a table
         #[arg(long)]
         json: bool,
     },
     /// Right-sizing: oversized and idle VMs, with the evidence and (with prices) the savings
     Rightsize {
+        /// JSON instead of a table
         #[arg(long)]
         json: bool,
     },
@@ -152,6 +160,7 @@ pub enum Command {
 pub enum HistoryCommand {
     /// Series count, samples, bytes on disk and bytes per sample
     Stats {
+        /// JSON instead of a table
         #[arg(long)]
         json: bool,
     },
@@ -311,6 +320,10 @@ fn vm_timeout(
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
+    // The backtest reads only its CSVs: hosts and the config file are none of its business.
+    if let Some(Command::Backtest { files, out, json }) = &cli.command {
+        return analytics_cmd::backtest(files, out.as_deref(), *json);
+    }
     let env_uri = std::env::var("LIBVIRT_DEFAULT_URI").ok();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let cfg = config::load(&overrides(&cli), env_uri.as_deref(), no_color)
@@ -364,6 +377,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let _g = crate::logging::init_cli();
             report_cmd::rightsize(&cfg, json)
         }
+        // Answered above, before the config is read; the same call if it ever gets here.
         Some(Command::Backtest { files, out, json }) => {
             analytics_cmd::backtest(&files, out.as_deref(), json)
         }

@@ -25,7 +25,10 @@ pub fn forecast(
         Duration::from_secs(30 * 86_400),
     )
     .map_err(|e| Failure::usage(format!("--horizon: {e}")))?;
-    let rows = usize::try_from(h.as_millis() / 300_000).unwrap_or(1).max(1);
+    // Whole five-minute rows, rounded up: 7.5m forecasts 10 minutes, not 5.
+    let rows = usize::try_from(h.as_millis().div_ceil(300_000))
+        .unwrap_or(1)
+        .max(1);
     let (uri, uuid) = find_vm(cfg, name)?;
     let store = open(cfg)?;
     let now = chrono::Utc::now().timestamp_millis();

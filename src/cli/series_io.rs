@@ -2,7 +2,9 @@
 //! Errors name the file, the line and what was expected.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDateTime;
 
 use super::Failure;
 
@@ -17,9 +19,10 @@ pub struct Series {
 pub fn read_csv(path: &Path) -> Result<Series, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
-    let mut lines = text.lines().enumerate();
+    // Spreadsheets save CSV with a byte-order mark.
+    let mut lines = text.trim_start_matches('\u{feff}').lines().enumerate();
     let header = lines.next().map(|(_, l)| l.trim()).unwrap_or_default();
-    if !header.to_ascii_lowercase().starts_with("timestamp,") {
+    if !header.to_ascii_lowercase().starts_with("timestamp,") || header.split(',').count() != 2 {
         return Err(Failure::usage(format!(
             "{}: line 1 is {header:?}; expected the header `timestamp,value`",
             path.display()
@@ -76,9 +79,100 @@ fn value(v: &str) -> Option<f64> {
     v.parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
-/// Reads a windows file: `{"series": [["start", "end"], …]}`, timestamps cut to the CSVs'
-/// `YYYY-MM-DD HH:MM:SS` width.
-pub fn read_windows(path: &Path) -> Result<BTreeMap<String, Vec<(String, String)>>, Failure> {
+/// Reads every input; two that would share a series name (the file stem) are refused, since
+/// nothing in the output could tell their rows apart.
+///
+/// # Errors
+/// The first file that cannot be read, or the two files that share a name.
+pub fn read_all(files: &[PathBuf]) -> Result<Vec<Series>, Failure> {
+    let series: Vec<Series> = files
+        .iter()
+        .map(|f| read_csv(f))
+        .collect::<Result<_, _>>()?;
+    for (i, s) in series.iter().enumerate() {
+        if let Some(j) = series[..i].iter().position(|o| o.name == s.name) {
+            return Err(Failure::usage(format!(
+                "{} and {} are both series {:?}; rename one (the file name is the series name)",
+                files[j].display(),
+                files[i].display(),
+                s.name
+            )));
+        }
+    }
+    Ok(series)
+}
+
+/// A timestamp as `YYYY-MM-DD HH:MM:SS`, from that form or ISO 8601 (`T`, fractional
+/// seconds, a trailing `Z`).
+#[must_use]
+pub fn parse_ts(text: &str) -> Option<NaiveDateTime> {
+    let t = text.trim().trim_end_matches('Z');
+    [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+}
+
+const TS_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// A series' timestamps in one comparable form, for scoring against windows.
+///
+/// # Errors
+/// The first row whose timestamp is not a date and time.
+pub fn canonical_ts(s: &Series) -> Result<Vec<String>, Failure> {
+    s.ts.iter()
+        .enumerate()
+        .map(|(i, t)| {
+            parse_ts(t)
+                .map(|d| d.format(TS_FORMAT).to_string())
+                .ok_or_else(|| {
+                    Failure::usage(format!(
+                        "{}: row {}: timestamp {t:?} is not YYYY-MM-DD HH:MM:SS; scoring against \
+                         --windows needs it",
+                        s.name,
+                        i + 1
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// Labelled anomaly windows per series (file stem), in [`TS_FORMAT`].
+pub struct Windows {
+    path: PathBuf,
+    by_series: BTreeMap<String, Vec<(String, String)>>,
+}
+
+impl Windows {
+    /// The windows of `series`.
+    ///
+    /// # Errors
+    /// When the file has no entry for it: scoring it as "no windows" would count every event
+    /// false without a word.
+    pub fn of(&self, series: &str) -> Result<&[(String, String)], Failure> {
+        self.by_series
+            .get(series)
+            .map(Vec::as_slice)
+            .ok_or_else(|| {
+                let names: Vec<&str> = self.by_series.keys().map(String::as_str).collect();
+                Failure::usage(format!(
+                    "{} has no windows for series {series:?}; it has: {}",
+                    self.path.display(),
+                    names.join(", ")
+                ))
+            })
+    }
+}
+
+/// Reads `windows.json` of the nab-aws format: `{"series": [["start", "end"], …]}`.
+///
+/// # Errors
+/// An unreadable file, bad JSON, or a window that is not two timestamps in order.
+pub fn read_windows(path: &Path) -> Result<Windows, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
     let raw: BTreeMap<String, Vec<Vec<String>>> = serde_json::from_str(&text).map_err(|e| {
@@ -87,16 +181,32 @@ pub fn read_windows(path: &Path) -> Result<BTreeMap<String, Vec<(String, String)
             path.display()
         ))
     })?;
-    raw.into_iter()
+    let bad = |k: &str, w: &[String], why: &str| {
+        Failure::usage(format!("{}: {k}: the window {w:?} {why}", path.display()))
+    };
+    let by_series = raw
+        .into_iter()
         .map(|(k, ws)| {
             let ws = ws
-                .into_iter()
-                .map(|w| match w.as_slice() {
-                    [a, b] => Ok((cut(a), cut(b))),
-                    _ => Err(Failure::usage(format!(
-                        "{}: {k}: a window is {w:?}; expected [start, end]",
-                        path.display()
-                    ))),
+                .iter()
+                .map(|w| {
+                    let [a, b] = w.as_slice() else {
+                        return Err(bad(&k, w, "is not [start, end]"));
+                    };
+                    let (Some(a), Some(b)) = (parse_ts(a), parse_ts(b)) else {
+                        return Err(bad(
+                            &k,
+                            w,
+                            "has a timestamp that is not YYYY-MM-DD HH:MM:SS",
+                        ));
+                    };
+                    if a > b {
+                        return Err(bad(&k, w, "ends before it starts"));
+                    }
+                    Ok((
+                        a.format(TS_FORMAT).to_string(),
+                        b.format(TS_FORMAT).to_string(),
+                    ))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let stem = Path::new(&k)
@@ -104,9 +214,9 @@ pub fn read_windows(path: &Path) -> Result<BTreeMap<String, Vec<(String, String)
                 .map_or_else(|| k.clone(), |s| s.to_string_lossy().into_owned());
             Ok((stem, ws))
         })
-        .collect()
-}
-
-fn cut(ts: &str) -> String {
-    ts.chars().take(19).collect()
+        .collect::<Result<_, Failure>>()?;
+    Ok(Windows {
+        path: path.to_path_buf(),
+        by_series,
+    })
 }

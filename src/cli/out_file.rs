@@ -1,0 +1,125 @@
+//! The `--out` file of `backtest` and `detect`: written beside its final name and renamed
+//! into place when complete, so a failed run leaves no half-written file behind, and never
+//! one of the command's own inputs.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use super::Failure;
+
+pub struct OutFile {
+    path: PathBuf,
+    /// Where the rows go until [`OutFile::finish`]; `None` writes straight to `path` (a pipe,
+    /// a device: nothing to rename).
+    tmp: Option<PathBuf>,
+    w: BufWriter<File>,
+}
+
+impl OutFile {
+    /// Opens `path` for writing, refusing it when it is one of `inputs`.
+    ///
+    /// # Errors
+    /// Exit 2: `path` is an input, or cannot be created.
+    pub fn create(path: &Path, inputs: &[PathBuf]) -> Result<Self, Failure> {
+        let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        if let Some(i) = inputs.iter().find(|i| same(i, path)) {
+            return Err(Failure::usage(format!(
+                "--out {} is also an input ({}); choose another file",
+                path.display(),
+                i.display()
+            )));
+        }
+        let regular = std::fs::metadata(path).map_or(true, |m| m.is_file());
+        let tmp = regular.then(|| {
+            let mut name = path.file_name().unwrap_or_default().to_os_string();
+            name.push(format!(".tmp-{}", std::process::id()));
+            path.with_file_name(name)
+        });
+        let target = tmp.as_deref().unwrap_or(path);
+        let f = File::create(target)
+            .map_err(|e| Failure::usage(format!("cannot create {}: {e}", path.display())))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            tmp,
+            w: BufWriter::new(f),
+        })
+    }
+
+    /// Writes one line.
+    ///
+    /// # Errors
+    /// Exit 1 with the path when the write fails (a full disk).
+    pub fn line(&mut self, args: std::fmt::Arguments) -> Result<(), Failure> {
+        self.w
+            .write_fmt(args)
+            .and_then(|()| self.w.write_all(b"\n"))
+            .map_err(|e| self.failed(&e))
+    }
+
+    fn failed(&self, e: &std::io::Error) -> Failure {
+        Failure::op(format!("writing {}: {e}", self.path.display()))
+    }
+
+    /// Flushes and moves the file into place.
+    ///
+    /// # Errors
+    /// Exit 1 when the last write or the rename fails.
+    pub fn finish(mut self) -> Result<(), Failure> {
+        self.w.flush().map_err(|e| self.failed(&e))?;
+        if let Some(tmp) = self.tmp.take() {
+            std::fs::rename(&tmp, &self.path).map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                self.failed(&e)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for OutFile {
+    fn drop(&mut self) {
+        // Not finished: an error ended the run; its partial rows are not a result.
+        if let Some(tmp) = &self.tmp {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_appears_only_when_finished_and_never_over_an_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("f.csv");
+        let mut f = OutFile::create(&out, &[]).unwrap();
+        f.line(format_args!("a,{}", 1)).unwrap();
+        assert!(!out.exists(), "no half-written file under the final name");
+        f.finish().unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "a,1\n");
+
+        let mut g = OutFile::create(&out, &[]).unwrap();
+        g.line(format_args!("partial")).unwrap();
+        drop(g);
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "a,1\n",
+            "a run that failed leaves the old file as it was"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp left"
+        );
+
+        let e = OutFile::create(&out, &[dir.path().join(".").join("f.csv")])
+            .err()
+            .unwrap();
+        assert!(e.message.contains("is also an input"), "{}", e.message);
+    }
+}
