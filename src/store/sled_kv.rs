@@ -54,7 +54,16 @@ impl SledKv {
             .mode(sled::Mode::LowSpace);
         let db = open_db(path, &sled_config)?;
         fs::write(path.join(PID_FILE), std::process::id().to_string()).map_err(io_err)?;
-        let (wal, recovered) = WalFile::open(&path.join("wal.log")).map_err(io_err)?;
+        let (wal, recovered) = WalFile::open(&path.join("wal.log")).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidData {
+                StoreError::Damaged {
+                    path: path.to_path_buf(),
+                    detail: e.to_string(),
+                }
+            } else {
+                io_err(e)
+            }
+        })?;
         let mut kv = Self {
             db: Some(db),
             path: path.to_path_buf(),

@@ -7,7 +7,8 @@
 //! ```text
 //! wal.log = frame*    frame = len:u32le crc32:u32le seq:u64le record   (crc over seq+record)
 //! ```
-//! A torn or corrupt tail (kill -9 mid-write) is cut off at the last good frame.
+//! A torn or corrupt tail (kill -9 mid-write) is cut off at the last good frame; a bad frame
+//! with others after it is damage, reported and left as it is.
 //!
 //! ```text
 //! record = kind=3  ts_unit_ms:varint  n_exc:varint (row_gap:varint f64_le)*
@@ -152,6 +153,21 @@ impl WalFile {
                 break;
             };
             if crc32(&[&hdr[8..16], body]) != crc {
+                // Every write is synced before the next one starts, so only the last frame
+                // can be torn. A bad frame with records after it is damage: cutting there
+                // would throw those records away without a word.
+                let after = data.len() - (pos + 16 + len);
+                if after > 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "{}: the record at byte {pos} is damaged and {after} bytes of later \
+                             records follow it; moving the file aside opens the history without \
+                             the samples it holds",
+                            path.display()
+                        ),
+                    ));
+                }
                 break;
             }
             let mut seq = [0u8; 8];
@@ -229,6 +245,27 @@ mod tests {
         drop(w);
         let (_, recs) = WalFile::open(&path).unwrap();
         assert_eq!(recs, vec![(4, b"four".to_vec())]);
+    }
+
+    #[test]
+    fn a_damaged_record_with_records_after_it_is_reported_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wal.log");
+        let (mut w, _) = WalFile::open(&path).unwrap();
+        for (seq, body) in [(1, &b"one"[..]), (2, b"two"), (3, b"three")] {
+            w.write(Some((seq, body)), false).unwrap();
+        }
+        drop(w);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[16 + 3 + 16 + 1] ^= 0xff; // inside record 2's body
+        std::fs::write(&path, &bytes).unwrap();
+        let e = WalFile::open(&path).err().unwrap();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert!(
+            e.to_string().contains("byte 19 is damaged and 21 bytes"),
+            "{e}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "nothing was cut");
     }
 
     proptest! {
