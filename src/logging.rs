@@ -55,6 +55,11 @@ pub fn init_cli() -> LogGuard {
             fmt::layer()
                 .with_writer(std::io::stderr)
                 .with_target(false)
+                // Escape codes only for a terminal that shows them, not a log file or a pipe.
+                .with_ansi(
+                    std::io::IsTerminal::is_terminal(&std::io::stderr())
+                        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+                )
                 .with_filter(f),
         )
         .try_init();
