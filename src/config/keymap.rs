@@ -291,6 +291,27 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_readme_key_table_is_the_help() {
+        let readme = include_str!("../../README.md");
+        let start = readme.find("| keys | action |").unwrap();
+        let table: Vec<&str> = readme[start..]
+            .lines()
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .collect();
+        let help: Vec<String> = Keymap::default_keymap()
+            .unwrap()
+            .help_lines()
+            .iter()
+            .map(|l| {
+                let keys: Vec<String> = l.keys.split(' ').map(|k| format!("`{k}`")).collect();
+                format!("| {} | {} |", keys.join(" "), l.description)
+            })
+            .collect();
+        assert_eq!(table, help, "README's key table must be `?` as it is");
+    }
+
     #[test_case("ctrl-c", "ctrl-c" ; "ctrl")]
     #[test_case("pgdn", "pgdn" ; "named")]
     #[test_case("space", "space" ; "space")]
