@@ -122,18 +122,6 @@ pub enum Change {
     Cleared,
 }
 
-/// How the journal names a series: "cpu", "disk writes".
-#[must_use]
-pub fn label(m: Metric) -> &'static str {
-    match m {
-        Metric::CpuPct | Metric::HostCpuPct => "cpu",
-        Metric::MemUsedBytes | Metric::HostMemUsedBytes => "memory",
-        Metric::DiskWrBps => "disk writes",
-        Metric::NetRxBps => "network in",
-        _ => m.name(),
-    }
-}
-
 /// The detectors' settings for series `m`: the smallest change worth an alarm in its unit,
 /// so a series flat at 0 all week (an idle disk) does not call its first small burst
 /// billions of deviations away.
@@ -194,7 +182,7 @@ impl Anomalies {
         let d = det.feed(row_start, row);
         let was = self.active.contains_key(&key);
         if d.is_anomaly && !was {
-            let name = label(m);
+            let name = m.label();
             let text = d.explanation.as_ref().map_or_else(
                 || format!("{name} unusual"),
                 |x| x.describe(name, |v| crate::domain::format::metric(v, m.unit())),

@@ -37,7 +37,7 @@ pub fn vm_stopped(state: &mut State, uri: &str, uuid: &str, name: &str) {
             uri,
             name,
             "unusual readings end: not running".into(),
-            JournalStatus::Event,
+            JournalStatus::Note,
             None,
         );
     }
@@ -84,8 +84,8 @@ fn detect(
                     state,
                     uri,
                     name,
-                    format!("{} back to normal", super::anomalies::label(*m)),
-                    JournalStatus::Event,
+                    format!("{} back to normal", m.label()),
+                    JournalStatus::Note,
                     None,
                 );
             }

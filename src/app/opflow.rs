@@ -30,9 +30,24 @@ pub fn journal(
     status: JournalStatus,
     virsh: Option<String>,
 ) -> u64 {
+    tracing::info!(target: "journal", host, vm, ?status, "{what}");
+    // The same event again within a few seconds is counted on its line, not repeated: the
+    // five lines on screen are for what differs.
+    if let Some(last) = state.journal.back_mut() {
+        let again = status == JournalStatus::Event
+            && last.status == JournalStatus::Event
+            && last.host == host
+            && last.vm == vm
+            && last.what == what
+            && state.now_ms - last.ts_ms <= 5_000;
+        if again {
+            last.repeat += 1;
+            last.ts_ms = state.now_ms;
+            return last.seq;
+        }
+    }
     state.journal_seq += 1;
     let seq = state.journal_seq;
-    tracing::info!(target: "journal", host, vm, ?status, "{what}");
     state.journal.push_back(JournalEntry {
         seq,
         ts_ms: state.now_ms,
@@ -41,6 +56,7 @@ pub fn journal(
         what,
         status,
         virsh,
+        repeat: 1,
     });
     while state.journal.len() > JOURNAL_MAX {
         state.journal.pop_front();
@@ -119,6 +135,8 @@ fn wrong_state(op: Op, state: VmState) -> Option<&'static str> {
 
 /// Sends an operation to the worker and journals it as pending.
 pub fn send(state: &mut State, vm: &VmId, name: &str, op: Op) -> Vec<Effect> {
+    // The footer's last message ("reset web-1: cancelled") is about something else now.
+    state.flash = None;
     let id: OpId = state.next_op;
     state.next_op += 1;
     let uri = state.host_uri(vm.host).to_string();

@@ -24,7 +24,9 @@ fn matches_filter(state: &State, e: &VmEntry, needle: &str) -> bool {
         || e.vm.ips.iter().any(|ip| ip.contains(&n))
 }
 
-fn compare(state: &State, a: &VmEntry, b: &VmEntry, key: SortKey) -> Ordering {
+/// Rows in `key` order (reversed when `desc`); ties always by name A→Z, so a descending
+/// sort by memory does not list equal VMs Z→A.
+fn compare(state: &State, a: &VmEntry, b: &VmEntry, key: SortKey, desc: bool) -> Ordering {
     let by_name = || {
         a.vm.name
             .cmp(&b.vm.name)
@@ -44,7 +46,11 @@ fn compare(state: &State, a: &VmEntry, b: &VmEntry, key: SortKey) -> Ordering {
         SortKey::Vcpus => a.vm.vcpus.cmp(&b.vm.vcpus),
         SortKey::Memory => a.vm.mem_kib.cmp(&b.vm.mem_kib),
     };
-    primary.then_with(by_name)
+    match (key, desc) {
+        (SortKey::Name, true) => by_name().reverse(),
+        (_, true) => primary.reverse().then_with(by_name),
+        (_, false) => primary.then_with(by_name),
+    }
 }
 
 /// Recomputes `state.rows` from the data, filter and sort, keeping the selected VM under the
@@ -62,14 +68,7 @@ pub fn rebuild(state: &mut State) {
         .collect();
     let key = state.view.sort;
     let desc = state.view.descending;
-    rows.sort_by(|a, b| {
-        let o = compare(state, a, b, key);
-        if desc {
-            o.reverse()
-        } else {
-            o
-        }
-    });
+    rows.sort_by(|a, b| compare(state, a, b, key, desc));
     let ids: Vec<VmId> = rows.into_iter().map(|e| e.vm.id.clone()).collect();
     state.rows = ids;
     let selected = state.view.selected.clone();

@@ -61,7 +61,10 @@ pub enum JournalStatus {
     Done,
     Failed(String),
     Warning(String),
+    /// A libvirt event.
     Event,
+    /// The console's own remark (history, anomalies ending): no status tag.
+    Note,
 }
 
 /// One journal line.
@@ -74,6 +77,8 @@ pub struct JournalEntry {
     pub what: String,
     pub status: JournalStatus,
     pub virsh: Option<String>,
+    /// The same event this many times in a row (libvirt sends three for one reboot).
+    pub repeat: u32,
 }
 
 pub const JOURNAL_MAX: usize = 500;

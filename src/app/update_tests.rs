@@ -403,3 +403,49 @@ fn no_operation_from_a_pane_that_hides_the_selected_vm() {
         "{eff:?}"
     );
 }
+
+#[test]
+fn equal_values_sort_by_name_in_either_direction() {
+    let mut s = state();
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::VmUpdated {
+            host: 1,
+            vm: Box::new(vm(1, "web-2", VmState::ShutOff, 2, 2048)),
+        }),
+        T0,
+    );
+    act(&mut s, Action::SortMemory);
+    assert_eq!(names(&s), ["db-main", "web-1", "web-2", "batch"]);
+    act(&mut s, Action::SortMemory);
+    assert_eq!(names(&s), ["batch", "web-1", "web-2", "db-main"]);
+}
+
+#[test]
+fn the_same_event_in_a_row_is_counted_on_one_line() {
+    let mut s = state();
+    let reboot = |s: &mut super::State, at| {
+        update(
+            s,
+            Msg::Provider(ProviderEvent::DomainEvent {
+                host: 0,
+                uuid: "0-web-1".into(),
+                name: "web-1".into(),
+                kind: DomainEventKind::Reboot,
+            }),
+            at,
+        );
+    };
+    let before = s.journal.len();
+    for _ in 0..3 {
+        reboot(&mut s, T0);
+    }
+    assert_eq!(s.journal.len(), before + 1);
+    assert_eq!(s.journal.back().unwrap().repeat, 3);
+    reboot(&mut s, T0 + 60_000);
+    assert_eq!(
+        s.journal.len(),
+        before + 2,
+        "a minute later it is news again"
+    );
+}

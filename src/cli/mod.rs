@@ -426,7 +426,7 @@ fn open_store(
             note = Some(if remote.connected() {
                 (
                     format!("read from the console that records {}", p.display()),
-                    JournalStatus::Event,
+                    JournalStatus::Note,
                 )
             } else {
                 (

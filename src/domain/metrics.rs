@@ -73,6 +73,18 @@ impl Metric {
         Metric::HostMemCommittedPct,
     ];
 
+    /// What an operator calls the series: "cpu", "memory", "disk writes"; else its name.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::CpuPct | Metric::HostCpuPct => "cpu",
+            Metric::MemUsedBytes | Metric::HostMemUsedBytes => "memory",
+            Metric::DiskWrBps => "disk writes",
+            Metric::NetRxBps => "network in",
+            _ => self.name(),
+        }
+    }
+
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {

@@ -95,12 +95,16 @@ pub fn lookup_by_name(conn: &Connect, uri: &str, name: &str) -> Result<Domain, L
 /// Up to three names within a small edit distance of `name` (or containing it), closest first.
 #[must_use]
 pub fn close_names(name: &str, names: &[String]) -> Vec<String> {
+    // Case is not a typo worth an edit each: NCLAB-BUSY is nclab-busy.
+    let name = name.to_lowercase();
     let mut scored: Vec<(usize, &String)> = names
         .iter()
         .filter_map(|n| {
-            let d = strsim::levenshtein(name, n);
-            let near =
-                d <= (name.len() / 3).max(2) || n.contains(name) || name.contains(n.as_str());
+            let lower = n.to_lowercase();
+            let d = strsim::levenshtein(&name, &lower);
+            let near = d <= (name.len() / 3).max(2)
+                || lower.contains(&name)
+                || name.contains(lower.as_str());
             near.then_some((d, n))
         })
         .collect();
@@ -120,5 +124,6 @@ mod tests {
         assert_eq!(close_names("web1", &names), vec!["web-1", "web-2"]);
         assert_eq!(close_names("db", &names), vec!["db-main"]);
         assert!(close_names("zzzzzzzz", &names).is_empty());
+        assert_eq!(close_names("DB-MAIN", &names), vec!["db-main"]);
     }
 }

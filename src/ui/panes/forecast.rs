@@ -140,7 +140,7 @@ fn title(v: &crate::app::forecast_view::ForecastView, width: u16) -> String {
     let head = format!(
         " Forecast · {} · {} · next {hlabel}{loading}",
         v.label,
-        v.metric.name()
+        v.metric.label()
     );
     super::fit_title(
         format!("{head} (tab metric, +/- horizon, esc back) "),

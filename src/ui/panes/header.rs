@@ -6,6 +6,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::app::State;
+use crate::domain::format::plural;
 use crate::provider::ConnStatus;
 use crate::ui::format::ago;
 use crate::ui::theme::Theme;
@@ -18,7 +19,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         let count = state.vms.keys().filter(|id| id.host == i).count();
         let (text, style) = match &h.status {
             ConnStatus::Connecting => (" connecting…".to_string(), theme.pending),
-            ConnStatus::Connected { .. } => (format!(" ● {count} VMs"), theme.ok),
+            ConnStatus::Connected { .. } => (format!(" ● {}", plural(count, "VM")), theme.ok),
             // With several hosts one long libvirt message would push the others off the
             // line: the header keeps a badge and the host pane (H) gives the reason.
             ConnStatus::Disconnected { .. } if state.hosts.len() > 1 => (

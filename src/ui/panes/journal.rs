@@ -18,6 +18,7 @@ fn status<'a>(s: &JournalStatus, theme: &Theme) -> Span<'a> {
         JournalStatus::Failed(m) => Span::styled(format!("failed: {m}"), theme.error),
         JournalStatus::Warning(m) => Span::styled(format!("warning: {m}"), theme.warning),
         JournalStatus::Event => Span::styled("event", theme.dim),
+        JournalStatus::Note => Span::raw(""),
     }
 }
 
@@ -34,6 +35,9 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
                 Span::raw(format!(" {} {} ", e.vm, e.what)),
                 status(&e.status, theme),
             ];
+            if e.repeat > 1 {
+                spans.push(Span::styled(format!(" ×{}", e.repeat), theme.dim));
+            }
             if let Some(v) = &e.virsh {
                 spans.push(Span::styled(format!("  $ {v}"), theme.dim));
             }
