@@ -293,7 +293,7 @@ fn cli_ops_exit_codes() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "cannot connect to nosuchdriver:///x",
+            "\"nosuchdriver\" is not a libvirt driver",
         ));
     cli()
         .args([

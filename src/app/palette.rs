@@ -51,7 +51,9 @@ pub fn parse(line: &str) -> Result<Command, String> {
     }
     match (verb, arg) {
         ("quit" | "q", None) => Ok(Command::Quit),
-        ("connect", Some(uri)) => Ok(Command::Connect(uri.to_string())),
+        ("connect", Some(uri)) => crate::config::validate::check_uri(":connect", uri)
+            .map(|()| Command::Connect(uri.to_string()))
+            .map_err(|e| e.to_string()),
         ("connect", None) => {
             Err("connect needs a URI, e.g. :connect qemu+ssh://kvm2/system".into())
         }
@@ -137,6 +139,15 @@ pub fn complete(state: &State, line: &str) -> String {
 mod tests {
     use super::*;
     use test_case::test_case;
+
+    #[test]
+    fn connect_names_a_scheme_libvirt_does_not_know() {
+        let e = parse("connect bogus://x").unwrap_err();
+        assert!(
+            e.starts_with(":connect: \"bogus://x\": \"bogus\" is not a libvirt driver"),
+            "{e}"
+        );
+    }
 
     #[test_case("start web-1", Ok(Command::Op { op: Op::Start, vm: "web-1".into() }) ; "start")]
     #[test_case("quit", Ok(Command::Quit) ; "quit")]

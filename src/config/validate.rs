@@ -106,9 +106,53 @@ fn span(d: Duration) -> String {
     }
 }
 
-fn check_uri(origin: &str, uri: &str) -> Result<(), ConfigError> {
-    if uri.contains("://") || uri.contains(":///") {
-        Ok(())
+/// libvirt's hypervisor drivers and remote transports, as URI schemes spell them.
+const DRIVERS: [&str; 19] = [
+    "qemu",
+    "test",
+    "lxc",
+    "xen",
+    "libxl",
+    "ch",
+    "bhyve",
+    "vbox",
+    "vmwareplayer",
+    "vmwarews",
+    "vmwarefusion",
+    "esx",
+    "gsx",
+    "vpx",
+    "hyperv",
+    "openvz",
+    "vz",
+    "parallels",
+    "remote",
+];
+const TRANSPORTS: [&str; 7] = ["ssh", "libssh", "libssh2", "tcp", "tls", "unix", "ext"];
+
+/// Checks that `uri` names a libvirt driver (and transport); `origin` says where it came from.
+///
+/// # Errors
+/// [`ConfigError::Value`] naming the URI and what is allowed.
+pub fn check_uri(origin: &str, uri: &str) -> Result<(), ConfigError> {
+    if let Some((scheme, _)) = uri.split_once("://") {
+        let (driver, transport) = scheme.split_once('+').unwrap_or((scheme, ""));
+        // libvirt reads an unknown scheme as a remote host and fails on TLS certificates,
+        // which says nothing about the typo.
+        let known =
+            DRIVERS.contains(&driver) && (transport.is_empty() || TRANSPORTS.contains(&transport));
+        if known {
+            return Ok(());
+        }
+        Err(ConfigError::Value {
+            origin: origin.to_string(),
+            message: format!(
+                "{uri:?}: {scheme:?} is not a libvirt driver; write DRIVER[+TRANSPORT]://…, \
+                 DRIVER one of {} and TRANSPORT one of {}",
+                DRIVERS.join(", "),
+                TRANSPORTS.join(", ")
+            ),
+        })
     } else {
         Err(ConfigError::Value {
             origin: origin.to_string(),
