@@ -58,8 +58,18 @@ impl Col {
     }
 }
 
-/// The columns that fit `inner_width`: the sparkline is dropped first.
-fn columns(multi_host: bool, inner_width: u16) -> Vec<Col> {
+/// The columns and the widths of the two that vary (name, state).
+struct Columns {
+    cols: Vec<Col>,
+    name: u16,
+    state: u16,
+}
+
+/// The columns that fit `inner_width` for names and states of these lengths. The whole name
+/// and state come first: the sparkline is dropped before either is cut, and when they must
+/// be cut anyway, the state keeps at least its word ("running", "shut off") and the name the
+/// rest.
+fn columns(multi_host: bool, inner_width: u16, name_need: u16, state_need: u16) -> Columns {
     let mut cols = vec![Col::Name];
     if multi_host {
         cols.push(Col::Host);
@@ -73,29 +83,61 @@ fn columns(multi_host: bool, inner_width: u16) -> Vec<Col> {
         Col::Ip,
         Col::Auto,
     ]);
-    let need = |c: &[Col]| c.iter().map(|c| c.width() + 1).sum::<u16>() - 1;
-    if need(&cols) > inner_width {
+    let name_need = name_need.clamp(4, 40);
+    let state_need = state_need.clamp(5, 26);
+    // Width of everything but the name and state, separators included.
+    let rest = |c: &[Col]| -> u16 {
+        c.iter()
+            .filter(|c| !matches!(c, Col::Name | Col::State))
+            .map(|c| c.width() + 1)
+            .sum::<u16>()
+            + 1
+    };
+    if rest(&cols) + name_need + state_need > inner_width {
         cols.retain(|c| *c != Col::Spark);
     }
-    cols
+    let room = inner_width.saturating_sub(rest(&cols));
+    let state = state_need
+        .min(room.saturating_sub(8))
+        .max(8.min(state_need));
+    let name = room.saturating_sub(state).max(4);
+    Columns { cols, name, state }
 }
 
-fn cell<'a>(state: &State, e: &VmEntry, col: Col, theme: &Theme) -> Cell<'a> {
+/// `text` in `width` columns, its end replaced by "…" when it does not fit.
+fn fit(text: &str, width: u16) -> String {
+    let w = usize::from(width);
+    if text.chars().count() <= w {
+        text.to_string()
+    } else {
+        let mut s: String = text.chars().take(w.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
+fn cell<'a>(state: &State, e: &VmEntry, col: Col, w: &Columns, theme: &Theme) -> Cell<'a> {
     let live = &e.metrics.live;
     match col {
         Col::Name => {
             let entity = crate::app::ingest::vm_entity(state.host_uri(e.vm.id.host), &e.vm.id.uuid);
             if state.anomalies.any(&entity) {
                 // Something about this VM is unusual now: the detail pane says what.
-                Cell::from(Span::styled(format!("!{}", e.vm.name), theme.error))
+                Cell::from(Span::styled(
+                    fit(&format!("!{}", e.vm.name), w.name),
+                    theme.error,
+                ))
             } else {
-                Cell::from(e.vm.name.clone())
+                Cell::from(fit(&e.vm.name, w.name))
             }
         }
         Col::Host => Cell::from(state.host_label(e.vm.id.host).to_string()),
         Col::State => match e.pending.and_then(|id| state.ops.get(&id)) {
             Some(op) => Cell::from(Span::styled(format!("{}…", op.op), theme.pending)),
-            None => Cell::from(Span::styled(e.vm.state_text(), theme.state(e.vm.state))),
+            None => Cell::from(Span::styled(
+                fit(&e.vm.state_text(), w.state),
+                theme.state(e.vm.state),
+            )),
         },
         Col::Spark => Cell::from(Span::styled(
             spark_text(live.spark.iter().copied(), usize::from(SPARK), 100.0),
@@ -140,7 +182,26 @@ fn title(state: &State) -> String {
 }
 
 pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
-    let cols = columns(state.hosts.len() > 1, area.width.saturating_sub(2));
+    let body_height = usize::from(area.height.saturating_sub(3));
+    let offset = state.view.offset;
+    let visible: Vec<&VmEntry> = state
+        .rows
+        .iter()
+        .skip(offset)
+        .take(body_height)
+        .filter_map(|id| state.vms.get(id))
+        .collect();
+    let need = |f: &dyn Fn(&VmEntry) -> usize| {
+        u16::try_from(visible.iter().map(|e| f(e)).max().unwrap_or(0)).unwrap_or(u16::MAX)
+    };
+    // One more for the "!" of a VM with unusual readings.
+    let w = columns(
+        state.hosts.len() > 1,
+        area.width.saturating_sub(2),
+        need(&|e| e.vm.name.chars().count() + 1),
+        need(&|e| e.vm.state_text().chars().count()),
+    );
+    let cols = &w.cols;
     let header = Row::new(cols.iter().map(|c| {
         let (h, key) = c.header();
         let style = if key == Some(state.view.sort) {
@@ -152,23 +213,15 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     }));
     let widths: Vec<Constraint> = cols
         .iter()
-        .map(|c| {
-            if *c == Col::Name {
-                Constraint::Min(c.width())
-            } else {
-                Constraint::Length(c.width())
-            }
+        .map(|c| match c {
+            Col::Name => Constraint::Min(w.name),
+            Col::State => Constraint::Length(w.state),
+            _ => Constraint::Length(c.width()),
         })
         .collect();
-    let body_height = usize::from(area.height.saturating_sub(3));
-    let offset = state.view.offset;
-    let rows: Vec<Row> = state
-        .rows
+    let rows: Vec<Row> = visible
         .iter()
-        .skip(offset)
-        .take(body_height)
-        .filter_map(|id| state.vms.get(id))
-        .map(|e| Row::new(cols.iter().map(|c| cell(state, e, *c, theme))))
+        .map(|e| Row::new(cols.iter().map(|c| cell(state, e, *c, &w, theme))))
         .collect();
     let block = Block::default()
         .borders(Borders::ALL)
@@ -203,14 +256,23 @@ mod tests {
 
     #[test]
     fn every_issue_column_fits_80_columns_and_the_sparkline_yields_first() {
-        let one = columns(false, 78);
-        assert!(one.contains(&Col::Spark) && one.contains(&Col::Auto));
-        let many = columns(true, 78);
+        // The lab at 80 columns: 11-character names, "running (booted)".
+        let one = columns(false, 78, 11, 16);
+        assert!(one.cols.contains(&Col::Spark) && one.cols.contains(&Col::Auto));
+        assert!(one.name >= 11, "whole names: {}", one.name);
+        let many = columns(true, 78, 11, 16);
         assert!(
-            !many.contains(&Col::Spark),
+            !many.cols.contains(&Col::Spark),
             "two hosts at 80 columns: no room for the sparkline"
         );
-        assert!(many.contains(&Col::Host) && many.contains(&Col::Ip) && many.contains(&Col::Auto));
-        assert!(columns(true, 120).contains(&Col::Spark));
+        assert!(many.cols.contains(&Col::Host) && many.cols.contains(&Col::Ip));
+        assert!(many.name >= 11 && many.state >= 16);
+        assert!(columns(true, 118, 11, 16).cols.contains(&Col::Spark));
+        // Names too long for 80 columns: the sparkline goes, the state keeps its word.
+        let long = columns(true, 78, 40, 20);
+        assert!(!long.cols.contains(&Col::Spark));
+        assert!(long.state >= 8 && long.name >= 4);
+        assert_eq!(fit("web-prod-eu-west-01", 10), "web-prod-…");
+        assert_eq!(fit("web-1", 10), "web-1");
     }
 }
