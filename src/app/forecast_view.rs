@@ -100,7 +100,7 @@ pub fn open_vm(state: &mut State, id: &VmId) -> Vec<Effect> {
         request: state.forecast.request,
         ..ForecastView::default()
     };
-    state.view.screen = Screen::Forecast;
+    state.view.go(Screen::Forecast);
     request(state)
 }
 
@@ -118,7 +118,7 @@ pub fn open_host(state: &mut State) -> Vec<Effect> {
         request: state.forecast.request,
         ..ForecastView::default()
     };
-    state.view.screen = Screen::Forecast;
+    state.view.go(Screen::Forecast);
     request(state)
 }
 

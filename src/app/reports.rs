@@ -87,7 +87,7 @@ fn vm_inputs(state: &State) -> Vec<VmInput> {
 
 /// `C` / `:capacity`: asks for the capacity report of every host.
 pub fn open_capacity(state: &mut State) -> Vec<Effect> {
-    state.view.screen = Screen::Capacity;
+    state.view.go(Screen::Capacity);
     state.reports.scroll = 0;
     ask_capacity(state)
 }
@@ -104,7 +104,7 @@ fn ask_capacity(state: &mut State) -> Vec<Effect> {
 
 /// `O` / `:rightsize`: asks for recommendations for every VM.
 pub fn open_rightsize(state: &mut State) -> Vec<Effect> {
-    state.view.screen = Screen::Rightsize;
+    state.view.go(Screen::Rightsize);
     state.reports.scroll = 0;
     ask_rightsize(state)
 }

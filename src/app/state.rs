@@ -178,6 +178,25 @@ pub struct View {
     pub help_scroll: u16,
     /// Host shown by the host summary pane.
     pub host_cursor: usize,
+    /// The screens `esc` goes back through, most recent last.
+    pub came_from: Vec<Screen>,
+}
+
+impl View {
+    /// Shows `screen`, remembering the current one for `esc`.
+    pub fn go(&mut self, screen: Screen) {
+        if screen != self.screen {
+            self.came_from.retain(|s| *s != screen);
+            self.came_from.push(self.screen);
+            self.came_from.truncate(8);
+            self.screen = screen;
+        }
+    }
+
+    /// Back to the screen this one was opened from (the table when none).
+    pub fn back(&mut self) {
+        self.screen = self.came_from.pop().unwrap_or(Screen::Table);
+    }
 }
 
 impl Default for View {
@@ -193,6 +212,7 @@ impl Default for View {
             filter: String::new(),
             help_scroll: 0,
             host_cursor: 0,
+            came_from: Vec::new(),
         }
     }
 }

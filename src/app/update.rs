@@ -103,6 +103,20 @@ fn selected_id(state: &State) -> Option<VmId> {
     state.selected().map(|e| e.vm.id.clone())
 }
 
+/// `g`/`G`: to the first or last line of whatever the screen scrolls.
+fn jump(state: &mut State, to_end: bool) {
+    match state.view.screen {
+        Screen::Help => {
+            state.view.help_scroll = if to_end { help_max_scroll(state) } else { 0 };
+        }
+        Screen::Capacity | Screen::Rightsize => {
+            let n = state.reports.rows(state.view.screen);
+            state.reports.scroll = if to_end { n.saturating_sub(1) } else { 0 };
+        }
+        _ => rows::jump(state, to_end),
+    }
+}
+
 fn on_action(state: &mut State, a: Action) -> Vec<Effect> {
     let page = isize::try_from(rows::table_body_height(state.size.1)).unwrap_or(10);
     match a {
@@ -111,21 +125,11 @@ fn on_action(state: &mut State, a: Action) -> Vec<Effect> {
         Action::Down => scroll(state, 1),
         Action::PageUp => scroll(state, -page),
         Action::PageDown => scroll(state, page),
-        Action::Top | Action::Bottom
-            if matches!(state.view.screen, Screen::Capacity | Screen::Rightsize) =>
-        {
-            let n = state.reports.rows(state.view.screen);
-            state.reports.scroll = if a == Action::Top {
-                0
-            } else {
-                n.saturating_sub(1)
-            };
-        }
-        Action::Top => rows::jump(state, false),
-        Action::Bottom => rows::jump(state, true),
+        Action::Top => jump(state, false),
+        Action::Bottom => jump(state, true),
         Action::OpenDetail => {
             if state.selected().is_some() {
-                state.view.screen = Screen::Detail;
+                state.view.go(Screen::Detail);
             }
         }
         Action::Back => back(state),
@@ -221,18 +225,27 @@ fn scroll(state: &mut State, delta: isize) {
         state.reports.scroll = usize::try_from(s.clamp(0, last)).unwrap_or(0);
     } else if state.view.screen == Screen::Help {
         let h = i32::from(state.view.help_scroll) + i32::try_from(delta).unwrap_or(0);
-        state.view.help_scroll = u16::try_from(h.max(0)).unwrap_or(0);
+        state.view.help_scroll = u16::try_from(h.max(0))
+            .unwrap_or(0)
+            .min(help_max_scroll(state));
     } else {
         rows::move_cursor(state, delta);
     }
 }
 
+/// The help scrolled as far as its last line at the bottom of the pane: its key lines and
+/// the two palette lines, in the body between header and footer, inside the borders.
+fn help_max_scroll(state: &State) -> u16 {
+    let lines = u16::try_from(state.help.len() + 2).unwrap_or(u16::MAX);
+    lines.saturating_sub(state.size.1.saturating_sub(4))
+}
+
 fn toggle_screen(state: &mut State, s: Screen) {
-    state.view.screen = if state.view.screen == s {
-        Screen::Table
+    if state.view.screen == s {
+        state.view.back();
     } else {
-        s
-    };
+        state.view.go(s);
+    }
     state.view.help_scroll = 0;
 }
 
@@ -243,7 +256,7 @@ fn back(state: &mut State) {
             rows::rebuild(state);
         }
     } else {
-        state.view.screen = Screen::Table;
+        state.view.back();
     }
 }
 

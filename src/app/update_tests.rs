@@ -358,6 +358,18 @@ fn enter_opens_detail_and_esc_returns() {
     assert_eq!(s.view.screen, Screen::Help);
     act(&mut s, Action::Help);
     assert_eq!(s.view.screen, Screen::Table);
+    // esc goes back where the pane was opened from, not always to the table.
+    act(&mut s, Action::OpenDetail);
+    act(&mut s, Action::Help);
+    act(&mut s, Action::Back);
+    assert_eq!(s.view.screen, Screen::Detail);
+    act(&mut s, Action::Back);
+    act(&mut s, Action::Hosts);
+    act(&mut s, Action::Logs);
+    act(&mut s, Action::Back);
+    assert_eq!(s.view.screen, Screen::Host);
+    act(&mut s, Action::Back);
+    assert_eq!(s.view.screen, Screen::Table);
 }
 
 #[test]
@@ -448,4 +460,19 @@ fn the_same_event_in_a_row_is_counted_on_one_line() {
         before + 2,
         "a minute later it is news again"
     );
+}
+
+#[test]
+fn help_scrolls_to_its_ends_and_no_further() {
+    let mut s = state();
+    update(&mut s, Msg::Resize(80, 24), T0);
+    act(&mut s, Action::Help);
+    act(&mut s, Action::Bottom);
+    let last = s.view.help_scroll;
+    assert_eq!(usize::from(last), s.help.len() + 2 - 20);
+    act(&mut s, Action::PageDown);
+    act(&mut s, Action::Down);
+    assert_eq!(s.view.help_scroll, last, "past the end shows nothing new");
+    act(&mut s, Action::Top);
+    assert_eq!(s.view.help_scroll, 0);
 }
