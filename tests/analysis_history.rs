@@ -153,3 +153,56 @@ fn reports_run_at_once_take_turns_on_the_database() {
         );
     }
 }
+
+/// `novacron metrics` as a table: values in their unit, the resolution said, and an empty
+/// range explained rather than printed as "0 points".
+#[test]
+fn metrics_table_speaks_units_and_explains_an_empty_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = row_start_with_slack();
+    let uri = seed_analysis_history(dir.path(), &dir.path().join("history"), now);
+    let run = |args: &[&str]| {
+        let out = Command::cargo_bin("novacron")
+            .unwrap()
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .args(["-c", &uri, "--history"])
+            .arg(dir.path().join("history"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let cpu = run(&["metrics", SEEDED_VM, "--metric", "cpu", "--since", "2d"]);
+    let mut lines = cpu.lines();
+    let head = lines.next().unwrap();
+    assert!(
+        head.contains("cpu_pct on") && head.contains("(one per "),
+        "{cpu}"
+    );
+    let first = lines.next().unwrap();
+    assert!(first.contains('%') && first.contains("(min "), "{cpu}");
+    let mem = run(&["metrics", SEEDED_VM, "--metric", "mem", "--since", "2d"]);
+    let value = mem.lines().nth(1).unwrap_or_default();
+    assert!(
+        value.contains("1.0G"),
+        "memory as a size, not 1073741824.000: {mem}"
+    );
+    let disk = run(&[
+        "metrics",
+        SEEDED_VM,
+        "--metric",
+        "disk_rd_iops",
+        "--since",
+        "1h",
+    ]);
+    assert!(
+        disk.contains("0 points") && disk.contains("nothing recorded"),
+        "{disk}"
+    );
+}

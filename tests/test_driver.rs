@@ -341,6 +341,32 @@ fn cli_vm_timeout_is_checked_before_anything_is_sent() {
 }
 
 #[test]
+fn cli_vm_takes_a_uuid_or_id_as_virsh_does() {
+    let out = cli()
+        .args(["-c", "test:///default", "list", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let uuid = v[0]["id"]["uuid"]
+        .as_str()
+        .or_else(|| v[0]["uuid"].as_str())
+        .unwrap()
+        .to_string();
+    for who in [uuid.as_str(), "1"] {
+        cli()
+            .args(["-c", "test:///default", "vm", "suspend", who])
+            .assert()
+            .code(0)
+            .stdout(predicate::str::starts_with("test: suspend done"));
+    }
+    cli()
+        .args(["-c", "test:///default", "vm", "suspend", "TEST"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean test"));
+}
+
+#[test]
 fn cli_list_shows_the_hosts_that_answer_and_fails_for_the_others() {
     // A refused port, a port that accepts and never answers, and a good host.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -71,7 +71,11 @@ pub fn rightsize(
         .iter()
         .map(|vm| verdict(store, vm, cfg, prices, end - window_ms, end))
         .collect();
-    rows.sort_by_key(RightsizeRow::sort_key);
+    rows.sort_by(|a, b| {
+        a.sort_key()
+            .cmp(&b.sort_key())
+            .then_with(|| a.name.cmp(&b.name))
+    });
     rows
 }
 

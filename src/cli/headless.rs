@@ -140,11 +140,12 @@ fn list_table(all: &[(String, Vm)]) -> String {
     text
 }
 
-/// Finds `name` on exactly one connection, with suggestions when it is nowhere.
+/// Finds `name` (or a UUID or ID) on exactly one connection, with suggestions when it is
+/// nowhere: its URI, connection, UUID and name.
 fn find<'a>(
     conns: &'a [(String, Connect)],
     name: &str,
-) -> Result<(&'a str, &'a Connect, String), Failure> {
+) -> Result<(&'a str, &'a Connect, String, String), Failure> {
     if name.trim().is_empty() {
         return Err(Failure::usage(
             "the VM name is empty; `novacron list` shows the names",
@@ -154,7 +155,12 @@ fn find<'a>(
     let mut suggestions = Vec::new();
     for (uri, conn) in conns {
         match inventory::lookup_by_name(conn, uri, name) {
-            Ok(d) => found.push((uri.as_str(), conn, d.uuid_string().unwrap_or_default())),
+            Ok(d) => found.push((
+                uri.as_str(),
+                conn,
+                d.uuid_string().unwrap_or_default(),
+                d.name().unwrap_or_else(|_| name.to_string()),
+            )),
             Err(LibvirtError::NoSuchVm { suggestions: s, .. }) => suggestions.extend(s),
             Err(e) => return Err(Failure::usage(e.to_string())),
         }
@@ -182,7 +188,7 @@ fn find<'a>(
 /// Resolves a VM name to (URI, UUID) across the configured connections.
 pub fn find_vm(cfg: &Config, name: &str) -> Result<(String, String), Failure> {
     let conns = connect_all(cfg)?;
-    let (uri, _, uuid) = find(&conns, name)?;
+    let (uri, _, uuid, _) = find(&conns, name)?;
     Ok((uri.to_string(), uuid))
 }
 
@@ -232,7 +238,8 @@ pub fn vm(cfg: &Config, op: Op, name: &str, timeout: Duration, force: bool) -> R
         return Err(Failure::usage("operations are disabled with --read-only"));
     }
     let conns = connect_all(cfg)?;
-    let (uri, conn, uuid) = find(&conns, name)?;
+    let (uri, conn, uuid, real) = find(&conns, name)?;
+    let name = real.as_str();
     let started = Instant::now();
     ops::run_op(conn, &uuid, op).map_err(|e| Failure::op(format!("{op} {name} on {uri}: {e}")))?;
     tracing::info!(%uri, vm = name, "{op} accepted; equivalent: {}", op.virsh(uri, name));

@@ -149,21 +149,35 @@ pub fn metrics(
             }
         }
         Format::Table => {
+            // Raw samples come as polled; rollups at their step.
+            let resolution = match r.tier {
+                crate::store::Tier::Raw => "as polled".to_string(),
+                _ if r.step_ms >= 3_600_000 => format!("one per {} h", r.step_ms / 3_600_000),
+                _ if r.step_ms >= 60_000 => format!("one per {} min", r.step_ms / 60_000),
+                _ => format!("one per {} s", r.step_ms / 1000),
+            };
             let _ = writeln!(
                 out,
-                "{name} {} on {uri}, {} at {} s resolution",
+                "{name} {} on {uri}, {} ({resolution})",
                 m.name(),
                 crate::domain::format::plural(r.points.len(), "point"),
-                r.step_ms / 1000
             );
+            let v = |x: f64| crate::domain::format::metric(x, m.unit());
             for p in &r.points {
                 let _ = writeln!(
                     out,
-                    "{}  {:>12.3}  (min {:.3} max {:.3})",
+                    "{}  {:>9}  (min {} max {})",
                     time(p.ts_ms),
-                    p.avg,
-                    p.min,
-                    p.max
+                    v(p.avg),
+                    v(p.min),
+                    v(p.max)
+                );
+            }
+            if r.points.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "nothing recorded in this range: the VM was not running, no console was \
+                     recording, or it has no device of this kind (disk, network)"
                 );
             }
         }

@@ -219,7 +219,19 @@ pub fn rightsize(cfg: &Config, json: bool) -> Result<(), Failure> {
         );
         return Ok(());
     }
-    let mut out = String::new();
+    let name_w = rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let host_w = rows
+        .iter()
+        .map(|r| r.host.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let mut out = format!("{:<name_w$} {:<host_w$} RECOMMENDATION\n", "NAME", "HOST");
     for r in &rows {
         match &r.recommendation {
             Some(rec) => {
@@ -231,12 +243,16 @@ pub fn rightsize(cfg: &Config, json: bool) -> Result<(), Failure> {
                         c = a.currency
                     )
                 });
-                let _ = writeln!(out, "{:<24} {:<18} {}{money}", r.name, r.host, rec.reason);
+                let _ = writeln!(
+                    out,
+                    "{:<name_w$} {:<host_w$} {}{money}",
+                    r.name, r.host, rec.reason
+                );
             }
             None => {
                 let _ = writeln!(
                     out,
-                    "{:<24} {:<18} {}",
+                    "{:<name_w$} {:<host_w$} {}",
                     r.name,
                     r.host,
                     r.note.clone().unwrap_or_default()

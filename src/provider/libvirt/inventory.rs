@@ -73,13 +73,24 @@ pub fn read_inventory(
         .collect())
 }
 
-/// Finds a domain by exact name, or says which names are close.
+/// Finds a domain by exact name, UUID or running ID (as `virsh` does), or says which names
+/// are close.
 ///
 /// # Errors
 /// [`LibvirtError::NoSuchVm`] with up to three suggestions.
 pub fn lookup_by_name(conn: &Connect, uri: &str, name: &str) -> Result<Domain, LibvirtError> {
     if let Ok(d) = conn.lookup_domain_by_name(name) {
         return Ok(d);
+    }
+    if name.len() == 36 && name.matches('-').count() == 4 {
+        if let Ok(d) = conn.lookup_domain_by_uuid_string(name) {
+            return Ok(d);
+        }
+    }
+    if let Ok(id) = name.parse::<u32>() {
+        if let Ok(d) = conn.lookup_domain_by_id(id) {
+            return Ok(d);
+        }
     }
     let names: Vec<String> = conn
         .list_all_domains(0)
