@@ -321,7 +321,7 @@ fn forecast_capacity_and_recommendation_panes_show_the_history() {
         s.contains("backtest  sMAPE") && s.contains("+6h")
     });
     assert!(
-        s.contains(&format!("Forecast · {vm} · cpu_pct · next 6h")),
+        s.contains(&format!("Forecast · {vm} · cpu · next 6h")),
         "{s}"
     );
     assert!(s.contains("auto · 576 rows of history"), "{s}");
