@@ -13,8 +13,8 @@ use serde_json::Value;
 use common::{row_start_with_slack, seed_analysis_history, seeded_vm_cpu, SEEDED_VM};
 
 /// Runs `novacron -c URI --history DB ARGS…` with its state and config under `dir`, expects
-/// success and returns the parsed JSON it prints.
-fn json(dir: &Path, uri: &str, args: &[&str]) -> Value {
+/// success and returns what it prints.
+fn run(dir: &Path, uri: &str, args: &[&str]) -> Vec<u8> {
     let out = Command::cargo_bin("novacron")
         .unwrap()
         .env("XDG_STATE_HOME", dir.join("state"))
@@ -29,8 +29,14 @@ fn json(dir: &Path, uri: &str, args: &[&str]) -> Value {
         "novacron {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("{e}: {}", String::from_utf8_lossy(&out.stdout));
+    out.stdout
+}
+
+/// [`run`], and the JSON it prints.
+fn json(dir: &Path, uri: &str, args: &[&str]) -> Value {
+    let out = run(dir, uri, args);
+    serde_json::from_slice(&out).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out));
     })
 }
 
@@ -161,23 +167,7 @@ fn metrics_table_speaks_units_and_explains_an_empty_range() {
     let dir = tempfile::tempdir().unwrap();
     let now = row_start_with_slack();
     let uri = seed_analysis_history(dir.path(), &dir.path().join("history"), now);
-    let run = |args: &[&str]| {
-        let out = Command::cargo_bin("novacron")
-            .unwrap()
-            .env("XDG_STATE_HOME", dir.path().join("state"))
-            .env("XDG_CONFIG_HOME", dir.path().join("config"))
-            .args(["-c", &uri, "--history"])
-            .arg(dir.path().join("history"))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let run = |args: &[&str]| String::from_utf8(run(dir.path(), &uri, args)).unwrap();
     let cpu = run(&["metrics", SEEDED_VM, "--metric", "cpu", "--since", "2d"]);
     let mut lines = cpu.lines();
     let head = lines.next().unwrap();

@@ -3,7 +3,7 @@
 //! used by tests): output formats of the protocol, known answers, and bad input.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -94,10 +94,9 @@ fn backtest_writes_the_protocol_csv_and_scores_a_daily_pattern() {
     assert!(lo <= f && f <= hi);
 }
 
-#[test]
-fn detect_flags_a_spike_and_scores_it_against_its_window() {
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("spiky.csv");
+/// `spiky.csv`: 2000 rows of noise around 25 with a three-row spike at rows 1500..1503.
+fn spiky(dir: &Path) -> PathBuf {
+    let csv = dir.join("spiky.csv");
     write_series(&csv, 2000, |i| {
         if (1500..1503).contains(&i) {
             400.0
@@ -105,6 +104,13 @@ fn detect_flags_a_spike_and_scores_it_against_its_window() {
             20.0 + ((i * 7919) % 11) as f64
         }
     });
+    csv
+}
+
+#[test]
+fn detect_flags_a_spike_and_scores_it_against_its_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = spiky(dir.path());
     let windows = dir.path().join("windows.json");
     std::fs::write(
         &windows,
@@ -144,14 +150,7 @@ fn detect_flags_a_spike_and_scores_it_against_its_window() {
 #[test]
 fn detect_windows_are_parsed_checked_and_must_name_every_series() {
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("spiky.csv");
-    write_series(&csv, 2000, |i| {
-        if (1500..1503).contains(&i) {
-            400.0
-        } else {
-            20.0 + ((i * 7919) % 11) as f64
-        }
-    });
+    let csv = spiky(dir.path());
     let windows = dir.path().join("windows.json");
     let detect = |json: String| {
         std::fs::write(&windows, json).unwrap();

@@ -26,6 +26,12 @@ fn ops_sent(effects: &[Effect]) -> usize {
 
 /// A shutdown of web-1 accepted and left past its timeout: the force-off offer is due.
 fn timed_out_shutdown(s: &mut super::State) {
+    accepted_shutdown(s);
+    update(s, Msg::Tick, T0 + 5_000);
+}
+
+/// A shutdown of web-1 with a 5 s timeout, accepted by libvirt at `T0`.
+fn accepted_shutdown(s: &mut super::State) {
     s.settings.shutdown_timeout_ms = 5_000;
     select(s, "web-1");
     let effects = act(s, Action::Shutdown);
@@ -42,7 +48,6 @@ fn timed_out_shutdown(s: &mut super::State) {
         Msg::Provider(ProviderEvent::OpResult { id, result: Ok(()) }),
         T0,
     );
-    update(s, Msg::Tick, T0 + 5_000);
 }
 
 fn is_offer(s: &super::State) -> bool {
@@ -121,22 +126,7 @@ fn a_force_off_offer_is_withdrawn_when_the_vm_stops_or_starts_another_way() {
 #[test]
 fn a_force_off_offer_due_under_another_overlay_waits_for_it_to_close() {
     let mut s = state();
-    s.settings.shutdown_timeout_ms = 5_000;
-    select(&mut s, "web-1");
-    let effects = act(&mut s, Action::Shutdown);
-    let Some(Effect::Provider {
-        cmd: ProviderCmd::Op { id, .. },
-        ..
-    }) = effects.first()
-    else {
-        panic!("{effects:?}")
-    };
-    let id = *id;
-    update(
-        &mut s,
-        Msg::Provider(ProviderEvent::OpResult { id, result: Ok(()) }),
-        T0,
-    );
+    accepted_shutdown(&mut s);
     act(&mut s, Action::Filter);
     update(&mut s, Msg::Tick, T0 + 5_000);
     assert!(matches!(s.view.overlay, Some(Overlay::Filter { .. })));

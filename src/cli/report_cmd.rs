@@ -233,7 +233,7 @@ pub fn rightsize(cfg: &Config, json: bool) -> Result<(), Failure> {
         .max(4);
     let mut out = format!("{:<name_w$} {:<host_w$} RECOMMENDATION\n", "NAME", "HOST");
     for r in &rows {
-        match &r.recommendation {
+        let text = match &r.recommendation {
             Some(rec) => {
                 let money = r.savings.as_ref().map_or_else(String::new, |s| {
                     format!(
@@ -243,22 +243,11 @@ pub fn rightsize(cfg: &Config, json: bool) -> Result<(), Failure> {
                         c = a.currency
                     )
                 });
-                let _ = writeln!(
-                    out,
-                    "{:<name_w$} {:<host_w$} {}{money}",
-                    r.name, r.host, rec.reason
-                );
+                format!("{}{money}", rec.reason)
             }
-            None => {
-                let _ = writeln!(
-                    out,
-                    "{:<name_w$} {:<host_w$} {}",
-                    r.name,
-                    r.host,
-                    r.note.clone().unwrap_or_default()
-                );
-            }
-        }
+            None => r.note.clone().unwrap_or_default(),
+        };
+        let _ = writeln!(out, "{:<name_w$} {:<host_w$} {text}", r.name, r.host);
     }
     emit(&out);
     Ok(())
