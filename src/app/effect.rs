@@ -52,6 +52,19 @@ pub enum Effect {
         request: u64,
         vms: Vec<crate::analysis::rightsize::VmInput>,
     },
+    /// Scroll the logs pane (its view lives with tui-logger's global buffer, not in `State`).
+    ScrollLogs(LogScroll),
     /// Leave the loop and restore the terminal.
     Quit,
+}
+
+/// How the logs pane moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogScroll {
+    /// A page back in time; leaves the live tail.
+    Back,
+    /// A page forward.
+    Forward,
+    /// Back to the live tail.
+    Live,
 }

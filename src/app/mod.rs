@@ -25,7 +25,7 @@ mod update;
 mod update_tests;
 
 pub use action::Action;
-pub use effect::Effect;
+pub use effect::{Effect, LogScroll};
 pub use event::{InputKey, Msg};
 pub use state::{State, MIN_SIZE};
 pub use update::update;

@@ -10,7 +10,7 @@ use super::palette::{self, Command};
 use super::reports;
 use super::rows;
 use super::state::{HostView, JournalStatus, Overlay, Screen, SortKey, State, VmEntry};
-use super::{Action, Effect};
+use super::{Action, Effect, LogScroll};
 use crate::domain::{HostId, Op, Vm, VmId, VmState};
 use crate::provider::libvirt::state::LifecycleEvent;
 use crate::provider::{ConnStatus, DomainEventKind, ProviderEvent};
@@ -117,8 +117,23 @@ fn jump(state: &mut State, to_end: bool) {
     }
 }
 
+/// In the logs pane the moving keys page through tui-logger's buffer.
+fn logs_scroll(a: Action) -> Option<LogScroll> {
+    match a {
+        Action::Up | Action::PageUp | Action::Top => Some(LogScroll::Back),
+        Action::Down | Action::PageDown => Some(LogScroll::Forward),
+        Action::Bottom => Some(LogScroll::Live),
+        _ => None,
+    }
+}
+
 fn on_action(state: &mut State, a: Action) -> Vec<Effect> {
     let page = isize::try_from(rows::table_body_height(state.size.1)).unwrap_or(10);
+    if state.view.screen == Screen::Logs {
+        if let Some(s) = logs_scroll(a) {
+            return vec![Effect::ScrollLogs(s)];
+        }
+    }
     match a {
         Action::Quit => return quit(state),
         Action::Up => scroll(state, -1),

@@ -476,3 +476,22 @@ fn help_scrolls_to_its_ends_and_no_further() {
     act(&mut s, Action::Top);
     assert_eq!(s.view.help_scroll, 0);
 }
+
+#[test]
+fn moving_keys_page_through_the_logs_pane() {
+    let mut s = state();
+    act(&mut s, Action::Logs);
+    assert_eq!(
+        act(&mut s, Action::PageUp),
+        vec![Effect::ScrollLogs(super::LogScroll::Back)]
+    );
+    assert_eq!(
+        act(&mut s, Action::Bottom),
+        vec![Effect::ScrollLogs(super::LogScroll::Live)]
+    );
+    act(&mut s, Action::Back);
+    assert!(
+        act(&mut s, Action::PageUp).is_empty(),
+        "the table pages itself"
+    );
+}

@@ -134,6 +134,7 @@ impl Runtime {
                         self.analysis.clone(),
                     );
                 }
+                Effect::ScrollLogs(s) => crate::ui::panes::logs::scroll(s),
                 Effect::Quit => {}
             }
         }
