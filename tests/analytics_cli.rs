@@ -256,11 +256,17 @@ fn bad_input_names_the_file_and_line() {
         predicate::str::contains("bad.csv: line 3")
             .and(predicate::str::contains("timestamp,value")),
     );
-    std::fs::write(&csv, "timestamp,value\n2024-01-01 00:00:00,abc\n").unwrap();
-    cli().arg("detect").arg(&csv).assert().code(2).stderr(
-        predicate::str::contains("bad.csv: line 2: value \"abc\" is not a number")
-            .and(predicate::str::contains("leave it empty")),
-    );
+    for bad in ["abc", "-1.7e308"] {
+        std::fs::write(
+            &csv,
+            format!("timestamp,value\n2024-01-01 00:00:00,{bad}\n"),
+        )
+        .unwrap();
+        cli().arg("detect").arg(&csv).assert().code(2).stderr(
+            predicate::str::contains(format!("bad.csv: line 2: value \"{bad}\" is not a number"))
+                .and(predicate::str::contains("leave it empty")),
+        );
+    }
     std::fs::write(
         &csv,
         "timestamp,value\n2024-01-01 00:00:00,\n2024-01-01 00:05:00,NaN\n",

@@ -44,7 +44,7 @@ pub fn read_csv(path: &Path) -> Result<Series, Failure> {
         ts.push(t.trim().to_string());
         values.push(value(v.trim()).ok_or_else(|| {
             Failure::usage(format!(
-                "{}: line {}: value {:?} is not a number; leave it empty (or NaN) for a missing row",
+                "{}: line {}: value {:?} is not a number within ±1e300; leave it empty (or NaN) for a missing row",
                 path.display(),
                 i + 1,
                 v.trim()
@@ -76,7 +76,8 @@ fn value(v: &str) -> Option<f64> {
     if v.is_empty() || ["nan", "na", "null"].contains(&v.to_ascii_lowercase().as_str()) {
         return Some(f64::NAN);
     }
-    v.parse::<f64>().ok().filter(|x| x.is_finite())
+    // Beyond ±1e300 the differences the scores divide by overflow to infinity.
+    v.parse::<f64>().ok().filter(|x| x.abs() <= 1e300)
 }
 
 /// Reads every input; two that would share a series name (the file stem) are refused, since
