@@ -319,11 +319,15 @@ fn cli_vm_timeout_is_checked_before_anything_is_sent() {
     for (args, says) in [
         (
             vec!["shutdown", "test", "--timeout", "18446744073709551615"],
-            "allowed 1 to 3600 seconds",
+            "allowed 1s to 1h",
         ),
         (
             vec!["shutdown", "test", "--timeout", "0"],
-            "--timeout 0 is out of range",
+            "--timeout: \"0s\" is out of range",
+        ),
+        (
+            vec!["shutdown", "test", "--timeout", "2h"],
+            "allowed 1s to 1h",
         ),
         (
             vec!["suspend", "test", "--force"],

@@ -104,10 +104,12 @@ pub fn backtest(files: &[PathBuf], out: Option<&Path>, json: bool) -> Result<(),
         .collect();
     if json {
         let doc = serde_json::json!({"horizons_rows": spec.horizons, "series": rows, "models": summaries});
-        emit(&(serde_json::to_string_pretty(&doc).map_err(|e| Failure::op(e.to_string()))? + "\n"));
+        emit(
+            &(serde_json::to_string_pretty(&doc).map_err(|e| Failure::op(e.to_string()))? + "\n"),
+        )?;
         return Ok(());
     }
-    emit(&table(&rows, &summaries, series.len()));
+    emit(&table(&rows, &summaries, series.len()))?;
     Ok(())
 }
 
@@ -250,6 +252,6 @@ pub fn detect(
             p.false_per_day()
         );
     }
-    emit(&t);
+    emit(&t)?;
     Ok(())
 }

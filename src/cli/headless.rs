@@ -6,47 +6,28 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use virt::connect::Connect;
 
+use super::hosts::Reached;
 use super::Failure;
 use crate::config::Config;
 use crate::domain::{Op, Vm, VmState};
-use crate::provider::libvirt::{inventory, ops, Opening, OPEN_DEADLINE};
+use crate::provider::libvirt::{inventory, ops};
 use crate::provider::LibvirtError;
 use crate::ui::format::kib;
 
-/// Writes to stdout; a closed pipe (`novacron list | head`) ends output quietly, not a panic.
-pub fn emit(text: &str) {
+/// Writes to stdout. A closed pipe (`novacron list | head`) ends output quietly, not a panic;
+/// any other failure (a full disk, an I/O error) is exit 1, not a silent success.
+///
+/// # Errors
+/// Exit 1 naming the write error.
+pub fn emit(text: &str) -> Result<(), Failure> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-}
-
-/// Opens every connection at once, each within [`OPEN_DEADLINE`]: one host that never
-/// answers neither blocks the command forever nor delays the others.
-fn open_each(cfg: &Config) -> Vec<(String, Result<Connect, LibvirtError>)> {
-    let started = Instant::now();
-    let attempts: Vec<_> = cfg
-        .uris
-        .iter()
-        .map(|u| (u.clone(), Opening::start(u, cfg.read_only)))
-        .collect();
-    attempts
-        .into_iter()
-        .map(|(u, attempt)| {
-            let left = OPEN_DEADLINE.saturating_sub(started.elapsed());
-            let r = attempt.and_then(|a| {
-                a.wait(left)
-                    .unwrap_or_else(|a| Err(a.no_answer(OPEN_DEADLINE)))
-            });
-            (u, r)
-        })
-        .collect()
-}
-
-fn connect_all(cfg: &Config) -> Result<Vec<(String, Connect)>, Failure> {
-    open_each(cfg)
-        .into_iter()
-        .map(|(u, r)| r.map(|c| (u, c)).map_err(|e| Failure::usage(e.to_string())))
-        .collect()
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::op(format!("writing the output: {e}")))
+        }
+        _ => Ok(()),
+    }
 }
 
 #[derive(Serialize)]
@@ -64,22 +45,16 @@ struct ListedVm<'a> {
 pub fn list(cfg: &Config, json: bool) -> Result<(), Failure> {
     // The hosts that answer are listed; each one that does not is an error on stderr, and
     // the exit code says the list is incomplete.
-    let mut failed = Vec::new();
+    let mut reached = Reached::open(cfg, false)?;
     let mut all: Vec<(String, Vm)> = Vec::new();
-    for (host, (uri, conn)) in open_each(cfg).into_iter().enumerate() {
-        match conn.and_then(|c| inventory::read_inventory(&c, host, true)) {
+    let conns = std::mem::take(&mut reached.conns);
+    for (host, (uri, conn)) in conns.iter().enumerate() {
+        match inventory::read_inventory(conn, host, true) {
             Ok(vms) => all.extend(vms.into_iter().map(|v| (uri.clone(), v))),
-            Err(e) => failed.push(format!("{uri}: {e}")),
+            Err(e) => reached.fail(uri, e),
         }
     }
-    let result = match failed.len() {
-        0 => Ok(()),
-        n if n == cfg.uris.len() => return Err(Failure::usage(failed.join("\n"))),
-        _ => Err(Failure::usage(format!(
-            "{}\n(listed the other hosts)",
-            failed.join("\n")
-        ))),
-    };
+    let result = reached.finish("listed");
     all.sort_by(|a, b| a.1.name.cmp(&b.1.name).then(a.0.cmp(&b.0)));
     if json {
         let rows: Vec<ListedVm> = all
@@ -91,10 +66,10 @@ pub fn list(cfg: &Config, json: bool) -> Result<(), Failure> {
             })
             .collect();
         let text = serde_json::to_string_pretty(&rows).map_err(|e| Failure::op(e.to_string()))?;
-        emit(&format!("{text}\n"));
+        emit(&format!("{text}\n"))?;
         return result;
     }
-    emit(&list_table(&all));
+    emit(&list_table(&all))?;
     result
 }
 
@@ -185,11 +160,28 @@ fn find<'a>(
     }
 }
 
-/// Resolves a VM name to (URI, UUID) across the configured connections.
-pub fn find_vm(cfg: &Config, name: &str) -> Result<(String, String), Failure> {
-    let conns = connect_all(cfg)?;
-    let (uri, _, uuid, _) = find(&conns, name)?;
-    Ok((uri.to_string(), uuid))
+/// Resolves a VM name (UUID, ID) to its URI, UUID and name, for reports that only read.
+/// Hosts that do not answer are skipped with a warning when the VM is found on another; when
+/// it is found nowhere, the error names them too.
+///
+/// # Errors
+/// Exit 2: no host answered, the VM is on none that did, or on more than one.
+pub fn find_vm(cfg: &Config, name: &str) -> Result<(String, String, String), Failure> {
+    let reached = Reached::open(cfg, true)?;
+    let unreachable = reached.failed.join("; ");
+    match find(&reached.conns, name) {
+        Ok((uri, _, uuid, real)) => {
+            if !reached.failed.is_empty() {
+                eprintln!("novacron: warning: {unreachable}; read {real} from {uri}");
+            }
+            Ok((uri.to_string(), uuid, real))
+        }
+        Err(e) if !reached.failed.is_empty() => Err(Failure::usage(format!(
+            "{}\nand these hosts did not answer: {unreachable}",
+            e.message
+        ))),
+        Err(e) => Err(e),
+    }
 }
 
 fn current_state(conn: &Connect, uuid: &str) -> Option<(VmState, String)> {
@@ -237,14 +229,24 @@ pub fn vm(cfg: &Config, op: Op, name: &str, timeout: Duration, force: bool) -> R
     if cfg.read_only {
         return Err(Failure::usage("operations are disabled with --read-only"));
     }
-    let conns = connect_all(cfg)?;
+    let reached = Reached::open(cfg, false)?;
+    if !reached.failed.is_empty() {
+        // A host that does not answer may hold a VM of that name too: acting on the one
+        // found could be acting on the wrong VM.
+        return Err(Failure::usage(format!(
+            "{}\nnot acting on {name:?} while a host does not answer: it may hold a VM of \
+             that name too; name the VM's host with -c URI",
+            reached.failed.join("\n")
+        )));
+    }
+    let conns = reached.conns;
     let (uri, conn, uuid, real) = find(&conns, name)?;
     let name = real.as_str();
     let started = Instant::now();
     ops::run_op(conn, &uuid, op).map_err(|e| Failure::op(format!("{op} {name} on {uri}: {e}")))?;
     tracing::info!(%uri, vm = name, "{op} accepted; equivalent: {}", op.virsh(uri, name));
     let Some(done) = target_state(op) else {
-        emit(&format!("{name}: {op} accepted by libvirt\n"));
+        emit(&format!("{name}: {op} accepted by libvirt\n"))?;
         return Ok(());
     };
     // Shutdown depends on the guest; the others settle within a few seconds.
@@ -257,7 +259,7 @@ pub fn vm(cfg: &Config, op: Op, name: &str, timeout: Duration, force: bool) -> R
         emit(&format!(
             "{name}: {op} done in {:.1} s, now {text}\n",
             started.elapsed().as_secs_f64()
-        ));
+        ))?;
         return Ok(());
     }
     let now = current_state(conn, &uuid).map_or_else(|| "unknown".to_string(), |s| s.1);
@@ -277,7 +279,7 @@ pub fn vm(cfg: &Config, op: Op, name: &str, timeout: Duration, force: bool) -> R
         emit(&format!(
             "{name}: did not shut down within {} s; forced off (destroy), now {text}\n",
             timeout.as_secs()
-        ));
+        ))?;
         return Ok(());
     }
     let hint = if op == Op::Shutdown {

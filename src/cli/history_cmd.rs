@@ -105,7 +105,9 @@ pub fn metrics(
         Duration::from_secs(400 * 86_400),
     )
     .map_err(|e| Failure::usage(format!("--since: {e}")))?;
-    let (uri, uuid) = find_vm(cfg, name)?;
+    let (uri, uuid, vm_name) = find_vm(cfg, name)?;
+    // The VM's own name, when it was given by UUID or ID.
+    let name = vm_name.as_str();
     let store = open(cfg)?;
     let now = chrono::Utc::now().timestamp_millis();
     let from = now - i64::try_from(since.as_millis()).unwrap_or(i64::MAX);
@@ -149,9 +151,10 @@ pub fn metrics(
             }
         }
         Format::Table => {
-            // Raw samples come as polled; rollups at their step.
-            let resolution = match r.tier {
-                crate::store::Tier::Raw => "as polled".to_string(),
+            // Samples as polled, or averaged into buckets (a rollup tier, or raw samples
+            // bucketed to keep the answer within its point budget).
+            let resolution = match r.step_ms {
+                _ if r.points.iter().all(|p| p.count <= 1) => "as polled".to_string(),
                 _ if r.step_ms >= 3_600_000 => format!("one per {} h", r.step_ms / 3_600_000),
                 _ if r.step_ms >= 60_000 => format!("one per {} min", r.step_ms / 60_000),
                 _ => format!("one per {} s", r.step_ms / 1000),
@@ -182,7 +185,7 @@ pub fn metrics(
             }
         }
     }
-    emit(&out);
+    emit(&out)?;
     Ok(())
 }
 
@@ -191,7 +194,7 @@ pub fn stats(cfg: &Config, json: bool) -> Result<(), Failure> {
     let store = open(cfg)?;
     let s = store.stats().map_err(|e| Failure::usage(e.to_string()))?;
     if json {
-        emit(&(serde_json::to_string_pretty(&s).map_err(|e| Failure::op(e.to_string()))? + "\n"));
+        emit(&(serde_json::to_string_pretty(&s).map_err(|e| Failure::op(e.to_string()))? + "\n"))?;
         return Ok(());
     }
     let path = s
@@ -203,6 +206,6 @@ pub fn stats(cfg: &Config, json: bool) -> Result<(), Failure> {
     emit(&format!(
         "history      {path}\nseries       {}\nsamples      {}\non disk      {} bytes ({mib:.1} MiB)\nper sample   {:.2} bytes\n",
         s.series, s.samples, s.bytes_on_disk, s.bytes_per_sample
-    ));
+    ))?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 mod analytics_cmd;
 mod headless;
 mod history_cmd;
+mod hosts;
 mod out_file;
 mod report_cmd;
 mod series_io;
@@ -64,26 +65,26 @@ pub enum Command {
     /// List VMs on every connection
     List {
         /// JSON instead of a table
-        /// JSON instead of a table
         #[arg(long)]
         json: bool,
     },
     /// Run a lifecycle operation on a VM; waits for the new state (reboot and reset: until libvirt accepts them)
     Vm {
+        /// The operation
         #[arg(value_enum)]
         op: OpArg,
-        /// VM name
+        /// VM name, UUID or running ID
         name: String,
-        /// For shutdown: seconds to wait for the guest to power off [default: the configured shutdown timeout]
-        #[arg(long, value_name = "SECONDS")]
-        timeout: Option<u64>,
+        /// For shutdown: how long to wait for the guest to power off, 1s to 1h, e.g. 90 (seconds), 2m [default: the configured shutdown timeout]
+        #[arg(long, value_name = "DURATION")]
+        timeout: Option<String>,
         /// For shutdown: force the VM off (destroy) when the timeout expires
         #[arg(long)]
         force: bool,
     },
     /// Print a VM's metric history from the history database
     Metrics {
-        /// VM name
+        /// VM name, UUID or running ID
         name: String,
         /// cpu, mem, disk, net, or a series name such as `disk_wr_iops`
         #[arg(long, default_value = "cpu")]
@@ -125,7 +126,7 @@ pub enum Command {
     },
     /// Forecast a VM's metric from its history, with 80 % and 95 % intervals
     Forecast {
-        /// VM name
+        /// VM name, UUID or running ID
         name: String,
         /// cpu, mem, disk, net, or a series name such as `disk_wr_iops`
         #[arg(long, default_value = "cpu")]
@@ -301,22 +302,27 @@ fn overrides(cli: &Cli) -> Overrides {
 /// and `--timeout`/`--force` only where they mean something.
 fn vm_timeout(
     op: Op,
-    timeout: Option<u64>,
+    timeout: Option<&str>,
     force: bool,
     default: std::time::Duration,
 ) -> Result<std::time::Duration, Failure> {
+    use std::time::Duration;
     if op != Op::Shutdown && (timeout.is_some() || force) {
         return Err(Failure::usage(format!(
             "--timeout and --force apply to `vm shutdown` only, not to `vm {op}`"
         )));
     }
-    match timeout {
-        None => Ok(default),
-        Some(s @ 1..=3600) => Ok(std::time::Duration::from_secs(s)),
-        Some(s) => Err(Failure::usage(format!(
-            "--timeout {s} is out of range; allowed 1 to 3600 seconds"
-        ))),
-    }
+    let Some(t) = timeout else {
+        return Ok(default);
+    };
+    // A bare number is seconds, as it always was.
+    let text = if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{t}s")
+    } else {
+        t.to_string()
+    };
+    config::validate::parse_duration(&text, Duration::from_secs(1), Duration::from_secs(3600))
+        .map_err(|e| Failure::usage(format!("--timeout: {e}")))
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
@@ -341,7 +347,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             force,
         }) => {
             let op: Op = op.into();
-            let timeout = vm_timeout(op, timeout, force, cfg.shutdown_timeout)?;
+            let timeout = vm_timeout(op, timeout.as_deref(), force, cfg.shutdown_timeout)?;
             let _g = crate::logging::init_cli();
             headless::vm(&cfg, op, &name, timeout, force)
         }

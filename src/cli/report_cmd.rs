@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::headless::{emit, find_vm};
 use super::history_cmd::{metric_arg, open, time};
+use super::hosts::Reached;
 use super::Failure;
 use crate::app::ingest::vm_entity;
 use crate::config::Config;
@@ -29,7 +30,9 @@ pub fn forecast(
     let rows = usize::try_from(h.as_millis().div_ceil(300_000))
         .unwrap_or(1)
         .max(1);
-    let (uri, uuid) = find_vm(cfg, name)?;
+    let (uri, uuid, vm_name) = find_vm(cfg, name)?;
+    // The VM's own name, when it was given by UUID or ID.
+    let name = vm_name.as_str();
     let store = open(cfg)?;
     let now = chrono::Utc::now().timestamp_millis();
     let r = crate::analysis::forecast_series(
@@ -53,7 +56,9 @@ pub fn forecast(
         let doc = serde_json::json!({"vm": name, "uri": uri, "metric": m.name(), "model": r.forecast.model.name(),
             "backtest_mase": r.backtest_mase, "backtest_smape": r.backtest_smape, "backtest_origins": r.backtest_origins,
             "history_rows": r.history.len(), "step_ms": crate::analysis::STEP_MS, "forecast": steps});
-        emit(&(serde_json::to_string_pretty(&doc).map_err(|e| Failure::op(e.to_string()))? + "\n"));
+        emit(
+            &(serde_json::to_string_pretty(&doc).map_err(|e| Failure::op(e.to_string()))? + "\n"),
+        )?;
         return Ok(());
     }
     let mut out = format!(
@@ -92,28 +97,38 @@ pub fn forecast(
             band(f.hi95[i])
         );
     }
-    emit(&out);
+    emit(&out)?;
     Ok(())
 }
 
 /// `novacron capacity [--json]`: the capacity report of every connection, from its history.
 pub fn capacity(cfg: &Config, json: bool) -> Result<(), Failure> {
     use crate::analysis::capacity::{HostInput, PoolInput};
-    use crate::provider::libvirt::{inventory, open as connect, poll};
+    use crate::provider::libvirt::{inventory, poll};
     let mut hosts = Vec::new();
-    for uri in &cfg.uris {
-        let conn = connect(uri, true).map_err(|e| Failure::usage(e.to_string()))?;
-        let node = conn.node_info().map_err(|e| {
-            Failure::usage(format!("{uri}: {}", crate::provider::libvirt::message(&e)))
-        })?;
-        let vms = inventory::read_inventory(&conn, 0, false)
-            .map_err(|e| Failure::usage(format!("{uri}: {e}")))?;
+    let mut reached = Reached::open(cfg, true)?;
+    let conns = std::mem::take(&mut reached.conns);
+    for (uri, conn) in &conns {
+        let node = match conn.node_info() {
+            Ok(n) => n,
+            Err(e) => {
+                reached.fail(uri, crate::provider::libvirt::message(&e));
+                continue;
+            }
+        };
+        let vms = match inventory::read_inventory(conn, 0, false) {
+            Ok(v) => v,
+            Err(e) => {
+                reached.fail(uri, e);
+                continue;
+            }
+        };
         let running = vms.iter().filter(|v| v.state.is_active());
         let (vcpus, mem_kib) = running.fold((0u32, 0u64), |(c, m), v| (c + v.vcpus, m + v.mem_kib));
         // The host's memory as the console's poller reads it (the node's memory statistics,
         // what `mem_used_bytes` is recorded against), not `nodeinfo`'s figure, which can
         // differ; a driver without the statistics leaves it unknown, as in the console.
-        let mem_total_kib = poll::host(&conn, node.cpus).map_or_else(
+        let mem_total_kib = poll::host(conn, node.cpus).map_or_else(
             |e| {
                 tracing::warn!("{uri}: no node memory statistics ({e}); memory size unknown");
                 0
@@ -126,7 +141,7 @@ pub fn capacity(cfg: &Config, json: bool) -> Result<(), Failure> {
             memory_bytes: mem_total_kib * 1024,
             vcpus_allocated: vcpus,
             memory_allocated_bytes: mem_kib * 1024,
-            pools: poll::pools(&conn)
+            pools: poll::pools(conn)
                 .unwrap_or_default()
                 .into_iter()
                 .map(|p| PoolInput {
@@ -142,8 +157,8 @@ pub fn capacity(cfg: &Config, json: bool) -> Result<(), Failure> {
     let r =
         crate::analysis::capacity::capacity(store.as_ref(), &hosts, &cfg.analysis.capacity, now);
     if json {
-        emit(&(serde_json::to_string_pretty(&r).map_err(|e| Failure::op(e.to_string()))? + "\n"));
-        return Ok(());
+        emit(&(serde_json::to_string_pretty(&r).map_err(|e| Failure::op(e.to_string()))? + "\n"))?;
+        return reached.finish("reported");
     }
     let when = crate::ui::panes::capacity::when;
     let mut out = format!(
@@ -178,20 +193,26 @@ pub fn capacity(cfg: &Config, json: bool) -> Result<(), Failure> {
     for h in &r.headroom {
         let _ = writeln!(out, "{}: {}", h.host, h.text);
     }
-    emit(&out);
-    Ok(())
+    emit(&out)?;
+    reached.finish("reported")
 }
 
 /// `novacron rightsize [--json]`: oversized and idle VMs over the configured window.
 pub fn rightsize(cfg: &Config, json: bool) -> Result<(), Failure> {
     use crate::analysis::rightsize::VmInput;
-    use crate::provider::libvirt::{inventory, open as connect};
+    use crate::provider::libvirt::inventory;
     let mut vms = Vec::new();
-    for uri in &cfg.uris {
-        let conn = connect(uri, true).map_err(|e| Failure::usage(e.to_string()))?;
-        for v in inventory::read_inventory(&conn, 0, false)
-            .map_err(|e| Failure::usage(format!("{uri}: {e}")))?
-        {
+    let mut reached = Reached::open(cfg, true)?;
+    let conns = std::mem::take(&mut reached.conns);
+    for (uri, conn) in &conns {
+        let inventory = match inventory::read_inventory(conn, 0, false) {
+            Ok(v) => v,
+            Err(e) => {
+                reached.fail(uri, e);
+                continue;
+            }
+        };
+        for v in inventory {
             vms.push(VmInput {
                 entity: vm_entity(uri, &v.id.uuid),
                 name: v.name,
@@ -216,8 +237,8 @@ pub fn rightsize(cfg: &Config, json: bool) -> Result<(), Failure> {
     if json {
         emit(
             &(serde_json::to_string_pretty(&rows).map_err(|e| Failure::op(e.to_string()))? + "\n"),
-        );
-        return Ok(());
+        )?;
+        return reached.finish("reported");
     }
     let name_w = rows
         .iter()
@@ -249,6 +270,6 @@ pub fn rightsize(cfg: &Config, json: bool) -> Result<(), Failure> {
         };
         let _ = writeln!(out, "{:<name_w$} {:<host_w$} {text}", r.name, r.host);
     }
-    emit(&out);
-    Ok(())
+    emit(&out)?;
+    reached.finish("reported")
 }
