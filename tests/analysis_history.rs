@@ -172,7 +172,7 @@ fn metrics_table_speaks_units_and_explains_an_empty_range() {
     let mut lines = cpu.lines();
     let head = lines.next().unwrap();
     assert!(
-        head.contains("cpu_pct on") && head.contains("(one per "),
+        head.contains("cpu_pct on") && head.contains("points (as polled)"),
         "{cpu}"
     );
     let first = lines.next().unwrap();
