@@ -194,6 +194,20 @@ fn detect_windows_are_parsed_checked_and_must_name_every_series() {
     ))
     .code(2)
     .stderr(predicate::str::contains("not YYYY-MM-DD HH:MM:SS"));
+    // A row's bad timestamp is named by file and line, as a bad value is.
+    let text = std::fs::read_to_string(&csv)
+        .unwrap()
+        .replacen(&ts(3), "3pm", 1);
+    std::fs::write(&csv, text).unwrap();
+    detect(format!(
+        "{{\"spiky.csv\": [[\"{}\", \"{}\"]]}}",
+        ts(1490),
+        ts(1520)
+    ))
+    .code(2)
+    .stderr(predicate::str::contains(
+        "spiky.csv: line 5: timestamp \"3pm\"",
+    ));
 }
 
 #[test]

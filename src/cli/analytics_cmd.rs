@@ -127,7 +127,8 @@ fn summarize(rows: &[SeriesScores], model: &'static str, horizons: usize) -> Mod
         .iter()
         .flat_map(|r| (0..horizons).map(move |h| r.scores[h].mase / naive(&r.series, h)))
         .filter(|x| x.is_finite())
-        .fold(0.0, f64::max);
+        // No finite ratio (a constant series: every MASE is 0/0) is unknown, not 0.
+        .fold(f64::NAN, f64::max);
     ModelSummary {
         model,
         median_mase: (0..horizons).map(|h| col(h, |s| s.mase)).collect(),

@@ -13,6 +13,9 @@ pub struct Series {
     pub name: String,
     pub ts: Vec<String>,
     pub values: Vec<f64>,
+    /// The file, and each row's line in it, for errors found after reading.
+    pub path: PathBuf,
+    pub lines: Vec<usize>,
 }
 
 /// Reads a `timestamp,value` CSV with a header line.
@@ -28,7 +31,7 @@ pub fn read_csv(path: &Path) -> Result<Series, Failure> {
             path.display()
         )));
     }
-    let (mut ts, mut values) = (Vec::new(), Vec::new());
+    let (mut ts, mut values, mut lines_of) = (Vec::new(), Vec::new(), Vec::new());
     for (i, line) in lines {
         let line = line.trim();
         if line.is_empty() {
@@ -42,6 +45,7 @@ pub fn read_csv(path: &Path) -> Result<Series, Failure> {
             )));
         };
         ts.push(t.trim().to_string());
+        lines_of.push(i + 1);
         values.push(value(v.trim()).ok_or_else(|| {
             Failure::usage(format!(
                 "{}: line {}: value {:?} is not a number within ±1e300; leave it empty (or NaN) for a missing row",
@@ -68,7 +72,13 @@ pub fn read_csv(path: &Path) -> Result<Series, Failure> {
         || path.display().to_string(),
         |s| s.to_string_lossy().into_owned(),
     );
-    Ok(Series { name, ts, values })
+    Ok(Series {
+        name,
+        ts,
+        values,
+        path: path.to_path_buf(),
+        lines: lines_of,
+    })
 }
 
 /// A value: a number, or NaN for a missing one (empty, `NaN`, `NA`, `null`); `None` otherwise.
@@ -126,16 +136,15 @@ const TS_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 /// The first row whose timestamp is not a date and time.
 pub fn canonical_ts(s: &Series) -> Result<Vec<String>, Failure> {
     s.ts.iter()
-        .enumerate()
-        .map(|(i, t)| {
+        .zip(&s.lines)
+        .map(|(t, line)| {
             parse_ts(t)
                 .map(|d| d.format(TS_FORMAT).to_string())
                 .ok_or_else(|| {
                     Failure::usage(format!(
-                        "{}: row {}: timestamp {t:?} is not YYYY-MM-DD HH:MM:SS; scoring against \
-                         --windows needs it",
-                        s.name,
-                        i + 1
+                        "{}: line {line}: timestamp {t:?} is not YYYY-MM-DD HH:MM:SS; scoring \
+                         against --windows needs it",
+                        s.path.display()
                     ))
                 })
         })
