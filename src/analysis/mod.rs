@@ -86,9 +86,19 @@ pub fn clamp_to_range(f: &mut Forecast, metric: &str) {
 #[must_use]
 pub fn not_yet(metric: &str, end_ms: i64) -> String {
     format!(
-        "no history of {metric} yet: analytics work on 5-minute averages, the first is due at {}",
+        "no history of {} yet: analytics work on 5-minute averages, the first is due at {}",
+        label(metric),
         due_at(end_ms)
     )
+}
+
+/// What an operator calls series `name` ("disk writes" for `disk_wr_bps`).
+fn label(name: &str) -> String {
+    crate::domain::Metric::VM
+        .into_iter()
+        .chain(crate::domain::Metric::HOST)
+        .find(|m| m.name() == name)
+        .map_or_else(|| name.to_string(), |m| m.label().to_string())
 }
 
 /// "07:45 UTC": when the row in progress from the grid boundary `end_ms` completes.
@@ -212,7 +222,7 @@ pub fn forecast_grid(
         return Err(if read.in_progress {
             not_yet(metric, end)
         } else {
-            format!("no {metric} recorded in the last two weeks")
+            format!("no {} recorded in the last two weeks", label(metric))
         });
     }
     let mut f = forecast(values, horizon_rows, ModelKind::Auto, &cfg)
@@ -343,13 +353,13 @@ mod tests {
         let now = 1_700_000_000_000;
         let s = MemoryStore::new(StoreConfig::default());
         let e = forecast_series(&s, "vm/x/u", "cpu_pct", now, 12).unwrap_err();
-        assert_eq!(e, "no cpu_pct recorded in the last two weeks");
+        assert_eq!(e, "no cpu recorded in the last two weeks");
         // Recording started in the row in progress: the first complete row is due.
         let s = store_with(&[(now - 20_000, 3.0)]);
         let e = forecast_series(&s, "vm/x/u", "cpu_pct", now, 12).unwrap_err();
         assert_eq!(
             e,
-            "no history of cpu_pct yet: analytics work on 5-minute averages, \
+            "no history of cpu yet: analytics work on 5-minute averages, \
              the first is due at 22:15 UTC"
         );
     }

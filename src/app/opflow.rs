@@ -120,15 +120,22 @@ pub fn request(state: &mut State, vm: &VmId, op: Op) -> Vec<Effect> {
 /// Why `op` cannot apply to a VM in `state`, for the cases that are certain; libvirt still
 /// has the last word on the others.
 fn wrong_state(op: Op, state: VmState) -> Option<&'static str> {
-    let off = matches!(state, VmState::ShutOff | VmState::Crashed);
-    match op {
-        Op::Start if state == VmState::Paused => Some("is paused; resume it (p) instead"),
-        Op::Start if state.is_active() => Some("is already running"),
-        Op::Shutdown | Op::Reboot | Op::Reset | Op::Destroy | Op::Suspend if off => {
-            Some("is already shut off")
+    use VmState::{Crashed, Paused, PmSuspended, ShutOff};
+    match (op, state) {
+        (Op::Shutdown | Op::Destroy, ShutOff) => Some("is already shut off"),
+        (Op::Reboot | Op::Reset | Op::Suspend | Op::Resume, ShutOff) => Some("is shut off"),
+        (Op::Start, Paused) => Some("is paused; resume it (p) instead"),
+        // An ACPI request to a paused guest waits, and fires when it is resumed.
+        (Op::Shutdown | Op::Reboot, Paused) => Some("is paused; resume it (p) first"),
+        (Op::Suspend, Paused) => Some("is already paused"),
+        (Op::Start | Op::Shutdown | Op::Reboot | Op::Suspend | Op::Resume, Crashed) => {
+            Some("has crashed (kept for inspection); destroy it (D) to start it again")
         }
-        Op::Suspend if state == VmState::Paused => Some("is already paused"),
-        Op::Resume if state != VmState::Paused => Some("is not paused"),
+        (Op::Suspend | Op::Resume, PmSuspended) => {
+            Some("is suspended by its guest (S3); wake it with virsh dompmwakeup")
+        }
+        (Op::Start, s) if s.is_active() => Some("is already running"),
+        (Op::Resume, s) if s != Paused => Some("is not paused"),
         _ => None,
     }
 }
@@ -294,7 +301,7 @@ fn offer_stands(state: &State, c: &Confirm) -> bool {
     state
         .vms
         .get(&c.vm)
-        .is_some_and(|e| !matches!(e.vm.state, VmState::ShutOff | VmState::Crashed))
+        .is_some_and(|e| e.vm.state != VmState::ShutOff)
 }
 
 /// After every message: withdraws a force-off offer whose VM has stopped (or gone), and shows

@@ -152,7 +152,14 @@ fn operations_the_state_rules_out_are_refused_before_asking() {
     ] {
         assert!(act(&mut s, a).is_empty(), "{a:?} sent");
         assert!(s.view.overlay.is_none(), "{a:?} asked first");
-        assert!(s.flash.as_ref().unwrap().text.contains("already shut off"));
+        assert!(
+            s.flash
+                .as_ref()
+                .unwrap()
+                .text
+                .contains("is already shut off")
+                || s.flash.as_ref().unwrap().text.contains("is shut off")
+        );
     }
     select(&mut s, "db-main");
     assert!(act(&mut s, Action::Start).is_empty());
@@ -160,4 +167,22 @@ fn operations_the_state_rules_out_are_refused_before_asking() {
     select(&mut s, "batch");
     assert!(act(&mut s, Action::Start).is_empty());
     assert!(s.flash.as_ref().unwrap().text.contains("resume it"));
+    // An ACPI reboot sent to a paused guest would wait and fire on resume.
+    assert!(act(&mut s, Action::Reboot).is_empty());
+    assert!(s
+        .flash
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("is paused; resume it (p) first"));
+    // A crashed domain kept for inspection is still there: destroy is what clears it.
+    set_state(&mut s, "web-1", VmState::Crashed);
+    select(&mut s, "web-1");
+    assert!(act(&mut s, Action::Start).is_empty());
+    assert!(s.flash.as_ref().unwrap().text.contains("has crashed"));
+    act(&mut s, Action::Destroy);
+    assert!(
+        matches!(s.view.overlay, Some(Overlay::Confirm(_))),
+        "destroy is offered"
+    );
 }

@@ -387,7 +387,11 @@ fn host_label(uri: &str) -> String {
     };
     let authority = rest.split('/').next().unwrap_or("");
     let host = authority.rsplit('@').next().unwrap_or("");
-    let host = host.split(':').next().unwrap_or("");
+    // [::1]:22 or 10.0.0.5:22 or kvm2:22.
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.split(':').next().unwrap_or(""),
+    };
     if host.is_empty() {
         let driver = scheme.split('+').next().unwrap_or(scheme);
         let path = rest.trim_start_matches('/');
@@ -399,6 +403,10 @@ fn host_label(uri: &str) -> String {
             return driver.into();
         }
         return driver.into();
+    }
+    // A name is known by its first label (kvm2 of kvm2.example.com); an address only whole.
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return host.to_string();
     }
     host.split('.').next().unwrap_or(host).to_string()
 }
@@ -420,6 +428,17 @@ mod tests {
         assert_eq!(
             host_labels(&uris),
             vec!["local", "kvm2", "test#3", "test#4"]
+        );
+        let addrs: Vec<String> = [
+            "qemu+ssh://10.0.0.5:22/system",
+            "qemu+tcp://[fd00::7]:16509/system",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            host_labels(&addrs),
+            vec!["10.0.0.5", "fd00::7"],
+            "an address is not cut"
         );
     }
 }

@@ -363,6 +363,15 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
                 since_ms: state.now_ms,
                 metrics: super::live::HostMetrics::default(),
             });
+            flash(state, format!("connecting to {uri}"), false);
+            journal(
+                state,
+                &uri,
+                "",
+                format!("connect {uri}"),
+                JournalStatus::Note,
+                None,
+            );
             return vec![Effect::Connect { host, uri }];
         }
         Ok(Command::Op { op, vm }) => {

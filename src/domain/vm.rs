@@ -32,14 +32,17 @@ impl VmState {
     /// Whether the guest has a live QEMU process (and so can report metrics).
     #[must_use]
     pub fn is_active(self) -> bool {
-        !matches!(self, Self::ShutOff | Self::Crashed | Self::NoState)
+        // libvirt reports "crashed" only for a domain kept after its crash (on_crash =
+        // preserve), whose QEMU still runs; one destroyed after a crash is "shut off
+        // (crashed)".
+        !matches!(self, Self::ShutOff | Self::NoState)
     }
 
     /// Whether the guest is running its workload: active and not paused or suspended (a
     /// paused guest reads 0 % CPU, which is not what it does).
     #[must_use]
     pub fn is_working(self) -> bool {
-        self.is_active() && !matches!(self, Self::Paused | Self::PmSuspended)
+        self.is_active() && !matches!(self, Self::Paused | Self::PmSuspended | Self::Crashed)
     }
 
     /// The word virsh uses, so operators read the same thing in both tools.

@@ -45,6 +45,19 @@ pub fn ago(ms: i64) -> String {
     }
 }
 
+/// `text` in `width` columns, its end replaced by "…" when it does not fit.
+#[must_use]
+pub fn fit(text: &str, width: u16) -> String {
+    let w = usize::from(width);
+    if text.chars().count() <= w {
+        text.to_string()
+    } else {
+        let mut s: String = text.chars().take(w.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,6 +56,8 @@ fn table_with_pending_op_and_journal() {
 fn journal_shows_failures_and_events() {
     let mut s = busy_state();
     update(&mut s, Msg::Action(Action::Top), T0);
+    update(&mut s, Msg::Action(Action::Down), T0);
+    update(&mut s, Msg::Action(Action::Down), T0);
     let eff = update(&mut s, Msg::Action(Action::Reboot), T0 + 7_000);
     let crate::app::Effect::Provider {
         cmd: crate::provider::ProviderCmd::Op { id, .. },
@@ -228,6 +230,23 @@ fn filter_line_and_disconnected_host() {
         text.contains("✗ disconnected 12 s, retrying every 4 s: End of file"),
         "{text}"
     );
+    // A long reason wraps instead of losing its end (the actual cause, from ssh).
+    let long = "cannot connect to qemu+ssh://127.0.0.1:1/system: Cannot recv data: ssh: \
+                connect to host 127.0.0.1 port 1: Connection refused";
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::Status {
+            host: 1,
+            status: ConnStatus::Disconnected {
+                error: long.into(),
+                retry_in: std::time::Duration::from_secs(8),
+            },
+        }),
+        T0 + 13_000,
+    );
+    let text = draw(&s, 80, 24);
+    assert!(text.contains("Connection refused"), "{text}");
+    assert!(text.contains("cpu       unknown"), "{text}");
 }
 
 #[test]

@@ -43,7 +43,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         _ => {
             if let Some(fl) = &state.flash {
                 Line::from(Span::styled(
-                    fl.text.clone(),
+                    crate::ui::format::fit(&fl.text, area.width),
                     if fl.error { theme.error } else { theme.ok },
                 ))
             } else {

@@ -3,7 +3,7 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::detail::{chart_grid, ChartSpec};
@@ -32,10 +32,8 @@ fn link(state: &State, h: &HostView, theme: &Theme) -> Span<'static> {
     }
 }
 
-pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
-    let Some(h) = state.hosts.get(state.view.host_cursor) else {
-        return;
-    };
+/// The figures under the title: link, CPU, memory, VMs, the poll's cost.
+fn figures<'a>(state: &State, h: &HostView, theme: &Theme, link: Span<'a>) -> Vec<Line<'a>> {
     let m = &h.metrics;
     let v = |x: Metric| {
         m.live
@@ -52,28 +50,34 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         .keys()
         .filter(|id| id.host == state.view.host_cursor)
         .count();
-    let link = link(state, h, theme);
-    let lines = vec![
+    let unknown = |n: u64, text: String| if n == 0 { "unknown".to_string() } else { text };
+    vec![
         Line::from(vec![
             Span::styled(format!("{:<10}", "link"), theme.dim),
             link,
         ]),
         Line::from(vec![
             Span::styled(format!("{:<10}", "cpu"), theme.dim),
-            Span::raw(format!(
-                "{} busy of {} CPUs · vCPU:pCPU {}",
-                v(Metric::HostCpuPct),
-                m.cpus,
-                v(Metric::HostVcpuRatio)
+            Span::raw(unknown(
+                u64::from(m.cpus),
+                format!(
+                    "{} busy of {} CPUs · vCPU:pCPU {}",
+                    v(Metric::HostCpuPct),
+                    m.cpus,
+                    v(Metric::HostVcpuRatio)
+                ),
             )),
         ]),
         Line::from(vec![
             Span::styled(format!("{:<10}", "memory"), theme.dim),
-            Span::raw(format!(
-                "{} used of {} · running VMs hold {}",
-                v(Metric::HostMemUsedBytes),
-                kib(m.mem_total_kib),
-                v(Metric::HostMemCommittedPct)
+            Span::raw(unknown(
+                m.mem_total_kib,
+                format!(
+                    "{} used of {} · running VMs hold {}",
+                    v(Metric::HostMemUsedBytes),
+                    kib(m.mem_total_kib),
+                    v(Metric::HostMemCommittedPct)
+                ),
             )),
         ]),
         Line::from(vec![
@@ -87,8 +91,21 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
                 m.last_poll_ms, m.overruns
             )),
         ]),
-    ];
-    let [top, charts] = Layout::vertical([Constraint::Length(7), Constraint::Min(6)]).areas(area);
+    ]
+}
+
+pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
+    let Some(h) = state.hosts.get(state.view.host_cursor) else {
+        return;
+    };
+    let link = link(state, h, theme);
+    // The reason a host is down is the one long line: it wraps rather than being cut.
+    let inner = usize::from(area.width.saturating_sub(2)).max(1);
+    let link_rows = (10 + link.content.chars().count()).div_ceil(inner);
+    let lines = figures(state, h, theme, link);
+    let top_rows = u16::try_from(6 + link_rows).unwrap_or(7);
+    let [top, charts] =
+        Layout::vertical([Constraint::Length(top_rows), Constraint::Min(6)]).areas(area);
     let title = format!(
         " Host {} ({}/{}) · {}  (j/k host, +/- range, f freeze, esc back) ",
         h.uri,
@@ -100,7 +117,12 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         .borders(Borders::ALL)
         .border_style(theme.border)
         .title(Span::styled(title, theme.title));
-    f.render_widget(Paragraph::new(lines).block(block), top);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        top,
+    );
     chart_grid(
         state,
         theme,

@@ -10,7 +10,7 @@ use ratatui::Frame;
 use crate::app::state::{SortKey, VmEntry};
 use crate::app::State;
 use crate::domain::Metric;
-use crate::ui::format::kib;
+use crate::ui::format::{fit, kib};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::spark_text;
 
@@ -58,18 +58,26 @@ impl Col {
     }
 }
 
-/// The columns and the widths of the two that vary (name, state).
+/// What the rows on screen need: their longest name, state and address.
+#[derive(Clone, Copy)]
+struct Need {
+    name: u16,
+    state: u16,
+    ip: u16,
+}
+
+/// The columns and the widths of those that vary with the rows (name, state, address).
 struct Columns {
     cols: Vec<Col>,
     name: u16,
     state: u16,
+    ip: u16,
 }
 
-/// The columns that fit `inner_width` for names and states of these lengths. The whole name
-/// and state come first: the sparkline is dropped before either is cut, and when they must
-/// be cut anyway, the state keeps at least its word ("running", "shut off") and the name the
-/// rest.
-fn columns(multi_host: bool, inner_width: u16, name_need: u16, state_need: u16) -> Columns {
+/// The columns that fit `inner_width` for rows that need `need`. The whole name and state
+/// come first: the sparkline is dropped before either is cut, and when they must be cut
+/// anyway, the state keeps at least its word ("running", "shut off") and the name the rest.
+fn columns(multi_host: bool, inner_width: u16, need: Need) -> Columns {
     let mut cols = vec![Col::Name];
     if multi_host {
         cols.push(Col::Host);
@@ -83,13 +91,17 @@ fn columns(multi_host: bool, inner_width: u16, name_need: u16, state_need: u16) 
         Col::Ip,
         Col::Auto,
     ]);
-    let name_need = name_need.clamp(4, 40);
-    let state_need = state_need.clamp(5, 26);
+    let name_need = need.name.clamp(4, 40);
+    let state_need = need.state.clamp(5, 26);
+    let ip = need.ip.clamp(2, 39);
     // Width of everything but the name and state, separators included.
     let rest = |c: &[Col]| -> u16 {
         c.iter()
-            .filter(|c| !matches!(c, Col::Name | Col::State))
-            .map(|c| c.width() + 1)
+            .map(|c| match c {
+                Col::Name | Col::State => 0,
+                Col::Ip => ip + 1,
+                _ => c.width() + 1,
+            })
             .sum::<u16>()
             + 1
     };
@@ -97,23 +109,25 @@ fn columns(multi_host: bool, inner_width: u16, name_need: u16, state_need: u16) 
         cols.retain(|c| *c != Col::Spark);
     }
     let room = inner_width.saturating_sub(rest(&cols));
+    // The name keeps 8 columns (fewer if it needs fewer) before the state is whole.
     let state = state_need
-        .min(room.saturating_sub(8))
+        .min(room.saturating_sub(name_need.min(8)))
         .max(8.min(state_need));
     let name = room.saturating_sub(state).max(4);
-    Columns { cols, name, state }
+    Columns {
+        cols,
+        name,
+        state,
+        ip,
+    }
 }
 
-/// `text` in `width` columns, its end replaced by "…" when it does not fit.
-fn fit(text: &str, width: u16) -> String {
-    let w = usize::from(width);
-    if text.chars().count() <= w {
-        text.to_string()
-    } else {
-        let mut s: String = text.chars().take(w.saturating_sub(1)).collect();
-        s.push('…');
-        s
-    }
+/// The address shown for a VM: its first, without the prefix length.
+fn first_ip(e: &VmEntry) -> String {
+    e.vm.ips
+        .first()
+        .map(|ip| ip.split('/').next().unwrap_or(ip).to_string())
+        .unwrap_or_default()
 }
 
 fn cell<'a>(state: &State, e: &VmEntry, col: Col, w: &Columns, theme: &Theme) -> Cell<'a> {
@@ -155,12 +169,7 @@ fn cell<'a>(state: &State, e: &VmEntry, col: Col, w: &Columns, theme: &Theme) ->
         }
         Col::Vcpu => Cell::from(Line::from(e.vm.vcpus.to_string()).right_aligned()),
         Col::Mem => Cell::from(format!("{}/{}", kib(e.vm.mem_kib), kib(e.vm.max_mem_kib))),
-        Col::Ip => Cell::from(
-            e.vm.ips
-                .first()
-                .map(|ip| ip.split('/').next().unwrap_or(ip).to_string())
-                .unwrap_or_default(),
-        ),
+        Col::Ip => Cell::from(first_ip(e)),
         Col::Auto => Cell::from(if e.vm.autostart { "yes" } else { "no" }),
     }
 }
@@ -194,12 +203,19 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let need = |f: &dyn Fn(&VmEntry) -> usize| {
         u16::try_from(visible.iter().map(|e| f(e)).max().unwrap_or(0)).unwrap_or(u16::MAX)
     };
-    // One more for the "!" of a VM with unusual readings.
+    let flagged = |e: &VmEntry| {
+        let entity = crate::app::ingest::vm_entity(state.host_uri(e.vm.id.host), &e.vm.id.uuid);
+        state.anomalies.any(&entity)
+    };
     let w = columns(
         state.hosts.len() > 1,
         area.width.saturating_sub(2),
-        need(&|e| e.vm.name.chars().count() + 1),
-        need(&|e| e.vm.state_text().chars().count()),
+        Need {
+            // One more for the "!" of a VM with unusual readings.
+            name: need(&|e| e.vm.name.chars().count() + usize::from(flagged(e))),
+            state: need(&|e| e.vm.state_text().chars().count()),
+            ip: need(&|e| first_ip(e).chars().count()),
+        },
     );
     let cols = &w.cols;
     let header = Row::new(cols.iter().map(|c| {
@@ -216,6 +232,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         .map(|c| match c {
             Col::Name => Constraint::Min(w.name),
             Col::State => Constraint::Length(w.state),
+            Col::Ip => Constraint::Length(w.ip),
             _ => Constraint::Length(c.width()),
         })
         .collect();
@@ -254,22 +271,47 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
 mod tests {
     use super::*;
 
+    /// The lab: 10-character names, addresses like 10.213.7.228, states this long.
+    fn lab(state: u16) -> Need {
+        Need {
+            name: 10,
+            state,
+            ip: 12,
+        }
+    }
+
     #[test]
     fn every_issue_column_fits_80_columns_and_the_sparkline_yields_first() {
         // The lab at 80 columns: 11-character names, "running (booted)".
-        let one = columns(false, 78, 11, 16);
+        let one = columns(false, 78, lab(16));
         assert!(one.cols.contains(&Col::Spark) && one.cols.contains(&Col::Auto));
         assert!(one.name >= 11, "whole names: {}", one.name);
-        let many = columns(true, 78, 11, 16);
+        let many = columns(true, 78, lab(16));
         assert!(
             !many.cols.contains(&Col::Spark),
             "two hosts at 80 columns: no room for the sparkline"
         );
         assert!(many.cols.contains(&Col::Host) && many.cols.contains(&Col::Ip));
         assert!(many.name >= 11 && many.state >= 16);
-        assert!(columns(true, 118, 11, 16).cols.contains(&Col::Spark));
+        assert!(columns(true, 118, lab(16)).cols.contains(&Col::Spark));
+        // Two hosts, one VM shut off (destroyed): still whole names.
+        let off = columns(true, 78, lab(20));
+        assert!(
+            off.name >= 10 && off.state >= 20,
+            "{} {}",
+            off.name,
+            off.state
+        );
         // Names too long for 80 columns: the sparkline goes, the state keeps its word.
-        let long = columns(true, 78, 40, 20);
+        let long = columns(
+            true,
+            78,
+            Need {
+                name: 40,
+                state: 20,
+                ip: 15,
+            },
+        );
         assert!(!long.cols.contains(&Col::Spark));
         assert!(long.state >= 8 && long.name >= 4);
         assert_eq!(fit("web-prod-eu-west-01", 10), "web-prod-…");
