@@ -386,7 +386,7 @@ fn cli_list_shows_the_hosts_that_answer_and_fails_for_the_others() {
         .stderr(
             predicate::str::contains("Connection refused")
                 .and(predicate::str::contains(format!(
-                    "{silent_uri}: cannot connect"
+                    "cannot connect to {silent_uri}: no answer"
                 )))
                 .and(predicate::str::contains("no answer after 15 s"))
                 .and(predicate::str::contains("listed the other hosts")),
