@@ -8,7 +8,7 @@ use super::state::{
 use super::Effect;
 use crate::domain::{Op, VmId, VmState};
 use crate::provider::libvirt::state::LifecycleEvent;
-use crate::provider::{DomainEventKind, OpId, ProviderCmd};
+use crate::provider::{ConnStatus, DomainEventKind, OpId, ProviderCmd};
 
 const FLASH_MS: i64 = 4_000;
 
@@ -142,6 +142,21 @@ fn wrong_state(op: Op, state: VmState) -> Option<&'static str> {
 
 /// Sends an operation to the worker and journals it as pending.
 pub fn send(state: &mut State, vm: &VmId, name: &str, op: Op) -> Vec<Effect> {
+    // A worker that is not connected would queue the operation and run it on reconnect,
+    // against whatever run of the VM exists by then.
+    let connected = state
+        .hosts
+        .get(vm.host)
+        .is_some_and(|h| matches!(h.status, ConnStatus::Connected { .. }));
+    if !connected {
+        let host = state.host_label(vm.host).to_string();
+        flash(
+            state,
+            format!("{op} {name}: {host} is not connected; nothing was sent"),
+            true,
+        );
+        return Vec::new();
+    }
     // The footer's last message ("reset web-1: cancelled") is about something else now.
     state.flash = None;
     let id: OpId = state.next_op;
@@ -276,12 +291,14 @@ pub fn on_tick(state: &mut State) {
                 JournalStatus::Warning(format!("still running after {secs} s")),
             );
             if !state.settings.read_only {
+                let host = state.host_label(vm.host).to_string();
                 state.offers.push_back(Confirm {
                     vm,
                     name: name.clone(),
                     op: Op::Destroy,
                     prompt: format!(
-                        "{name} did not shut down within {secs} s. Force it off (destroy)?"
+                        "{name} on {host} did not shut down within {secs} s. Force it off \
+                         (destroy)?"
                     ),
                     offer: true,
                 });
@@ -304,9 +321,11 @@ fn offer_stands(state: &State, c: &Confirm) -> bool {
         .is_some_and(|e| e.vm.state != VmState::ShutOff)
 }
 
-/// After every message: withdraws a force-off offer whose VM has stopped (or gone), and shows
-/// the next queued offer once no other overlay is open.
-pub fn settle_offers(state: &mut State) {
+/// After every message: withdraws a force-off offer whose VM has stopped (or gone), and, on
+/// a clock tick (`show_next`), shows the next queued offer once no other overlay is open;
+/// never in the update that closed a dialog, where a second `y` meant for that dialog would
+/// answer this one.
+pub fn settle_offers(state: &mut State, show_next: bool) {
     if let Some(Overlay::Confirm(c)) = &state.view.overlay {
         if c.offer && !offer_stands(state, c) {
             let text = format!("{} is shut off; force-off no longer needed", c.name);
@@ -314,7 +333,7 @@ pub fn settle_offers(state: &mut State) {
             flash(state, text, false);
         }
     }
-    while state.view.overlay.is_none() {
+    while show_next && state.view.overlay.is_none() {
         let Some(c) = state.offers.pop_front() else {
             break;
         };
@@ -338,6 +357,23 @@ pub fn withdraw_offers(state: &mut State, vm: &VmId, kind: &DomainEventKind) {
     if let Some(Overlay::Confirm(c)) = &state.view.overlay {
         if c.offer && &c.vm == vm {
             let text = format!("{}: state changed; force-off offer withdrawn", c.name);
+            state.view.overlay = None;
+            flash(state, text, false);
+        }
+    }
+}
+
+/// A host's link went down or came back: what happened to its VMs meanwhile is unknown, so
+/// its force-off offers, shown or queued, are withdrawn. (The periodic inventory re-read of a
+/// live link is not such a change: events kept the table current.)
+pub fn withdraw_host_offers(state: &mut State, host: crate::domain::HostId) {
+    state.offers.retain(|c| c.vm.host != host);
+    if let Some(Overlay::Confirm(c)) = &state.view.overlay {
+        if c.offer && c.vm.host == host {
+            let text = format!(
+                "{}: link to its host changed; force-off offer withdrawn",
+                c.name
+            );
             state.view.overlay = None;
             flash(state, text, false);
         }

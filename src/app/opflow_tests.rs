@@ -7,7 +7,7 @@ use super::update_tests::{act, key, select};
 use super::{update, Action, Effect, InputKey, Msg};
 use crate::domain::{Op, VmState};
 use crate::provider::libvirt::state::LifecycleEvent;
-use crate::provider::{DomainEventKind, ProviderCmd, ProviderEvent};
+use crate::provider::{ConnStatus, DomainEventKind, ProviderCmd, ProviderEvent};
 
 fn ops_sent(effects: &[Effect]) -> usize {
     effects
@@ -132,11 +132,71 @@ fn a_force_off_offer_due_under_another_overlay_waits_for_it_to_close() {
     assert!(matches!(s.view.overlay, Some(Overlay::Filter { .. })));
     update(&mut s, Msg::Input(InputKey::Enter), T0 + 6_000);
     assert!(
-        is_offer(&s),
-        "shown once the filter closed: {:?}",
-        s.view.overlay
+        s.view.overlay.is_none(),
+        "not in the update that closed the filter: a second key meant for it would answer"
     );
+    update(&mut s, Msg::Tick, T0 + 7_000);
+    assert!(is_offer(&s), "shown at the next tick: {:?}", s.view.overlay);
     assert_eq!(ops_sent(&key(&mut s, 'y')), 1);
+}
+
+#[test]
+fn a_force_off_offer_is_withdrawn_when_the_link_drops_and_nothing_is_sent_meanwhile() {
+    let lose = |s: &mut super::State| {
+        update(
+            s,
+            Msg::Provider(ProviderEvent::Status {
+                host: 0,
+                status: ConnStatus::Disconnected {
+                    error: "EOF".into(),
+                    retry_in: std::time::Duration::from_secs(1),
+                },
+            }),
+            T0 + 6_000,
+        );
+    };
+    let mut s = state();
+    timed_out_shutdown(&mut s);
+    assert!(is_offer(&s));
+    lose(&mut s);
+    assert!(
+        s.view.overlay.is_none(),
+        "runs may change unseen while the link is down"
+    );
+    // The periodic inventory re-read of a live link keeps it.
+    let mut s = state();
+    timed_out_shutdown(&mut s);
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::Inventory {
+            host: 0,
+            vms: vec![vm(0, "web-1", VmState::Running, 2, 2048)],
+        }),
+        T0 + 6_000,
+    );
+    assert!(is_offer(&s));
+    // Nothing is sent while the host is down: it would run on reconnect, on whatever run.
+    lose(&mut s);
+    select(&mut s, "web-1");
+    assert!(act(&mut s, Action::ToggleSuspend).is_empty());
+    assert!(s.flash.as_ref().unwrap().text.contains("is not connected"));
+}
+
+#[test]
+fn a_force_off_offer_is_withdrawn_when_the_vm_is_started_again() {
+    let mut s = state();
+    timed_out_shutdown(&mut s);
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::DomainEvent {
+            host: 0,
+            uuid: "0-web-1".into(),
+            name: "web-1".into(),
+            kind: DomainEventKind::Lifecycle(LifecycleEvent::Started("booted")),
+        }),
+        T0 + 6_000,
+    );
+    assert!(s.view.overlay.is_none());
 }
 
 #[test]

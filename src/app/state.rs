@@ -295,6 +295,27 @@ impl State {
         self.size.0 < MIN_SIZE.0 || self.size.1 < MIN_SIZE.1
     }
 
+    /// The keymap's keys for quitting, as help shows them ("q ctrl-c").
+    #[must_use]
+    pub fn quit_keys(&self) -> &str {
+        self.help
+            .iter()
+            .find(|h| h.action == "quit")
+            .map_or("ctrl-c", |h| h.keys.as_str())
+    }
+
+    /// The quit key that is a plain character, if the keymap has one (`q` by default).
+    #[must_use]
+    pub fn quit_char(&self) -> Option<char> {
+        self.quit_keys().split(' ').find_map(|k| {
+            let mut c = k.chars();
+            match (c.next(), c.next()) {
+                (Some(ch), None) => Some(ch),
+                _ => None,
+            }
+        })
+    }
+
     #[must_use]
     pub fn new(uris: &[String], settings: Settings, help: Vec<HelpLine>, now_ms: i64) -> Self {
         let labels = host_labels(uris);

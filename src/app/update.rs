@@ -18,8 +18,9 @@ use crate::provider::{ConnStatus, DomainEventKind, ProviderEvent};
 /// Applies one message at time `now_ms` and returns the effects to run.
 pub fn update(state: &mut State, msg: Msg, now_ms: i64) -> Vec<Effect> {
     state.now_ms = now_ms;
+    let tick = matches!(msg, Msg::Tick);
     let mut effects = dispatch(state, msg);
-    opflow::settle_offers(state);
+    opflow::settle_offers(state, tick);
     effects.extend(charts::sync(state));
     effects.extend(watch_visible(state));
     effects
@@ -31,7 +32,9 @@ fn dispatch(state: &mut State, msg: Msg) -> Vec<Effect> {
         // closing an overlay are all that may happen, never an operation or a confirmation
         // the operator cannot see.
         Msg::Action(a) if state.too_small() && a != Action::Quit => Vec::new(),
-        Msg::Input(InputKey::Char('q')) if state.too_small() => quit(state),
+        Msg::Input(InputKey::Char(c)) if state.too_small() && state.quit_char() == Some(c) => {
+            quit(state)
+        }
         Msg::Input(k) if state.too_small() && k != InputKey::Esc => Vec::new(),
         Msg::Action(a) => on_action(state, a),
         Msg::Input(k) => on_input(state, k),
@@ -248,10 +251,11 @@ fn scroll(state: &mut State, delta: isize) {
     }
 }
 
-/// The help scrolled as far as its last line at the bottom of the pane: its key lines and
-/// the two palette lines, in the body between header and footer, inside the borders.
+/// The help scrolled as far as its last line at the bottom of the pane: its key lines, a
+/// blank line and the two palette lines, in the body between header and footer, inside the
+/// borders.
 fn help_max_scroll(state: &State) -> u16 {
-    let lines = u16::try_from(state.help.len() + 2).unwrap_or(u16::MAX);
+    let lines = u16::try_from(state.help.len() + 3).unwrap_or(u16::MAX);
     lines.saturating_sub(state.size.1.saturating_sub(4))
 }
 
@@ -457,10 +461,14 @@ fn on_provider(state: &mut State, ev: ProviderEvent) -> Vec<Effect> {
                 // The clock says how long the host has been up, or down: retrying
                 // (Disconnected ↔ Connecting) does not restart it.
                 let up = |s: &ConnStatus| matches!(s, ConnStatus::Connected { .. });
-                if up(&h.status) != up(&status) {
+                let changed = up(&h.status) != up(&status);
+                if changed {
                     h.since_ms = state.now_ms;
                 }
                 h.status = status;
+                if changed {
+                    opflow::withdraw_host_offers(state, host);
+                }
             }
         }
         ProviderEvent::Inventory { host, vms } => {

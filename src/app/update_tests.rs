@@ -469,7 +469,7 @@ fn help_scrolls_to_its_ends_and_no_further() {
     act(&mut s, Action::Help);
     act(&mut s, Action::Bottom);
     let last = s.view.help_scroll;
-    assert_eq!(usize::from(last), s.help.len() + 2 - 20);
+    assert_eq!(usize::from(last), s.help.len() + 3 - 20);
     act(&mut s, Action::PageDown);
     act(&mut s, Action::Down);
     assert_eq!(s.view.help_scroll, last, "past the end shows nothing new");

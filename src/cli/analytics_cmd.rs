@@ -190,7 +190,12 @@ pub fn detect(
 ) -> Result<(), Failure> {
     let series: Vec<Series> = read_all(files)?;
     let labels = windows.map(read_windows).transpose()?;
-    let mut writer = out.map(|p| OutFile::create(p, files)).transpose()?;
+    let inputs: Vec<PathBuf> = files
+        .iter()
+        .cloned()
+        .chain(windows.map(Path::to_path_buf))
+        .collect();
+    let mut writer = out.map(|p| OutFile::create(p, &inputs)).transpose()?;
     if let Some(w) = writer.as_mut() {
         w.line(format_args!("series,timestamp,score,is_anomaly"))?;
     }

@@ -220,6 +220,18 @@ fn wait_for(
     }
 }
 
+/// Says what an operation did. It is done whether or not stdout takes the text: exit 1
+/// would tell a script to retry a destroy that already happened, so a failed write is only a
+/// warning.
+fn tell(text: &str) {
+    if let Err(e) = emit(text) {
+        eprintln!(
+            "novacron: warning: {} (the operation itself succeeded)",
+            e.message
+        );
+    }
+}
+
 /// `novacron vm OP NAME [--timeout S] [--force]`.
 ///
 /// # Errors
@@ -246,7 +258,7 @@ pub fn vm(cfg: &Config, op: Op, name: &str, timeout: Duration, force: bool) -> R
     ops::run_op(conn, &uuid, op).map_err(|e| Failure::op(format!("{op} {name} on {uri}: {e}")))?;
     tracing::info!(%uri, vm = name, "{op} accepted; equivalent: {}", op.virsh(uri, name));
     let Some(done) = target_state(op) else {
-        emit(&format!("{name}: {op} accepted by libvirt\n"))?;
+        tell(&format!("{name}: {op} accepted by libvirt\n"));
         return Ok(());
     };
     // Shutdown depends on the guest; the others settle within a few seconds.
@@ -256,10 +268,10 @@ pub fn vm(cfg: &Config, op: Op, name: &str, timeout: Duration, force: bool) -> R
         Duration::from_secs(30)
     };
     if let Some(text) = wait_for(conn, &uuid, done, wait) {
-        emit(&format!(
+        tell(&format!(
             "{name}: {op} done in {:.1} s, now {text}\n",
             started.elapsed().as_secs_f64()
-        ))?;
+        ));
         return Ok(());
     }
     let now = current_state(conn, &uuid).map_or_else(|| "unknown".to_string(), |s| s.1);
@@ -276,10 +288,10 @@ pub fn vm(cfg: &Config, op: Op, name: &str, timeout: Duration, force: bool) -> R
             Duration::from_secs(30),
         )
         .unwrap_or_else(|| "unknown".into());
-        emit(&format!(
+        tell(&format!(
             "{name}: did not shut down within {} s; forced off (destroy), now {text}\n",
             timeout.as_secs()
-        ))?;
+        ));
         return Ok(());
     }
     let hint = if op == Op::Shutdown {

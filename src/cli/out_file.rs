@@ -33,15 +33,25 @@ impl OutFile {
                 i.display()
             )));
         }
-        let regular = std::fs::metadata(path).map_or(true, |m| m.is_file());
-        let tmp = regular.then(|| {
+        // Only a plain file (or a new one) is replaced whole: a symlink is written through,
+        // and a device or pipe (/dev/stdout) written straight.
+        let plain = std::fs::symlink_metadata(path).map_or(true, |m| m.file_type().is_file());
+        let cannot =
+            |e: std::io::Error| Failure::usage(format!("cannot create {}: {e}", path.display()));
+        let (f, tmp) = if plain {
             let mut name = path.file_name().unwrap_or_default().to_os_string();
             name.push(format!(".tmp-{}", std::process::id()));
-            path.with_file_name(name)
-        });
-        let target = tmp.as_deref().unwrap_or(path);
-        let f = File::create(target)
-            .map_err(|e| Failure::usage(format!("cannot create {}: {e}", path.display())))?;
+            let tmp = path.with_file_name(name);
+            // create_new: never through a link someone planted at the temporary name.
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(cannot)?;
+            (f, Some(tmp))
+        } else {
+            (File::create(path).map_err(cannot)?, None)
+        };
         Ok(Self {
             path: path.to_path_buf(),
             tmp,
@@ -121,5 +131,31 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.message.contains("is also an input"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_symlink_is_written_through_and_a_planted_temp_name_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("real.csv");
+        let link = dir.path().join("link.csv");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let mut f = OutFile::create(&link, &[]).unwrap();
+        f.line(format_args!("x")).unwrap();
+        f.finish().unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "x\n");
+
+        let out = dir.path().join("o.csv");
+        let planted = dir.path().join(format!("o.csv.tmp-{}", std::process::id()));
+        std::os::unix::fs::symlink(&target, &planted).unwrap();
+        assert!(OutFile::create(&out, &[]).is_err());
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            "x\n",
+            "not truncated"
+        );
     }
 }

@@ -157,7 +157,10 @@ impl WalFile {
                 // can be torn. A bad frame with records after it is damage: cutting there
                 // would throw those records away without a word.
                 let after = data.len() - (pos + 16 + len);
-                if after > 0 {
+                // A crash can also leave the file longer than what reached the disk, the
+                // rest zeros (the size was written before the data): that is a torn tail too.
+                let zeros = data[pos..].iter().all(|&b| b == 0);
+                if after > 0 && !zeros {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,
                         format!(
@@ -266,6 +269,20 @@ mod tests {
             "{e}"
         );
         assert_eq!(std::fs::read(&path).unwrap(), bytes, "nothing was cut");
+    }
+
+    #[test]
+    fn a_zero_filled_tail_is_torn_not_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wal.log");
+        let (mut w, _) = WalFile::open(&path).unwrap();
+        w.write(Some((1, b"one")), false).unwrap();
+        drop(w);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend([0u8; 64]);
+        std::fs::write(&path, &bytes).unwrap();
+        let (_, recs) = WalFile::open(&path).unwrap();
+        assert_eq!(recs, vec![(1, b"one".to_vec())]);
     }
 
     proptest! {

@@ -24,7 +24,7 @@ pub use crate::app::MIN_SIZE;
 pub fn render(state: &State, theme: &Theme, f: &mut Frame) {
     let area = f.area();
     if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
-        too_small(theme, f, area);
+        too_small(state, theme, f, area);
         return;
     }
     let [header, body, footer] = Layout::vertical([
@@ -54,7 +54,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame) {
     panes::overlay::render(state, theme, f, body);
 }
 
-fn too_small(theme: &Theme, f: &mut Frame, area: Rect) {
+fn too_small(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let msg = vec![
         Line::styled(
             format!(
@@ -63,7 +63,10 @@ fn too_small(theme: &Theme, f: &mut Frame, area: Rect) {
             ),
             theme.warning,
         ),
-        Line::from("Enlarge the window (q quits)."),
+        Line::from(format!(
+            "Enlarge the window ({} quits).",
+            state.quit_keys().replace(' ', " or ")
+        )),
     ];
     f.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }), area);
 }

@@ -250,6 +250,21 @@ fn filter_line_and_disconnected_host() {
 }
 
 #[test]
+fn help_scrolled_to_the_end_shows_its_last_line() {
+    let mut s = state();
+    update(&mut s, Msg::Resize(80, 24), T0);
+    update(&mut s, Msg::Action(Action::Help), T0);
+    update(&mut s, Msg::Action(Action::Bottom), T0);
+    let text = draw(&s, 80, 24);
+    let last = crate::app::palette::VERBS.last().unwrap();
+    let bottom = text.lines().rev().nth(2).unwrap();
+    assert!(
+        bottom.contains(last),
+        "the last palette verb on the last row:\n{text}"
+    );
+}
+
+#[test]
 fn too_small_terminal_says_so() {
     insta::assert_snapshot!(draw(&state(), 60, 20));
 }

@@ -62,6 +62,7 @@ impl Col {
 #[derive(Clone, Copy)]
 struct Need {
     name: u16,
+    host: u16,
     state: u16,
     ip: u16,
 }
@@ -70,6 +71,7 @@ struct Need {
 struct Columns {
     cols: Vec<Col>,
     name: u16,
+    host: u16,
     state: u16,
     ip: u16,
 }
@@ -94,12 +96,15 @@ fn columns(multi_host: bool, inner_width: u16, need: Need) -> Columns {
     let name_need = need.name.clamp(4, 40);
     let state_need = need.state.clamp(5, 26);
     let ip = need.ip.clamp(2, 39);
+    // Host labels are short names, or whole addresses that only differ at their end.
+    let host = need.host.clamp(4, 39);
     // Width of everything but the name and state, separators included.
     let rest = |c: &[Col]| -> u16 {
         c.iter()
             .map(|c| match c {
                 Col::Name | Col::State => 0,
                 Col::Ip => ip + 1,
+                Col::Host => host + 1,
                 _ => c.width() + 1,
             })
             .sum::<u16>()
@@ -117,6 +122,7 @@ fn columns(multi_host: bool, inner_width: u16, need: Need) -> Columns {
     Columns {
         cols,
         name,
+        host,
         state,
         ip,
     }
@@ -145,9 +151,12 @@ fn cell<'a>(state: &State, e: &VmEntry, col: Col, w: &Columns, theme: &Theme) ->
                 Cell::from(fit(&e.vm.name, w.name))
             }
         }
-        Col::Host => Cell::from(state.host_label(e.vm.id.host).to_string()),
+        Col::Host => Cell::from(fit(state.host_label(e.vm.id.host), w.host)),
         Col::State => match e.pending.and_then(|id| state.ops.get(&id)) {
-            Some(op) => Cell::from(Span::styled(format!("{}…", op.op), theme.pending)),
+            Some(op) => Cell::from(Span::styled(
+                fit(&format!("{}…", op.op), w.state),
+                theme.pending,
+            )),
             None => Cell::from(Span::styled(
                 fit(&e.vm.state_text(), w.state),
                 theme.state(e.vm.state),
@@ -213,7 +222,15 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         Need {
             // One more for the "!" of a VM with unusual readings.
             name: need(&|e| e.vm.name.chars().count() + usize::from(flagged(e))),
-            state: need(&|e| e.vm.state_text().chars().count()),
+            host: need(&|e| state.host_label(e.vm.id.host).chars().count()),
+            // A pending operation shows "shutdown…" where the state was.
+            state: need(&|e| {
+                let pending = e
+                    .pending
+                    .and_then(|id| state.ops.get(&id))
+                    .map_or(0, |op| op.op.name().len() + 1);
+                e.vm.state_text().chars().count().max(pending)
+            }),
             ip: need(&|e| first_ip(e).chars().count()),
         },
     );
@@ -233,6 +250,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             Col::Name => Constraint::Min(w.name),
             Col::State => Constraint::Length(w.state),
             Col::Ip => Constraint::Length(w.ip),
+            Col::Host => Constraint::Length(w.host),
             _ => Constraint::Length(c.width()),
         })
         .collect();
@@ -275,6 +293,7 @@ mod tests {
     fn lab(state: u16) -> Need {
         Need {
             name: 10,
+            host: 5,
             state,
             ip: 12,
         }
@@ -308,12 +327,20 @@ mod tests {
             78,
             Need {
                 name: 40,
+                host: 5,
                 state: 20,
                 ip: 15,
             },
         );
         assert!(!long.cols.contains(&Col::Spark));
-        assert!(long.state >= 8 && long.name >= 4);
+        assert_eq!(
+            (long.state, long.name),
+            (20, 9),
+            "the state whole, the name the rest"
+        );
+        // Hosts named by address keep the whole address (10.0.0.5 and 10.0.0.6 differ last).
+        let addr = columns(true, 118, Need { host: 8, ..lab(16) });
+        assert_eq!(addr.host, 8);
         assert_eq!(fit("web-prod-eu-west-01", 10), "web-prod-…");
         assert_eq!(fit("web-1", 10), "web-1");
     }
