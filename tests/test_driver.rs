@@ -430,6 +430,30 @@ fn cli_vm_that_succeeded_is_exit_0_even_when_stdout_fails() {
 }
 
 #[test]
+fn keymap_toml_beside_the_config_is_read_and_a_bad_one_is_said_in_help() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("novacron")).unwrap();
+    let keymap = dir.path().join("novacron/keymap.toml");
+    std::fs::write(&keymap, "quit = [\"x\", \"ctrl-c\"]\n").unwrap();
+    let help = |c: &mut Command| {
+        let out = c
+            .env("XDG_CONFIG_HOME", dir.path())
+            .arg("--help")
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = help(&mut cli());
+    assert!(text.contains("  x ctrl-c     quit novacron"), "{text}");
+    std::fs::write(&keymap, "quit = [\"ctrl-Q\"]\n").unwrap();
+    let text = help(&mut cli());
+    assert!(
+        text.contains("cannot be used") && text.contains("write ctrl-q"),
+        "{text}"
+    );
+}
+
+#[test]
 fn cli_help_lists_the_keymap() {
     cli().arg("--help").assert().success().stdout(
         predicate::str::contains("Keys in the console")

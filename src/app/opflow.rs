@@ -75,7 +75,7 @@ pub fn request(state: &mut State, vm: &VmId, op: Op) -> Vec<Effect> {
     if state.settings.read_only {
         flash(
             state,
-            "read-only: operations are disabled (started with --read-only)",
+            "read-only: operations are disabled (--read-only, or read_only in the config)",
             true,
         );
         return Vec::new();

@@ -31,6 +31,12 @@ pub(super) fn open(cfg: &Config) -> Result<Box<dyn HistoryStore>, Failure> {
                 "no history database at {}: the directory holds none (run the console to record one, or pass --history PATH)",
                 path.display()
             )
+        } else if let Some(file) = path.ancestors().skip(1).find(|a| a.is_file()) {
+            format!(
+                "no history database can be at {}: {} is a file, not a directory",
+                path.display(),
+                file.display()
+            )
         } else {
             format!(
                 "no history database at {} yet: run the console first (or pass --history PATH)",

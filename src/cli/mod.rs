@@ -237,12 +237,15 @@ fn help_keys(args: &[String]) -> String {
         keymap: raw_flag(args, "--keymap").map(PathBuf::from),
         ..Overrides::default()
     };
-    match config::load(&o, None, false)
-        .map(|c| c.keymap)
-        .or_else(|_| Keymap::default_keymap())
-    {
+    // A keymap that cannot be used is said here too, not hidden behind the default keys.
+    match config::load(&o, None, false).map(|c| c.keymap) {
         Ok(k) => k.help_text(),
-        Err(e) => format!("  (keymap error: {e})"),
+        Err(e) => format!(
+            "  (this keymap or config cannot be used: {e}; the default keys:)\n{}",
+            Keymap::default_keymap()
+                .map(|k| k.help_text())
+                .unwrap_or_default()
+        ),
     }
 }
 

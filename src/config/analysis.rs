@@ -79,6 +79,19 @@ fn prices(cf: &ConfigFile, file: &str) -> Result<(Option<PriceTable>, String), C
                         0.0,
                         1e6,
                     )?;
+                    check(
+                        file,
+                        &format!("prices.instance_type {}: vcpus", t.name),
+                        f64::from(t.vcpus),
+                        1.0,
+                        1e6,
+                    )?;
+                    if p.instance_type.iter().filter(|o| o.name == t.name).count() > 1 {
+                        return Err(ConfigError::Value {
+                            origin: format!("{file}: prices.instance_type"),
+                            message: format!("{:?} is listed twice; name each type once", t.name),
+                        });
+                    }
                     Ok(InstanceType {
                         name: t.name.clone(),
                         vcpus: t.vcpus,
@@ -257,6 +270,18 @@ mod tests {
     fn parse(text: &str) -> Result<AnalysisSettings, ConfigError> {
         let cf: ConfigFile = toml::from_str(text).unwrap();
         analysis(&cf, "cfg.toml")
+    }
+
+    #[test]
+    fn an_instance_type_needs_vcpus_and_a_name_of_its_own() {
+        let t = |vcpus: u32, second: &str| {
+            format!("[prices]\n[[prices.instance_type]]\nname = \"a\"\nvcpus = {vcpus}\nmemory_gib = 8\nper_hour = 0.1\n[[prices.instance_type]]\nname = \"{second}\"\nvcpus = 2\nmemory_gib = 8\nper_hour = 0.1\n")
+        };
+        let e = parse(&t(0, "b")).unwrap_err().to_string();
+        assert!(e.contains("instance_type a: vcpus"), "{e}");
+        let e = parse(&t(2, "a")).unwrap_err().to_string();
+        assert!(e.contains("listed twice"), "{e}");
+        assert!(parse(&t(2, "b")).is_ok());
     }
 
     #[test]

@@ -86,6 +86,25 @@ impl Key {
         }
         let mut chars = rest.chars();
         key.code = match (chars.next(), chars.next()) {
+            // Terminals send ctrl with a letter only, and ctrl-i/ctrl-m/ctrl-[ as tab,
+            // enter and esc: a binding the terminal can never send is refused.
+            (Some(c), None) if key.ctrl && !c.is_ascii_lowercase() => {
+                return Err(format!(
+                    "{s:?} cannot be typed: a terminal sends ctrl- with a lowercase letter only{}",
+                    if c.is_ascii_uppercase() {
+                        format!(" (write ctrl-{})", c.to_ascii_lowercase())
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+            (Some(c @ ('i' | 'm')), None) if key.ctrl && !key.alt => {
+                return Err(format!(
+                    "{s:?} arrives as {}; bind {} instead",
+                    if c == 'i' { "tab" } else { "enter" },
+                    if c == 'i' { "tab" } else { "enter" }
+                ));
+            }
             (Some(c), None) => KeyCode::Char(c),
             _ if rest == "space" => KeyCode::Char(' '),
             _ => {
@@ -229,6 +248,31 @@ impl Keymap {
                 }
             }
         }
+        // Keys that answer a confirmation must not also start what it confirms, and the way
+        // out must stay.
+        for (action, k) in [(Action::Destroy, 'y'), (Action::Reset, 'y')] {
+            for c in [k, k.to_ascii_uppercase(), 'n', 'N'] {
+                if by_action
+                    .get(&action)
+                    .is_some_and(|ks| ks.contains(&Key::plain(KeyCode::Char(c))))
+                {
+                    return Err(KeymapError::BadKey {
+                        file: file.to_string(),
+                        action: action.name().to_string(),
+                        message: format!("{c:?} answers its own confirmation; bind another key"),
+                    });
+                }
+            }
+        }
+        for action in [Action::Quit, Action::Back] {
+            if by_action.get(&action).is_none_or(Vec::is_empty) {
+                return Err(KeymapError::BadKey {
+                    file: file.to_string(),
+                    action: action.name().to_string(),
+                    message: "needs at least one key".into(),
+                });
+            }
+        }
         Ok(Keymap { by_key, by_action })
     }
 
@@ -353,6 +397,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("my.toml") && e.contains("TOML"), "{e}");
+    }
+
+    #[test_case("reset = [\"ctrl-Q\"]", "write ctrl-q" ; "uppercase after ctrl")]
+    #[test_case("freeze = [\"ctrl-m\"]", "arrives as enter" ; "ctrl-m is enter")]
+    #[test_case("freeze = [\"ctrl-1\"]", "cannot be typed" ; "ctrl with a digit")]
+    #[test_case("destroy = [\"y\"]", "answers its own confirmation" ; "destroy on y")]
+    #[test_case("quit = []", "needs at least one key" ; "no way out")]
+    fn user_file_keys_a_terminal_cannot_send_or_that_are_unsafe_are_refused(
+        text: &str,
+        says: &str,
+    ) {
+        let e = Keymap::load(Some(("my.toml", text)))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("my.toml") && e.contains(says), "{e}");
     }
 
     #[test]

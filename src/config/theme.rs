@@ -29,7 +29,7 @@ pub const COLOR_NAMES: [&str; 17] = [
 
 /// Colour names per UI role, as in the theme file.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct ThemeColors {
     pub text: String,
     pub dim: String,

@@ -63,6 +63,15 @@ pub fn default_config_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "novacron").map(|d| d.config_dir().join("config.toml"))
 }
 
+/// A path from the config file: `~/…` is under `$HOME`, as in a shell.
+fn home_path(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ if p == "~" => std::env::var_os("HOME").map_or_else(|| PathBuf::from(p), PathBuf::from),
+        _ => PathBuf::from(p),
+    }
+}
+
 fn read(path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.display().to_string(),
@@ -78,9 +87,7 @@ pub fn parse_duration(value: &str, min: Duration, max: Duration) -> Result<Durat
     let d = humantime::parse_duration(value.trim())
         .or_else(|_| value.trim().parse::<u64>().map(Duration::from_secs))
         .map_err(|_| {
-            format!(
-                "{value:?} is not a duration; write e.g. \"60s\", \"2m\" or a number of seconds"
-            )
+            format!("{value:?} is not a duration; write e.g. \"60s\", \"2m\" or \"60\" (seconds)")
         })?;
     if d < min || d > max {
         return Err(format!(
@@ -175,7 +182,7 @@ fn history(
     } else {
         o.history
             .clone()
-            .or_else(|| hf.path.clone().map(PathBuf::from))
+            .or_else(|| hf.path.as_deref().map(home_path))
             .or_else(|| crate::store::default_history_path(|k| std::env::var(k).ok()))
     };
     let day = 86_400;
@@ -206,6 +213,26 @@ fn history(
             3650 * day,
         )?,
     };
+    // A coarser tier that expires before a finer one would leave a hole in long ranges.
+    let order = [
+        ("raw_retention", retention.raw),
+        ("minute_retention", retention.minute),
+        ("hour_retention", retention.hour),
+    ];
+    for w in order.windows(2) {
+        if w[1].1 < w[0].1 {
+            return Err(ConfigError::Value {
+                origin: format!("{file_name}: history.{}", w[1].0),
+                message: format!(
+                    "{} is shorter than {} ({}); each tier must keep at least as long as the \
+                     finer one",
+                    humantime::format_duration(w[1].1),
+                    w[0].0,
+                    humantime::format_duration(w[0].1)
+                ),
+            });
+        }
+    }
     Ok((path, retention))
 }
 
@@ -292,10 +319,17 @@ pub fn load(
         1,
         60,
     )?;
+    // --keymap, else the file's `keymap`, else keymap.toml beside the default config file
+    // (where the shipped keymap tells users to put their changes).
     let keymap_path = o
         .keymap
         .clone()
-        .or_else(|| cf.keymap.clone().map(PathBuf::from));
+        .or_else(|| cf.keymap.as_deref().map(home_path))
+        .or_else(|| {
+            default_config_path()
+                .map(|c| c.with_file_name("keymap.toml"))
+                .filter(|p| p.exists())
+        });
     let keymap = match keymap_path {
         Some(p) => {
             let text = read(&p)?;
@@ -306,7 +340,7 @@ pub fn load(
     let theme_path = o
         .theme
         .clone()
-        .or_else(|| cf.theme.clone().map(PathBuf::from));
+        .or_else(|| cf.theme.as_deref().map(home_path));
     let theme = match theme_path {
         Some(p) => parse_theme(&p.display().to_string(), &read(&p)?)?,
         None => ThemeColors::default(),
@@ -397,6 +431,26 @@ mod tests {
         ];
         let c = load(&o, None, false).unwrap();
         assert_eq!(c.uris, vec!["test:///default", "qemu:///system"]);
+    }
+
+    #[test]
+    fn config_paths_start_at_home_and_keymap_toml_beside_the_config_is_read() {
+        assert_eq!(
+            home_path("~/hist"),
+            PathBuf::from(std::env::var("HOME").unwrap()).join("hist")
+        );
+        assert_eq!(home_path("/abs/~/x"), PathBuf::from("/abs/~/x"));
+        assert_eq!(home_path("rel"), PathBuf::from("rel"));
+    }
+
+    #[test]
+    fn a_coarser_tier_kept_less_long_than_a_finer_one_is_refused() {
+        let (_f, o) = with_file("[history]\nraw_retention = \"48h\"\nminute_retention = \"1h\"\n");
+        let e = load(&o, None, false).unwrap_err().to_string();
+        assert!(
+            e.contains("history.minute_retention") && e.contains("shorter than raw_retention"),
+            "{e}"
+        );
     }
 
     #[test]
