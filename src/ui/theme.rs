@@ -22,6 +22,8 @@ pub struct Theme {
     pub ok: Style,
     pub error: Style,
     pub warning: Style,
+    /// Colours are on: series are told apart by colour, else by their marks.
+    pub color: bool,
 }
 
 fn color(name: &str) -> Color {
@@ -67,6 +69,7 @@ impl Theme {
                 ok: plain,
                 error: bold,
                 warning: bold,
+                color: false,
             };
         }
         let fg = |n: &str| Style::default().fg(color(n));
@@ -87,6 +90,7 @@ impl Theme {
             ok: fg(&c.ok),
             error: fg(&c.error).add_modifier(Modifier::BOLD),
             warning: fg(&c.warning),
+            color: true,
         }
     }
 

@@ -44,6 +44,50 @@ pub struct Series<'a> {
     pub points: &'a [(i64, f64)],
 }
 
+/// The title: each series' now, min, max and average, as much of that as `width` holds
+/// (dropping the average, then min and max, before anything is cut).
+fn chart_title<'a>(
+    title: &str,
+    unit: Unit,
+    series: &[Series],
+    theme: &Theme,
+    width: u16,
+) -> Line<'a> {
+    let stats: Vec<_> = series
+        .iter()
+        .filter_map(|s| summary(s.points).map(|st| (s, st)))
+        .collect();
+    let build = |detail: usize| {
+        let mut spans = vec![Span::styled(format!(" {title} "), theme.title)];
+        for (s, (cur, min, max, avg)) in &stats {
+            spans.push(Span::styled(
+                format!("{} {} ", s.label, metric(*cur, unit)),
+                s.style,
+            ));
+            let extra = match detail {
+                2 => format!(
+                    "↓{} ↑{} ø{} ",
+                    metric(*min, unit),
+                    metric(*max, unit),
+                    metric(*avg, unit)
+                ),
+                1 => format!("↓{} ↑{} ", metric(*min, unit), metric(*max, unit)),
+                _ => String::new(),
+            };
+            if !extra.is_empty() {
+                spans.push(Span::styled(extra, theme.dim));
+            }
+        }
+        Line::from(spans)
+    };
+    let room = usize::from(width.saturating_sub(2));
+    (0..=2)
+        .rev()
+        .map(build)
+        .find(|l| l.width() <= room)
+        .unwrap_or_else(|| build(0))
+}
+
 /// A time chart over `[from_ms, to_ms]` with a titled border giving each series'
 /// now/min/max/avg, a y axis from 0 to the data's maximum in `unit`, and a time axis;
 /// `empty` is what it says while no series has a point.
@@ -59,35 +103,19 @@ pub fn time_chart(
     empty: &str,
 ) {
     let (from_ms, to_ms, range_label) = range;
-    let mut title_spans = vec![Span::styled(format!(" {title} "), theme.title)];
     let mut ymax: f64 = match unit {
         Unit::Percent => 100.0,
         _ => 0.0,
     };
-    for s in series {
-        if let Some((cur, min, max, avg)) = summary(s.points) {
-            title_spans.push(Span::styled(
-                format!("{} {} ", s.label, metric(cur, unit)),
-                s.style,
-            ));
-            title_spans.push(Span::styled(
-                format!(
-                    "↓{} ↑{} ø{} ",
-                    metric(min, unit),
-                    metric(max, unit),
-                    metric(avg, unit)
-                ),
-                theme.dim,
-            ));
-            if unit != Unit::Percent {
-                ymax = ymax.max(max);
-            }
+    for (_, _, max, _) in series.iter().filter_map(|s| summary(s.points)) {
+        if unit != Unit::Percent {
+            ymax = ymax.max(max);
         }
     }
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border)
-        .title(Line::from(title_spans));
+        .title(chart_title(title, unit, series, theme, area.width));
     if series.iter().all(|s| s.points.is_empty()) {
         f.render_widget(
             Paragraph::new(Span::styled(empty.to_owned(), theme.dim)).block(block),
@@ -107,9 +135,16 @@ pub fn time_chart(
     let datasets: Vec<Dataset> = series
         .iter()
         .zip(&data)
-        .map(|(s, d)| {
+        .enumerate()
+        .map(|(i, (s, d))| {
+            // Without colour a second series would look like the first: it gets dots.
+            let marker = if theme.color || i == 0 {
+                Marker::Braille
+            } else {
+                Marker::Dot
+            };
             Dataset::default()
-                .marker(Marker::Braille)
+                .marker(marker)
                 .graph_type(GraphType::Line)
                 .style(s.style)
                 .data(d)

@@ -3,7 +3,7 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::app::state::VmEntry;
@@ -238,8 +238,14 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let info_h = if area.height >= 30 { 10 } else { 8 };
     let [top, charts] =
         Layout::vertical([Constraint::Length(info_h), Constraint::Min(6)]).areas(area);
+    // The summary takes what its lines need (at most 55 %), the devices the rest: a disk's
+    // path and a NIC's network are the long lines.
+    let info_lines = info(state, e, theme);
+    let want = u16::try_from(info_lines.iter().map(Line::width).max().unwrap_or(0) + 2)
+        .unwrap_or(u16::MAX);
+    let left_w = want.min(area.width.saturating_mul(55) / 100);
     let [left, right] =
-        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(top);
+        Layout::horizontal([Constraint::Length(left_w), Constraint::Min(10)]).areas(top);
     let c = &state.charts;
     let mode = if c.frozen {
         " · frozen (f resumes)"
@@ -249,11 +255,15 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let loading = if c.loading { " · loading…" } else { "" };
     let title = format!(" {} · last {}{mode}{loading} ", e.vm.name, c.range_label());
     f.render_widget(
-        Paragraph::new(info(state, e, theme)).block(block(title, theme)),
+        Paragraph::new(info_lines)
+            .wrap(Wrap { trim: false })
+            .block(block(title, theme)),
         left,
     );
     f.render_widget(
-        Paragraph::new(devices(e, theme)).block(block(" Devices ".into(), theme)),
+        Paragraph::new(devices(e, theme))
+            .wrap(Wrap { trim: false })
+            .block(block(" Devices ".into(), theme)),
         right,
     );
     chart_grid(
