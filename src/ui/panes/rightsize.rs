@@ -97,21 +97,22 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         format!(" Recommendations{loading} (j/k, esc) "),
         area.width,
     );
-    // HOST and COST as wide as what they hold (a cut price reads as another price); the VM
-    // name takes what is left.
+    // Every column as wide as what it holds (a cut price reads as another price); what is
+    // left goes after COST, not into a VM column wider than any name.
+    let name_w = super::column_width(rows, |r| r.name.clone(), 8);
     let host_w = super::column_width(rows, |r| r.host.clone(), 4);
     let cost_w = super::column_width(rows, |r| money(r, &rep.currency), 4);
     let table = Table::new(
         table_rows,
         [
-            Constraint::Min(8),
+            Constraint::Length(name_w),
             Constraint::Length(host_w),
             Constraint::Length(10),
             Constraint::Length(6),
             Constraint::Length(11),
             Constraint::Length(6),
             Constraint::Length(6),
-            Constraint::Length(cost_w),
+            Constraint::Min(cost_w),
         ],
     )
     .header(
