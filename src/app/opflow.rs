@@ -93,6 +93,18 @@ pub fn request(state: &mut State, vm: &VmId, op: Op) -> Vec<Effect> {
         return Vec::new();
     }
     let name = entry.vm.name.clone();
+    if !host_connected(state, vm) {
+        let host = state.host_label(vm.host).to_string();
+        flash(
+            state,
+            format!("{op} {name}: {host} is not connected; nothing was sent"),
+            true,
+        );
+        return Vec::new();
+    }
+    let Some(entry) = state.vms.get(vm) else {
+        return Vec::new();
+    };
     if let Some(why) = wrong_state(op, entry.vm.state) {
         flash(state, format!("{op} {name}: {name} {why}"), true);
         return Vec::new();
@@ -111,10 +123,18 @@ pub fn request(state: &mut State, vm: &VmId, op: Op) -> Vec<Effect> {
             op,
             prompt: format!("{op} {name} on {host}? {what}"),
             offer: false,
+            shown_ms: state.now_ms,
         }));
         return Vec::new();
     }
     send(state, vm, &name, op)
+}
+
+fn host_connected(state: &State, vm: &VmId) -> bool {
+    state
+        .hosts
+        .get(vm.host)
+        .is_some_and(|h| matches!(h.status, ConnStatus::Connected { .. }))
 }
 
 /// Why `op` cannot apply to a VM in `state`, for the cases that are certain; libvirt still
@@ -144,11 +164,7 @@ fn wrong_state(op: Op, state: VmState) -> Option<&'static str> {
 pub fn send(state: &mut State, vm: &VmId, name: &str, op: Op) -> Vec<Effect> {
     // A worker that is not connected would queue the operation and run it on reconnect,
     // against whatever run of the VM exists by then.
-    let connected = state
-        .hosts
-        .get(vm.host)
-        .is_some_and(|h| matches!(h.status, ConnStatus::Connected { .. }));
-    if !connected {
+    if !host_connected(state, vm) {
         let host = state.host_label(vm.host).to_string();
         flash(
             state,
@@ -301,6 +317,7 @@ pub fn on_tick(state: &mut State) {
                          (destroy)?"
                     ),
                     offer: true,
+                    shown_ms: now,
                 });
             }
         } else {
@@ -333,11 +350,13 @@ pub fn settle_offers(state: &mut State, show_next: bool) {
             flash(state, text, false);
         }
     }
-    while show_next && state.view.overlay.is_none() {
-        let Some(c) = state.offers.pop_front() else {
+    // Never onto a screen too small to show it, where a blind esc would answer it.
+    while show_next && state.view.overlay.is_none() && !state.too_small() {
+        let Some(mut c) = state.offers.pop_front() else {
             break;
         };
         if offer_stands(state, &c) {
+            c.shown_ms = state.now_ms;
             state.view.overlay = Some(Overlay::Confirm(c));
         }
     }

@@ -146,6 +146,9 @@ pub struct Confirm {
     /// The force-off offered after a shutdown timeout: withdrawn when the VM stops or starts
     /// by any other way, so a late "y" never destroys a later run of it.
     pub offer: bool,
+    /// When it appeared: an offer the operator did not ask for ignores `y` for a moment, so
+    /// a key meant for what was on screen before cannot answer it.
+    pub shown_ms: i64,
 }
 
 /// Modal input on top of the current screen.

@@ -279,12 +279,19 @@ fn back(state: &mut State) {
     }
 }
 
+/// How long a force-off offer that appeared on its own ignores `y`.
+const OFFER_SETTLE_MS: i64 = 750;
+
 fn on_input(state: &mut State, k: InputKey) -> Vec<Effect> {
     let Some(overlay) = state.view.overlay.take() else {
         return Vec::new();
     };
     match overlay {
         Overlay::Confirm(c) => match k {
+            // An offer that just appeared on its own ignores y for a moment.
+            InputKey::Char('y' | 'Y') if c.offer && state.now_ms - c.shown_ms < OFFER_SETTLE_MS => {
+                state.view.overlay = Some(Overlay::Confirm(c));
+            }
             InputKey::Char('y' | 'Y') => return opflow::send(state, &c.vm, &c.name, c.op),
             InputKey::Char('n' | 'N') | InputKey::Esc | InputKey::Enter => {
                 flash(state, format!("{} {}: cancelled", c.op, c.name), false);

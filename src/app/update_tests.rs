@@ -223,7 +223,11 @@ fn a_shutdown_past_its_timeout_offers_force_off() {
         }
         other => panic!("expected force-off confirmation, got {other:?}"),
     }
-    let (_, op, _) = op_effect(&key(&mut s, 'y'));
+    let (_, op, _) = op_effect(&update(
+        &mut s,
+        Msg::Input(InputKey::Char('y')),
+        T0 + 61_000,
+    ));
     assert_eq!(op, Op::Destroy);
 }
 

@@ -33,27 +33,35 @@ impl OutFile {
                 i.display()
             )));
         }
-        // Only a plain file (or a new one) is replaced whole: a symlink is written through,
-        // and a device or pipe (/dev/stdout) written straight.
-        let plain = std::fs::symlink_metadata(path).map_or(true, |m| m.file_type().is_file());
-        let cannot =
-            |e: std::io::Error| Failure::usage(format!("cannot create {}: {e}", path.display()));
+        // A symlink stands for its target: the file written whole and renamed into place is
+        // the target, beside it. A device or pipe (/dev/stdout) is written straight.
+        let real = match std::fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => resolve(path),
+            _ => path.to_path_buf(),
+        };
+        let plain = std::fs::metadata(&real).map_or(true, |m| m.is_file());
+        let cannot = |what: &Path, e: std::io::Error| {
+            Failure::usage(format!("cannot create {}: {e}", what.display()))
+        };
         let (f, tmp) = if plain {
-            let mut name = path.file_name().unwrap_or_default().to_os_string();
-            name.push(format!(".tmp-{}", std::process::id()));
-            let tmp = path.with_file_name(name);
+            let mut name = real.file_name().unwrap_or_default().to_os_string();
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            name.push(format!(".tmp-{}-{nanos}", std::process::id()));
+            let tmp = real.with_file_name(name);
             // create_new: never through a link someone planted at the temporary name.
             let f = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .open(&tmp)
-                .map_err(cannot)?;
+                .map_err(|e| cannot(&tmp, e))?;
             (f, Some(tmp))
         } else {
-            (File::create(path).map_err(cannot)?, None)
+            (File::create(path).map_err(|e| cannot(path, e))?, None)
         };
         Ok(Self {
-            path: path.to_path_buf(),
+            path: real,
             tmp,
             w: BufWriter::new(f),
         })
@@ -88,6 +96,18 @@ impl OutFile {
         }
         Ok(())
     }
+}
+
+/// Where a symlink points, followed to the end (the target need not exist yet).
+fn resolve(link: &Path) -> PathBuf {
+    let mut p = link.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::read_link(&p) {
+            Ok(t) => p = p.parent().map_or_else(|| t.clone(), |d| d.join(&t)),
+            Err(_) => break,
+        }
+    }
+    p
 }
 
 impl Drop for OutFile {
@@ -134,7 +154,7 @@ mod tests {
     }
 
     #[test]
-    fn a_symlink_is_written_through_and_a_planted_temp_name_is_refused() {
+    fn a_symlink_is_written_through_whole_or_not_at_all() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("real.csv");
         let link = dir.path().join("link.csv");
@@ -148,14 +168,11 @@ mod tests {
             .is_symlink());
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "x\n");
 
-        let out = dir.path().join("o.csv");
-        let planted = dir.path().join(format!("o.csv.tmp-{}", std::process::id()));
-        std::os::unix::fs::symlink(&target, &planted).unwrap();
-        assert!(OutFile::create(&out, &[]).is_err());
-        assert_eq!(
-            std::fs::read_to_string(&target).unwrap(),
-            "x\n",
-            "not truncated"
-        );
+        // A failed run through the link leaves the target as it was, and no temp.
+        let mut g = OutFile::create(&link, &[]).unwrap();
+        g.line(format_args!("partial")).unwrap();
+        drop(g);
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "x\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 }

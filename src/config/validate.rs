@@ -226,9 +226,9 @@ fn history(
                 message: format!(
                     "{} is shorter than {} ({}); each tier must keep at least as long as the \
                      finer one",
-                    humantime::format_duration(w[1].1),
+                    span(w[1].1),
                     w[0].0,
-                    humantime::format_duration(w[0].1)
+                    span(w[0].1)
                 ),
             });
         }
@@ -319,14 +319,16 @@ pub fn load(
         1,
         60,
     )?;
-    // --keymap, else the file's `keymap`, else keymap.toml beside the default config file
-    // (where the shipped keymap tells users to put their changes).
+    // --keymap, else the file's `keymap`, else keymap.toml beside the config file (where the
+    // shipped keymap tells users to put their changes).
     let keymap_path = o
         .keymap
         .clone()
         .or_else(|| cf.keymap.as_deref().map(home_path))
         .or_else(|| {
-            default_config_path()
+            o.config
+                .clone()
+                .or_else(default_config_path)
                 .map(|c| c.with_file_name("keymap.toml"))
                 .filter(|p| p.exists())
         });

@@ -3,7 +3,7 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use crate::app::state::VmEntry;
@@ -254,16 +254,9 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     };
     let loading = if c.loading { " · loading…" } else { "" };
     let title = format!(" {} · last {}{mode}{loading} ", e.vm.name, c.range_label());
+    f.render_widget(Paragraph::new(info_lines).block(block(title, theme)), left);
     f.render_widget(
-        Paragraph::new(info_lines)
-            .wrap(Wrap { trim: false })
-            .block(block(title, theme)),
-        left,
-    );
-    f.render_widget(
-        Paragraph::new(devices(e, theme))
-            .wrap(Wrap { trim: false })
-            .block(block(" Devices ".into(), theme)),
+        Paragraph::new(devices(e, theme)).block(block(" Devices ".into(), theme)),
         right,
     );
     chart_grid(

@@ -105,7 +105,9 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let table = Table::new(
         table_rows,
         [
-            Constraint::Length(name_w),
+            // At most as wide as the names; the first to give way when the pane is narrow,
+            // before any number is cut.
+            Constraint::Max(name_w),
             Constraint::Length(host_w),
             Constraint::Length(10),
             Constraint::Length(6),

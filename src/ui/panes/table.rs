@@ -99,7 +99,7 @@ fn columns(multi_host: bool, inner_width: u16, need: Need) -> Columns {
     // Host labels are short names, or whole addresses that only differ at their end.
     let host = need.host.clamp(4, 39);
     // Width of everything but the name and state, separators included.
-    let rest = |c: &[Col]| -> u16 {
+    let rest = |c: &[Col], host: u16| -> u16 {
         c.iter()
             .map(|c| match c {
                 Col::Name | Col::State => 0,
@@ -110,10 +110,16 @@ fn columns(multi_host: bool, inner_width: u16, need: Need) -> Columns {
             .sum::<u16>()
             + 1
     };
-    if rest(&cols) + name_need + state_need > inner_width {
+    if rest(&cols, host) + name_need + state_need > inner_width {
         cols.retain(|c| *c != Col::Spark);
     }
-    let room = inner_width.saturating_sub(rest(&cols));
+    // Still too narrow: a long host label gives way before the name and state do.
+    let host = if rest(&cols, host) + name_need + state_need > inner_width {
+        host.min(12)
+    } else {
+        host
+    };
+    let room = inner_width.saturating_sub(rest(&cols, host));
     // The name keeps 8 columns (fewer if it needs fewer) before the state is whole.
     let state = state_need
         .min(room.saturating_sub(name_need.min(8)))
@@ -341,6 +347,19 @@ mod tests {
         // Hosts named by address keep the whole address (10.0.0.5 and 10.0.0.6 differ last).
         let addr = columns(true, 118, Need { host: 8, ..lab(16) });
         assert_eq!(addr.host, 8);
+        // A long host label gives way first when even the names would not fit.
+        let long_host = columns(
+            true,
+            78,
+            Need {
+                host: 20,
+                ..lab(20)
+            },
+        );
+        assert_eq!(
+            (long_host.host, long_host.name, long_host.state),
+            (12, 8, 17)
+        );
         assert_eq!(fit("web-prod-eu-west-01", 10), "web-prod-…");
         assert_eq!(fit("web-1", 10), "web-1");
     }
