@@ -93,13 +93,7 @@ pub fn request(state: &mut State, vm: &VmId, op: Op) -> Vec<Effect> {
         return Vec::new();
     }
     let name = entry.vm.name.clone();
-    if !host_connected(state, vm) {
-        let host = state.host_label(vm.host).to_string();
-        flash(
-            state,
-            format!("{op} {name}: {host} is not connected; nothing was sent"),
-            true,
-        );
+    if refuse_unconnected(state, vm, &name, op) {
         return Vec::new();
     }
     let Some(entry) = state.vms.get(vm) else {
@@ -130,11 +124,22 @@ pub fn request(state: &mut State, vm: &VmId, op: Op) -> Vec<Effect> {
     send(state, vm, &name, op)
 }
 
-fn host_connected(state: &State, vm: &VmId) -> bool {
-    state
+/// A worker that is not connected would queue an operation and run it on reconnect, on
+/// whatever run of the VM exists by then: refused, said in the footer. True when refused.
+fn refuse_unconnected(state: &mut State, vm: &VmId, name: &str, op: Op) -> bool {
+    let connected = state
         .hosts
         .get(vm.host)
-        .is_some_and(|h| matches!(h.status, ConnStatus::Connected { .. }))
+        .is_some_and(|h| matches!(h.status, ConnStatus::Connected { .. }));
+    if !connected {
+        let host = state.host_label(vm.host).to_string();
+        flash(
+            state,
+            format!("{op} {name}: {host} is not connected; nothing was sent"),
+            true,
+        );
+    }
+    !connected
 }
 
 /// Why `op` cannot apply to a VM in `state`, for the cases that are certain; libvirt still
@@ -162,15 +167,7 @@ fn wrong_state(op: Op, state: VmState) -> Option<&'static str> {
 
 /// Sends an operation to the worker and journals it as pending.
 pub fn send(state: &mut State, vm: &VmId, name: &str, op: Op) -> Vec<Effect> {
-    // A worker that is not connected would queue the operation and run it on reconnect,
-    // against whatever run of the VM exists by then.
-    if !host_connected(state, vm) {
-        let host = state.host_label(vm.host).to_string();
-        flash(
-            state,
-            format!("{op} {name}: {host} is not connected; nothing was sent"),
-            true,
-        );
+    if refuse_unconnected(state, vm, name, op) {
         return Vec::new();
     }
     // The footer's last message ("reset web-1: cancelled") is about something else now.

@@ -50,6 +50,20 @@ fn accepted_shutdown(s: &mut super::State) {
     );
 }
 
+/// web-1's lifecycle event `ev`, as libvirt would send it.
+fn lifecycle(s: &mut super::State, ev: LifecycleEvent) {
+    update(
+        s,
+        Msg::Provider(ProviderEvent::DomainEvent {
+            host: 0,
+            uuid: "0-web-1".into(),
+            name: "web-1".into(),
+            kind: DomainEventKind::Lifecycle(ev),
+        }),
+        T0 + 6_000,
+    );
+}
+
 fn is_offer(s: &super::State) -> bool {
     matches!(&s.view.overlay, Some(Overlay::Confirm(c)) if c.offer && c.op == Op::Destroy)
 }
@@ -109,16 +123,7 @@ fn a_force_off_offer_is_withdrawn_when_the_vm_stops_or_starts_another_way() {
     // Stopped and started again between polls: the stop event withdraws it just the same.
     let mut s = state();
     timed_out_shutdown(&mut s);
-    update(
-        &mut s,
-        Msg::Provider(ProviderEvent::DomainEvent {
-            host: 0,
-            uuid: "0-web-1".into(),
-            name: "web-1".into(),
-            kind: DomainEventKind::Lifecycle(LifecycleEvent::Stopped("shutdown")),
-        }),
-        T0,
-    );
+    lifecycle(&mut s, LifecycleEvent::Stopped("shutdown"));
     assert!(s.view.overlay.is_none());
     assert_eq!(ops_sent(&key(&mut s, 'y')), 0, "a late y destroys nothing");
 }
@@ -190,16 +195,7 @@ fn a_force_off_offer_is_withdrawn_when_the_link_drops_and_nothing_is_sent_meanwh
 fn a_force_off_offer_is_withdrawn_when_the_vm_is_started_again() {
     let mut s = state();
     timed_out_shutdown(&mut s);
-    update(
-        &mut s,
-        Msg::Provider(ProviderEvent::DomainEvent {
-            host: 0,
-            uuid: "0-web-1".into(),
-            name: "web-1".into(),
-            kind: DomainEventKind::Lifecycle(LifecycleEvent::Started("booted")),
-        }),
-        T0 + 6_000,
-    );
+    lifecycle(&mut s, LifecycleEvent::Started("booted"));
     assert!(s.view.overlay.is_none());
 }
 
