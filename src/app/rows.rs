@@ -72,7 +72,9 @@ pub fn rebuild(state: &mut State) {
     let ids: Vec<VmId> = rows.into_iter().map(|e| e.vm.id.clone()).collect();
     state.rows = ids;
     let selected = state.view.selected.clone();
-    if let Some(pos) = selected.and_then(|s| state.rows.iter().position(|id| *id == s)) {
+    if !state.view.chosen {
+        state.view.cursor = 0;
+    } else if let Some(pos) = selected.and_then(|s| state.rows.iter().position(|id| *id == s)) {
         state.view.cursor = pos;
     }
     clamp_cursor(state);
@@ -100,6 +102,7 @@ pub fn clamp_cursor(state: &mut State) {
 
 /// Moves the cursor by `delta` rows (clamped).
 pub fn move_cursor(state: &mut State, delta: isize) {
+    state.view.chosen = true;
     let cur = isize::try_from(state.view.cursor).unwrap_or(isize::MAX);
     state.view.cursor = usize::try_from(cur.saturating_add(delta).max(0)).unwrap_or(0);
     clamp_cursor(state);
@@ -107,6 +110,7 @@ pub fn move_cursor(state: &mut State, delta: isize) {
 
 /// Jumps to the first or last row.
 pub fn jump(state: &mut State, last: bool) {
+    state.view.chosen = true;
     state.view.cursor = if last {
         state.rows.len().saturating_sub(1)
     } else {

@@ -21,6 +21,8 @@ pub struct HostView {
     pub status: ConnStatus,
     /// When `status` last changed, for "disconnected 12 s".
     pub since_ms: i64,
+    /// It has been connected at least once (a later connection is a reconnection).
+    pub ever_up: bool,
     pub metrics: HostMetrics,
 }
 
@@ -183,6 +185,10 @@ pub struct View {
     pub host_cursor: usize,
     /// The screens `esc` goes back through, most recent last.
     pub came_from: Vec<Screen>,
+    /// The operator has moved the cursor. Until then it stays on the first row while hosts
+    /// answer one by one: following the first VM listed would leave it on a row the
+    /// operator did not pick once the others arrive above it.
+    pub chosen: bool,
 }
 
 impl View {
@@ -216,6 +222,7 @@ impl Default for View {
             help_scroll: 0,
             host_cursor: 0,
             came_from: Vec::new(),
+            chosen: false,
         }
     }
 }
@@ -331,6 +338,7 @@ impl State {
                     label,
                     status: ConnStatus::Connecting,
                     since_ms: now_ms,
+                    ever_up: false,
                     metrics: HostMetrics::default(),
                 })
                 .collect(),

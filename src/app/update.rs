@@ -372,6 +372,7 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
                 label: labels.last().cloned().unwrap_or_default(),
                 status: ConnStatus::Connecting,
                 since_ms: state.now_ms,
+                ever_up: false,
                 metrics: super::live::HostMetrics::default(),
             });
             flash(state, format!("connecting to {uri}"), false);
@@ -469,12 +470,31 @@ fn on_provider(state: &mut State, ev: ProviderEvent) -> Vec<Effect> {
                 // (Disconnected ↔ Connecting) does not restart it.
                 let up = |s: &ConnStatus| matches!(s, ConnStatus::Connected { .. });
                 let changed = up(&h.status) != up(&status);
+                // Back after being down (not the first connection): said in the journal.
+                let back = changed && up(&status) && h.ever_up;
+                let down_for = state.now_ms - h.since_ms;
                 if changed {
                     h.since_ms = state.now_ms;
                 }
+                h.ever_up |= up(&status);
                 h.status = status;
                 if changed {
                     opflow::withdraw_host_offers(state, host);
+                }
+                if back {
+                    let uri = state.host_uri(host).to_string();
+                    journal(
+                        state,
+                        &uri,
+                        "",
+                        format!(
+                            "{} reconnected after {} s; inventory re-read",
+                            state.host_label(host),
+                            down_for / 1000
+                        ),
+                        JournalStatus::Note,
+                        None,
+                    );
                 }
             }
         }

@@ -499,3 +499,72 @@ fn moving_keys_page_through_the_logs_pane() {
         "the table pages itself"
     );
 }
+
+#[test]
+fn the_cursor_stays_on_the_first_row_until_the_operator_moves_it() {
+    use crate::app::fixtures::vm;
+    let mut s = state();
+    // Hosts answer one by one; the first row stays the one under the cursor.
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::Inventory {
+            host: 1,
+            vms: vec![vm(1, "aaa-first", VmState::Running, 1, 512)],
+        }),
+        T0,
+    );
+    assert_eq!(s.selected().unwrap().vm.name, "aaa-first");
+    select(&mut s, "web-1");
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::Inventory {
+            host: 1,
+            vms: vec![
+                vm(1, "aaa-first", VmState::Running, 1, 512),
+                vm(1, "aab", VmState::Running, 1, 512),
+            ],
+        }),
+        T0,
+    );
+    assert_eq!(
+        s.selected().unwrap().vm.name,
+        "web-1",
+        "once chosen, it follows the VM"
+    );
+}
+
+#[test]
+fn a_reconnection_is_journaled() {
+    let mut s = state();
+    let status = |s: &mut super::State, st: ConnStatus, at| {
+        update(
+            s,
+            Msg::Provider(ProviderEvent::Status {
+                host: 1,
+                status: st,
+            }),
+            at,
+        );
+    };
+    status(
+        &mut s,
+        ConnStatus::Disconnected {
+            error: "EOF".into(),
+            retry_in: std::time::Duration::from_secs(1),
+        },
+        T0 + 1_000,
+    );
+    status(
+        &mut s,
+        ConnStatus::Connected {
+            hostname: "h1".into(),
+        },
+        T0 + 21_000,
+    );
+    let last = s.journal.back().unwrap();
+    assert!(
+        last.what.contains("reconnected after 20 s"),
+        "{}",
+        last.what
+    );
+}

@@ -50,7 +50,42 @@ impl Op {
     /// The equivalent virsh command, shown in the journal so operators can repeat it by hand.
     #[must_use]
     pub fn virsh(self, uri: &str, name: &str) -> String {
-        format!("virsh -c {uri} {} {name}", self.name())
+        format!(
+            "virsh -c {} {} {}",
+            shell_word(uri),
+            self.name(),
+            shell_word(name)
+        )
+    }
+}
+
+/// `s` as one shell word: as it is when it holds nothing a shell reads specially, else in
+/// single quotes (`'\''` for a quote inside), so the journal's command pastes as it is.
+fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@+=,%".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod shell_tests {
+    use super::*;
+
+    #[test]
+    fn the_virsh_command_pastes_into_a_shell() {
+        assert_eq!(
+            Op::Suspend.virsh("qemu:///system", "web-1"),
+            "virsh -c qemu:///system suspend web-1"
+        );
+        assert_eq!(
+            Op::Start.virsh("qemu+unix:///system?socket=/run/x&y", "it's"),
+            "virsh -c 'qemu+unix:///system?socket=/run/x&y' start 'it'\\''s'"
+        );
     }
 }
 

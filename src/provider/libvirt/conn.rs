@@ -150,6 +150,20 @@ impl Opening {
     }
 }
 
+/// The URI the console opens: over ssh, with `no_tty=1`, so ssh runs in batch mode. The
+/// console owns the terminal; an ssh prompt (an unknown host key, a password) would be
+/// printed over it and take the operator's keys. A host that needs one fails with ssh's
+/// message instead: accept the key or load the agent in a shell first.
+#[must_use]
+pub fn batch_uri(uri: &str) -> String {
+    let scheme = uri.split("://").next().unwrap_or("");
+    if !scheme.ends_with("+ssh") || uri.contains("no_tty=") {
+        return uri.to_string();
+    }
+    let sep = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{sep}no_tty=1")
+}
+
 /// Starts the worker thread for one host.
 ///
 /// # Errors
@@ -219,7 +233,7 @@ impl Worker {
             }
             let attempt = match pending.take() {
                 Some(p) => Ok(p),
-                None => Opening::start(&self.opts.uri, self.opts.read_only),
+                None => Opening::start(&batch_uri(&self.opts.uri), self.opts.read_only),
             };
             let opened = attempt.and_then(|p| match p.wait(OPEN_DEADLINE) {
                 Ok(r) => r,
@@ -426,5 +440,28 @@ impl Worker {
                 result: Err(format!("cannot start operation thread: {e}")),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batch_uri;
+
+    #[test]
+    fn ssh_uris_open_in_batch_mode() {
+        assert_eq!(
+            batch_uri("qemu+ssh://kvm2/system"),
+            "qemu+ssh://kvm2/system?no_tty=1"
+        );
+        assert_eq!(
+            batch_uri("qemu+ssh://kvm2/system?keyfile=/k"),
+            "qemu+ssh://kvm2/system?keyfile=/k&no_tty=1"
+        );
+        assert_eq!(
+            batch_uri("qemu+ssh://kvm2/system?no_tty=0"),
+            "qemu+ssh://kvm2/system?no_tty=0"
+        );
+        assert_eq!(batch_uri("qemu:///system"), "qemu:///system");
+        assert_eq!(batch_uri("qemu+tcp://h/system"), "qemu+tcp://h/system");
     }
 }

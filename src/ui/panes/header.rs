@@ -23,7 +23,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             // With several hosts one long libvirt message would push the others off the
             // line: the header keeps a badge and the host pane (H) gives the reason.
             ConnStatus::Disconnected { .. } if state.hosts.len() > 1 => (
-                format!(" ✗ down {} (H: why)", ago(state.now_ms - h.since_ms)),
+                format!(" ✗ down {} (H)", ago(state.now_ms - h.since_ms)),
                 theme.error,
             ),
             ConnStatus::Disconnected { error, retry_in } => (

@@ -30,9 +30,21 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         .iter()
         .skip(skip)
         .map(|e| {
+            // With several hosts a VM's name alone does not say which one.
+            let host = state
+                .hosts
+                .iter()
+                .find(|h| h.uri == e.host)
+                .filter(|_| state.hosts.len() > 1)
+                .map_or(String::new(), |h| format!("@{}", h.label));
+            let who = if e.vm.is_empty() {
+                String::new()
+            } else {
+                format!(" {}{host}", e.vm)
+            };
             let mut spans = vec![
                 Span::styled(clock(e.ts_ms, state.tz_offset_s), theme.dim),
-                Span::raw(format!(" {} {} ", e.vm, e.what)),
+                Span::raw(format!("{who} {} ", e.what)),
                 status(&e.status, theme),
             ];
             if e.repeat > 1 {
