@@ -340,13 +340,11 @@ fn offer_stands(state: &State, c: &Confirm) -> bool {
 /// never in the update that closed a dialog, where a second `y` meant for that dialog would
 /// answer this one.
 pub fn settle_offers(state: &mut State, show_next: bool) {
-    if let Some(Overlay::Confirm(c)) = &state.view.overlay {
-        if c.offer && !offer_stands(state, c) {
-            let text = format!("{} is shut off; force-off no longer needed", c.name);
-            state.view.overlay = None;
-            flash(state, text, false);
-        }
-    }
+    close_shown_offer(
+        state,
+        |state, c| !offer_stands(state, c),
+        " is shut off; force-off no longer needed",
+    );
     // Never onto a screen too small to show it, where a blind esc would answer it.
     while show_next && state.view.overlay.is_none() && !state.too_small() {
         let Some(mut c) = state.offers.pop_front() else {
@@ -370,13 +368,11 @@ pub fn withdraw_offers(state: &mut State, vm: &VmId, kind: &DomainEventKind) {
         return;
     }
     state.offers.retain(|c| &c.vm != vm);
-    if let Some(Overlay::Confirm(c)) = &state.view.overlay {
-        if c.offer && &c.vm == vm {
-            let text = format!("{}: state changed; force-off offer withdrawn", c.name);
-            state.view.overlay = None;
-            flash(state, text, false);
-        }
-    }
+    close_shown_offer(
+        state,
+        |_, c| &c.vm == vm,
+        ": state changed; force-off offer withdrawn",
+    );
 }
 
 /// A host's link went down or came back: what happened to its VMs meanwhile is unknown, so
@@ -384,12 +380,19 @@ pub fn withdraw_offers(state: &mut State, vm: &VmId, kind: &DomainEventKind) {
 /// live link is not such a change: events kept the table current.)
 pub fn withdraw_host_offers(state: &mut State, host: crate::domain::HostId) {
     state.offers.retain(|c| c.vm.host != host);
+    close_shown_offer(
+        state,
+        |_, c| c.vm.host == host,
+        ": link to its host changed; force-off offer withdrawn",
+    );
+}
+
+/// Closes the force-off offer on screen, if there is one and `gone` says it no longer
+/// holds, saying so after the VM's name (`why`).
+fn close_shown_offer(state: &mut State, gone: impl Fn(&State, &Confirm) -> bool, why: &str) {
     if let Some(Overlay::Confirm(c)) = &state.view.overlay {
-        if c.offer && c.vm.host == host {
-            let text = format!(
-                "{}: link to its host changed; force-off offer withdrawn",
-                c.name
-            );
+        if c.offer && gone(state, c) {
+            let text = format!("{}{why}", c.name);
             state.view.overlay = None;
             flash(state, text, false);
         }
