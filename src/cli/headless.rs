@@ -1,12 +1,12 @@
 //! Headless commands for scripts and tests: the same provider core as the console.
 
-use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use virt::connect::Connect;
 
 use super::hosts::Reached;
+use super::text_table::text_table;
 use super::Failure;
 use crate::config::Config;
 use crate::domain::{Op, Vm, VmState};
@@ -75,10 +75,10 @@ pub fn list(cfg: &Config, json: bool) -> Result<(), Failure> {
 
 /// The text table of `list`, its columns as wide as their longest value.
 fn list_table(all: &[(String, Vm)]) -> String {
-    let rows: Vec<[String; 7]> = all
+    let rows: Vec<Vec<String>> = all
         .iter()
         .map(|(uri, vm)| {
-            [
+            vec![
                 vm.name.clone(),
                 uri.clone(),
                 vm.state_text(),
@@ -89,30 +89,11 @@ fn list_table(all: &[(String, Vm)]) -> String {
             ]
         })
         .collect();
-    let header = ["NAME", "URI", "STATE", "VCPU", "MEM", "IP", "AUTOSTART"].map(String::from);
-    let width = |c: usize| {
-        std::iter::once(&header)
-            .chain(&rows)
-            .map(|r| r[c].chars().count())
-            .max()
-            .unwrap_or(0)
-    };
-    let widths: Vec<usize> = (0..7).map(width).collect();
-    let mut text = String::new();
-    for r in std::iter::once(&header).chain(&rows) {
-        let line: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(c, (v, &w))| match c {
-                3 | 4 => format!("{v:>w$}"),
-                6 => v.clone(),
-                _ => format!("{v:<w$}"),
-            })
-            .collect();
-        let _ = writeln!(text, "{}", line.join(" "));
-    }
-    text
+    text_table(
+        &["NAME", "URI", "STATE", "VCPU", "MEM", "IP", "AUTOSTART"],
+        &rows,
+        &[3, 4],
+    )
 }
 
 /// Finds `name` (or a UUID or ID) on exactly one connection, with suggestions when it is

@@ -8,6 +8,7 @@ mod hosts;
 mod out_file;
 mod report_cmd;
 mod series_io;
+mod text_table;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

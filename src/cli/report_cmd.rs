@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::headless::{emit, find_vm};
 use super::history_cmd::{metric_arg, open, time};
 use super::hosts::Reached;
+use super::text_table::text_table;
 use super::Failure;
 use crate::app::ingest::vm_entity;
 use crate::config::Config;
@@ -240,36 +241,27 @@ pub fn rightsize(cfg: &Config, json: bool) -> Result<(), Failure> {
         )?;
         return reached.finish("reported");
     }
-    let name_w = rows
+    let table: Vec<Vec<String>> = rows
         .iter()
-        .map(|r| r.name.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max(4);
-    let host_w = rows
-        .iter()
-        .map(|r| r.host.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max(4);
-    let mut out = format!("{:<name_w$} {:<host_w$} RECOMMENDATION\n", "NAME", "HOST");
-    for r in &rows {
-        let text = match &r.recommendation {
-            Some(rec) => {
-                let money = r.savings.as_ref().map_or_else(String::new, |s| {
-                    format!(
-                        " · {c}{:.2}/month → {c}{:.2}",
-                        s.current_monthly,
-                        s.recommended_monthly,
-                        c = a.currency
-                    )
-                });
-                format!("{}{money}", rec.reason)
-            }
-            None => r.note.clone().unwrap_or_default(),
-        };
-        let _ = writeln!(out, "{:<name_w$} {:<host_w$} {text}", r.name, r.host);
-    }
+        .map(|r| {
+            let text = match &r.recommendation {
+                Some(rec) => {
+                    let money = r.savings.as_ref().map_or_else(String::new, |s| {
+                        format!(
+                            " · {c}{:.2}/month → {c}{:.2}",
+                            s.current_monthly,
+                            s.recommended_monthly,
+                            c = a.currency
+                        )
+                    });
+                    format!("{}{money}", rec.reason)
+                }
+                None => r.note.clone().unwrap_or_default(),
+            };
+            vec![r.name.clone(), r.host.clone(), text]
+        })
+        .collect();
+    let out = text_table(&["NAME", "HOST", "RECOMMENDATION"], &table, &[]);
     emit(&out)?;
     reached.finish("reported")
 }
