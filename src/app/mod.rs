@@ -12,6 +12,7 @@ mod event;
 pub mod fixtures;
 pub mod forecast_view;
 pub mod ingest;
+mod links;
 pub mod live;
 pub mod opflow;
 #[cfg(test)]

@@ -26,6 +26,21 @@ pub struct HostView {
     pub metrics: HostMetrics,
 }
 
+impl HostView {
+    /// A host about to be connected for the first time.
+    #[must_use]
+    pub fn new(uri: &str, label: String, now_ms: i64) -> Self {
+        Self {
+            uri: uri.to_string(),
+            label,
+            status: ConnStatus::Connecting,
+            since_ms: now_ms,
+            ever_up: false,
+            metrics: HostMetrics::default(),
+        }
+    }
+}
+
 /// A VM row: inventory data plus what the polls derived.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VmEntry {
@@ -333,14 +348,7 @@ impl State {
             hosts: uris
                 .iter()
                 .zip(labels)
-                .map(|(uri, label)| HostView {
-                    uri: uri.clone(),
-                    label,
-                    status: ConnStatus::Connecting,
-                    since_ms: now_ms,
-                    ever_up: false,
-                    metrics: HostMetrics::default(),
-                })
+                .map(|(uri, label)| HostView::new(uri, label, now_ms))
                 .collect(),
             vms: BTreeMap::new(),
             rows: Vec::new(),

@@ -4,16 +4,17 @@ use super::charts;
 use super::event::{InputKey, Msg};
 use super::forecast_view;
 use super::ingest;
+use super::links;
 use super::live::VmMetrics;
 use super::opflow::{self, flash, journal};
 use super::palette::{self, Command};
 use super::reports;
 use super::rows;
-use super::state::{HostView, JournalStatus, Overlay, Screen, SortKey, State, VmEntry};
+use super::state::{JournalStatus, Overlay, Screen, SortKey, State, VmEntry};
 use super::{Action, Effect, LogScroll};
 use crate::domain::{HostId, Op, Vm, VmId, VmState};
 use crate::provider::libvirt::state::LifecycleEvent;
-use crate::provider::{ConnStatus, DomainEventKind, ProviderEvent};
+use crate::provider::{DomainEventKind, ProviderEvent};
 
 /// Applies one message at time `now_ms` and returns the effects to run.
 pub fn update(state: &mut State, msg: Msg, now_ms: i64) -> Vec<Effect> {
@@ -355,37 +356,7 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
     match palette::parse(line) {
         Err(e) => flash(state, e, true),
         Ok(Command::Quit) => return quit(state),
-        Ok(Command::Connect(uri)) => {
-            if state.hosts.iter().any(|h| h.uri == uri) {
-                flash(state, format!("already connected to {uri}"), true);
-                return Vec::new();
-            }
-            let host: HostId = state.hosts.len();
-            let mut uris: Vec<String> = state.hosts.iter().map(|h| h.uri.clone()).collect();
-            uris.push(uri.clone());
-            let labels = super::state::host_labels(&uris);
-            for (h, l) in state.hosts.iter_mut().zip(&labels) {
-                h.label.clone_from(l);
-            }
-            state.hosts.push(HostView {
-                uri: uri.clone(),
-                label: labels.last().cloned().unwrap_or_default(),
-                status: ConnStatus::Connecting,
-                since_ms: state.now_ms,
-                ever_up: false,
-                metrics: super::live::HostMetrics::default(),
-            });
-            flash(state, format!("connecting to {uri}"), false);
-            journal(
-                state,
-                &uri,
-                "",
-                format!("connect {uri}"),
-                JournalStatus::Note,
-                None,
-            );
-            return vec![Effect::Connect { host, uri }];
-        }
+        Ok(Command::Connect(uri)) => return links::connect(state, uri),
         Ok(Command::Op { op, vm }) => {
             if let Some(id) = resolve(state, &vm) {
                 return opflow::request(state, &id, op);
@@ -464,40 +435,7 @@ fn upsert(state: &mut State, vm: Vm) {
 
 fn on_provider(state: &mut State, ev: ProviderEvent) -> Vec<Effect> {
     match ev {
-        ProviderEvent::Status { host, status } => {
-            if let Some(h) = state.hosts.get_mut(host) {
-                // The clock says how long the host has been up, or down: retrying
-                // (Disconnected ↔ Connecting) does not restart it.
-                let up = |s: &ConnStatus| matches!(s, ConnStatus::Connected { .. });
-                let changed = up(&h.status) != up(&status);
-                // Back after being down (not the first connection): said in the journal.
-                let back = changed && up(&status) && h.ever_up;
-                let down_for = state.now_ms - h.since_ms;
-                if changed {
-                    h.since_ms = state.now_ms;
-                }
-                h.ever_up |= up(&status);
-                h.status = status;
-                if changed {
-                    opflow::withdraw_host_offers(state, host);
-                }
-                if back {
-                    let uri = state.host_uri(host).to_string();
-                    journal(
-                        state,
-                        &uri,
-                        "",
-                        format!(
-                            "{} reconnected after {} s; inventory re-read",
-                            state.host_label(host),
-                            down_for / 1000
-                        ),
-                        JournalStatus::Note,
-                        None,
-                    );
-                }
-            }
-        }
+        ProviderEvent::Status { host, status } => links::on_status(state, host, status),
         ProviderEvent::Inventory { host, vms } => {
             let keep: std::collections::HashSet<VmId> = vms.iter().map(|v| v.id.clone()).collect();
             let gone: Vec<String> = state
