@@ -1,8 +1,10 @@
 //! Empirical prediction intervals: quantiles of rolling-backtest errors, per horizon step.
 //!
-//! No distribution is assumed, which matters on spiky, skewed series; bands never narrow as
-//! the horizon grows. Without enough backtest errors, a random-walk band from the robust
-//! spread of one-step changes stands in.
+//! No distribution is assumed, which matters on spiky, skewed series: each side of a band is
+//! its own quantile, so a forecast that has run low shows its band reaching up, not a mirror
+//! of it. A band always holds its point, its 80 % band sits inside its 95 % band, and bands
+//! never narrow as the horizon grows. Without enough backtest errors, a random-walk band from
+//! the robust spread of one-step changes stands in.
 
 use super::{Forecast, ModelKind};
 use crate::analytics::stats::{count_f64, mad, mean_abs_diff, quantile_sorted, MAD_TO_SIGMA};
@@ -20,9 +22,11 @@ fn anchor_steps(horizon: usize) -> Vec<usize> {
     out
 }
 
-/// Error quantiles (2.5, 10, 90, 97.5 %) at 1-based `step`, pooling up to five nearby steps.
+/// Error quantiles (2.5, 10, 90, 97.5 %) at 1-based `step`, pooling up to five nearby steps
+/// centred on it (fewer at the end of the errors, so the last step is not judged by earlier,
+/// smaller errors).
 fn step_offsets(errors: &[Vec<f64>], step: usize, buf: &mut Vec<f64>) -> Option<[f64; 4]> {
-    let reach = (step / 5).max(1);
+    let reach = (step / 5).max(1).min(errors.len().saturating_sub(step));
     buf.clear();
     let mut last = usize::MAX;
     for k in [0, reach / 2, reach, 3 * reach / 2, 2 * reach] {
@@ -66,9 +70,16 @@ pub(super) fn with_empirical_bands(
                 let sd = step_sigma * count_f64(s).sqrt();
                 [-1.96 * sd, -1.2816 * sd, 1.2816 * sd, 1.96 * sd]
             });
-            (s, off.map(f64::abs))
+            // Each side keeps its sign; a band that would not hold the point reaches it.
+            let [q025, q10, q90, q975] = off;
+            (
+                s,
+                [q025.min(0.0), q10.min(0.0), q90.max(0.0), q975.max(0.0)],
+            )
         })
         .collect();
+    // Offsets from the point: the low ones only fall and the high ones only rise with the
+    // step, and the quantiles are ordered, so lo95 ≤ lo80 ≤ point ≤ hi80 ≤ hi95 throughout.
     let mut widest = [0.0_f64; 4];
     let mut a = 0;
     for s in 1..=horizon {
@@ -84,11 +95,16 @@ pub(super) fn with_empirical_bands(
         };
         // Bands never narrow as the horizon grows.
         for k in 0..4 {
-            widest[k] = widest[k].max(w0[k] + (w1[k] - w0[k]) * t.clamp(0.0, 1.0));
+            let at = w0[k] + (w1[k] - w0[k]) * t.clamp(0.0, 1.0);
+            widest[k] = if k < 2 {
+                widest[k].min(at)
+            } else {
+                widest[k].max(at)
+            };
         }
         let p = f.point[s - 1];
-        f.lo95[s - 1] = p - widest[0];
-        f.lo80[s - 1] = p - widest[1];
+        f.lo95[s - 1] = p + widest[0];
+        f.lo80[s - 1] = p + widest[1];
         f.hi80[s - 1] = p + widest[2];
         f.hi95[s - 1] = p + widest[3];
     }
@@ -105,6 +121,54 @@ mod tests {
         let a = anchor_steps(72);
         assert_eq!((a[0], *a.last().unwrap()), (1, 72));
         assert!(a.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    /// Backtest errors (actual − forecast) of `steps` steps at `origins` origins, from `f`.
+    fn errors(steps: usize, origins: usize, f: impl Fn(usize, usize) -> f64) -> Vec<Vec<f64>> {
+        (1..=steps)
+            .map(|s| (0..origins).map(|o| f(s, o)).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_forecast_that_runs_low_gets_a_band_reaching_up_not_a_mirror() {
+        // Every error is positive: the actuals came in 16 to 21 above the forecast.
+        let e = errors(6, 40, |_, o| 16.0 + count_f64(o % 6));
+        let f = with_empirical_bands(ModelKind::Median, &[1.0; 50], vec![100.0; 6], &e);
+        for s in 0..6 {
+            assert!((f.lo95[s] - 100.0).abs() < 1e-9 && (f.lo80[s] - 100.0).abs() < 1e-9);
+            assert!(f.hi80[s] > 115.0 && f.hi95[s] >= f.hi80[s], "{:?}", f.hi80);
+        }
+    }
+
+    #[test]
+    fn bands_nest_hold_the_point_and_never_narrow() {
+        // Skewed errors that grow with the step: -1..+5 times the step.
+        let e = errors(72, 60, |s, o| (count_f64(o) / 10.0 - 1.0) * count_f64(s));
+        let f = with_empirical_bands(ModelKind::Median, &[1.0; 100], vec![10.0; 72], &e);
+        for s in 0..72 {
+            let p = f.point[s];
+            assert!(f.lo95[s] <= f.lo80[s] && f.lo80[s] <= p && p <= f.hi80[s]);
+            assert!(f.hi80[s] <= f.hi95[s]);
+            if s > 0 {
+                assert!(f.lo95[s] <= f.lo95[s - 1] && f.hi95[s] >= f.hi95[s - 1]);
+            }
+        }
+        // The high side is the wider one, as the errors are.
+        assert!(f.hi95[71] - 10.0 > 2.0 * (10.0 - f.lo95[71]), "{f:?}");
+    }
+
+    #[test]
+    fn the_last_step_is_judged_by_its_own_errors() {
+        // Errors are 0 but for ±100 at one origin in twenty at step 72: 5 % of its errors,
+        // under 2.5 % if steps 58 and 65 were pooled with it.
+        let e = errors(72, 40, |s, o| match (s, o % 20) {
+            (72, 0) => 100.0,
+            (72, 10) => -100.0,
+            _ => 0.0,
+        });
+        let f = with_empirical_bands(ModelKind::Median, &[1.0; 100], vec![0.0; 72], &e);
+        assert!((f.hi95[71] - 100.0).abs() < 1e-9, "{:?}", &f.hi95[60..]);
     }
 
     #[test]
