@@ -19,7 +19,14 @@ pub const MIN_BAND_ROWS: usize = 12;
 /// History read for a forecast: two weeks of rows.
 pub const LOOKBACK_MS: i64 = 14 * 24 * 3_600_000;
 
+/// Rows read per store query: a day. The store answers a query from its minute tier only
+/// when the whole range is still within that tier's retention, and from the hourly tier
+/// otherwise; reading a day at a time keeps every day the minute tier still holds.
+const CHUNK_MS: i64 = 288 * STEP_MS;
+
 /// Averages of `entity`/`metric` per 5-minute row over `[from, to)`; rows without data are NaN.
+/// Days the store holds only hourly (past the minute tier's retention) are NaN too: an hourly
+/// mean spread over twelve rows would hide the peaks right-sizing and the bands are made of.
 ///
 /// # Errors
 /// The store's error.
@@ -31,21 +38,29 @@ pub fn grid(
     to_ms: i64,
 ) -> Result<Vec<f64>, StoreError> {
     let from = from_ms - from_ms.rem_euclid(STEP_MS);
-    let q = Query {
-        key: SeriesKey::new(entity, metric),
-        from_ms: from,
-        to_ms,
-        max_points: None,
-        step_ms: Some(STEP_MS),
-    };
     let rows = usize::try_from((to_ms - from).max(0) / STEP_MS).unwrap_or(0);
     let mut out = vec![f64::NAN; rows];
-    for p in store.query(&q)?.points {
-        if let Ok(i) = usize::try_from((p.ts_ms - from) / STEP_MS) {
-            if let Some(slot) = out.get_mut(i) {
-                *slot = p.avg;
+    let mut start = from;
+    while start < to_ms {
+        let end = (start + CHUNK_MS).min(to_ms);
+        let q = Query {
+            key: SeriesKey::new(entity, metric),
+            from_ms: start,
+            to_ms: end,
+            max_points: None,
+            step_ms: Some(STEP_MS),
+        };
+        let result = store.query(&q)?;
+        if result.step_ms == STEP_MS {
+            for p in result.points {
+                if let Ok(i) = usize::try_from((p.ts_ms - from) / STEP_MS) {
+                    if let Some(slot) = out.get_mut(i) {
+                        *slot = p.avg;
+                    }
+                }
             }
         }
+        start = end;
     }
     Ok(out)
 }
@@ -305,6 +320,48 @@ mod tests {
         assert!((g[0] - 15.0).abs() < 1e-9);
         assert!(g[1].is_nan());
         assert!((g[2] - 7.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn days_past_the_minute_tier_are_gaps_not_hourly_means_on_a_wrong_grid() {
+        let day = 288 * STEP_MS;
+        let now = 1_700_000_000_000 - 1_700_000_000_000 % day;
+        let retention = crate::store::Retention {
+            raw: std::time::Duration::from_secs(3600),
+            minute: std::time::Duration::from_secs(2 * 86_400),
+            ..crate::store::Retention::default()
+        };
+        let mut s = MemoryStore::new(StoreConfig {
+            retention,
+            ..StoreConfig::default()
+        });
+        // A sample every minute for five days, value = the day it belongs to.
+        let batch: Vec<(SeriesKey, Sample)> = (0..5 * 1440)
+            .map(|i| {
+                let ts_ms = now - 5 * day + i * 60_000;
+                let key = SeriesKey::new("vm/x/u", "cpu_pct");
+                (
+                    key,
+                    Sample {
+                        ts_ms,
+                        value: (i / 1440) as f64,
+                    },
+                )
+            })
+            .collect();
+        s.append(&batch).unwrap();
+        s.flush().unwrap();
+        let g = grid(&s, "vm/x/u", "cpu_pct", now - 5 * day, now).unwrap();
+        assert_eq!(g.len(), 5 * 288);
+        // The last two days are within the minute tier: every row, at its own place.
+        assert!(
+            g[3 * 288..].iter().all(|v| v.is_finite()),
+            "{:?}",
+            &g[3 * 288..3 * 288 + 3]
+        );
+        assert!((g[3 * 288] - 3.0).abs() < 1e-9 && (g[5 * 288 - 1] - 4.0).abs() < 1e-9);
+        // Older days are gaps, not hourly means packed into the first rows of the range.
+        assert!(g[..2 * 288].iter().all(|v| v.is_nan()), "{:?}", &g[..13]);
     }
 
     #[test]

@@ -267,6 +267,26 @@ fn uris(
     Ok(uris)
 }
 
+/// Right-sizing reads 5-minute rows, which only the minute tier holds.
+fn rightsize_fits_minute_tier(
+    analysis: &super::analysis::AnalysisSettings,
+    retention: &crate::store::Retention,
+    file_name: &str,
+) -> Result<(), ConfigError> {
+    if analysis.rightsize_window <= retention.minute {
+        return Ok(());
+    }
+    Err(ConfigError::Value {
+        origin: format!("{file_name}: rightsize.window"),
+        message: format!(
+            "{} is longer than history.minute_retention ({}): right-sizing reads 5-minute \
+             rows, which are kept that long; shorten the window or keep minute rows longer",
+            span(analysis.rightsize_window),
+            span(retention.minute)
+        ),
+    })
+}
+
 /// Builds the configuration. `env_uri` is `$LIBVIRT_DEFAULT_URI`, `no_color_env` whether
 /// `NO_COLOR` is set.
 ///
@@ -356,6 +376,7 @@ pub fn load(
     )?;
     let (history_path, retention) = history(o, &cf, &file_name)?;
     let analysis = super::analysis::analysis(&cf, &file_name)?;
+    rightsize_fits_minute_tier(&analysis, &retention, &file_name)?;
     Ok(Config {
         analysis,
         monitor_interval,
@@ -493,6 +514,20 @@ mod tests {
             e.contains("--shutdown-timeout") && e.contains("\"soon\""),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_rightsize_window_must_fit_in_the_minute_tier() {
+        let (_f, o) =
+            with_file("[history]\nminute_retention = \"30d\"\n[rightsize]\nwindow = \"45d\"\n");
+        let e = load(&o, None, false).unwrap_err().to_string();
+        assert!(
+            e.contains("rightsize.window") && e.contains("45d") && e.contains("30d"),
+            "{e}"
+        );
+        let (_f, o) =
+            with_file("[history]\nminute_retention = \"60d\"\n[rightsize]\nwindow = \"45d\"\n");
+        assert!(load(&o, None, false).is_ok());
     }
 
     #[test]
