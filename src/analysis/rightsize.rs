@@ -143,7 +143,17 @@ fn verdict(
     if row.note.is_some() {
         return row;
     }
-    let net: Vec<f64> = rx.iter().zip(&tx).map(|(a, b)| a + b).collect();
+    // In + out; a row where only one direction was recorded counts that one.
+    let net: Vec<f64> = rx
+        .iter()
+        .zip(&tx)
+        .map(|(a, b)| match (a.is_finite(), b.is_finite()) {
+            (true, true) => a + b,
+            (true, false) => *a,
+            (false, true) => *b,
+            (false, false) => f64::NAN,
+        })
+        .collect();
     let usage = Usage {
         cpu_percent: &cpu,
         memory_bytes: &mem,
@@ -151,7 +161,7 @@ fn verdict(
     };
     match recommend(vm.vcpus, vm.memory_bytes, &usage, cfg) {
         Ok(r) => {
-            row.savings = prices.map(|p| savings(&r, p));
+            row.savings = prices.and_then(|p| savings(&r, p));
             row.recommendation = Some(r);
         }
         Err(e) => row.note = Some(e.to_string()),

@@ -15,7 +15,7 @@ const GIB: f64 = 1_073_741_824.0;
 /// idle below 2 % CPU and 1 KiB/s of network for a week of 5-minute samples.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RightsizeConfig {
-    /// Percentile sized for (0.95 or 0.99).
+    /// Quantile sized for (0.95 = p95; 0.5 to 0.999).
     pub quantile: f64,
     /// Multiplier on the sized percentile.
     pub headroom: f64,
@@ -119,13 +119,18 @@ pub fn recommend(
     let short = AnalyticsError::TooShort { needed: 1, got: 0 };
     let cpu = Percentiles::of(usage.cpu_percent).ok_or_else(|| short.clone())?;
     let memory = Percentiles::of(usage.memory_bytes).ok_or(short)?;
-    let pick = |p: &Percentiles| if cfg.quantile >= 0.99 { p.p99 } else { p.p95 };
-    let busy_vcpus = pick(&cpu) / 100.0 * f64::from(current_vcpus) * cfg.headroom;
+    let sized = |xs: &[f64]| {
+        let mut v = finite(xs);
+        v.sort_by(f64::total_cmp);
+        quantile_sorted(&v, cfg.quantile.clamp(0.0, 1.0)).unwrap_or(f64::NAN)
+    };
+    let (cpu_sized, memory_sized) = (sized(usage.cpu_percent), sized(usage.memory_bytes));
+    let busy_vcpus = cpu_sized / 100.0 * f64::from(current_vcpus) * cfg.headroom;
     let vcpus = u32::try_from(ceil_u64(busy_vcpus).max(1)).unwrap_or(u32::MAX);
     let step = cfg.memory_step_bytes.max(1);
     #[allow(clippy::cast_precision_loss)]
-    let steps = ceil_u64(pick(&memory) * cfg.headroom / step as f64).max(1);
-    let outgrown = pick(&memory) * cfg.headroom > bytes_f64(current_memory_bytes);
+    let steps = ceil_u64(memory_sized * cfg.headroom / step as f64).max(1);
+    let outgrown = memory_sized * cfg.headroom > bytes_f64(current_memory_bytes);
     // Rounding up to a whole step must not grow a VM whose usage fits what it has (a 96 MiB
     // guest using 28 MiB was told to take 512 MiB): more memory only when usage needs it.
     let memory_bytes = if outgrown || current_memory_bytes == 0 {
@@ -133,26 +138,32 @@ pub fn recommend(
     } else {
         steps.saturating_mul(step).min(current_memory_bytes)
     };
+    // Idle needs evidence of a quiet network too: a VM whose traffic was never recorded is
+    // not idle for want of a figure.
     let net = Percentiles::of(usage.network_bytes_per_s);
     let long_enough = got >= cfg.idle_min_samples;
-    let quiet_net = net.is_none_or(|n| n.p95 < cfg.idle_network_bytes_per_s);
-    let idle = long_enough && cpu.p95 < cfg.idle_cpu_percent && quiet_net;
-    let reason = if idle {
-        format!(
-            "idle: CPU p95 {:.1} % and network p95 {:.0} B/s over {} samples",
-            cpu.p95,
-            net.map_or(0.0, |n| n.p95),
-            got
-        )
-    } else {
-        format!(
-            "CPU p{:.0} {:.1} % of {current_vcpus} vCPU → {vcpus} vCPU; memory p{:.0} {} → {}",
-            cfg.quantile * 100.0,
-            pick(&cpu),
-            cfg.quantile * 100.0,
-            gib_text(pick(&memory)),
-            gib_text(bytes_f64(memory_bytes))
-        )
+    let quiet_cpu = cpu.p95 < cfg.idle_cpu_percent;
+    let idle =
+        long_enough && quiet_cpu && net.is_some_and(|n| n.p95 < cfg.idle_network_bytes_per_s);
+    let p = percentile_label(cfg.quantile);
+    let reason = match net {
+        Some(n) if idle => format!(
+            "idle: CPU p95 {:.1} % and network p95 {:.0} B/s over {got} samples",
+            cpu.p95, n.p95
+        ),
+        _ => {
+            let sizing = format!(
+                "CPU p{p} {cpu_sized:.1} % of {current_vcpus} vCPU → {vcpus} vCPU; memory p{p} {} \
+                 → {}",
+                gib_text(memory_sized),
+                gib_text(bytes_f64(memory_bytes))
+            );
+            if long_enough && quiet_cpu && net.is_none() {
+                format!("{sizing}; CPU quiet but no network recorded, so not called idle")
+            } else {
+                sizing
+            }
+        }
     };
     Ok(Recommendation {
         cpu,
@@ -214,30 +225,45 @@ pub struct Savings {
     pub instance_type: Option<String>,
 }
 
-/// Monthly cost of a shape, priced the same way whatever the shape: the cheapest instance
-/// type that holds it when the table lists one, else the per-vCPU and per-GiB prices.
-fn shape_cost(vcpus: u32, memory_bytes: u64, prices: &PriceTable) -> (f64, Option<&InstanceType>) {
-    let instance = cheapest_instance(vcpus, memory_bytes, prices);
-    let cost = instance.map_or_else(
-        || monthly_cost(vcpus, memory_bytes, prices),
-        |t| t.per_hour * HOURS_PER_MONTH,
-    );
-    (cost, instance)
-}
-
-/// Savings of `rec` at `prices`; an idle VM's recommendation costs nothing (stop it). The
-/// current and the recommended shape are priced alike (see [`shape_cost`]), so a VM that
-/// needs no change saves nothing.
+/// Savings of `rec` at `prices`; an idle VM's recommendation costs nothing (stop it).
+///
+/// Both shapes are priced the same way, so a VM that needs no change saves nothing: by the
+/// cheapest instance type that holds each when both fit a listed type, else by the per-vCPU
+/// and per-GiB prices. `None` when that leaves a shape without a price (a table of instance
+/// types only, and a shape larger than any of them): a saving against a cost of 0 is made up.
 #[must_use]
-pub fn savings(rec: &Recommendation, prices: &PriceTable) -> Savings {
-    let (current_monthly, _) = shape_cost(rec.current_vcpus, rec.current_memory_bytes, prices);
-    let (cost, instance) = shape_cost(rec.vcpus, rec.memory_bytes, prices);
+pub fn savings(rec: &Recommendation, prices: &PriceTable) -> Option<Savings> {
+    let current = cheapest_instance(rec.current_vcpus, rec.current_memory_bytes, prices);
+    let recommended = cheapest_instance(rec.vcpus, rec.memory_bytes, prices);
+    let (current_monthly, cost, instance) = match (current, recommended) {
+        (Some(c), Some(r)) => (
+            c.per_hour * HOURS_PER_MONTH,
+            r.per_hour * HOURS_PER_MONTH,
+            Some(r.name.clone()),
+        ),
+        _ if prices.per_vcpu_hour > 0.0 || prices.per_gib_hour > 0.0 => (
+            monthly_cost(rec.current_vcpus, rec.current_memory_bytes, prices),
+            monthly_cost(rec.vcpus, rec.memory_bytes, prices),
+            None,
+        ),
+        _ => return None,
+    };
     let recommended_monthly = if rec.idle { 0.0 } else { cost };
-    Savings {
+    Some(Savings {
         current_monthly,
         recommended_monthly,
         monthly_savings: current_monthly - recommended_monthly,
-        instance_type: instance.map(|t| t.name.clone()),
+        instance_type: instance,
+    })
+}
+
+/// "95" for 0.95, "99.9" for 0.999: the percentile as operators write it.
+fn percentile_label(q: f64) -> String {
+    let p = q * 100.0;
+    if (p - p.round()).abs() < 1e-6 {
+        format!("{p:.0}")
+    } else {
+        format!("{p:.1}")
     }
 }
 
@@ -343,6 +369,46 @@ mod tests {
     }
 
     #[test]
+    fn cpu_quiet_without_network_figures_is_not_idle() {
+        let cpu = vec![0.5; 2016];
+        let mem = vec![GIB; 2016];
+        let usage = Usage {
+            cpu_percent: &cpu,
+            memory_bytes: &mem,
+            network_bytes_per_s: &[f64::NAN; 2016],
+        };
+        let r = recommend(2, 4 * G, &usage, &RightsizeConfig::default()).unwrap();
+        assert!(!r.idle, "{}", r.reason);
+        assert!(r.reason.contains("no network recorded"), "{}", r.reason);
+    }
+
+    #[test]
+    fn sized_for_the_configured_quantile_and_labelled_with_it() {
+        // 0..99 %: p90 is 89.1 %, p95 94.05 %.
+        let cpu: Vec<f64> = (0..100).map(f64::from).collect();
+        let mem = vec![GIB; 100];
+        let usage = Usage {
+            cpu_percent: &cpu,
+            memory_bytes: &mem,
+            network_bytes_per_s: &[],
+        };
+        let cfg = RightsizeConfig {
+            quantile: 0.9,
+            headroom: 1.0,
+            ..few()
+        };
+        let r = recommend(10, 4 * G, &usage, &cfg).unwrap();
+        assert_eq!(r.vcpus, 9, "{}", r.reason);
+        assert!(r.reason.contains("CPU p90 89.1 %"), "{}", r.reason);
+        let cfg = RightsizeConfig {
+            quantile: 0.999,
+            ..cfg
+        };
+        let r = recommend(10, 4 * G, &usage, &cfg).unwrap();
+        assert!(r.reason.contains("CPU p99.9 98.9 %"), "{}", r.reason);
+    }
+
+    #[test]
     fn no_verdict_before_a_day_of_samples() {
         let cpu = vec![1.0; 287];
         let mem = vec![GIB; 287];
@@ -402,7 +468,7 @@ mod tests {
             recommend(4, 16 * G, &u, &few()).unwrap()
         };
         // 20 % of 4 vCPUs → 1 vCPU, 3.5 GiB: from an m5.xlarge to an m5.large.
-        let s = savings(&rec(&cpu), &prices);
+        let s = savings(&rec(&cpu), &prices).unwrap();
         assert!(
             (s.current_monthly - 0.192 * HOURS_PER_MONTH).abs() < 1e-6,
             "{s:?}"
@@ -413,8 +479,17 @@ mod tests {
         );
         // Busy enough for the shape it has: no saving, not a negative one.
         let (busy, _) = usage(70.0);
-        let s = savings(&rec(&busy), &prices);
+        let s = savings(&rec(&busy), &prices).unwrap();
         assert!(s.monthly_savings.abs() < 1e-6, "{s:?}");
+        // 16 vCPU / 64 GiB fits no listed type and there are no unit prices: no figure,
+        // rather than a saving or a loss against a cost of 0.
+        let big = Usage {
+            cpu_percent: &busy,
+            memory_bytes: &mem,
+            network_bytes_per_s: &[],
+        };
+        let r = recommend(16, 64 * G, &big, &few()).unwrap();
+        assert_eq!(savings(&r, &prices), None, "{r:?}");
     }
 
     #[test]
@@ -444,11 +519,22 @@ mod tests {
             memory_bytes: &mem,
             network_bytes_per_s: &[],
         };
+        // 2 vCPU / 4 GiB fits a t3.medium, 8 vCPU / 32 GiB no listed type: both shapes are
+        // priced per unit, not one per unit and the other by type.
         let r = recommend(8, 32 * G, &usage, &few()).unwrap();
-        let s = savings(&r, &prices);
-        assert_eq!(s.instance_type.as_deref(), Some("t3.medium"));
+        let s = savings(&r, &prices).unwrap();
+        assert_eq!(s.instance_type, None);
         assert!((s.current_monthly - (8.0 * 0.02 + 32.0 * 0.005) * HOURS_PER_MONTH).abs() < 1e-6);
-        assert!(s.monthly_savings > 0.0);
+        let want = (2.0 * 0.02 + 4.0 * 0.005) * HOURS_PER_MONTH;
+        assert!((s.recommended_monthly - want).abs() < 1e-6, "{s:?}");
+        // Both fit a type: both priced by type, the cheapest that holds each.
+        let r = recommend(2, 4 * G, &usage, &few()).unwrap();
+        let s = savings(&r, &prices).unwrap();
+        assert_eq!(s.instance_type.as_deref(), Some("t3.medium"));
+        assert!(
+            (s.current_monthly - 0.0416 * HOURS_PER_MONTH).abs() < 1e-6,
+            "{s:?}"
+        );
         assert!(recommend(
             1,
             1,
