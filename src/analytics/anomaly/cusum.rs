@@ -91,4 +91,27 @@ mod tests {
         assert!(before < 5.0, "{before}");
         assert!(after > 10.0, "{after}");
     }
+
+    #[test]
+    fn a_downward_shift_is_explained_as_below_even_on_a_sample_above_the_median() {
+        let mut d = Cusum::new(100, 0.5, 100.0);
+        let noise = |i: i32| f64::from(i % 4) - 1.5;
+        for i in 0..150 {
+            d.update(10.0 + noise(i));
+        }
+        for i in 0..20 {
+            d.update(7.0 + noise(i));
+        }
+        // One sample just above the median: the downward sum still dominates.
+        let r = d.update(10.5);
+        let text = r
+            .explanation
+            .unwrap()
+            .describe("cpu", |v| format!("{v:.1}"));
+        assert!(
+            r.score > 10.0 && text.contains("below"),
+            "{} {text}",
+            r.score
+        );
+    }
 }

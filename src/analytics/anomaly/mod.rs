@@ -46,7 +46,14 @@ impl Explanation {
         unit: &'static str,
         baseline: &'static str,
     ) -> Self {
-        let direction = if value >= expected {
+        // The signed deviation says which way; a cumulative score can point down while the
+        // latest value sits just above the baseline.
+        let above = if deviations == 0.0 {
+            value >= expected
+        } else {
+            deviations > 0.0
+        };
+        let direction = if above {
             Direction::Above
         } else {
             Direction::Below
