@@ -58,7 +58,7 @@ impl HoltFit {
         let season = if self.seasonal.is_empty() {
             0.0
         } else {
-            self.seasonal[(step - 1) % self.seasonal.len()]
+            self.seasonal[step.saturating_sub(1) % self.seasonal.len()]
         };
         self.level + damp * self.trend + season
     }
@@ -185,8 +185,9 @@ fn fit_grid(ys: &[f64], season: usize, init: &Init) -> Option<HoltFit> {
     best
 }
 
-/// Forecasts of `horizon` rows made at each origin of `origins` (rows seen `0..origin`) by the
-/// model `fit` was fitted with, in one filter pass. Parameters stay those of `fit`.
+/// Forecasts made at each origin of `origins` (rows seen `0..origin`) by the model `fit` was
+/// fitted with, in one filter pass: `horizon` rows from the end of `ys`, and from an inner
+/// origin only the rows `ys` holds after it. Parameters stay those of `fit`.
 #[must_use]
 pub fn rolling_forecasts(
     ys: &[f64],
@@ -210,7 +211,9 @@ pub fn rolling_forecasts(
             for (s, v) in probe.seasonal.iter_mut().enumerate() {
                 *v = ring[(t + s) % season];
             }
-            out[i] = (1..=horizon).map(|s| probe.predict(s)).collect();
+            // From an inner origin, only the steps the history holds (see `select`).
+            let steps = horizon.min(ys.len() - t);
+            out[i] = (1..=steps).map(|s| probe.predict(s)).collect();
         }
     });
     if let Some(last) = origins.iter().position(|&o| o == ys.len()) {

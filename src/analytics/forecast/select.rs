@@ -108,7 +108,22 @@ impl Member {
     }
 }
 
-/// Forecasts of `member` at each origin (rows `0..o` seen); `None` where it cannot run.
+/// A member's forecast of `k` steps from a history.
+type MemberFn<'a> = dyn Fn(&[f64], usize) -> Option<Vec<f64>> + 'a;
+
+/// Steps forecast from origin `o` of a history of `n` rows: the whole horizon from the last
+/// origin (`n`), and from an inner one only the steps the history can score. A capacity
+/// forecast months ahead would otherwise build months of rows at every inner origin.
+fn steps_from(o: usize, n: usize, horizon: usize) -> usize {
+    if o >= n {
+        horizon
+    } else {
+        horizon.min(n - o)
+    }
+}
+
+/// Forecasts of `member` at each origin (rows `0..o` seen, [`steps_from`] steps); `None`
+/// where it cannot run.
 fn rolling(
     member: Member,
     ys: &[f64],
@@ -117,35 +132,40 @@ fn rolling(
     cfg: &ForecastConfig,
     fits: &Fits,
 ) -> Vec<Option<Vec<f64>>> {
-    let each =
-        |f: &dyn Fn(&[f64]) -> Option<Vec<f64>>| origins.iter().map(|&o| f(&ys[..o])).collect();
+    let n = ys.len();
+    let each = |f: &MemberFn<'_>| {
+        origins
+            .iter()
+            .map(|&o| f(&ys[..o], steps_from(o, n, horizon)))
+            .collect()
+    };
     match member {
-        Member::Naive => each(&|h| naive(h, horizon)),
-        Member::SeasonalNaive => each(&|h| seasonal_naive(h, horizon, cfg.season)),
-        Member::Median(w) => each(&|h| window_median(h, horizon, w)),
+        Member::Naive => each(&naive),
+        Member::SeasonalNaive => each(&|h, k| seasonal_naive(h, k, cfg.season)),
+        Member::Median(w) => each(&|h, k| window_median(h, k, w)),
         Member::RobustSeasonal => {
             let spec = RobustSeasonalSpec {
                 season: cfg.season,
                 ..RobustSeasonalSpec::default()
             };
-            each(&|h| robust_seasonal(h, horizon, &spec))
+            each(&|h, k| robust_seasonal(h, k, &spec))
         }
         Member::Profile | Member::LevelProfile | Member::MedianProfile => {
             let spec = wide_profile_spec(cfg.season);
             let t = fits.profile.as_ref();
             match member {
-                Member::Profile => each(&|h| daily_profile(h, horizon, &spec, t)),
-                Member::LevelProfile => each(&|h| level_adjusted_profile(h, horizon, &spec, t)),
-                _ => each(&|h| {
+                Member::Profile => each(&|h, k| daily_profile(h, k, &spec, t)),
+                Member::LevelProfile => each(&|h, k| level_adjusted_profile(h, k, &spec, t)),
+                _ => each(&|h, k| {
                     let median = window_median(h, 1, cfg.median_window)?[0];
-                    let profile = daily_profile(h, horizon, &spec, t)?;
+                    let profile = daily_profile(h, k, &spec, t)?;
                     Some(profile.iter().map(|p| (p + median) / 2.0).collect())
                 }),
             }
         }
-        Member::LinearTrend => each(&|h| {
+        Member::LinearTrend => each(&|h, k| {
             let start = h.len().saturating_sub(cfg.trend_window.max(3));
-            LinearFit::fit(&h[start..]).map(|f| (1..=horizon).map(|s| f.predict(s)).collect())
+            LinearFit::fit(&h[start..]).map(|f| (1..=k).map(|s| f.predict(s)).collect())
         }),
         Member::Holt | Member::HoltWinters => {
             // Parameters fitted once on the whole history, states rolled through the origins.
@@ -160,7 +180,7 @@ fn rolling(
             holt::rolling_forecasts(ys, fit, origins, horizon)
                 .into_iter()
                 .zip(origins)
-                .map(|(f, &o)| (o >= min && f.len() == horizon).then_some(f))
+                .map(|(f, &o)| (o >= min && f.len() == steps_from(o, n, horizon)).then_some(f))
                 .collect()
         }
     }
@@ -341,9 +361,16 @@ impl PoolRuns {
             .collect()
     }
 
-    /// The weighted combination at origin index `oi`, if every weighted run has a forecast.
-    fn combined(&self, oi: usize, weights: &[Vec<f64>], ends: &[usize]) -> Option<Vec<f64>> {
-        (0..self.horizon)
+    /// The weighted combination at origin index `oi` (over the steps forecast from it), if
+    /// every weighted run has a forecast.
+    fn combined(
+        &self,
+        oi: usize,
+        n: usize,
+        weights: &[Vec<f64>],
+        ends: &[usize],
+    ) -> Option<Vec<f64>> {
+        (0..steps_from(self.origins[oi], n, self.horizon))
             .map(|s| {
                 let w = &weights[bucket_of(s + 1, ends)];
                 let mut num = 0.0;
@@ -385,7 +412,7 @@ impl PoolRuns {
         let last = self.origins.len() - 1;
         let mut errors = vec![Vec::new(); self.horizon];
         for (oi, &o) in self.origins[..last].iter().enumerate() {
-            let Some(f) = self.combined(oi, &weights, &ends) else {
+            let Some(f) = self.combined(oi, n, &weights, &ends) else {
                 continue;
             };
             for s in 0..self.horizon.min(n - o) {
@@ -395,7 +422,7 @@ impl PoolRuns {
                 }
             }
         }
-        Some((self.combined(last, &weights, &ends)?, errors))
+        Some((self.combined(last, n, &weights, &ends)?, errors))
     }
 }
 
@@ -412,7 +439,12 @@ pub(super) fn auto_from_runs(
     runs: &PoolRuns,
     cfg: &ForecastConfig,
 ) -> Option<Forecast> {
-    let reference = runs.index(Member::Median(cfg.median_window))?;
+    // The yardstick the members are weighed against: the robust median, or after a gap
+    // longer than its window (a VM stopped for hours) a longer one, else any member that runs.
+    let reference = [cfg.median_window, 144, 288]
+        .into_iter()
+        .find_map(|w| runs.index(Member::Median(w)))
+        .or_else(|| (!runs.members.is_empty()).then_some(0))?;
     let (point, errors) = runs.combine(ys, &[], reference, cfg)?;
     Some(with_empirical_bands(ModelKind::Auto, ys, point, &errors))
 }
@@ -445,6 +477,55 @@ pub(super) fn empirical_from_runs(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_gap_longer_than_the_median_window_still_gets_an_automatic_forecast() {
+        let cfg = ForecastConfig::default();
+        // Two days of a daily wave, then three hours without data (a stopped VM).
+        let mut ys: Vec<f64> = (0..576)
+            .map(|i| 50.0 + 10.0 * (f64::from(i) * std::f64::consts::TAU / 288.0).sin())
+            .collect();
+        ys.extend([f64::NAN; 36]);
+        let f = auto_forecast(&ys, 12, &cfg).expect("a forecast after the gap");
+        assert_eq!(f.model, ModelKind::Auto);
+        assert!(
+            f.point
+                .iter()
+                .all(|v| v.is_finite() && (30.0..70.0).contains(v)),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn inner_origins_forecast_only_the_steps_they_are_scored_on() {
+        // Half a day of history and three months ahead, as a young host's capacity asks.
+        let ys: Vec<f64> = (0..144).map(|i| 40.0 + f64::from(i % 7)).collect();
+        let cfg = ForecastConfig::default();
+        let pool = Member::pool(&cfg);
+        let horizon = 90 * 288;
+        let runs = PoolRuns::new(
+            &ys,
+            horizon,
+            &pool,
+            &cfg,
+            &Fits::new(&ys, &pool, &cfg, horizon),
+        );
+        let last = runs.origins.len() - 1;
+        assert!(runs.members.contains(&Member::Holt), "{:?}", runs.members);
+        for run in &runs.runs {
+            for (oi, f) in run.iter().enumerate() {
+                let want = if oi == last {
+                    horizon
+                } else {
+                    ys.len() - runs.origins[oi]
+                };
+                assert!(f.as_ref().is_none_or(|f| f.len() == want), "origin {oi}");
+            }
+        }
+        let f = auto_forecast(&ys, horizon, &cfg).unwrap();
+        assert_eq!(f.point.len(), horizon);
+        assert!(f.hi95.iter().all(|v| v.is_finite()));
+    }
 
     #[test]
     fn inner_origins_end_at_n() {
