@@ -48,7 +48,7 @@ pub fn read_csv(path: &Path) -> Result<Series, Failure> {
         lines_of.push(i + 1);
         values.push(value(v.trim()).ok_or_else(|| {
             Failure::usage(format!(
-                "{}: line {}: value {:?} is not a number within ±1e300; leave it empty (or NaN) for a missing row",
+                "{}: line {}: value {:?} is not a number within ±1e150; leave it empty (or NaN) for a missing row",
                 path.display(),
                 i + 1,
                 v.trim()
@@ -86,8 +86,9 @@ fn value(v: &str) -> Option<f64> {
     if v.is_empty() || ["nan", "na", "null"].contains(&v.to_ascii_lowercase().as_str()) {
         return Some(f64::NAN);
     }
-    // Beyond ±1e300 the differences the scores divide by overflow to infinity.
-    v.parse::<f64>().ok().filter(|x| x.abs() <= 1e300)
+    // Beyond ±1e150 the squares the model fits sum overflow to infinity (and past 1e300 the
+    // differences the scores divide by).
+    v.parse::<f64>().ok().filter(|x| x.abs() <= 1e150)
 }
 
 /// Reads every input; two that would share a series name (the file stem) are refused, since
