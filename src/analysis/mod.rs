@@ -254,6 +254,7 @@ pub fn forecast_grid(
         step: 12,
         max_horizon: horizon_rows,
         horizons: vec![horizon_rows],
+        ..BacktestSpec::default()
     };
     let bt = backtest_model(values, ModelKind::Auto, &spec, &cfg);
     let score = bt.scores.first();

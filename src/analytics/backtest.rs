@@ -20,6 +20,10 @@ pub struct BacktestSpec {
     pub max_horizon: usize,
     /// Horizons scored (each averages steps `1..=h`).
     pub horizons: Vec<usize>,
+    /// Most rows of history a model sees at an origin (the latest ones): four weeks, twice
+    /// what the console forecasts from. Without a bound a year of rows costs a year of rows
+    /// at every one of its hourly origins.
+    pub max_history: usize,
 }
 
 impl Default for BacktestSpec {
@@ -29,6 +33,7 @@ impl Default for BacktestSpec {
             step: 12,
             max_horizon: 72,
             horizons: vec![12, 72],
+            max_history: 28 * 288,
         }
     }
 }
@@ -56,13 +61,14 @@ pub struct OriginForecast {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HorizonScore {
     pub horizon: usize,
-    /// Mean over origins of MAE(steps 1..=h) / in-sample one-step naive MAE.
+    /// Mean over origins of MAE(steps 1..=h) / in-sample one-step naive MAE; NaN when no
+    /// origin has a scale (a constant history, or no two observed rows in a row).
     pub mase: f64,
     /// Mean symmetric MAPE in percent (0 where actual and forecast are both 0).
     pub smape: f64,
     /// Share of actuals inside the 95 % interval.
     pub coverage95: f64,
-    /// Origins that were scored.
+    /// Origins whose MASE was scored.
     pub origins: usize,
 }
 
@@ -85,9 +91,8 @@ fn score_horizon(values: &[f64], forecasts: &[OriginForecast], h: usize) -> Hori
     let (mut cover, mut cover_n) = (0_usize, 0_usize);
     for f in forecasts {
         let o = f.origin;
-        let Some(scale) = mean_abs_diff(&values[..o.min(values.len())]) else {
-            continue;
-        };
+        // sMAPE and coverage need no scale: an origin without one still counts for them.
+        let scale = mean_abs_diff(&values[..o.min(values.len())]).unwrap_or(0.0);
         let (mut abs_sum, mut abs_n) = (0.0, 0_usize);
         for s in 0..h.min(f.point.len()) {
             let Some(&y) = values.get(o + s) else { break };
@@ -137,6 +142,10 @@ pub struct ModelBacktest {
 }
 
 /// Runs `model` through the rolling-origin protocol on `values`.
+///
+/// A series that has never been negative up to an origin gets no negative forecast or
+/// bound there: request counts, bytes and percentages cannot go below 0, and a band that
+/// does only looks wider than it is.
 #[must_use]
 pub fn backtest_model(
     values: &[f64],
@@ -144,10 +153,23 @@ pub fn backtest_model(
     spec: &BacktestSpec,
     cfg: &ForecastConfig,
 ) -> ModelBacktest {
+    // never_negative[o]: rows 0..o hold no negative value.
+    let never_negative: Vec<bool> = std::iter::once(true)
+        .chain(values.iter().scan(true, |ok, v| {
+            *ok = *ok && (v.is_nan() || *v >= 0.0);
+            Some(*ok)
+        }))
+        .collect();
     let forecasts: Vec<OriginForecast> = origins(values.len(), spec)
         .into_iter()
         .filter_map(|o| {
-            let f = forecast(&values[..o], spec.max_horizon, model, cfg).ok()?;
+            let seen = &values[o.saturating_sub(spec.max_history.max(1))..o];
+            let mut f = forecast(seen, spec.max_horizon, model, cfg).ok()?;
+            if never_negative[o] {
+                for v in [&mut f.point, &mut f.lo95, &mut f.hi95] {
+                    v.iter_mut().filter(|x| **x < 0.0).for_each(|x| *x = 0.0);
+                }
+            }
             Some(OriginForecast {
                 origin: o,
                 point: f.point,
@@ -172,4 +194,88 @@ pub fn detect_rows(values: &[f64], cfg: &EnsembleConfig) -> Vec<(f64, bool)> {
         .into_iter()
         .map(|d| (d.score, d.is_anomaly))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> BacktestSpec {
+        BacktestSpec {
+            warmup: 48,
+            step: 12,
+            max_horizon: 12,
+            horizons: vec![12],
+            max_history: 28 * 288,
+        }
+    }
+
+    #[test]
+    fn coverage_and_smape_count_where_mase_has_no_scale() {
+        // Every other row missing: no two observed rows in a row, so no MASE scale, but
+        // half the scored rows are observed.
+        let ys: Vec<f64> = (0..120)
+            .map(|i| {
+                if i % 2 == 0 {
+                    10.0 + f64::from(i % 3)
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect();
+        let bt = backtest_model(&ys, ModelKind::Median, &small(), &ForecastConfig::default());
+        let s = &bt.scores[0];
+        assert!(s.mase.is_nan() && s.origins == 0, "{s:?}");
+        assert!(s.coverage95.is_finite() && s.smape.is_finite(), "{s:?}");
+    }
+
+    #[test]
+    fn a_series_never_negative_gets_no_negative_forecast_or_bound() {
+        // Falling fast toward 0: the trend and its band would go below it.
+        let ys: Vec<f64> = (0..120).map(|i| (119.0 - f64::from(i)) * 0.5).collect();
+        let bt = backtest_model(
+            &ys,
+            ModelKind::LinearTrend,
+            &small(),
+            &ForecastConfig::default(),
+        );
+        let last = bt.forecasts.last().unwrap();
+        assert!(
+            last.lo95.iter().chain(&last.point).all(|v| *v >= 0.0),
+            "{last:?}"
+        );
+        assert!(last.lo95.contains(&0.0), "the band reached 0: {last:?}");
+        // With a negative value in the history, nothing is cut.
+        let mut neg = ys.clone();
+        neg[3] = -1.0;
+        let bt = backtest_model(
+            &neg,
+            ModelKind::LinearTrend,
+            &small(),
+            &ForecastConfig::default(),
+        );
+        assert!(bt.forecasts.last().unwrap().lo95.iter().any(|v| *v < 0.0));
+    }
+
+    #[test]
+    fn models_see_at_most_max_history_rows() {
+        // 110 rows at 50, then 10 at 10: the median of 36 rows says 50 with all of the
+        // history, 10 when only the last 10 rows are seen.
+        let ys: Vec<f64> = (0..132)
+            .map(|i| if i < 110 { 50.0 } else { 10.0 })
+            .collect();
+        let spec = BacktestSpec {
+            warmup: 120,
+            max_history: 10,
+            ..small()
+        };
+        let bt = backtest_model(&ys, ModelKind::Median, &spec, &ForecastConfig::default());
+        assert!((bt.forecasts[0].point[0] - 10.0).abs() < 1e-12);
+        let all = BacktestSpec {
+            max_history: 1000,
+            ..spec
+        };
+        let bt = backtest_model(&ys, ModelKind::Median, &all, &ForecastConfig::default());
+        assert!((bt.forecasts[0].point[0] - 50.0).abs() < 1e-12);
+    }
 }
