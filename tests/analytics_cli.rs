@@ -369,3 +369,88 @@ fn detect_follows_the_anomaly_threshold_of_the_config_file() {
             predicate::str::contains("anomaly.threshold").and(predicate::str::contains("1 to 20")),
         );
 }
+
+#[test]
+fn out_rows_keep_their_precision_quote_odd_names_and_can_go_to_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    // An error rate around 2e-6: six decimals would write every number as 0.000002.
+    let csv = dir.path().join("err,rate.csv");
+    write_series(&csv, 660, |i| 2e-6 + ((i * 7919) % 13) as f64 * 1e-7);
+    let out = dir.path().join("f.csv");
+    cli()
+        .arg("backtest")
+        .arg(&csv)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2 * 72, "origins 576 and 588");
+    for row in &rows {
+        // The name holds a comma: quoted, so the row still has six fields after it.
+        let rest = row
+            .strip_prefix("\"err,rate\",")
+            .unwrap_or_else(|| panic!("{row}"));
+        let v: Vec<f64> = rest
+            .split(',')
+            .skip(2)
+            .map(|x| x.parse().unwrap())
+            .collect();
+        assert!(
+            v[1] <= v[0] && v[0] <= v[2] && v[1] < v[2],
+            "a band, not one number: {row}"
+        );
+        // More than six decimals: not rounded to a whole millionth.
+        assert!(
+            v.iter().any(|x| (x * 1e6 - (x * 1e6).round()).abs() > 1e-3),
+            "{row}"
+        );
+    }
+
+    // `--out -`: the rows on standard output, the table on standard error.
+    let assert = cli()
+        .arg("backtest")
+        .arg(&csv)
+        .arg("--out")
+        .arg("-")
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert_eq!(stdout, text, "the same rows as the file");
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr);
+    assert!(stderr.contains("median across 1 series"), "{stderr}");
+    assert!(!dir.path().join("-").exists());
+
+    // /dev/stdout when standard output is a pipe: written straight, not renamed into.
+    cli()
+        .arg("detect")
+        .arg(&csv)
+        .arg("--out")
+        .arg("/dev/stdout")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "series,timestamp,score,is_anomaly\n\"err,rate\",2024-01-01 00:00:00,",
+        ));
+}
+
+#[test]
+fn a_series_without_a_mase_scale_is_named_not_silently_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let flat = dir.path().join("flat.csv");
+    write_series(&flat, 660, |_| 5.0);
+    let wave = dir.path().join("wave.csv");
+    write_series(&wave, 660, |i| 10.0 + (i % 7) as f64);
+    cli()
+        .arg("backtest")
+        .arg(&flat)
+        .arg(&wave)
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("MASE n/a for flat")
+                .and(predicate::str::contains("over the other 1 series"))
+                .and(predicate::str::contains("NaN").not()),
+        );
+}

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::headless::emit;
-use super::out_file::OutFile;
+use super::out_file::{is_stdout, OutFile};
 use super::series_io::{canonical_ts, read_all, read_windows, Series};
 use super::Failure;
 use crate::analytics::anomaly::ensemble::EnsembleConfig;
@@ -16,6 +16,35 @@ use crate::analytics::backtest::{
 };
 use crate::analytics::events::{score_events, EventScore};
 use crate::analytics::forecast::{ForecastConfig, ModelKind};
+
+/// A CSV field: quoted (RFC 4180) when it holds a comma, a quote or a line break.
+fn field(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\"")).into()
+    } else {
+        s.into()
+    }
+}
+
+/// The table or summary: on standard output, or on standard error when the rows go there
+/// (`--out -`).
+fn report(text: &str, out: Option<&Path>) -> Result<(), Failure> {
+    if is_stdout(out) {
+        eprint!("{text}");
+        Ok(())
+    } else {
+        emit(text)
+    }
+}
+
+/// A score cell: `n/a` where the score is undefined.
+fn cell(x: f64, width: usize, decimals: usize) -> String {
+    if x.is_finite() {
+        format!("{x:>width$.decimals$}")
+    } else {
+        format!("{:>width$}", "n/a")
+    }
+}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.retain(|x| x.is_finite());
@@ -75,15 +104,14 @@ pub fn backtest(files: &[PathBuf], out: Option<&Path>, json: bool) -> Result<(),
             if model == ModelKind::Auto {
                 if let Some(w) = writer.as_mut() {
                     for f in &bt.forecasts {
-                        let origin_ts = &s.ts[f.origin - 1];
+                        let origin_ts = field(&s.ts[f.origin - 1]);
+                        let name = field(&s.name);
                         for (k, ((y, lo), hi)) in
                             f.point.iter().zip(&f.lo95).zip(&f.hi95).enumerate()
                         {
-                            w.line(format_args!(
-                                "{},{origin_ts},{},{y:.6},{lo:.6},{hi:.6}",
-                                s.name,
-                                k + 1
-                            ))?;
+                            // Shortest text that reads back as the same number: a file
+                            // scored on its own gives the table's figures, at any scale.
+                            w.line(format_args!("{name},{origin_ts},{},{y},{lo},{hi}", k + 1))?;
                         }
                     }
                 }
@@ -104,13 +132,13 @@ pub fn backtest(files: &[PathBuf], out: Option<&Path>, json: bool) -> Result<(),
         .collect();
     if json {
         let doc = serde_json::json!({"horizons_rows": spec.horizons, "series": rows, "models": summaries});
-        emit(
+        report(
             &(serde_json::to_string_pretty(&doc).map_err(|e| Failure::op(e.to_string()))? + "\n"),
+            out,
         )?;
         return Ok(());
     }
-    emit(&table(&rows, &summaries, series.len()))?;
-    Ok(())
+    report(&table(&rows, &summaries, series.len()), out)
 }
 
 fn summarize(rows: &[SeriesScores], model: &'static str, horizons: usize) -> ModelSummary {
@@ -149,14 +177,36 @@ fn table(rows: &[SeriesScores], summaries: &[ModelSummary], n_series: usize) -> 
         let (a, b) = (&r.scores[0], &r.scores[r.scores.len() - 1]);
         let _ = writeln!(
             t,
-            "{:<34} {:<16} {:>8.3} {:>8.3} {:>8.1} {:>8.1} {:>7.3} {:>7.3}",
-            r.series, r.model, a.mase, b.mase, a.smape, b.smape, a.coverage95, b.coverage95
+            "{:<34} {:<16} {} {} {} {} {} {}",
+            r.series,
+            r.model,
+            cell(a.mase, 8, 3),
+            cell(b.mase, 8, 3),
+            cell(a.smape, 8, 1),
+            cell(b.smape, 8, 1),
+            cell(a.coverage95, 7, 3),
+            cell(b.coverage95, 7, 3)
         );
     }
     let _ = writeln!(
         t,
         "\nmedian across {n_series} series (1 h = 12 rows, 6 h = 72 rows):"
     );
+    // A score a series cannot have is left out of its median, and said so.
+    let unscaled: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.model == "naive" && r.scores.iter().any(|s| !s.mase.is_finite()))
+        .map(|r| r.series.as_str())
+        .collect();
+    if !unscaled.is_empty() {
+        let _ = writeln!(
+            t,
+            "  MASE n/a for {} (no scale: the history never changes from one observed row to \
+             the next observed row); its medians are over the other {} series",
+            unscaled.join(", "),
+            n_series - unscaled.len()
+        );
+    }
     let _ = writeln!(
         t,
         "{:<16} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>12}",
@@ -166,15 +216,15 @@ fn table(rows: &[SeriesScores], summaries: &[ModelSummary], n_series: usize) -> 
         let last = s.median_mase.len() - 1;
         let _ = writeln!(
             t,
-            "{:<16} {:>8.3} {:>8.3} {:>8.1} {:>8.1} {:>7.3} {:>7.3} {:>12.3}",
+            "{:<16} {} {} {} {} {} {} {}",
             s.model,
-            s.median_mase[0],
-            s.median_mase[last],
-            s.median_smape[0],
-            s.median_smape[last],
-            s.median_coverage95[0],
-            s.median_coverage95[last],
-            s.worst_vs_naive
+            cell(s.median_mase[0], 8, 3),
+            cell(s.median_mase[last], 8, 3),
+            cell(s.median_smape[0], 8, 1),
+            cell(s.median_smape[last], 8, 1),
+            cell(s.median_coverage95[0], 7, 3),
+            cell(s.median_coverage95[last], 7, 3),
+            cell(s.worst_vs_naive, 12, 3)
         );
     }
     t
@@ -209,10 +259,11 @@ pub fn detect(
     for s in &series {
         let dec = detect_rows(&s.values, cfg);
         if let Some(w) = writer.as_mut() {
+            let name = field(&s.name);
             for (ts, (score, flag)) in s.ts.iter().zip(&dec) {
                 w.line(format_args!(
-                    "{},{ts},{score:.4},{}",
-                    s.name,
+                    "{name},{},{score:.4},{}",
+                    field(ts),
                     u8::from(*flag)
                 ))?;
             }
@@ -247,10 +298,14 @@ pub fn detect(
     }
     if labels.is_some() {
         let p = EventScore::pooled(&scores);
+        let precision = if p.events == 0 {
+            "n/a (nothing flagged)".to_string()
+        } else {
+            format!("{:.3}", p.precision())
+        };
         let _ = writeln!(
             t,
-            "pooled: precision {:.3}  recall {:.3} ({}/{} windows)  F1 {:.3}  false events {:.2} per series-day",
-            p.precision(),
+            "pooled: precision {precision}  recall {:.3} ({}/{} windows)  F1 {:.3}  false events {:.2} per series-day outside the windows",
             p.recall(),
             p.windows_hit,
             p.windows,
@@ -258,6 +313,5 @@ pub fn detect(
             p.false_per_day()
         );
     }
-    emit(&t)?;
-    Ok(())
+    report(&t, out)
 }

@@ -1,6 +1,6 @@
 //! The `--out` file of `backtest` and `detect`: written beside its final name and renamed
 //! into place when complete, so a failed run leaves no half-written file behind, and never
-//! one of the command's own inputs.
+//! one of the command's own inputs. `-` is standard output.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -8,12 +8,18 @@ use std::path::{Path, PathBuf};
 
 use super::Failure;
 
+/// Whether `--out` names standard output (`-`), where the rows go instead of the table.
+#[must_use]
+pub fn is_stdout(out: Option<&Path>) -> bool {
+    out == Some(Path::new("-"))
+}
+
 pub struct OutFile {
     path: PathBuf,
     /// Where the rows go until [`OutFile::finish`]; `None` writes straight to `path` (a pipe,
-    /// a device: nothing to rename).
+    /// a device, standard output: nothing to rename).
     tmp: Option<PathBuf>,
-    w: BufWriter<File>,
+    w: BufWriter<Box<dyn Write>>,
 }
 
 impl OutFile {
@@ -22,6 +28,13 @@ impl OutFile {
     /// # Errors
     /// Exit 2: `path` is an input, or cannot be created.
     pub fn create(path: &Path, inputs: &[PathBuf]) -> Result<Self, Failure> {
+        if is_stdout(Some(path)) {
+            return Ok(Self {
+                path: PathBuf::from("standard output"),
+                tmp: None,
+                w: BufWriter::new(Box::new(std::io::stdout())),
+            });
+        }
         let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
             (Ok(a), Ok(b)) => a == b,
             _ => false,
@@ -34,14 +47,19 @@ impl OutFile {
             )));
         }
         // A symlink stands for its target: the file written whole and renamed into place is
-        // the target, beside it. A device or pipe (/dev/stdout) is written straight.
+        // the target, beside it. A device or pipe is written straight, and so is whatever a
+        // /dev/fd or /proc path stands for (/dev/stdout): its link names an open file, not a
+        // place to rename into.
         let real = match std::fs::symlink_metadata(path) {
             Ok(m) if m.file_type().is_symlink() => resolve(path),
             _ => path.to_path_buf(),
         };
-        let plain = std::fs::metadata(&real).map_or(true, |m| m.is_file());
-        let cannot = |what: &Path, e: std::io::Error| {
-            Failure::usage(format!("cannot create {}: {e}", what.display()))
+        let special = [Path::new("/dev"), Path::new("/proc")]
+            .iter()
+            .any(|d| path.starts_with(d) || real.starts_with(d));
+        let plain = !special && std::fs::metadata(path).map_or(true, |m| m.is_file());
+        let cannot = |e: std::io::Error| {
+            Failure::usage(format!("cannot create --out {}: {e}", path.display()))
         };
         let (f, tmp) = if plain {
             let mut name = real.file_name().unwrap_or_default().to_os_string();
@@ -55,15 +73,15 @@ impl OutFile {
                 .write(true)
                 .create_new(true)
                 .open(&tmp)
-                .map_err(|e| cannot(&tmp, e))?;
+                .map_err(cannot)?;
             (f, Some(tmp))
         } else {
-            (File::create(path).map_err(|e| cannot(path, e))?, None)
+            (File::create(path).map_err(cannot)?, None)
         };
         Ok(Self {
-            path: real,
+            path: if plain { real } else { path.to_path_buf() },
             tmp,
-            w: BufWriter::new(f),
+            w: BufWriter::new(Box::new(f)),
         })
     }
 
