@@ -88,7 +88,8 @@ impl CapacityRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HostHeadroom {
     pub host: String,
-    pub headroom: Headroom,
+    /// `None` until the host's CPU count and memory are known (`text` says so).
+    pub headroom: Option<Headroom>,
     pub text: String,
 }
 
@@ -229,15 +230,15 @@ pub fn capacity(
             s.shape,
         );
         // A host whose node info was not read yet would look full.
-        let text = if h.cpus == 0 || h.memory_bytes == 0 {
-            "headroom unknown: no CPU count and memory from this host yet".to_string()
-        } else {
-            hr.describe()
-        };
+        let known = h.cpus > 0 && h.memory_bytes > 0;
         room.push(HostHeadroom {
             host: h.uri.clone(),
-            text,
-            headroom: hr,
+            text: if known {
+                hr.describe()
+            } else {
+                "headroom unknown: no CPU count and memory from this host yet".to_string()
+            },
+            headroom: known.then_some(hr),
         });
     }
     rows.sort_by_key(CapacityRow::sort_key);
@@ -320,7 +321,7 @@ mod tests {
             "flat 20 % never reaches 90 %"
         );
         // 8 CPUs × 4 = 32 vCPUs, 10 used → 11 more 2-vCPU VMs; memory 32−1−12 = 19 GiB → 4 of 4 GiB.
-        assert_eq!(r.headroom[0].headroom.fits, 4);
+        assert_eq!(r.headroom[0].headroom.as_ref().unwrap().fits, 4);
         assert_eq!(r.headroom[0].text, "room for 4 more 2 vCPU / 4 GiB VMs");
     }
 
@@ -333,6 +334,13 @@ mod tests {
         let mem = r.rows.iter().find(|x| x.resource == "memory").unwrap();
         assert_eq!((mem.current_pct, &mem.crossing), (None, &None));
         assert_eq!(mem.note.as_deref(), Some("memory size unknown"));
+        // No headroom figure either: "fits 0" would say the host is full.
+        assert_eq!(r.headroom[0].headroom, None);
+        assert!(
+            r.headroom[0].text.contains("unknown"),
+            "{}",
+            r.headroom[0].text
+        );
     }
 
     #[test]

@@ -389,20 +389,20 @@ fn capacity_state() -> State {
         headroom: vec![
             HostHeadroom {
                 host: "qemu:///system".into(),
-                headroom: Headroom {
+                headroom: Some(Headroom {
                     fits: 3,
                     limited_by: Limit::Memory,
                     shape,
-                },
+                }),
                 text: "room for 3 more 2 vCPU / 4 GiB VMs".into(),
             },
             HostHeadroom {
                 host: "qemu+ssh://kvm2/system".into(),
-                headroom: Headroom {
+                headroom: Some(Headroom {
                     fits: 11,
                     limited_by: Limit::Cpu,
                     shape,
-                },
+                }),
                 text: "room for 11 more 2 vCPU / 4 GiB VMs".into(),
             },
         ],
