@@ -64,6 +64,7 @@ fn forecast_follows_the_daily_pattern_with_nested_bands() {
     );
     assert_eq!(doc["model"], "auto");
     assert_eq!(doc["history_rows"], 576);
+    assert_eq!(doc["intervals_meaningful"], true);
     // Scored from origins in its second day, before the daily-profile members have the
     // half day of backtest evidence they need to get weight: within about 2.5 points on a
     // 10–30 % wave. (Its MASE is well above 1: the scale is one step of naive error on a

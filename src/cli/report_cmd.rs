@@ -56,7 +56,9 @@ pub fn forecast(
             .collect();
         let doc = serde_json::json!({"vm": name, "uri": uri, "metric": m.name(), "model": r.forecast.model.name(),
             "backtest_mase": r.backtest_mase, "backtest_smape": r.backtest_smape, "backtest_origins": r.backtest_origins,
-            "history_rows": r.history.len(), "step_ms": crate::analysis::STEP_MS, "forecast": steps});
+            "history_rows": r.history.len(), "step_ms": crate::analysis::STEP_MS,
+            // Under an hour of history the bands describe those few rows, not the series.
+            "intervals_meaningful": r.bands_meaningful(), "forecast": steps});
         emit(
             &(serde_json::to_string_pretty(&doc).map_err(|e| Failure::op(e.to_string()))? + "\n"),
         )?;
