@@ -181,6 +181,9 @@ fn detect_windows_are_parsed_checked_and_must_name_every_series() {
     .stderr(predicate::str::contains(
         "no windows for series \"spiky\"; it has: other",
     ));
+    detect("{}".to_string())
+        .code(2)
+        .stderr(predicate::str::contains("it names no series"));
     detect(format!(
         "{{\"spiky.csv\": [[\"{}\", \"{}\"]]}}",
         ts(1520),

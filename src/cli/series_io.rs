@@ -170,10 +170,14 @@ impl Windows {
             .map(Vec::as_slice)
             .ok_or_else(|| {
                 let names: Vec<&str> = self.by_series.keys().map(String::as_str).collect();
+                let has = if names.is_empty() {
+                    "it names no series (a series without windows is listed with [])".to_string()
+                } else {
+                    format!("it has: {}", names.join(", "))
+                };
                 Failure::usage(format!(
-                    "{} has no windows for series {series:?}; it has: {}",
-                    self.path.display(),
-                    names.join(", ")
+                    "{} has no windows for series {series:?}; {has}",
+                    self.path.display()
                 ))
             })
     }
