@@ -143,7 +143,7 @@ impl Action {
             Action::ZoomIn => "charts: shorter time range; forecast: shorter horizon",
             Action::ZoomOut => "charts: longer time range; forecast: longer horizon",
             Action::Freeze => "charts: freeze / resume live updates",
-            Action::Forecast => "forecast of the selected VM (or of the host in the host pane)",
+            Action::Forecast => "forecast of the selected VM, or of the row in H, C and O",
             Action::CycleMetric => "forecast: next metric (cpu, memory, disk, network)",
             Action::Capacity => "capacity: time until CPU, memory or a pool runs out; headroom",
             Action::Rightsize => "recommendations: oversized and idle VMs, with the evidence",

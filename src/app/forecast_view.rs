@@ -106,14 +106,19 @@ pub fn open_vm(state: &mut State, id: &VmId) -> Vec<Effect> {
 
 /// Opens the forecast of the host shown in the host pane.
 pub fn open_host(state: &mut State) -> Vec<Effect> {
-    let Some(h) = state.hosts.get(state.view.host_cursor) else {
+    open_host_metric(state, state.view.host_cursor, Metric::HostCpuPct)
+}
+
+/// Opens the forecast of `metric` of host `host` (an index into `state.hosts`).
+pub fn open_host_metric(state: &mut State, host: usize, metric: Metric) -> Vec<Effect> {
+    let Some(h) = state.hosts.get(host) else {
         return Vec::new();
     };
     state.forecast = ForecastView {
         entity: host_entity(&h.uri),
         label: format!("host {}", h.uri),
         host_scope: true,
-        metric: Metric::HostCpuPct,
+        metric,
         horizon_idx: state.forecast.horizon_idx,
         request: state.forecast.request,
         ..ForecastView::default()

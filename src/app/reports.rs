@@ -1,12 +1,14 @@
 //! The capacity and recommendations panes: what to ask the analysis jobs (built from the
 //! inventory) and the reports they return.
 
-use super::forecast_view::analysis_row;
+use super::forecast_view::{self, analysis_row};
 use super::ingest::vm_entity;
+use super::opflow::flash;
 use super::state::{Screen, State};
-use super::Effect;
+use super::{Action, Effect};
 use crate::analysis::capacity::{CapacityReport, HostInput, PoolInput};
 use crate::analysis::rightsize::{RightsizeRow, VmInput};
+use crate::domain::{Metric, VmId};
 
 /// Reports and the requests in flight.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -83,6 +85,87 @@ fn vm_inputs(state: &State) -> Vec<VmInput> {
             memory_bytes: e.vm.max_mem_kib * 1024,
         })
         .collect()
+}
+
+/// The VM of the recommendation under the cursor.
+fn rightsize_vm(state: &State) -> Option<VmId> {
+    let row = state
+        .reports
+        .rightsize
+        .as_ref()?
+        .get(state.reports.scroll)?;
+    state
+        .vms
+        .values()
+        .find(|e| e.vm.name == row.name && state.host_label(e.vm.id.host) == row.host)
+        .map(|e| e.vm.id.clone())
+}
+
+/// On an analysis pane, `enter` and `F` mean the pane's own row, not the table's selection
+/// it hides; `None` for every other key and screen.
+pub fn row_action(state: &mut State, a: Action) -> Option<Vec<Effect>> {
+    match (state.view.screen, a) {
+        (Screen::Rightsize, Action::OpenDetail) => Some(detail_selected(state)),
+        (Screen::Capacity, Action::OpenDetail | Action::Forecast)
+        | (Screen::Rightsize, Action::Forecast) => Some(forecast_selected(state)),
+        _ => None,
+    }
+}
+
+/// `F` (and `enter` in the capacity pane) on an analysis pane: the forecast of the row under
+/// the cursor, not of the table's selection the pane hides.
+fn forecast_selected(state: &mut State) -> Vec<Effect> {
+    match state.view.screen {
+        Screen::Rightsize => match rightsize_vm(state) {
+            Some(id) => forecast_view::open_vm(state, &id),
+            None => nothing(state, "no VM on this row"),
+        },
+        Screen::Capacity => {
+            let Some(row) = state
+                .reports
+                .capacity
+                .as_ref()
+                .and_then(|c| c.rows.get(state.reports.scroll))
+            else {
+                return nothing(state, "no row selected");
+            };
+            let metric = match row.resource.as_str() {
+                "cpu" => Metric::HostCpuPct,
+                "memory" => Metric::HostMemUsedBytes,
+                _ => {
+                    return nothing(
+                        state,
+                        "a pool has no forecast view; its row shows when it fills",
+                    )
+                }
+            };
+            match state.hosts.iter().position(|h| h.uri == row.host) {
+                Some(host) => forecast_view::open_host_metric(state, host, metric),
+                None => nothing(state, "that host is no longer connected"),
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// `enter` on the recommendations pane: the detail pane of the row's VM, which becomes the
+/// table's selection.
+fn detail_selected(state: &mut State) -> Vec<Effect> {
+    let Some(id) = rightsize_vm(state) else {
+        return nothing(state, "no VM on this row");
+    };
+    let Some(at) = state.rows.iter().position(|r| *r == id) else {
+        return nothing(state, "that VM is hidden by the filter; esc clears it");
+    };
+    state.view.cursor = at;
+    state.view.chosen = true;
+    state.view.go(Screen::Detail);
+    Vec::new()
+}
+
+fn nothing(state: &mut State, why: &str) -> Vec<Effect> {
+    flash(state, why, true);
+    Vec::new()
 }
 
 /// `C` / `:capacity`: asks for the capacity report of every host.

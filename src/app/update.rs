@@ -138,6 +138,9 @@ fn on_action(state: &mut State, a: Action) -> Vec<Effect> {
             return vec![Effect::ScrollLogs(s)];
         }
     }
+    if let Some(effects) = reports::row_action(state, a) {
+        return effects;
+    }
     match a {
         Action::Quit => return quit(state),
         Action::Up => scroll(state, -1),
