@@ -102,11 +102,11 @@ fn verdict(
         Ok::<_, StoreError>((
             read("cpu_pct")?,
             read("mem_used_bytes")?,
-            read("net_rx_bps")?,
-            read("net_tx_bps")?,
+            [read("net_rx_bps")?, read("net_tx_bps")?],
+            [read("disk_rd_bps")?, read("disk_wr_bps")?],
         ))
     })();
-    let (cpu, mem, rx, tx) = match series {
+    let (cpu, mem, net, disk) = match series {
         Ok(s) => s,
         Err(e) => {
             row.note = Some(format!("history: {e}"));
@@ -143,21 +143,12 @@ fn verdict(
     if row.note.is_some() {
         return row;
     }
-    // In + out; a row where only one direction was recorded counts that one.
-    let net: Vec<f64> = rx
-        .iter()
-        .zip(&tx)
-        .map(|(a, b)| match (a.is_finite(), b.is_finite()) {
-            (true, true) => a + b,
-            (true, false) => *a,
-            (false, true) => *b,
-            (false, false) => f64::NAN,
-        })
-        .collect();
+    let (net, disk) = (both_ways(&net), both_ways(&disk));
     let usage = Usage {
         cpu_percent: &cpu,
         memory_bytes: &mem,
         network_bytes_per_s: &net,
+        disk_bytes_per_s: &disk,
     };
     match recommend(vm.vcpus, vm.memory_bytes, &usage, cfg) {
         Ok(r) => {
@@ -167,6 +158,20 @@ fn verdict(
         Err(e) => row.note = Some(e.to_string()),
     }
     row
+}
+
+/// In + out (or read + written) per row; a row where only one direction was recorded counts
+/// that one.
+fn both_ways([a, b]: &[Vec<f64>; 2]) -> Vec<f64> {
+    a.iter()
+        .zip(b)
+        .map(|(a, b)| match (a.is_finite(), b.is_finite()) {
+            (true, true) => a + b,
+            (true, false) => *a,
+            (false, true) => *b,
+            (false, false) => f64::NAN,
+        })
+        .collect()
 }
 
 #[cfg(test)]

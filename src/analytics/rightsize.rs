@@ -12,7 +12,8 @@ pub const HOURS_PER_MONTH: f64 = 730.5;
 const GIB: f64 = 1_073_741_824.0;
 
 /// Settings; defaults: size for p95 with 20 % headroom once a day of 5-minute samples exists,
-/// idle below 2 % CPU and 1 KiB/s of network for a week of 5-minute samples.
+/// idle below 2 % CPU, 1 KiB/s of network and 64 KiB/s of disk I/O for a week of 5-minute
+/// samples.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RightsizeConfig {
     /// Quantile sized for (0.95 = p95; 0.5 to 0.999).
@@ -21,6 +22,9 @@ pub struct RightsizeConfig {
     pub headroom: f64,
     pub idle_cpu_percent: f64,
     pub idle_network_bytes_per_s: f64,
+    /// Disk reads + writes an idle VM stays under (a guest's own logging is a few KiB/s; a
+    /// VM writing steadily is doing work even with its CPU quiet).
+    pub idle_disk_bytes_per_s: f64,
     /// CPU samples any verdict needs (a day of 5-minute samples): sizing a VM on its first
     /// minutes would shrink whatever had not been busy yet.
     pub min_samples: usize,
@@ -38,6 +42,7 @@ impl Default for RightsizeConfig {
             headroom: 1.2,
             idle_cpu_percent: 2.0,
             idle_network_bytes_per_s: 1024.0,
+            idle_disk_bytes_per_s: 65_536.0,
             min_samples: 288,
             idle_min_samples: idle_rows(288 * 7),
             memory_step_bytes: 512 << 20,
@@ -60,6 +65,8 @@ pub struct Usage<'a> {
     pub memory_bytes: &'a [f64],
     /// Network bytes per second, in + out.
     pub network_bytes_per_s: &'a [f64],
+    /// Disk bytes per second, read + written; empty for a VM without disks.
+    pub disk_bytes_per_s: &'a [f64],
 }
 
 /// Percentiles of one metric.
@@ -141,28 +148,42 @@ pub fn recommend(
     // Idle needs evidence of a quiet network too: a VM whose traffic was never recorded is
     // not idle for want of a figure.
     let net = Percentiles::of(usage.network_bytes_per_s);
+    let disk = Percentiles::of(usage.disk_bytes_per_s);
     let long_enough = got >= cfg.idle_min_samples;
     let quiet_cpu = cpu.p95 < cfg.idle_cpu_percent;
-    let idle =
-        long_enough && quiet_cpu && net.is_some_and(|n| n.p95 < cfg.idle_network_bytes_per_s);
+    let quiet_net = net.is_some_and(|n| n.p95 < cfg.idle_network_bytes_per_s);
+    let disk_busy = disk.filter(|d| d.p95 >= cfg.idle_disk_bytes_per_s);
+    let idle = long_enough && quiet_cpu && quiet_net && disk_busy.is_none();
     let p = percentile_label(cfg.quantile);
-    let reason = match net {
-        Some(n) if idle => format!(
-            "idle: CPU p95 {:.1} % and network p95 {:.0} B/s over {got} samples",
-            cpu.p95, n.p95
-        ),
-        _ => {
-            let sizing = format!(
-                "CPU p{p} {cpu_sized:.1} % of {current_vcpus} vCPU → {vcpus} vCPU; memory p{p} {} \
-                 → {}",
-                gib_text(memory_sized),
-                gib_text(bytes_f64(memory_bytes))
-            );
-            if long_enough && quiet_cpu && net.is_none() {
-                format!("{sizing}; CPU quiet but no network recorded, so not called idle")
-            } else {
-                sizing
+    let reason = if idle {
+        let disk_text = disk.map_or_else(String::new, |d| {
+            format!(", disk p95 {}/s", rate_text(d.p95))
+        });
+        format!(
+            "idle: CPU p95 {:.1} %, network p95 {}/s{disk_text} over {got} samples",
+            cpu.p95,
+            rate_text(net.map_or(0.0, |n| n.p95))
+        )
+    } else {
+        let sizing = format!(
+            "CPU p{p} {cpu_sized:.1} % of {current_vcpus} vCPU → {vcpus} vCPU; memory p{p} {} \
+             → {}",
+            gib_text(memory_sized),
+            gib_text(bytes_f64(memory_bytes))
+        );
+        // CPU quiet for long enough, yet not idle: say what kept it from the verdict.
+        let why = match (net, disk_busy) {
+            _ if !(long_enough && quiet_cpu) => None,
+            (None, _) => Some("no network recorded".to_string()),
+            (Some(n), _) if n.p95 >= cfg.idle_network_bytes_per_s => {
+                Some(format!("network p95 {}/s", rate_text(n.p95)))
             }
+            (_, Some(d)) => Some(format!("disk p95 {}/s", rate_text(d.p95))),
+            _ => None,
+        };
+        match why {
+            Some(w) => format!("{sizing}; CPU quiet but {w}, so not called idle"),
+            None => sizing,
         }
     };
     Ok(Recommendation {
@@ -267,6 +288,17 @@ fn percentile_label(q: f64) -> String {
     }
 }
 
+/// A byte rate for the evidence line: "42 B", "1.9 MiB" (the caller adds "/s").
+fn rate_text(b: f64) -> String {
+    if b >= 1024.0 * 1024.0 {
+        format!("{:.1} MiB", b / (1024.0 * 1024.0))
+    } else if b >= 1024.0 {
+        format!("{:.1} KiB", b / 1024.0)
+    } else {
+        format!("{b:.0} B")
+    }
+}
+
 /// "1.4 GiB", or "28 MiB" under a GiB, for the evidence line.
 fn gib_text(b: f64) -> String {
     if b >= GIB {
@@ -323,6 +355,7 @@ mod tests {
             cpu_percent: cpu,
             memory_bytes: &mem,
             network_bytes_per_s: &[],
+            disk_bytes_per_s: &[],
         };
         let r = recommend(current, 8 * G, &usage, &few()).unwrap();
         assert_eq!(r.vcpus, want);
@@ -341,6 +374,7 @@ mod tests {
             cpu_percent: &cpu,
             memory_bytes: &mem,
             network_bytes_per_s: &[],
+            disk_bytes_per_s: &[],
         };
         let r = recommend(1, current, &usage, &few()).unwrap();
         assert_eq!(r.memory_bytes, want, "{}", r.reason);
@@ -358,6 +392,7 @@ mod tests {
             cpu_percent: &cpu,
             memory_bytes: &mem,
             network_bytes_per_s: &net,
+            disk_bytes_per_s: &[],
         };
         let r = recommend(2, 4 * G, &usage, &RightsizeConfig::default()).unwrap();
         assert!(r.idle, "{}", r.reason);
@@ -369,6 +404,35 @@ mod tests {
     }
 
     #[test]
+    fn steady_disk_writes_keep_a_quiet_vm_from_being_called_idle() {
+        let cpu = vec![0.5; 2016];
+        let mem = vec![GIB; 2016];
+        let net = vec![100.0; 2016];
+        let disk = vec![1.9 * 1024.0 * 1024.0; 2016];
+        let usage = Usage {
+            cpu_percent: &cpu,
+            memory_bytes: &mem,
+            network_bytes_per_s: &net,
+            disk_bytes_per_s: &disk,
+        };
+        let r = recommend(2, 4 * G, &usage, &RightsizeConfig::default()).unwrap();
+        assert!(!r.idle, "{}", r.reason);
+        assert!(r.reason.contains("disk p95 1.9 MiB/s"), "{}", r.reason);
+        // A guest's own logging is still idle.
+        let logging = vec![4096.0; 2016];
+        let usage = Usage {
+            disk_bytes_per_s: &logging,
+            ..usage
+        };
+        let r = recommend(2, 4 * G, &usage, &RightsizeConfig::default()).unwrap();
+        assert!(
+            r.idle && r.reason.contains("disk p95 4.0 KiB/s"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
     fn cpu_quiet_without_network_figures_is_not_idle() {
         let cpu = vec![0.5; 2016];
         let mem = vec![GIB; 2016];
@@ -376,6 +440,7 @@ mod tests {
             cpu_percent: &cpu,
             memory_bytes: &mem,
             network_bytes_per_s: &[f64::NAN; 2016],
+            disk_bytes_per_s: &[],
         };
         let r = recommend(2, 4 * G, &usage, &RightsizeConfig::default()).unwrap();
         assert!(!r.idle, "{}", r.reason);
@@ -391,6 +456,7 @@ mod tests {
             cpu_percent: &cpu,
             memory_bytes: &mem,
             network_bytes_per_s: &[],
+            disk_bytes_per_s: &[],
         };
         let cfg = RightsizeConfig {
             quantile: 0.9,
@@ -416,6 +482,7 @@ mod tests {
             cpu_percent: &cpu,
             memory_bytes: &mem,
             network_bytes_per_s: &[],
+            disk_bytes_per_s: &[],
         };
         assert_eq!(
             recommend(8, 16 * G, &usage, &RightsizeConfig::default()).unwrap_err(),
@@ -464,6 +531,7 @@ mod tests {
                 cpu_percent: cpu,
                 memory_bytes: &mem,
                 network_bytes_per_s: &[],
+                disk_bytes_per_s: &[],
             };
             recommend(4, 16 * G, &u, &few()).unwrap()
         };
@@ -487,6 +555,7 @@ mod tests {
             cpu_percent: &busy,
             memory_bytes: &mem,
             network_bytes_per_s: &[],
+            disk_bytes_per_s: &[],
         };
         let r = recommend(16, 64 * G, &big, &few()).unwrap();
         assert_eq!(savings(&r, &prices), None, "{r:?}");
@@ -518,6 +587,7 @@ mod tests {
             cpu_percent: &cpu,
             memory_bytes: &mem,
             network_bytes_per_s: &[],
+            disk_bytes_per_s: &[],
         };
         // 2 vCPU / 4 GiB fits a t3.medium, 8 vCPU / 32 GiB no listed type: both shapes are
         // priced per unit, not one per unit and the other by type.
