@@ -27,6 +27,8 @@ pub struct ForecastView {
     /// "web-1" or "host `qemu:///system`".
     pub label: String,
     pub host_scope: bool,
+    /// The VM forecast, so the view can say when it is not running.
+    pub vm: Option<VmId>,
     pub metric: Metric,
     pub horizon_idx: usize,
     pub request: u64,
@@ -50,6 +52,7 @@ impl Default for ForecastView {
             entity: String::new(),
             label: String::new(),
             host_scope: false,
+            vm: None,
             metric: Metric::CpuPct,
             horizon_idx: 1,
             request: 0,
@@ -96,6 +99,7 @@ pub fn open_vm(state: &mut State, id: &VmId) -> Vec<Effect> {
     state.forecast = ForecastView {
         entity,
         label,
+        vm: Some(id.clone()),
         horizon_idx: state.forecast.horizon_idx,
         request: state.forecast.request,
         ..ForecastView::default()

@@ -19,12 +19,66 @@ fn block<'a>(title: String, theme: &Theme) -> Block<'a> {
         .title(Span::styled(title, theme.title))
 }
 
-fn ds(d: &[(f64, f64)], style: ratatui::style::Style, kind: GraphType) -> Dataset<'_> {
+fn ds(
+    d: &[(f64, f64)],
+    style: ratatui::style::Style,
+    kind: GraphType,
+    marker: Marker,
+) -> Dataset<'_> {
     Dataset::default()
-        .marker(Marker::Braille)
+        .marker(marker)
         .graph_type(kind)
         .style(style)
         .data(d)
+}
+
+/// The markers of history, forecast, 80 % and 95 % bands: braille in colour; without
+/// colour, each its own shape, as the legend shows.
+fn markers(theme: &Theme) -> [Marker; 4] {
+    if theme.color {
+        [Marker::Braille; 4]
+    } else {
+        [Marker::Braille, Marker::Block, Marker::Dot, Marker::Braille]
+    }
+}
+
+/// How far back the chart reaches and its time labels: as much history as the forecast
+/// reaches ahead, as far as there is any, and six hours at least. ratatui spreads labels
+/// evenly (and only approximately over their ticks), so "now" is a label only when it is
+/// the middle; otherwise the chart marks it with a vertical rule.
+fn time_axis(history_ms: i64, ahead_ms: i64, ahead_label: &str) -> (i64, Vec<String>) {
+    const H: i64 = 3_600_000;
+    let ahead = ahead_ms.max(H);
+    let unit = if ahead >= 24 * H { 6 * H } else { H };
+    let back = history_ms.min(ahead).max(6 * H);
+    let back = back.div_euclid(unit) * unit + if back % unit == 0 { 0 } else { unit };
+    let mut labels = vec![format!("-{}", ago(back)), format!("+{ahead_label}")];
+    if back == ahead {
+        labels.insert(1, "now".to_string());
+    }
+    (back, labels)
+}
+
+/// " (shut off, last row 15:05)" for a VM that is not running: its forecast continues its
+/// history, not what it does while off or paused.
+fn vm_state_note(state: &State) -> String {
+    let v = &state.forecast;
+    let Some(e) = v.vm.as_ref().and_then(|id| state.vms.get(id)) else {
+        return String::new();
+    };
+    if e.vm.state == crate::domain::VmState::Running {
+        return String::new();
+    }
+    let last = v
+        .result
+        .as_ref()
+        .and_then(|r| r.history.iter().rev().find(|(_, x)| x.is_finite()))
+        .map(|(t, _)| {
+            let hhmmss = crate::ui::format::clock(*t, state.tz_offset_s);
+            format!(", last row {}", &hhmmss[..5])
+        })
+        .unwrap_or_default();
+    format!(" ({}{last})", e.vm.state.label())
 }
 
 #[allow(clippy::cast_precision_loss)]
@@ -100,13 +154,19 @@ fn summary_lines<'a>(
 
 /// The summary's title, which is also the chart's legend.
 fn legend<'a>(theme: &Theme, bands_hidden: bool) -> Line<'a> {
+    let (forecast, band80) = if theme.color {
+        ("━━", "⠒⠒")
+    } else {
+        ("██", "••")
+    };
     let mut spans = vec![
         Span::styled(" Forecast summary ", theme.title),
         Span::styled("━━ history ", theme.accent),
-        Span::styled("━━ forecast ", theme.warning),
+        Span::styled(format!("{forecast} forecast "), theme.warning),
+        Span::styled("⡇ now ", theme.dim),
     ];
     if !bands_hidden {
-        spans.push(Span::styled("⠒⠒ 80 % ", theme.pending));
+        spans.push(Span::styled(format!("{band80} 80 % "), theme.pending));
         spans.push(Span::styled("⠒⠒ 95 % ", theme.dim));
     }
     Line::from(spans)
@@ -133,13 +193,16 @@ fn ago(ms: i64) -> String {
     }
 }
 
-/// The title, "Forecast · web-1 · cpu · next 6h" and the keys if they fit.
-fn title(v: &crate::app::forecast_view::ForecastView, width: u16) -> String {
+/// The title, "Forecast · web-1 · cpu · next 6h" and the keys if they fit; a VM that is not
+/// running says so after its name.
+fn title(state: &State, width: u16) -> String {
+    let v = &state.forecast;
     let (hlabel, _) = v.horizon();
     let loading = if v.loading { " · computing…" } else { "" };
     let head = format!(
-        " Forecast · {} · {} · next {hlabel}{loading}",
+        " Forecast · {}{} · {} · next {hlabel}{loading}",
         v.label,
+        vm_state_note(state),
         v.metric.label()
     );
     super::fit_title(
@@ -153,9 +216,14 @@ fn title(v: &crate::app::forecast_view::ForecastView, width: u16) -> String {
 pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let v = &state.forecast;
     let (hlabel, _) = v.horizon();
-    let title = title(v, area.width);
+    let title = title(state, area.width);
     let Some(r) = &v.result else {
         let msg = v.error.clone().unwrap_or_else(|| "computing…".into());
+        // "No cpu recorded" of a VM that is off says why.
+        let msg = match vm_state_note(state) {
+            note if note.is_empty() || v.error.is_none() => msg,
+            note => format!("{}{note}: {msg}", v.label),
+        };
         f.render_widget(
             Paragraph::new(Span::styled(msg, theme.dim))
                 .wrap(Wrap { trim: true })
@@ -170,8 +238,9 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let fc = &r.forecast;
     let n = fc.point.len();
     let span_ms = STEP_MS * i64::try_from(n).unwrap_or(0);
-    // Show as much history as the forecast reaches ahead, at least six hours.
-    let from = r.start_ms - span_ms.max(6 * 3_600_000);
+    let history_ms = r.history.first().map_or(0, |(t, _)| r.start_ms - t);
+    let (back, labels) = time_axis(history_ms, span_ms, hlabel);
+    let from = r.start_ms - back;
     let to = r.start_ms + span_ms;
     let x = |t: i64| hours(t - r.start_ms);
     let hist: Vec<(f64, f64)> = r
@@ -198,26 +267,26 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let band_values = [&lo95, &hi95].into_iter().filter(|_| !hidden).flatten();
     let (lo, hi) = y_bounds(hist.iter().chain(&point).chain(band_values).map(|p| p.1));
     let mut datasets = Vec::new();
+    let [m_hist, m_point, m_80, m_95] = markers(theme);
     if !hidden {
         datasets.extend([
-            ds(&lo95, theme.dim, GraphType::Scatter),
-            ds(&hi95, theme.dim, GraphType::Scatter),
-            ds(&lo80, theme.pending, GraphType::Scatter),
-            ds(&hi80, theme.pending, GraphType::Scatter),
+            ds(&lo95, theme.dim, GraphType::Scatter, m_95),
+            ds(&hi95, theme.dim, GraphType::Scatter, m_95),
+            ds(&lo80, theme.pending, GraphType::Scatter, m_80),
+            ds(&hi80, theme.pending, GraphType::Scatter, m_80),
         ]);
     }
+    // The rule at "now", where the history ends and the forecast starts.
+    let rule = [(0.0, lo), (0.0, hi)];
     datasets.extend([
-        ds(&hist, theme.accent, GraphType::Line),
-        ds(&point, theme.warning, GraphType::Line),
+        ds(&rule, theme.dim, GraphType::Line, Marker::Braille),
+        ds(&hist, theme.accent, GraphType::Line, m_hist),
+        ds(&point, theme.warning, GraphType::Line, m_point),
     ]);
     let x_axis = Axis::default()
         .style(theme.dim)
         .bounds([x(from), x(to)])
-        .labels(vec![
-            Span::raw(format!("-{}", ago(r.start_ms - from))),
-            Span::raw("now"),
-            Span::raw(format!("+{hlabel}")),
-        ]);
+        .labels(labels.into_iter().map(Span::raw).collect::<Vec<_>>());
     let y_axis = Axis::default()
         .style(theme.dim)
         .bounds([lo, hi])
@@ -283,6 +352,28 @@ mod tests {
         assert_eq!(ago(6 * 3_600_000), "6h");
         assert_eq!(ago(47 * 3_600_000), "47h");
         assert_eq!(ago(168 * 3_600_000), "7d");
+    }
+
+    #[test]
+    fn now_is_a_label_only_in_the_middle() {
+        const H: i64 = 3_600_000;
+        // 6 h back, 6 h ahead: "now" is the middle label.
+        assert_eq!(
+            time_axis(48 * H, 6 * H, "6h"),
+            (6 * H, vec!["-6h".into(), "now".into(), "+6h".into()])
+        );
+        // 1 h ahead of 6 h back: no label would sit over the boundary; the rule marks it.
+        assert_eq!(
+            time_axis(48 * H, H, "1h"),
+            (6 * H, vec!["-6h".into(), "+1h".into()])
+        );
+        // A week ahead of the two days there are, not five empty days of history.
+        assert_eq!(
+            time_axis(48 * H, 168 * H, "7d"),
+            (48 * H, vec!["-2d".into(), "+7d".into()])
+        );
+        // Under six hours of history: still six hours back.
+        assert_eq!(time_axis(H, 24 * H, "24h").0, 6 * H);
     }
 
     #[test]
