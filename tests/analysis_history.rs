@@ -65,6 +65,7 @@ fn forecast_follows_the_daily_pattern_with_nested_bands() {
     assert_eq!(doc["model"], "auto");
     assert_eq!(doc["history_rows"], 576);
     assert_eq!(doc["intervals_meaningful"], true);
+    assert_eq!(doc["vm_state"], "running");
     // Scored from origins in its second day, before the daily-profile members have the
     // half day of backtest evidence they need to get weight: within about 2.5 points on a
     // 10–30 % wave. (Its MASE is well above 1: the scale is one step of naive error on a
@@ -91,6 +92,36 @@ fn forecast_follows_the_daily_pattern_with_nested_bands() {
             r["time"]
         );
     }
+}
+
+#[test]
+fn a_forecast_of_a_vm_that_is_off_says_so_and_when_its_history_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = row_start_with_slack();
+    let uri = seed_analysis_history(dir.path(), &dir.path().join("history"), now);
+    // The same VM, shut off (the test driver's run state 5).
+    let node = uri.trim_start_matches("test://");
+    let xml = std::fs::read_to_string(node).unwrap().replace(
+        "<domain type='test'>",
+        "<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>",
+    );
+    std::fs::write(
+        node,
+        xml.replace("</os>", "</os><test:runstate>5</test:runstate>"),
+    )
+    .unwrap();
+    let text = String::from_utf8(run(dir.path(), &uri, &["forecast", SEEDED_VM])).unwrap();
+    assert!(
+        text.contains(&format!("note: {SEEDED_VM} is shut off"))
+            && text.contains("the forecast continues that history"),
+        "{text}"
+    );
+    let doc = json(dir.path(), &uri, &["forecast", SEEDED_VM, "--json"]);
+    assert!(
+        doc["vm_state"].as_str().unwrap().starts_with("shut off"),
+        "{doc}"
+    );
+    assert!(doc["last_row_ms"].as_i64().unwrap() < now);
 }
 
 #[test]

@@ -147,15 +147,21 @@ fn find<'a>(
 ///
 /// # Errors
 /// Exit 2: no host answered, the VM is on none that did, or on more than one.
-pub fn find_vm(cfg: &Config, name: &str) -> Result<(String, String, String), Failure> {
+pub fn find_vm(cfg: &Config, name: &str) -> Result<FoundVm, Failure> {
     let reached = Reached::open(cfg, true)?;
     let unreachable = reached.failed.join("; ");
     match find(&reached.conns, name) {
-        Ok((uri, _, uuid, real)) => {
+        Ok((uri, conn, uuid, real)) => {
             if !reached.failed.is_empty() {
                 eprintln!("novacron: warning: {unreachable}; read {real} from {uri}");
             }
-            Ok((uri.to_string(), uuid, real))
+            let state = current_state(conn, &uuid);
+            Ok(FoundVm {
+                uri: uri.to_string(),
+                uuid,
+                name: real,
+                state,
+            })
         }
         Err(e) if !reached.failed.is_empty() => Err(Failure::usage(format!(
             "{}\nand these hosts did not answer: {unreachable}",
@@ -163,6 +169,15 @@ pub fn find_vm(cfg: &Config, name: &str) -> Result<(String, String, String), Fai
         ))),
         Err(e) => Err(e),
     }
+}
+
+/// A VM found by name, UUID or ID: where it is, its own name, and its state now.
+pub struct FoundVm {
+    pub uri: String,
+    pub uuid: String,
+    pub name: String,
+    /// The state and its text ("shut off (destroyed)"), when it could be read.
+    pub state: Option<(VmState, String)>,
 }
 
 fn current_state(conn: &Connect, uuid: &str) -> Option<(VmState, String)> {

@@ -111,7 +111,12 @@ pub fn metrics(
         Duration::from_secs(400 * 86_400),
     )
     .map_err(|e| Failure::usage(format!("--since: {e}")))?;
-    let (uri, uuid, vm_name) = find_vm(cfg, name)?;
+    let super::headless::FoundVm {
+        uri,
+        uuid,
+        name: vm_name,
+        ..
+    } = find_vm(cfg, name)?;
     // The VM's own name, when it was given by UUID or ID.
     let name = vm_name.as_str();
     let store = open(cfg)?;

@@ -31,7 +31,17 @@ pub fn forecast(
     let rows = usize::try_from(h.as_millis().div_ceil(300_000))
         .unwrap_or(1)
         .max(1);
-    let (uri, uuid, vm_name) = find_vm(cfg, name)?;
+    let super::headless::FoundVm {
+        uri,
+        uuid,
+        name: vm_name,
+        state,
+    } = find_vm(cfg, name)?;
+    let state_text = state.as_ref().map(|(_, text)| text.clone());
+    // Not running: the forecast continues its history, not what it does while off.
+    let not_running = state
+        .filter(|(s, _)| *s != crate::domain::VmState::Running)
+        .map(|(_, text)| text);
     // The VM's own name, when it was given by UUID or ID.
     let name = vm_name.as_str();
     let store = open(cfg)?;
@@ -43,22 +53,19 @@ pub fn forecast(
         now,
         rows,
     )
-    .map_err(|e| Failure::op(format!("{name}: {e}")))?;
+    .map_err(|e| match &not_running {
+        Some(text) => Failure::op(format!("{name} ({text}): {e}")),
+        None => Failure::op(format!("{name}: {e}")),
+    })?;
 
+    let last_row = r
+        .history
+        .iter()
+        .rev()
+        .find(|(_, v)| v.is_finite())
+        .map(|(t, _)| *t);
     if json {
-        let steps: Vec<serde_json::Value> = (0..r.forecast.point.len())
-            .map(|i| {
-                let ts = r.start_ms + i64::try_from(i).unwrap_or(0) * crate::analysis::STEP_MS;
-                serde_json::json!({"ts_ms": ts, "time": time(ts), "forecast": r.forecast.point[i],
-                    "lo80": r.forecast.lo80[i], "hi80": r.forecast.hi80[i],
-                    "lo95": r.forecast.lo95[i], "hi95": r.forecast.hi95[i]})
-            })
-            .collect();
-        let doc = serde_json::json!({"vm": name, "uri": uri, "metric": m.name(), "model": r.forecast.model.name(),
-            "backtest_mase": r.backtest_mase, "backtest_smape": r.backtest_smape, "backtest_origins": r.backtest_origins,
-            "history_rows": r.history.len(), "step_ms": crate::analysis::STEP_MS,
-            // Under an hour of history the bands describe those few rows, not the series.
-            "intervals_meaningful": r.bands_meaningful(), "forecast": steps});
+        let doc = forecast_json(name, &uri, m, &r, state_text.as_deref(), last_row);
         emit(
             &(serde_json::to_string_pretty(&doc).map_err(|e| Failure::op(e.to_string()))? + "\n"),
         )?;
@@ -78,6 +85,13 @@ pub fn forecast(
         r.backtest_summary()
             .unwrap_or_else(|| "n/a (too little history)".into())
     );
+    if let Some(text) = &not_running {
+        let _ = writeln!(
+            out,
+            "note: {name} is {text}; its last row is from {}: the forecast continues that history",
+            last_row.map_or_else(|| "-".into(), time)
+        );
+    }
     let _ = writeln!(
         out,
         "{:<21} {:>12} {:>12} {:>12} {:>12} {:>12}",
@@ -102,6 +116,31 @@ pub fn forecast(
     }
     emit(&out)?;
     Ok(())
+}
+
+/// The `forecast --json` document.
+fn forecast_json(
+    name: &str,
+    uri: &str,
+    m: crate::domain::Metric,
+    r: &crate::analysis::ForecastResult,
+    vm_state: Option<&str>,
+    last_row_ms: Option<i64>,
+) -> serde_json::Value {
+    let steps: Vec<serde_json::Value> = (0..r.forecast.point.len())
+        .map(|i| {
+            let ts = r.start_ms + i64::try_from(i).unwrap_or(0) * crate::analysis::STEP_MS;
+            serde_json::json!({"ts_ms": ts, "time": time(ts), "forecast": r.forecast.point[i],
+                "lo80": r.forecast.lo80[i], "hi80": r.forecast.hi80[i],
+                "lo95": r.forecast.lo95[i], "hi95": r.forecast.hi95[i]})
+        })
+        .collect();
+    serde_json::json!({"vm": name, "uri": uri, "metric": m.name(), "model": r.forecast.model.name(),
+        "backtest_mase": r.backtest_mase, "backtest_smape": r.backtest_smape, "backtest_origins": r.backtest_origins,
+        "history_rows": r.history.len(), "step_ms": crate::analysis::STEP_MS,
+        "vm_state": vm_state, "last_row_ms": last_row_ms,
+        // Under an hour of history the bands describe those few rows, not the series.
+        "intervals_meaningful": r.bands_meaningful(), "forecast": steps})
 }
 
 /// `novacron capacity [--json]`: the capacity report of every connection, from its history.
