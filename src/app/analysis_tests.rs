@@ -101,6 +101,7 @@ fn detail_loads_history_then_extends_it_live_unless_frozen() {
         Msg::History {
             request,
             series: vec![(Metric::CpuPct, vec![(T0 - 60_000, 10.0)])],
+            spread: Vec::new(),
         },
         T0,
     );
@@ -135,6 +136,7 @@ fn stale_history_answers_are_ignored() {
         Msg::History {
             request: old,
             series: vec![(Metric::CpuPct, vec![(T0, 1.0)])],
+            spread: Vec::new(),
         },
         T0,
     );
@@ -500,4 +502,43 @@ fn f_and_enter_on_an_analysis_pane_act_on_its_row_not_the_hidden_selection() {
         "{:?}",
         s.flash
     );
+}
+
+#[test]
+fn a_longer_range_keeps_the_peaks_its_averages_smooth_away() {
+    use super::charts::summary;
+    let mut s = state();
+    select(&mut s, "web-1");
+    act(&mut s, Action::OpenDetail);
+    act(&mut s, Action::ZoomOut);
+    let request = s.charts.request;
+    // Two buckets averaging 50 and 60 %, their samples reaching 2 % and 99 %.
+    update(
+        &mut s,
+        Msg::History {
+            request,
+            series: vec![(
+                Metric::CpuPct,
+                vec![(T0 - 3_000_000, 50.0), (T0 - 1_200_000, 60.0)],
+            )],
+            spread: vec![(
+                Metric::CpuPct,
+                vec![(T0 - 3_000_000, 2.0, 70.0), (T0 - 1_200_000, 40.0, 99.0)],
+            )],
+        },
+        T0,
+    );
+    // A live sample after the history (5 % of two vCPUs): its own low and high.
+    samples(&mut s, 0, 0);
+    samples(&mut s, 60_000, 6_000_000_000);
+    let c = &s.charts;
+    let (pts, spread) = (&c.series[&Metric::CpuPct], &c.spread[&Metric::CpuPct]);
+    assert_eq!(pts.len(), spread.len(), "point for point");
+    let (cur, min, max, _) = summary(pts, spread).unwrap();
+    assert_eq!(
+        (min, max),
+        (2.0, 99.0),
+        "the buckets' extremes, not their averages"
+    );
+    assert!((cur - 5.0).abs() < 1e-9, "{cur}");
 }

@@ -33,6 +33,9 @@ pub const VM_METRICS: [Metric; 7] = [
 ];
 pub const HOST_METRICS: [Metric; 4] = Metric::HOST;
 
+/// Per point of a series, the lowest and highest sample of its bucket: `(ts, min, max)`.
+pub type Spread = Vec<(i64, f64, f64)>;
+
 /// What the charts show now.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Charts {
@@ -46,6 +49,9 @@ pub struct Charts {
     /// End of the window: now, or the moment the view was frozen.
     pub to_ms: i64,
     pub series: BTreeMap<Metric, Vec<(i64, f64)>>,
+    /// The buckets' lows and highs beside `series`, point for point: a longer range's
+    /// averages smooth its peaks away, its titles' min and max must not.
+    pub spread: BTreeMap<Metric, Spread>,
 }
 
 impl Charts {
@@ -88,6 +94,7 @@ fn load(state: &mut State, entity: String, metrics: Vec<Metric>) -> Vec<Effect> 
     c.entity.clone_from(&entity);
     c.loading = true;
     c.series.clear();
+    c.spread.clear();
     if !c.frozen {
         c.to_ms = state.now_ms;
     }
@@ -109,6 +116,7 @@ pub fn sync(state: &mut State) -> Vec<Effect> {
         None => {
             state.charts.entity.clear();
             state.charts.series.clear();
+            state.charts.spread.clear();
             Vec::new()
         }
     }
@@ -146,18 +154,33 @@ pub fn toggle_freeze(state: &mut State) -> Vec<Effect> {
 }
 
 /// History arrived for request `request`.
-pub fn on_history(state: &mut State, request: u64, series: Vec<(Metric, Vec<(i64, f64)>)>) {
+pub fn on_history(
+    state: &mut State,
+    request: u64,
+    series: Vec<(Metric, Vec<(i64, f64)>)>,
+    spread: Vec<(Metric, Spread)>,
+) {
     if request != state.charts.request {
         return;
     }
-    state.charts.loading = false;
+    let c = &mut state.charts;
+    c.loading = false;
+    let mut spread: BTreeMap<Metric, Spread> = spread.into_iter().collect();
     for (m, mut pts) in series {
+        let mut lows_highs = match spread.remove(&m) {
+            Some(s) if s.len() == pts.len() => s,
+            _ => pts.iter().map(|&(t, v)| (t, v, v)).collect(),
+        };
         // Live points that arrived while loading are newer than the history: keep them.
-        if let Some(live) = state.charts.series.remove(&m) {
-            let last = pts.last().map_or(i64::MIN, |p| p.0);
+        let last = pts.last().map_or(i64::MIN, |p| p.0);
+        if let Some(live) = c.series.remove(&m) {
             pts.extend(live.into_iter().filter(|p| p.0 > last));
         }
-        state.charts.series.insert(m, pts);
+        if let Some(live) = c.spread.remove(&m) {
+            lows_highs.extend(live.into_iter().filter(|p| p.0 > last));
+        }
+        c.series.insert(m, pts);
+        c.spread.insert(m, lows_highs);
     }
 }
 
@@ -172,23 +195,32 @@ pub fn on_live(state: &mut State, entity: &str, ts_ms: i64, values: &[(Metric, f
     let step = c.range_ms() / i64::try_from(MAX_POINTS).unwrap_or(240);
     for (m, v) in values {
         let pts = c.series.entry(*m).or_default();
+        let spread = c.spread.entry(*m).or_default();
         if pts.last().is_none_or(|(t, _)| ts_ms - t >= step) {
             pts.push((ts_ms, *v));
+            spread.push((ts_ms, *v, *v));
         }
         let stale = pts.iter().take_while(|(t, _)| *t < from).count();
         pts.drain(..stale);
+        let stale = spread.iter().take_while(|(t, ..)| *t < from).count();
+        spread.drain(..stale);
     }
 }
 
-/// current/min/max/avg of a series, for chart titles.
+/// current/min/max/avg of a series, for chart titles: min and max from the buckets' own
+/// lows and highs in `spread` when given (else from the points).
 #[must_use]
-pub fn summary(points: &[(i64, f64)]) -> Option<(f64, f64, f64, f64)> {
+pub fn summary(points: &[(i64, f64)], spread: &[(i64, f64, f64)]) -> Option<(f64, f64, f64, f64)> {
     let cur = points.last()?.1;
     let (mut min, mut max, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
     for (_, v) in points {
         min = min.min(*v);
         max = max.max(*v);
         sum += v;
+    }
+    for (_, lo, hi) in spread {
+        min = min.min(*lo);
+        max = max.max(*hi);
     }
     #[allow(clippy::cast_precision_loss)]
     Some((cur, min, max, sum / points.len() as f64))

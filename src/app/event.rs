@@ -31,6 +31,9 @@ pub enum Msg {
     History {
         request: u64,
         series: Vec<(crate::domain::Metric, Vec<(i64, f64)>)>,
+        /// Per series, each point's bucket low and high (`(ts, min, max)`), where the store
+        /// rolled samples up; a series missing here spans its averages only.
+        spread: Vec<(crate::domain::Metric, super::charts::Spread)>,
     },
     /// A forecast computed for request `request`.
     Forecast {

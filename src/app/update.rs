@@ -72,8 +72,12 @@ fn dispatch(state: &mut State, msg: Msg) -> Vec<Effect> {
             opflow::flash(state, format!("history: {e}"), true);
             Vec::new()
         }
-        Msg::History { request, series } => {
-            charts::on_history(state, request, series);
+        Msg::History {
+            request,
+            series,
+            spread,
+        } => {
+            charts::on_history(state, request, series, spread);
             Vec::new()
         }
         Msg::Tick => {

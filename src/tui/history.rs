@@ -79,7 +79,7 @@ impl History {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
             let guard = lock(&store);
-            let series = metrics
+            let (series, spread): (Vec<_>, Vec<_>) = metrics
                 .into_iter()
                 .map(|m| {
                     let q = Query {
@@ -89,18 +89,24 @@ impl History {
                         max_points: Some(max_points),
                         step_ms: None,
                     };
-                    let pts = match guard.query(&q) {
-                        Ok(r) => r.points.into_iter().map(|p| (p.ts_ms, p.avg)).collect(),
-                        Err(e) => {
+                    let points = guard.query(&q).map_or_else(
+                        |e| {
                             tracing::warn!("history query {}: {e}", q.key);
                             Vec::new()
-                        }
-                    };
-                    (m, pts)
+                        },
+                        |r| r.points,
+                    );
+                    let avg = points.iter().map(|p| (p.ts_ms, p.avg)).collect();
+                    let lows_highs = points.iter().map(|p| (p.ts_ms, p.min, p.max)).collect();
+                    ((m, avg), (m, lows_highs))
                 })
-                .collect();
+                .unzip();
             drop(guard);
-            let _ = tx.send(Msg::History { request, series });
+            let _ = tx.send(Msg::History {
+                request,
+                series,
+                spread,
+            });
         });
     }
 

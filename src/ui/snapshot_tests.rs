@@ -106,7 +106,15 @@ fn detail_of_the_selected_vm_with_charts() {
         (Metric::NetRxBps, history(60, 1e5)),
         (Metric::NetTxBps, history(60, 5e4)),
     ];
-    update(&mut s, Msg::History { request, series }, T0);
+    update(
+        &mut s,
+        Msg::History {
+            request,
+            series,
+            spread: Vec::new(),
+        },
+        T0,
+    );
     insta::assert_snapshot!(draw(&s, 80, 24));
     insta::assert_snapshot!("detail_wide", draw(&s, 120, 40));
 }
@@ -181,6 +189,7 @@ fn host_pane_with_capacity_and_charts() {
         Msg::History {
             request,
             series: vec![(Metric::HostCpuPct, history(40, 60.0))],
+            spread: Vec::new(),
         },
         T0 + 5_000,
     );

@@ -37,11 +37,13 @@ pub fn spark_text(
     s
 }
 
-/// One series of a chart: label, style and points (ms, value).
+/// One series of a chart: label, style, points (ms, value) and their buckets' lows and
+/// highs (empty: the points alone).
 pub struct Series<'a> {
     pub label: &'a str,
     pub style: Style,
     pub points: &'a [(i64, f64)],
+    pub spread: &'a [(i64, f64, f64)],
 }
 
 /// The title: each series' now, min, max and average, as much of that as `width` holds
@@ -55,7 +57,7 @@ fn chart_title<'a>(
 ) -> Line<'a> {
     let stats: Vec<_> = series
         .iter()
-        .filter_map(|s| summary(s.points).map(|st| (s, st)))
+        .filter_map(|s| summary(s.points, s.spread).map(|st| (s, st)))
         .collect();
     let build = |detail: usize| {
         let mut spans = vec![Span::styled(format!(" {title} "), theme.title)];
@@ -107,7 +109,7 @@ pub fn time_chart(
         Unit::Percent => 100.0,
         _ => 0.0,
     };
-    for (_, _, max, _) in series.iter().filter_map(|s| summary(s.points)) {
+    for (_, _, max, _) in series.iter().filter_map(|s| summary(s.points, &[])) {
         if unit != Unit::Percent {
             ymax = ymax.max(max);
         }

@@ -219,6 +219,7 @@ pub fn chart_grid(state: &State, theme: &Theme, f: &mut Frame, area: Rect, chart
                 label,
                 style,
                 points: c.series.get(m).map_or(&[][..], Vec::as_slice),
+                spread: c.spread.get(m).map_or(&[][..], Vec::as_slice),
             })
             .collect();
         time_chart(
