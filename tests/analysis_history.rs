@@ -161,6 +161,17 @@ fn capacity_finds_the_rising_host_cpu_and_rightsize_the_oversized_vm() {
     assert_eq!(rec["memory_bytes"], 3 * (512 << 20), "{rec}");
     assert_eq!(rec["idle"], false, "two days are not the week idle needs");
     assert_eq!(vm["samples"], 576);
+    // The text names the verdict in a word, as the pane does, then the evidence.
+    let text = String::from_utf8(run(dir.path(), &uri, &["rightsize"])).unwrap();
+    let line = text.lines().find(|l| l.starts_with(SEEDED_VM)).unwrap();
+    assert!(
+        text.starts_with("NAME") && text.contains("VERDICT"),
+        "{text}"
+    );
+    assert!(
+        line.contains(" oversized ") && line.contains("CPU p95"),
+        "{text}"
+    );
 }
 
 /// Reports run at once (cron jobs at the same minute, no console running) take turns on the

@@ -322,7 +322,10 @@ mod tests {
         );
         // 8 CPUs × 4 = 32 vCPUs, 10 used → 11 more 2-vCPU VMs; memory 32−1−12 = 19 GiB → 4 of 4 GiB.
         assert_eq!(r.headroom[0].headroom.as_ref().unwrap().fits, 4);
-        assert_eq!(r.headroom[0].text, "room for 4 more 2 vCPU / 4 GiB VMs");
+        assert_eq!(
+            r.headroom[0].text,
+            "room for 4 more 2 vCPU / 4 GiB VMs (memory runs out first)"
+        );
     }
 
     #[test]

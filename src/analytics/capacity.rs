@@ -105,7 +105,7 @@ pub struct Headroom {
 }
 
 impl Headroom {
-    /// "room for 7 more 2 vCPU / 4 GiB VMs".
+    /// "room for 7 more 2 vCPU / 4 GiB VMs (memory runs out first)".
     #[must_use]
     pub fn describe(&self) -> String {
         #[allow(clippy::cast_precision_loss)]
@@ -118,8 +118,12 @@ impl Headroom {
             format!("{gib:.1} GiB")
         };
         let plural = if self.fits == 1 { "" } else { "s" };
+        let limit = match self.limited_by {
+            Limit::Cpu => "vCPUs run out first",
+            Limit::Memory => "memory runs out first",
+        };
         format!(
-            "room for {} more {} vCPU / {memory} VM{plural}",
+            "room for {} more {} vCPU / {memory} VM{plural} ({limit})",
             self.fits, self.shape.vcpus
         )
     }
@@ -227,7 +231,10 @@ mod tests {
             },
         );
         assert_eq!((h.fits, h.limited_by), (6, Limit::Memory));
-        assert_eq!(h.describe(), "room for 6 more 2 vCPU / 4 GiB VMs");
+        assert_eq!(
+            h.describe(),
+            "room for 6 more 2 vCPU / 4 GiB VMs (memory runs out first)"
+        );
         let none = headroom(
             &HostResources {
                 vcpus_allocated: 40,
@@ -257,6 +264,9 @@ mod tests {
         };
         let h = headroom(&host, shape);
         assert_eq!((h.fits, h.limited_by), (29, Limit::Cpu));
-        assert_eq!(h.describe(), "room for 29 more 1 vCPU / 64 MiB VMs");
+        assert_eq!(
+            h.describe(),
+            "room for 29 more 1 vCPU / 64 MiB VMs (vCPUs run out first)"
+        );
     }
 }

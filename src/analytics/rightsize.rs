@@ -198,6 +198,45 @@ pub fn recommend(
     })
 }
 
+/// The verdict in one word, as the recommendations pane and `novacron rightsize` show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Idle,
+    /// Fewer vCPUs or less memory would do.
+    Oversized,
+    /// Usage needs more than the VM has.
+    Undersized,
+    Fits,
+}
+
+impl Verdict {
+    #[must_use]
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Oversized => "oversized",
+            Self::Undersized => "undersized",
+            Self::Fits => "fits",
+        }
+    }
+}
+
+impl Recommendation {
+    #[must_use]
+    pub fn verdict(&self) -> Verdict {
+        if self.idle {
+            Verdict::Idle
+        } else if self.vcpus < self.current_vcpus || self.memory_bytes < self.current_memory_bytes {
+            Verdict::Oversized
+        } else if self.vcpus > self.current_vcpus || self.memory_bytes > self.current_memory_bytes {
+            Verdict::Undersized
+        } else {
+            Verdict::Fits
+        }
+    }
+}
+
 /// Prices from the config file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PriceTable {

@@ -337,6 +337,27 @@ fn forecast_of_the_host_from_the_host_pane_and_by_palette() {
     }
     let (_, _, _, entity) = forecast_request(&update(&mut s, Msg::Input(InputKey::Enter), T0));
     assert_eq!(entity, "vm/qemu:///system/0-db-main");
+    // By UUID, as virsh takes one; a number says what the palette takes.
+    act(&mut s, Action::Back);
+    act(&mut s, Action::Palette);
+    for c in "forecast 0-DB-main".chars() {
+        key(&mut s, c);
+    }
+    let (_, _, _, entity) = forecast_request(&update(&mut s, Msg::Input(InputKey::Enter), T0));
+    assert_eq!(entity, "vm/qemu:///system/0-db-main");
+    act(&mut s, Action::Back);
+    act(&mut s, Action::Palette);
+    for c in "forecast 92".chars() {
+        key(&mut s, c);
+    }
+    assert!(update(&mut s, Msg::Input(InputKey::Enter), T0).is_empty());
+    assert!(
+        s.flash
+            .as_ref()
+            .is_some_and(|f| f.text.contains("(name or UUID)")),
+        "{:?}",
+        s.flash
+    );
 }
 
 /// Feeds web-1 a row of `pct` % CPU (60 samples 5 s apart, two vCPUs) after `clock`

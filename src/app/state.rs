@@ -398,10 +398,18 @@ impl State {
         self.hosts.get(host).map_or("?", |h| h.uri.as_str())
     }
 
-    /// VMs whose name matches exactly, across hosts.
+    /// VMs whose name matches exactly, across hosts; else the VM with that UUID.
     #[must_use]
     pub fn find_by_name(&self, name: &str) -> Vec<&VmEntry> {
-        self.vms.values().filter(|e| e.vm.name == name).collect()
+        let by_name: Vec<&VmEntry> = self.vms.values().filter(|e| e.vm.name == name).collect();
+        if !by_name.is_empty() {
+            return by_name;
+        }
+        // Else a UUID, as virsh takes one.
+        self.vms
+            .values()
+            .filter(|e| e.vm.id.uuid.eq_ignore_ascii_case(name))
+            .collect()
     }
 }
 

@@ -397,7 +397,11 @@ fn resolve(state: &mut State, vm: &str) -> Option<VmId> {
             } else {
                 format!("; did you mean {}?", close.join(", "))
             };
-            flash(state, format!("no VM named {vm:?}{hint}"), true);
+            flash(
+                state,
+                format!("no VM named {vm:?} (name or UUID){hint}"),
+                true,
+            );
         }
         _ => flash(
             state,

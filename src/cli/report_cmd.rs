@@ -285,7 +285,7 @@ pub fn rightsize(cfg: &Config, json: bool) -> Result<(), Failure> {
     let table: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            let text = match &r.recommendation {
+            let (verdict, text) = match &r.recommendation {
                 Some(rec) => {
                     let money = r.savings.as_ref().map_or_else(String::new, |s| {
                         format!(
@@ -295,14 +295,15 @@ pub fn rightsize(cfg: &Config, json: bool) -> Result<(), Failure> {
                             c = a.currency
                         )
                     });
-                    format!("{}{money}", rec.reason)
+                    (rec.verdict().word(), format!("{}{money}", rec.reason))
                 }
-                None => r.note.clone().unwrap_or_default(),
+                None if r.collecting => ("collecting", r.note.clone().unwrap_or_default()),
+                None => ("no data", r.note.clone().unwrap_or_default()),
             };
-            vec![r.name.clone(), r.host.clone(), text]
+            vec![r.name.clone(), r.host.clone(), verdict.to_string(), text]
         })
         .collect();
-    let out = text_table(&["NAME", "HOST", "RECOMMENDATION"], &table, &[]);
+    let out = text_table(&["NAME", "HOST", "VERDICT", "EVIDENCE"], &table, &[]);
     emit(&out)?;
     reached.finish("reported")
 }

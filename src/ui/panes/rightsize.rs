@@ -7,6 +7,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, 
 use ratatui::Frame;
 
 use crate::analysis::rightsize::RightsizeRow;
+use crate::analytics::rightsize::Verdict;
 use crate::app::State;
 use crate::ui::format::bytes;
 use crate::ui::theme::Theme;
@@ -37,15 +38,14 @@ fn row<'a>(r: &RightsizeRow, currency: &str, theme: &Theme) -> Row<'a> {
             )),
         ]);
     };
-    let (verdict, style) = if rec.idle {
-        ("idle".to_string(), theme.warning)
-    } else if rec.vcpus < rec.current_vcpus || rec.memory_bytes < rec.current_memory_bytes {
-        ("oversized".to_string(), theme.accent)
-    } else if rec.vcpus > rec.current_vcpus || rec.memory_bytes > rec.current_memory_bytes {
-        ("undersized".to_string(), theme.error)
-    } else {
-        ("fits".to_string(), theme.ok)
+    let verdict = rec.verdict();
+    let style = match verdict {
+        Verdict::Idle => theme.warning,
+        Verdict::Oversized => theme.accent,
+        Verdict::Undersized => theme.error,
+        Verdict::Fits => theme.ok,
     };
+    let verdict = verdict.word().to_string();
     let money = money(r, currency);
     Row::new(vec![
         Cell::from(r.name.clone()),
