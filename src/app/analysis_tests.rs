@@ -488,6 +488,9 @@ fn f_and_enter_on_an_analysis_pane_act_on_its_row_not_the_hidden_selection() {
     act(&mut s, Action::OpenDetail);
     assert_eq!(s.view.screen, Screen::Detail);
     assert_eq!(s.selected().map(|e| e.vm.name.as_str()), Some("db-main"));
+    // The next poll rebuilds the rows: the pane and the keys stay on db-main.
+    super::rows::rebuild(&mut s);
+    assert_eq!(s.selected().map(|e| e.vm.name.as_str()), Some("db-main"));
 
     // Capacity: the memory row forecasts the host's memory; a pool says why not.
     let eff = act(&mut s, Action::Capacity);

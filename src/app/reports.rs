@@ -159,6 +159,9 @@ fn detail_selected(state: &mut State) -> Vec<Effect> {
     };
     state.view.cursor = at;
     state.view.chosen = true;
+    // The selection follows the cursor, or the next rebuild of the rows (each poll) would
+    // put the cursor back on the VM selected before, and the keys would act on that one.
+    super::rows::clamp_cursor(state);
     state.view.go(Screen::Detail);
     Vec::new()
 }
