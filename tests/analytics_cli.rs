@@ -453,7 +453,59 @@ fn a_series_without_a_mase_scale_is_named_not_silently_left_out() {
         .success()
         .stdout(
             predicate::str::contains("MASE n/a for flat")
-                .and(predicate::str::contains("over the other 1 series"))
+                .and(predicate::str::contains(
+                    "MASE medians are over the other 1 series",
+                ))
                 .and(predicate::str::contains("NaN").not()),
         );
+}
+
+#[test]
+fn out_to_the_file_stdout_already_is_and_a_reader_that_leaves() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("s.csv");
+    write_series(&csv, 20_000, |i| 10.0 + (i % 7) as f64);
+    // `--out /dev/stdout > file`: opening the path again would write over the table from the
+    // file's start; the rows go through standard output itself, the table to stderr.
+    let file = dir.path().join("redirected.txt");
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("novacron"))
+        .args(["detect", csv.to_str().unwrap(), "--out", "/dev/stdout"])
+        .stdout(std::fs::File::create(&file).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.starts_with("series,timestamp,score,is_anomaly\n"),
+        "{}",
+        &text[..80]
+    );
+    assert_eq!(text.lines().count(), 20_001, "every row, nothing torn");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("series "),
+        "the table on stderr"
+    );
+
+    // `--out - | head`: the reader goes away; that is not an error.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("novacron"))
+        .args(["detect", csv.to_str().unwrap(), "--out", "-"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("Broken pipe"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

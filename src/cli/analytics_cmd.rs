@@ -202,7 +202,7 @@ fn table(rows: &[SeriesScores], summaries: &[ModelSummary], n_series: usize) -> 
         let _ = writeln!(
             t,
             "  MASE n/a for {} (no scale: the history never changes from one observed row to \
-             the next observed row); its medians are over the other {} series",
+             the next observed row); the MASE medians are over the other {} series",
             unscaled.join(", "),
             n_series - unscaled.len()
         );

@@ -216,6 +216,15 @@ impl Failure {
             message: message.into(),
         }
     }
+
+    /// Stop without a word, exit 0: the reader of standard output went away (`| head`).
+    #[must_use]
+    pub fn quiet() -> Self {
+        Self {
+            code: 0,
+            message: String::new(),
+        }
+    }
 }
 
 /// The value of `--flag VALUE` or `--flag=VALUE` in raw args, for building `--help` before
@@ -281,7 +290,9 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("novacron: {}", f.message);
+            if !f.message.is_empty() {
+                eprintln!("novacron: {}", f.message);
+            }
             ExitCode::from(f.code)
         }
     }

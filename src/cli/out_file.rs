@@ -8,10 +8,20 @@ use std::path::{Path, PathBuf};
 
 use super::Failure;
 
-/// Whether `--out` names standard output (`-`), where the rows go instead of the table.
+/// Whether `--out` names standard output, where the rows go instead of the table: `-`, or a
+/// path to the very file standard output is (`/dev/stdout`, or the file it is redirected
+/// to). Opening that path again would write from its start, over what stdout writes.
 #[must_use]
 pub fn is_stdout(out: Option<&Path>) -> bool {
-    out == Some(Path::new("-"))
+    use std::os::unix::fs::MetadataExt;
+    let Some(path) = out else { return false };
+    if path == Path::new("-") {
+        return true;
+    }
+    match (std::fs::metadata(path), std::fs::metadata("/dev/stdout")) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }
 
 pub struct OutFile {
@@ -20,6 +30,7 @@ pub struct OutFile {
     /// a device, standard output: nothing to rename).
     tmp: Option<PathBuf>,
     w: BufWriter<Box<dyn Write>>,
+    stdout: bool,
 }
 
 impl OutFile {
@@ -33,6 +44,7 @@ impl OutFile {
                 path: PathBuf::from("standard output"),
                 tmp: None,
                 w: BufWriter::new(Box::new(std::io::stdout())),
+                stdout: true,
             });
         }
         let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
@@ -82,6 +94,7 @@ impl OutFile {
             path: if plain { real } else { path.to_path_buf() },
             tmp,
             w: BufWriter::new(Box::new(f)),
+            stdout: false,
         })
     }
 
@@ -97,6 +110,9 @@ impl OutFile {
     }
 
     fn failed(&self, e: &std::io::Error) -> Failure {
+        if self.stdout && e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Failure::quiet();
+        }
         Failure::op(format!("writing {}: {e}", self.path.display()))
     }
 

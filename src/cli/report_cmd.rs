@@ -37,7 +37,8 @@ pub fn forecast(
         name: vm_name,
         state,
     } = find_vm(cfg, name)?;
-    let state_text = state.as_ref().map(|(_, text)| text.clone());
+    // "running", "shut off", "paused": the state alone, for scripts (the reason is in the note).
+    let state_text = state.as_ref().map(|(s, _)| s.label().to_string());
     // Not running: the forecast continues its history, not what it does while off.
     let not_running = state
         .filter(|(s, _)| *s != crate::domain::VmState::Running)
