@@ -151,8 +151,14 @@ fn verdict(
         disk_bytes_per_s: &disk,
     };
     match recommend(vm.vcpus, vm.memory_bytes, &usage, cfg) {
-        Ok(r) => {
+        Ok(mut r) => {
             row.savings = prices.and_then(|p| savings(&r, p));
+            if prices.is_some() && row.savings.is_none() {
+                r.reason.push_str(
+                    "; no cost: a shape fits no listed instance type and no per-vCPU or \
+                     per-GiB price is set",
+                );
+            }
             row.recommendation = Some(r);
         }
         Err(e) => row.note = Some(e.to_string()),
@@ -179,13 +185,14 @@ mod tests {
     use super::*;
     use crate::store::{MemoryStore, Sample, SeriesKey, StoreConfig};
 
-    #[test]
-    fn an_oversized_vm_gets_fewer_vcpus_and_an_idle_one_is_flagged() {
-        let now = 1_795_435_200_000;
+    const NOW: i64 = 1_795_435_200_000;
+
+    /// 2100 rows (a week and a bit) of a big VM at 10 % CPU and an idle one.
+    fn week_of_two_vms() -> MemoryStore {
         let mut store = MemoryStore::new(StoreConfig::default());
         let mut batch = Vec::new();
         for i in 0..2100i64 {
-            let ts = now - (2100 - i) * STEP_MS + 1_000;
+            let ts = NOW - (2100 - i) * STEP_MS + 1_000;
             let put = |e: &str, m: &str, v: f64| {
                 (
                     SeriesKey::new(e, m),
@@ -204,13 +211,23 @@ mod tests {
         }
         store.append(&batch).unwrap();
         store.flush().unwrap();
-        let vm = |e: &str, n: &str| VmInput {
+        store
+    }
+
+    fn vm(e: &str, n: &str) -> VmInput {
+        VmInput {
             entity: e.into(),
             name: n.into(),
             host: "h".into(),
             vcpus: 8,
             memory_bytes: 16 << 30,
-        };
+        }
+    }
+
+    #[test]
+    fn an_oversized_vm_gets_fewer_vcpus_and_an_idle_one_is_flagged() {
+        let now = NOW;
+        let store = week_of_two_vms();
         let prices = PriceTable {
             per_vcpu_hour: 0.01,
             per_gib_hour: 0.005,
@@ -264,5 +281,35 @@ mod tests {
         assert!(!big.idle);
         assert_eq!(big.vcpus, 1, "10 % of 8 vCPUs × 1.2 = 0.96 → 1");
         assert!(rows[1].savings.as_ref().unwrap().monthly_savings > 0.0);
+    }
+
+    #[test]
+    fn a_shape_without_a_price_says_why_there_is_no_cost() {
+        let store = week_of_two_vms();
+        // Instance types only, none big enough for the VM's 8 vCPUs.
+        let types_only = PriceTable {
+            per_vcpu_hour: 0.0,
+            per_gib_hour: 0.0,
+            instance_types: vec![crate::analytics::rightsize::InstanceType {
+                name: "t3.small".into(),
+                vcpus: 2,
+                memory_gib: 2.0,
+                per_hour: 0.02,
+            }],
+        };
+        let rows = rightsize(
+            &store,
+            &[vm("vm/h/big", "big")],
+            &RightsizeConfig::default(),
+            Some(&types_only),
+            7 * 86_400_000,
+            NOW,
+        );
+        assert_eq!(rows[0].savings, None);
+        let reason = &rows[0].recommendation.as_ref().unwrap().reason;
+        assert!(
+            reason.contains("no cost: a shape fits no listed instance type"),
+            "{reason}"
+        );
     }
 }
