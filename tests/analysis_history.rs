@@ -73,6 +73,24 @@ fn forecast_follows_the_daily_pattern_with_nested_bands() {
     let smape = f(&doc["backtest_smape"]);
     assert!(smape < 20.0, "backtest sMAPE {smape} %");
     assert!(f(&doc["backtest_mase"]) > 0.0 && doc["backtest_origins"].as_u64() > Some(0));
+    // What "auto" combined: the first hour and the rest, each with shares summing to 1.
+    let mix = doc["mix"].as_array().unwrap();
+    let ranges: Vec<(u64, u64)> = mix
+        .iter()
+        .map(|p| {
+            (
+                p["first_step"].as_u64().unwrap(),
+                p["last_step"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(ranges, [(1, 12), (13, 72)]);
+    for p in mix {
+        let members = p["members"].as_array().unwrap();
+        assert!(!members.is_empty() && members.len() <= 3, "{p}");
+        let total: f64 = members.iter().map(|m| f(&m["share"])).sum();
+        assert!((total - 1.0).abs() < 1e-9, "{p}");
+    }
     let rows = doc["forecast"].as_array().unwrap();
     assert_eq!(rows.len(), 72);
     for r in rows {

@@ -86,6 +86,9 @@ pub fn forecast(
         r.backtest_summary()
             .unwrap_or_else(|| "n/a (too little history)".into())
     );
+    if let Some(mix) = crate::analytics::forecast::mix::steps_text(&r.forecast.mix) {
+        let _ = writeln!(out, "mix: {mix}");
+    }
     if let Some(text) = &not_running {
         let _ = writeln!(
             out,
@@ -136,7 +139,7 @@ fn forecast_json(
                 "lo95": r.forecast.lo95[i], "hi95": r.forecast.hi95[i]})
         })
         .collect();
-    serde_json::json!({"vm": name, "uri": uri, "metric": m.name(), "model": r.forecast.model.name(),
+    serde_json::json!({"vm": name, "uri": uri, "metric": m.name(), "model": r.forecast.model.name(), "mix": r.forecast.mix,
         "backtest_mase": r.backtest_mase, "backtest_smape": r.backtest_smape, "backtest_origins": r.backtest_origins,
         "history_rows": r.history.len(), "step_ms": crate::analysis::STEP_MS,
         "vm_state": vm_state, "last_row_ms": last_row_ms,

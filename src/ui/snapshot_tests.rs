@@ -278,6 +278,24 @@ fn too_small_terminal_says_so() {
     insta::assert_snapshot!(draw(&state(), 60, 20));
 }
 
+fn mix_part(
+    first_step: usize,
+    last_step: usize,
+    members: &[(&str, f64)],
+) -> crate::analytics::forecast::mix::MixPart {
+    crate::analytics::forecast::mix::MixPart {
+        first_step,
+        last_step,
+        members: members
+            .iter()
+            .map(|(m, share)| crate::analytics::forecast::mix::MemberShare {
+                member: (*m).to_string(),
+                share: *share,
+            })
+            .collect(),
+    }
+}
+
 #[test]
 fn forecast_view_with_bands() {
     use crate::analysis::{ForecastResult, STEP_MS};
@@ -318,6 +336,14 @@ fn forecast_view_with_bands() {
         lo95: w(-3.0),
         hi95: w(3.0),
         point: point.clone(),
+        mix: vec![
+            mix_part(
+                1,
+                12,
+                &[("median 36", 0.52), ("holt", 0.3), ("daily profile", 0.18)],
+            ),
+            mix_part(13, 72, &[("median 288", 0.6), ("daily profile", 0.4)]),
+        ],
     };
     let result = Ok(ForecastResult {
         entity: "vm/qemu+ssh://kvm2/system/1-web-2".into(),

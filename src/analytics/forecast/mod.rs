@@ -6,6 +6,7 @@
 
 pub mod holt;
 pub mod intervals;
+pub mod mix;
 pub mod robust;
 pub mod select;
 pub mod simple;
@@ -107,6 +108,9 @@ pub struct Forecast {
     pub hi80: Vec<f64>,
     pub lo95: Vec<f64>,
     pub hi95: Vec<f64>,
+    /// What the automatic choice combined, per range of steps (empty for one model).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mix: Vec<mix::MixPart>,
 }
 
 impl Forecast {
@@ -128,6 +132,7 @@ impl Forecast {
             lo95: band(Z95, -1.0),
             hi95: band(Z95, 1.0),
             point,
+            mix: Vec::new(),
         }
     }
 }

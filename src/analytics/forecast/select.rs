@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::holt::{self, HoltFit};
 use super::intervals::with_empirical_bands;
+use super::mix::{mix_parts, MixPart};
 use super::robust::{
     daily_profile, level_adjusted_profile, robust_seasonal, wide_profile_spec, ProfileTable,
     RobustSeasonalSpec,
@@ -241,6 +242,14 @@ fn bucket_of(step: usize, ends: &[usize]) -> usize {
         .unwrap_or(ends.len().saturating_sub(1))
 }
 
+/// A combination's forecast from the last origin, its backtest errors per step (actual −
+/// forecast) and what it combined.
+pub(super) struct Combined {
+    point: Vec<f64>,
+    errors: Vec<Vec<f64>>,
+    mix: Vec<MixPart>,
+}
+
 /// Rolling forecasts of a pool of members at the inner origins of one history.
 pub(super) struct PoolRuns {
     origins: Vec<usize>,
@@ -387,14 +396,15 @@ impl PoolRuns {
             .collect()
     }
 
-    /// Point forecast and per-step backtest errors of the combination of `chosen` runs.
+    /// Point forecast and per-step backtest errors of the combination of `chosen` runs, and
+    /// what was combined.
     pub(super) fn combine(
         &self,
         ys: &[f64],
         chosen: &[usize],
         reference: usize,
         cfg: &ForecastConfig,
-    ) -> Option<(Vec<f64>, Vec<Vec<f64>>)> {
+    ) -> Option<Combined> {
         let sel = &cfg.selection;
         let ends = if sel.bucket_ends.is_empty() {
             vec![self.horizon]
@@ -422,7 +432,9 @@ impl PoolRuns {
                 }
             }
         }
-        Some((self.combined(last, n, &weights, &ends)?, errors))
+        let point = self.combined(last, n, &weights, &ends)?;
+        let mix = mix_parts(&weights, &ends, &self.members, point.len());
+        Some(Combined { point, errors, mix })
     }
 }
 
@@ -445,8 +457,10 @@ pub(super) fn auto_from_runs(
         .into_iter()
         .find_map(|w| runs.index(Member::Median(w)))
         .or_else(|| (!runs.members.is_empty()).then_some(0))?;
-    let (point, errors) = runs.combine(ys, &[], reference, cfg)?;
-    Some(with_empirical_bands(ModelKind::Auto, ys, point, &errors))
+    let c = runs.combine(ys, &[], reference, cfg)?;
+    let mut f = with_empirical_bands(ModelKind::Auto, ys, c.point, &c.errors);
+    f.mix = c.mix;
+    Some(f)
 }
 
 /// One model with empirical intervals from its own rolling backtest.
@@ -470,8 +484,8 @@ pub(super) fn empirical_from_runs(
     cfg: &ForecastConfig,
 ) -> Option<Forecast> {
     let r = runs.index(Member::of_model(model, cfg)?)?;
-    let (point, errors) = runs.combine(ys, &[r], r, cfg)?;
-    Some(with_empirical_bands(model, ys, point, &errors))
+    let c = runs.combine(ys, &[r], r, cfg)?;
+    Some(with_empirical_bands(model, ys, c.point, &c.errors))
 }
 
 #[cfg(test)]

@@ -145,6 +145,19 @@ fn summary_lines<'a>(
             crate::ui::format::plural(r.history.len(), "row")
         )),
     ]));
+    // What the automatic choice combined, per range of steps ("≤1h", ">1h").
+    let parts: Vec<_> = f.mix.iter().filter(|p| !p.members.is_empty()).collect();
+    for p in &parts {
+        let label = match (parts.len(), p.first_step) {
+            (1, _) => "mix".to_string(),
+            (_, 1) => format!("mix ≤{}", horizon_text(p.last_step)),
+            (_, first) => format!("mix >{}", horizon_text(first - 1)),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{label:<10}"), theme.dim),
+            Span::raw(p.text()),
+        ]));
+    }
     lines.push(Line::from(vec![
         Span::styled("backtest  ", theme.dim),
         Span::raw(bt),
@@ -233,8 +246,10 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         return;
     };
     let unit = v.metric.unit();
+    let summary = summary_lines(r, unit, theme);
+    let summary_rows = u16::try_from(summary.len()).unwrap_or(4).saturating_add(2);
     let [chart_area, text_area] =
-        Layout::vertical([Constraint::Min(6), Constraint::Length(6)]).areas(area);
+        Layout::vertical([Constraint::Min(6), Constraint::Length(summary_rows)]).areas(area);
     let fc = &r.forecast;
     let n = fc.point.len();
     let span_ms = STEP_MS * i64::try_from(n).unwrap_or(0);
@@ -305,7 +320,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         chart_area,
     );
     f.render_widget(
-        Paragraph::new(summary_lines(r, unit, theme)).block(
+        Paragraph::new(summary).block(
             Block::default()
                 .borders(Borders::ALL)
                 .border_style(theme.border)
@@ -335,6 +350,7 @@ mod tests {
                 hi80: vec![5.0; 3],
                 lo95: vec![5.0; 3],
                 hi95: vec![5.0; 3],
+                mix: Vec::new(),
             },
             backtest_mase: None,
             backtest_smape: None,
