@@ -165,6 +165,13 @@ fn summary_lines<'a>(
     lines
 }
 
+/// Stretches of consecutive rows (x in hours, one 5-minute step apart) of a history whose
+/// missing rows were left out.
+fn recorded_runs(hist: &[(f64, f64)]) -> impl Iterator<Item = &[(f64, f64)]> {
+    let step_h = hours(STEP_MS);
+    hist.chunk_by(move |a, b| b.0 - a.0 <= step_h * 1.5)
+}
+
 /// The summary's title, which is also the chart's legend.
 fn legend<'a>(theme: &Theme, bands_hidden: bool) -> Line<'a> {
     let (forecast, band80) = if theme.color {
@@ -225,24 +232,30 @@ fn title(state: &State, width: u16) -> String {
     )
 }
 
+/// The view before a forecast is there: computing, or why there is none.
+fn render_waiting(state: &State, theme: &Theme, f: &mut Frame, area: Rect, title: String) {
+    let v = &state.forecast;
+    let msg = v.error.clone().unwrap_or_else(|| "computing…".into());
+    // "No cpu recorded" of a VM that is off says why.
+    let msg = match vm_state_note(state) {
+        note if note.is_empty() || v.error.is_none() => msg,
+        note => format!("{}{note}: {msg}", v.label),
+    };
+    f.render_widget(
+        Paragraph::new(Span::styled(msg, theme.dim))
+            .wrap(Wrap { trim: true })
+            .block(block(title, theme)),
+        area,
+    );
+}
+
 #[allow(clippy::many_single_char_names)]
 pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let v = &state.forecast;
     let (hlabel, _) = v.horizon();
     let title = title(state, area.width);
     let Some(r) = &v.result else {
-        let msg = v.error.clone().unwrap_or_else(|| "computing…".into());
-        // "No cpu recorded" of a VM that is off says why.
-        let msg = match vm_state_note(state) {
-            note if note.is_empty() || v.error.is_none() => msg,
-            note => format!("{}{note}: {msg}", v.label),
-        };
-        f.render_widget(
-            Paragraph::new(Span::styled(msg, theme.dim))
-                .wrap(Wrap { trim: true })
-                .block(block(title, theme)),
-            area,
-        );
+        render_waiting(state, theme, f, area, title);
         return;
     };
     let unit = v.metric.unit();
@@ -264,6 +277,9 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         .filter(|(t, _)| *t >= from)
         .map(|(t, v)| (x(*t), *v))
         .collect();
+    // One line per stretch of recorded rows: a VM that was off for hours has a gap, not a
+    // straight line across it.
+    let hist_runs: Vec<&[(f64, f64)]> = recorded_runs(&hist).collect();
     let step_x = |i: usize| x(r.start_ms + STEP_MS * i64::try_from(i).unwrap_or(0));
     let series = |vals: &[f64]| -> Vec<(f64, f64)> {
         vals.iter()
@@ -295,9 +311,13 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let rule = [(0.0, lo), (0.0, hi)];
     datasets.extend([
         ds(&rule, theme.dim, GraphType::Line, Marker::Braille),
-        ds(&hist, theme.accent, GraphType::Line, m_hist),
         ds(&point, theme.warning, GraphType::Line, m_point),
     ]);
+    datasets.extend(
+        hist_runs
+            .iter()
+            .map(|run| ds(run, theme.accent, GraphType::Line, m_hist)),
+    );
     let x_axis = Axis::default()
         .style(theme.dim)
         .bounds([x(from), x(to)])
@@ -334,6 +354,19 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
 mod tests {
     use super::*;
     use crate::analytics::forecast::{Forecast, ModelKind};
+
+    #[test]
+    fn the_history_line_breaks_where_rows_are_missing() {
+        let h = hours(STEP_MS);
+        // Rows 0–2, then the VM is off for an hour, then rows 15–16.
+        let hist: Vec<(f64, f64)> = [0, 1, 2, 15, 16]
+            .iter()
+            .map(|&i| (h * f64::from(i), 1.0))
+            .collect();
+        let runs: Vec<usize> = recorded_runs(&hist).map(<[_]>::len).collect();
+        assert_eq!(runs, [3, 2]);
+        assert_eq!(recorded_runs(&[]).count(), 0);
+    }
 
     fn text(rows: usize) -> String {
         let r = ForecastResult {
