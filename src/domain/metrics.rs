@@ -146,7 +146,15 @@ pub enum MemSource {
     Guest,
     /// The QEMU process's resident memory (includes caches the guest could drop).
     Rss,
+    /// No guest view yet and the RSS held back: a VM whose balloon driver reports (or may
+    /// still start to) would otherwise record QEMU's RSS for its first seconds and the
+    /// guest's far smaller view after, two measures in one series.
+    Waiting,
 }
+
+/// How long after a VM is first sampled its memory waits for the guest's view before the
+/// QEMU RSS is recorded instead (a guest's balloon driver reports within seconds of boot).
+pub const RSS_GRACE_MS: i64 = 120_000;
 
 /// Keeps the previous counters per stats group of one VM and turns new ones into rates.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -155,6 +163,11 @@ pub struct VmRates {
     net: Option<(i64, NetCounters)>,
     block: Option<(i64, BlockCounters)>,
     pub mem_source: Option<MemSource>,
+    /// When sampling started (since the last reset), for [`RSS_GRACE_MS`].
+    since_ms: Option<i64>,
+    /// The guest has reported its own view (kept across resets: a property of the guest),
+    /// so its memory series never switches to the RSS.
+    guest_seen: bool,
 }
 
 #[allow(clippy::cast_precision_loss)]
@@ -179,12 +192,16 @@ fn mem_used(b: &BalloonStats) -> Option<(f64, MemSource)> {
 impl VmRates {
     /// Forgets previous counters (the VM stopped), so the next sample starts fresh.
     pub fn reset(&mut self) {
-        *self = Self::default();
+        *self = Self {
+            guest_seen: self.guest_seen,
+            ..Self::default()
+        };
     }
 
     /// Derives every metric the sample allows; groups missing from it yield nothing.
     pub fn ingest(&mut self, s: &CounterSample, ts_ms: i64, host_cpus: u32) -> Vec<(Metric, f64)> {
         let mut out = Vec::new();
+        let since = *self.since_ms.get_or_insert(ts_ms);
         if let Some(ns) = s.cpu_time_ns {
             if let Some((pts, pns)) = self.cpu {
                 if let Some(r) = dt(pts, ts_ms).and_then(|d| rate(pns, ns, d)) {
@@ -262,8 +279,17 @@ impl VmRates {
             self.block = Some((ts_ms, b));
         }
         if let Some((bytes, src)) = s.balloon.as_ref().and_then(mem_used) {
-            out.push((Metric::MemUsedBytes, bytes));
-            self.mem_source = Some(src);
+            let record = match src {
+                MemSource::Guest => {
+                    self.guest_seen = true;
+                    true
+                }
+                _ => !self.guest_seen && ts_ms - since >= RSS_GRACE_MS,
+            };
+            if record {
+                out.push((Metric::MemUsedBytes, bytes));
+            }
+            self.mem_source = Some(if record { src } else { MemSource::Waiting });
         }
         out
     }
@@ -431,12 +457,33 @@ mod tests {
             Some(600.0 * 1024.0)
         );
         assert_eq!(r.mem_source, Some(MemSource::Guest));
+        // The guest stops reporting: a gap, not the RSS in the guest's series, also after
+        // a restart (the guest will report again).
         s.balloon = Some(BalloonStats {
             rss_kib: Some(900),
             ..BalloonStats::default()
         });
+        assert_eq!(get(&r.ingest(&s, 1, 1), Metric::MemUsedBytes), None);
+        assert_eq!(r.mem_source, Some(MemSource::Waiting));
+        r.reset();
+        assert_eq!(get(&r.ingest(&s, 10, 1), Metric::MemUsedBytes), None);
+        let late = r.ingest(&s, 10 + RSS_GRACE_MS, 1);
+        assert_eq!(get(&late, Metric::MemUsedBytes), None);
+    }
+
+    #[test]
+    fn memory_of_a_guest_without_stats_is_its_rss_after_a_grace() {
+        let mut r = VmRates::default();
+        let mut s = CounterSample::new("u", VmState::Running);
+        s.balloon = Some(BalloonStats {
+            rss_kib: Some(900),
+            ..BalloonStats::default()
+        });
+        // A booting guest's balloon driver may not report yet: nothing recorded.
+        assert_eq!(get(&r.ingest(&s, 0, 1), Metric::MemUsedBytes), None);
+        assert_eq!(r.mem_source, Some(MemSource::Waiting));
         assert_eq!(
-            get(&r.ingest(&s, 1, 1), Metric::MemUsedBytes),
+            get(&r.ingest(&s, RSS_GRACE_MS, 1), Metric::MemUsedBytes),
             Some(900.0 * 1024.0)
         );
         assert_eq!(r.mem_source, Some(MemSource::Rss));

@@ -43,6 +43,7 @@ fn info<'a>(state: &State, e: &VmEntry, theme: &Theme) -> Vec<Line<'a>> {
     let mem_src = match e.metrics.rates.mem_source {
         Some(MemSource::Guest) => " (guest view)",
         Some(MemSource::Rss) => " (QEMU RSS: no guest stats)",
+        Some(MemSource::Waiting) => " (waiting for guest stats)",
         None => "",
     };
     let v = |m| live_value(state, e, m);
