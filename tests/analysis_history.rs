@@ -73,7 +73,8 @@ fn forecast_follows_the_daily_pattern_with_nested_bands() {
     let smape = f(&doc["backtest_smape"]);
     assert!(smape < 20.0, "backtest sMAPE {smape} %");
     assert!(f(&doc["backtest_mase"]) > 0.0 && doc["backtest_origins"].as_u64() > Some(0));
-    // What "auto" combined: the first hour and the rest, each with shares summing to 1.
+    // What "auto" combined: the first hour and the rest (one range when they are the same),
+    // each with shares summing to 1.
     let mix = doc["mix"].as_array().unwrap();
     let ranges: Vec<(u64, u64)> = mix
         .iter()
@@ -84,7 +85,10 @@ fn forecast_follows_the_daily_pattern_with_nested_bands() {
             )
         })
         .collect();
-    assert_eq!(ranges, [(1, 12), (13, 72)]);
+    assert!(
+        ranges == [(1, 12), (13, 72)] || ranges == [(1, 72)],
+        "{ranges:?}"
+    );
     for p in mix {
         let members = p["members"].as_array().unwrap();
         assert!(!members.is_empty() && members.len() <= 3, "{p}");

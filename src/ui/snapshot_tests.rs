@@ -340,9 +340,17 @@ fn forecast_view_with_bands() {
             mix_part(
                 1,
                 12,
-                &[("median 36", 0.52), ("holt", 0.3), ("daily profile", 0.18)],
+                &[
+                    ("median of 36 rows", 0.52),
+                    ("holt", 0.3),
+                    ("daily profile", 0.18),
+                ],
             ),
-            mix_part(13, 72, &[("median 288", 0.6), ("daily profile", 0.4)]),
+            mix_part(
+                13,
+                72,
+                &[("median of 288 rows", 0.6), ("daily profile", 0.4)],
+            ),
         ],
     };
     let result = Ok(ForecastResult {

@@ -8,7 +8,7 @@ use super::select::Member;
 /// One member's share of the combination.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MemberShare {
-    /// Short name: "median 36", "holt", "daily profile".
+    /// Short name: "median of 36 rows", "holt", "daily profile".
     pub member: String,
     /// Weight over the weights of the range, 0–1.
     pub share: f64,
@@ -24,7 +24,7 @@ pub struct MixPart {
 }
 
 impl MixPart {
-    /// "median 36 52 %, holt 30 %, daily profile 18 %".
+    /// "median of 36 rows 52 %, holt 30 %, daily profile 18 %".
     #[must_use]
     pub fn text(&self) -> String {
         self.members
@@ -53,7 +53,7 @@ impl Member {
         match self {
             Self::Naive => "naive".into(),
             Self::SeasonalNaive => "seasonal naive".into(),
-            Self::Median(w) => format!("median {w}"),
+            Self::Median(w) => format!("median of {w} rows"),
             Self::RobustSeasonal => "robust seasonal".into(),
             Self::Profile => "daily profile".into(),
             Self::LevelProfile => "level profile".into(),
@@ -67,7 +67,8 @@ impl Member {
 
 /// The parts of a forecast of `horizon` steps combined with `weights` (per bucket, per
 /// member) over buckets ending at `ends` (the last bucket runs to the horizon). Buckets
-/// past the horizon are left out; so are members without weight.
+/// past the horizon are left out; so are members without weight; neighbours with the same
+/// combination are one part.
 pub(super) fn mix_parts(
     weights: &[Vec<f64>],
     ends: &[usize],
@@ -75,7 +76,7 @@ pub(super) fn mix_parts(
     horizon: usize,
 ) -> Vec<MixPart> {
     let mut first = 1;
-    let mut out = Vec::new();
+    let mut out: Vec<MixPart> = Vec::new();
     for (b, w) in weights.iter().enumerate() {
         if first > horizon {
             break;
@@ -96,12 +97,17 @@ pub(super) fn mix_parts(
             })
             .collect();
         shares.sort_by(|a, b| b.share.total_cmp(&a.share));
-        out.push(MixPart {
+        let part = MixPart {
             first_step: first,
             last_step: last,
             members: shares,
-        });
+        };
         first = last + 1;
+        // The same combination as the range before (to the shown whole per cent): one range.
+        match out.last_mut() {
+            Some(prev) if prev.text() == part.text() => prev.last_step = part.last_step,
+            _ => out.push(part),
+        }
     }
     out
 }
@@ -118,13 +124,30 @@ mod tests {
         assert_eq!(parts.len(), 2);
         assert_eq!((parts[0].first_step, parts[0].last_step), (1, 12));
         assert_eq!((parts[1].first_step, parts[1].last_step), (13, 100));
-        assert_eq!(parts[0].text(), "holt 75 %, median 36 25 %");
-        assert_eq!(parts[1].text(), "median 36 50 %, daily profile 50 %");
+        assert_eq!(parts[0].text(), "holt 75 %, median of 36 rows 25 %");
+        assert_eq!(
+            parts[1].text(),
+            "median of 36 rows 50 %, daily profile 50 %"
+        );
         assert_eq!(
             steps_text(&parts).unwrap(),
-            "steps 1-12: holt 75 %, median 36 25 %; steps 13-100: median 36 50 %, daily profile 50 %"
+            "steps 1-12: holt 75 %, median of 36 rows 25 %; \
+             steps 13-100: median of 36 rows 50 %, daily profile 50 %"
         );
         assert_eq!(steps_text(&[]), None);
+    }
+
+    #[test]
+    fn ranges_with_the_same_combination_are_one() {
+        let members = [Member::Median(36), Member::Holt];
+        let w = vec![vec![1.0, 3.0], vec![2.0, 6.0]];
+        let parts = mix_parts(&w, &[12, 72], &members, 72);
+        assert_eq!(parts.len(), 1);
+        assert_eq!((parts[0].first_step, parts[0].last_step), (1, 72));
+        assert_eq!(
+            steps_text(&parts).unwrap(),
+            "steps 1-72: holt 75 %, median of 36 rows 25 %"
+        );
     }
 
     #[test]
