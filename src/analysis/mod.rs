@@ -153,6 +153,29 @@ impl ForecastResult {
         self.history.len() >= MIN_BAND_ROWS
     }
 
+    /// "intervals in 25 min (5 more rows of history)" while the bands are hidden.
+    #[must_use]
+    pub fn band_wait(&self) -> Option<String> {
+        let more = MIN_BAND_ROWS
+            .checked_sub(self.history.len())
+            .filter(|m| *m > 0)?;
+        Some(format!(
+            "intervals in {} ({more} more {} of history)",
+            rows_text(more),
+            if more == 1 { "row" } else { "rows" }
+        ))
+    }
+
+    /// Why there is no backtest score yet and when there will be one: "a backtest at this
+    /// horizon needs 12h of history".
+    #[must_use]
+    pub fn backtest_wait(&self) -> String {
+        format!(
+            "a backtest at this horizon needs {} of history",
+            rows_text(backtest_rows_needed(self.forecast.point.len()))
+        )
+    }
+
     /// "sMAPE 6.3 %, MASE 0.74 over 24 origins", each score where it exists; `None` without
     /// a backtest.
     #[must_use]
@@ -171,6 +194,26 @@ impl ForecastResult {
                 self.backtest_origins
             )
         })
+    }
+}
+
+/// Rows of history before a forecast of `horizon_rows` gets a backtest score: its origins
+/// start half-way through the history and after two hours ([`forecast_grid`]), and each
+/// needs `horizon_rows` rows after it.
+#[must_use]
+pub fn backtest_rows_needed(horizon_rows: usize) -> usize {
+    (2 * horizon_rows).saturating_sub(1).max(horizon_rows + 24)
+}
+
+/// `rows` 5-minute rows as "25 min", "12h", "2h 5 min", "2d".
+#[must_use]
+pub fn rows_text(rows: usize) -> String {
+    let minutes = rows * 5;
+    match (minutes / 60, minutes % 60) {
+        (0, m) => format!("{m} min"),
+        (h, 0) if h % 24 == 0 => format!("{}d", h / 24),
+        (h, 0) => format!("{h}h"),
+        (h, m) => format!("{h}h {m} min"),
     }
 }
 
@@ -381,6 +424,37 @@ mod tests {
         );
         assert!(r.backtest_origins > 0 && r.backtest_mase.is_some());
         assert!(r.history.len() <= 576);
+    }
+
+    #[test]
+    fn the_backtest_scores_from_the_rows_it_says_it_needs() {
+        let now = 1_700_000_000_000 - 1_700_000_000_000 % STEP_MS;
+        for horizon in [12, 72] {
+            let need = backtest_rows_needed(horizon);
+            for (rows, scored) in [(need - 1, false), (need, true)] {
+                let pts: Vec<(i64, f64)> = (0..rows)
+                    .map(|i| {
+                        let i = i64::try_from(i).unwrap();
+                        (
+                            now - (i64::try_from(rows).unwrap() - i) * STEP_MS + 1_000,
+                            (i % 7) as f64,
+                        )
+                    })
+                    .collect();
+                let r =
+                    forecast_series(&store_with(&pts), "vm/x/u", "cpu_pct", now, horizon).unwrap();
+                assert_eq!(
+                    r.backtest_origins > 0,
+                    scored,
+                    "{horizon} ahead, {rows} rows"
+                );
+            }
+        }
+        assert_eq!(backtest_rows_needed(72), 143);
+        assert_eq!(rows_text(144), "12h");
+        assert_eq!(rows_text(5), "25 min");
+        assert_eq!(rows_text(25), "2h 5 min");
+        assert_eq!(rows_text(4032), "14d");
     }
 
     #[test]

@@ -78,13 +78,10 @@ pub fn forecast(
         r.forecast.model.name(),
         crate::domain::format::plural(rows, "row"),
         crate::domain::format::plural(r.history.len(), "row"),
-        if r.bands_meaningful() {
-            ""
-        } else {
-            " (too few for meaningful intervals: wait an hour)"
-        },
+        r.band_wait()
+            .map_or_else(String::new, |w| format!(" ({w})")),
         r.backtest_summary()
-            .unwrap_or_else(|| "n/a (too little history)".into())
+            .unwrap_or_else(|| format!("n/a: {}", r.backtest_wait()))
     );
     if let Some(mix) = crate::analytics::forecast::mix::steps_text(&r.forecast.mix) {
         let _ = writeln!(out, "mix: {mix}");

@@ -105,11 +105,8 @@ fn summary_lines<'a>(
 ) -> Vec<Line<'a>> {
     let f = &r.forecast;
     let at = |i: usize| {
-        if !r.bands_meaningful() {
-            return format!(
-                "{} (intervals after an hour of history)",
-                metric(f.point[i], unit)
-            );
+        if let Some(wait) = r.band_wait() {
+            return format!("{} ({wait})", metric(f.point[i], unit));
         }
         format!(
             "{} (80 %: {} – {}, 95 %: {} – {})",
@@ -134,9 +131,7 @@ fn summary_lines<'a>(
             Span::raw(at(n - 1)),
         ]));
     }
-    let bt = r
-        .backtest_summary()
-        .unwrap_or_else(|| "not enough history for a backtest yet".into());
+    let bt = r.backtest_summary().unwrap_or_else(|| r.backtest_wait());
     lines.push(Line::from(vec![
         Span::styled("model     ", theme.dim),
         Span::raw(format!(
@@ -436,7 +431,16 @@ mod tests {
 
     #[test]
     fn a_band_from_a_few_rows_is_not_shown() {
-        assert!(text(2).contains("5.0% (intervals after an hour of history)"));
+        let t = text(2);
+        assert!(
+            t.contains("5.0% (intervals in 50 min (10 more rows of history))"),
+            "{t}"
+        );
+        // Three rows ahead: a backtest needs three more than two hours (27 rows).
+        assert!(
+            t.contains("backtest  a backtest at this horizon needs 2h 15 min of history"),
+            "{t}"
+        );
         assert!(text(12).contains("5.0% (80 %: 5.0% – 5.0%, 95 %: 5.0% – 5.0%)"));
     }
 }
