@@ -298,7 +298,12 @@ pub fn rightsize(cfg: &Config, json: bool) -> Result<(), Failure> {
                     });
                     (rec.verdict().word(), format!("{}{money}", rec.reason))
                 }
-                None if r.collecting => ("collecting", r.note.clone().unwrap_or_default()),
+                // The verdict column already says "collecting".
+                None if r.collecting => {
+                    let note = r.note.as_deref().unwrap_or_default();
+                    let note = note.strip_prefix("collecting: ").unwrap_or(note);
+                    ("collecting", note.to_string())
+                }
                 None => ("no data", r.note.clone().unwrap_or_default()),
             };
             vec![r.name.clone(), r.host.clone(), verdict.to_string(), text]

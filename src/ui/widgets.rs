@@ -62,8 +62,13 @@ fn chart_title<'a>(
     let build = |detail: usize| {
         let mut spans = vec![Span::styled(format!(" {title} "), theme.title)];
         for (s, (cur, min, max, avg)) in &stats {
+            let label = if s.label.is_empty() {
+                String::new()
+            } else {
+                format!("{} ", s.label)
+            };
             spans.push(Span::styled(
-                format!("{} {} ", s.label, metric(*cur, unit)),
+                format!("{label}{} ", metric(*cur, unit)),
                 s.style,
             ));
             let extra = match detail {

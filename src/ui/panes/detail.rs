@@ -267,7 +267,8 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         f,
         charts,
         &[
-            ChartSpec::new("CPU", Unit::Percent, vec![(Metric::CpuPct, "cpu")]),
+            // One series: no label to repeat the title ("CPU cpu 12%").
+            ChartSpec::new("CPU", Unit::Percent, vec![(Metric::CpuPct, "")]),
             ChartSpec::new("Memory", Unit::Bytes, vec![(Metric::MemUsedBytes, "used")]),
             ChartSpec::new(
                 "Disk",
