@@ -63,6 +63,7 @@ fn forecast_follows_the_daily_pattern_with_nested_bands() {
         ],
     );
     assert_eq!(doc["model"], "auto");
+    assert_eq!(doc["unit"], "%", "the numbers' unit");
     assert_eq!(doc["history_rows"], 576);
     assert_eq!(doc["intervals_meaningful"], true);
     assert_eq!(doc["vm_state"], "running");

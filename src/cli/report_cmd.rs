@@ -73,8 +73,9 @@ pub fn forecast(
         return Ok(());
     }
     let mut out = format!(
-        "{name} {} on {uri}: {} forecast of {} (5 min) from {} of history{}; backtest {}\n",
+        "{name} {} ({}) on {uri}: {} forecast of {} (5 min) from {} of history{}; backtest {}\n",
         m.name(),
+        m.unit().name(),
         r.forecast.model.name(),
         crate::domain::format::plural(rows, "row"),
         crate::domain::format::plural(r.history.len(), "row"),
@@ -136,7 +137,7 @@ fn forecast_json(
                 "lo95": r.forecast.lo95[i], "hi95": r.forecast.hi95[i]})
         })
         .collect();
-    serde_json::json!({"vm": name, "uri": uri, "metric": m.name(), "model": r.forecast.model.name(), "mix": r.forecast.mix,
+    serde_json::json!({"vm": name, "uri": uri, "metric": m.name(), "unit": m.unit().name(), "model": r.forecast.model.name(), "mix": r.forecast.mix,
         "backtest_mase": r.backtest_mase, "backtest_smape": r.backtest_smape, "backtest_origins": r.backtest_origins,
         "history_rows": r.history.len(), "step_ms": crate::analysis::STEP_MS,
         "vm_state": vm_state, "last_row_ms": last_row_ms,

@@ -48,6 +48,21 @@ pub enum Unit {
     Ratio,
 }
 
+impl Unit {
+    /// What a raw number of this unit counts, for headless output: "bytes/s".
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::Percent => "%",
+            Unit::Bytes => "bytes",
+            Unit::BytesPerSec => "bytes/s",
+            Unit::PerSec => "per second",
+            Unit::Millis => "ms",
+            Unit::Ratio => "ratio",
+        }
+    }
+}
+
 impl Metric {
     pub const VM: [Metric; 15] = [
         Metric::CpuPct,
