@@ -566,3 +566,34 @@ fn a_longer_range_keeps_the_peaks_its_averages_smooth_away() {
     );
     assert!((cur - 5.0).abs() < 1e-9, "{cur}");
 }
+
+#[test]
+fn a_vm_without_disks_has_no_disk_forecast_and_says_why() {
+    let mut s = state();
+    select(&mut s, "web-1");
+    for e in s.vms.values_mut().filter(|e| e.vm.name == "web-1") {
+        e.vm.disks.clear();
+    }
+    forecast_request(&act(&mut s, Action::Forecast));
+    act(&mut s, Action::CycleMetric);
+    let (request, metric, ..) = forecast_request(&act(&mut s, Action::CycleMetric));
+    assert_eq!(metric, "disk_wr_bps");
+    let result = Err("no disk writes recorded in the last two weeks".into());
+    update(&mut s, Msg::Forecast { request, result }, T0);
+    assert_eq!(
+        s.forecast.error.as_deref(),
+        Some("web-1 has no disks attached: no disk writes to forecast")
+    );
+    // web-1 has a network interface: the store's own message stays.
+    let (request, ..) = forecast_request(&act(&mut s, Action::CycleMetric));
+    let result = Err("no network in recorded in the last two weeks".into());
+    update(&mut s, Msg::Forecast { request, result }, T0);
+    assert!(
+        s.forecast
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("no network in"),
+        "web-1 has a network interface"
+    );
+}

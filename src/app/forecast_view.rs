@@ -190,8 +190,29 @@ pub fn on_result(state: &mut State, request: u64, result: Result<ForecastResult,
             f.error = None;
         }
         Err(e) => {
+            let e = no_device(state).unwrap_or(e);
+            let f = &mut state.forecast;
             f.result = None;
             f.error = Some(e);
         }
     }
+}
+
+/// Why a VM has no disk or network history when it has no such device: said as the detail
+/// pane says it, not "nothing recorded in two weeks".
+fn no_device(state: &State) -> Option<String> {
+    let f = &state.forecast;
+    let vm = &state.vms.get(f.vm.as_ref()?)?.vm;
+    let (none, what) = match f.metric {
+        Metric::DiskWrBps | Metric::DiskRdBps => (vm.disks.is_empty(), "disks attached"),
+        Metric::NetRxBps | Metric::NetTxBps => (vm.nics.is_empty(), "network interfaces"),
+        _ => (false, ""),
+    };
+    none.then(|| {
+        format!(
+            "{} has no {what}: no {} to forecast",
+            vm.name,
+            f.metric.label()
+        )
+    })
 }
