@@ -266,6 +266,14 @@ fn cli_ops_exit_codes() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("not paused"));
+    // Refused before libvirt is asked, with the state that stops it, as the console does.
+    cli()
+        .args(["-c", "test:///default", "vm", "start", "test"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "start test: test is already running; nothing was sent",
+        ));
     cli()
         .args(["-c", "test:///default", "vm", "start", "tset"])
         .assert()

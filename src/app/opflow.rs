@@ -99,7 +99,7 @@ pub fn request(state: &mut State, vm: &VmId, op: Op) -> Vec<Effect> {
     let Some(entry) = state.vms.get(vm) else {
         return Vec::new();
     };
-    if let Some(why) = wrong_state(op, entry.vm.state) {
+    if let Some(why) = op.wrong_state(entry.vm.state, Some(('p', 'D'))) {
         flash(state, format!("{op} {name}: {name} {why}"), true);
         return Vec::new();
     }
@@ -140,29 +140,6 @@ fn refuse_unconnected(state: &mut State, vm: &VmId, name: &str, op: Op) -> bool 
         );
     }
     !connected
-}
-
-/// Why `op` cannot apply to a VM in `state`, for the cases that are certain; libvirt still
-/// has the last word on the others.
-fn wrong_state(op: Op, state: VmState) -> Option<&'static str> {
-    use VmState::{Crashed, Paused, PmSuspended, ShutOff};
-    match (op, state) {
-        (Op::Shutdown | Op::Destroy, ShutOff) => Some("is already shut off"),
-        (Op::Reboot | Op::Reset | Op::Suspend | Op::Resume, ShutOff) => Some("is shut off"),
-        (Op::Start, Paused) => Some("is paused; resume it (p) instead"),
-        // An ACPI request to a paused guest waits, and fires when it is resumed.
-        (Op::Shutdown | Op::Reboot, Paused) => Some("is paused; resume it (p) first"),
-        (Op::Suspend, Paused) => Some("is already paused"),
-        (Op::Start | Op::Shutdown | Op::Reboot | Op::Suspend | Op::Resume, Crashed) => {
-            Some("has crashed (kept for inspection); destroy it (D) to start it again")
-        }
-        (Op::Suspend | Op::Resume, PmSuspended) => {
-            Some("is suspended by its guest (S3); wake it with virsh dompmwakeup")
-        }
-        (Op::Start, s) if s.is_active() => Some("is already running"),
-        (Op::Resume, s) if s != Paused => Some("is not paused"),
-        _ => None,
-    }
 }
 
 /// Sends an operation to the worker and journals it as pending.

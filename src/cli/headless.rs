@@ -250,6 +250,13 @@ pub fn vm(cfg: &Config, op: Op, name: &str, timeout: Duration, force: bool) -> R
     let conns = reached.conns;
     let (uri, conn, uuid, real) = find(&conns, name)?;
     let name = real.as_str();
+    // As in the console: an operation that cannot apply to the VM's state is refused with
+    // the reason, not sent and reported done (suspending a paused VM).
+    if let Some(why) = current_state(conn, &uuid).and_then(|(s, _)| op.wrong_state(s, None)) {
+        return Err(Failure::op(format!(
+            "{op} {name}: {name} {why}; nothing was sent"
+        )));
+    }
     let started = Instant::now();
     ops::run_op(conn, &uuid, op).map_err(|e| Failure::op(format!("{op} {name} on {uri}: {e}")))?;
     tracing::info!(%uri, vm = name, "{op} accepted; equivalent: {}", op.virsh(uri, name));

@@ -1,6 +1,8 @@
 //! Lifecycle operations an operator can ask for, with their names and safety class.
 
 use serde::Serialize;
+
+use super::VmState;
 use std::fmt;
 use std::str::FromStr;
 
@@ -69,6 +71,38 @@ fn shell_word(s: &str) -> String {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+impl Op {
+    /// Why this operation cannot apply to a VM in `state`, for the cases that are certain;
+    /// libvirt still has the last word on the others. `keys`: the console's resume and
+    /// destroy keys, named in the hints (`None` for the command line).
+    #[must_use]
+    pub fn wrong_state(self, state: VmState, keys: Option<(char, char)>) -> Option<String> {
+        use VmState::{Crashed, Paused, PmSuspended, ShutOff};
+        let (resume, destroy) = keys.map_or_else(
+            || ("resume it".to_string(), "destroy it".to_string()),
+            |(r, d)| (format!("resume it ({r})"), format!("destroy it ({d})")),
+        );
+        let why = match (self, state) {
+            (Op::Shutdown | Op::Destroy, ShutOff) => "is already shut off".into(),
+            (Op::Reboot | Op::Reset | Op::Suspend | Op::Resume, ShutOff) => "is shut off".into(),
+            (Op::Start, Paused) => format!("is paused; {resume} instead"),
+            // An ACPI request to a paused guest waits, and fires when it is resumed.
+            (Op::Shutdown | Op::Reboot, Paused) => format!("is paused; {resume} first"),
+            (Op::Suspend, Paused) => "is already paused".into(),
+            (Op::Start | Op::Shutdown | Op::Reboot | Op::Suspend | Op::Resume, Crashed) => {
+                format!("has crashed (kept for inspection); {destroy} to start it again")
+            }
+            (Op::Suspend | Op::Resume, PmSuspended) => {
+                "is suspended by its guest (S3); wake it with virsh dompmwakeup".into()
+            }
+            (Op::Start, s) if s.is_active() => "is already running".into(),
+            (Op::Resume, s) if s != Paused => "is not paused".into(),
+            _ => return None,
+        };
+        Some(why)
     }
 }
 
