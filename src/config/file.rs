@@ -1,24 +1,68 @@
 //! The config file as written by users (serde types, unknown keys rejected).
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
+
+/// A duration as written: "90s", "2m", or a bare number of seconds (`poll_interval = 5`).
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Seconds(u64),
+        Float(f64),
+    }
+    Ok(Some(
+        match Raw::deserialize(d).map_err(|_| {
+            serde::de::Error::custom(
+                "expected a duration such as \"90s\", \"5m\", \"7d\" or a number of seconds",
+            )
+        })? {
+            Raw::Text(t) => t,
+            Raw::Seconds(n) => n.to_string(),
+            Raw::Float(x) => x.to_string(),
+        },
+    ))
+}
+
+/// One URI or a list of them: `connect = "qemu:///system"` is a list of one.
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(Some(
+        match Raw::deserialize(d).map_err(|_| {
+            serde::de::Error::custom("expected a URI or a list of URIs, e.g. [\"qemu:///system\"]")
+        })? {
+            Raw::One(u) => vec![u],
+            Raw::Many(v) => v,
+        },
+    ))
+}
 
 /// `~/.config/novacron/config.toml`. Every key is optional.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     /// libvirt URIs to connect to, e.g. `["qemu:///system", "qemu+ssh://kvm2/system"]`.
+    #[serde(default, deserialize_with = "one_or_many")]
     pub connect: Option<Vec<String>>,
     /// Open every connection read-only and disable operations.
     pub read_only: Option<bool>,
     /// How long a graceful shutdown may take before force-off is offered, e.g. "60s", "2m".
+    #[serde(default, deserialize_with = "duration")]
     pub shutdown_timeout: Option<String>,
     /// Metric poll interval, "1s" to "60s".
+    #[serde(default, deserialize_with = "duration")]
     pub poll_interval: Option<String>,
     /// A keymap file whose actions override the defaults.
     pub keymap: Option<String>,
     /// A theme file.
     pub theme: Option<String>,
     /// Cadence of the monitor-backed stats (balloon, block, vcpu) for VMs not on screen.
+    #[serde(default, deserialize_with = "duration")]
     pub monitor_interval: Option<String>,
     pub history: Option<HistoryFile>,
     pub capacity: Option<CapacityFile>,
@@ -39,8 +83,10 @@ pub struct AnomalyFile {
     /// from the median [default: 0.1].
     pub novelty_margin: Option<f64>,
     /// How far back "the recent range" reaches, e.g. "7d" [default: 7d].
+    #[serde(default, deserialize_with = "duration")]
     pub novelty_window: Option<String>,
     /// Quiet time after an alarm on the same series, e.g. "24h" [default: 24h].
+    #[serde(default, deserialize_with = "duration")]
     pub refractory: Option<String>,
 }
 
@@ -51,6 +97,7 @@ pub struct CapacityFile {
     /// Usage percent that counts as exhausted [default: 90].
     pub threshold: Option<f64>,
     /// How far ahead to forecast, e.g. "7d" [default: 7d].
+    #[serde(default, deserialize_with = "duration")]
     pub horizon: Option<String>,
     /// The VM shape for headroom [default: 2 vCPU, 4 GiB].
     pub vm_vcpus: Option<u32>,
@@ -66,6 +113,7 @@ pub struct CapacityFile {
 #[serde(deny_unknown_fields)]
 pub struct RightsizeFile {
     /// History considered, e.g. "7d" [default: 7d].
+    #[serde(default, deserialize_with = "duration")]
     pub window: Option<String>,
     /// 0.95 or 0.99 [default: 0.95].
     pub quantile: Option<f64>,
@@ -75,6 +123,7 @@ pub struct RightsizeFile {
     pub idle_cpu_percent: Option<f64>,
     /// History a VM needs before it gets any verdict, e.g. "1d" [default: 1d, at most the
     /// window; never more rows than an idle verdict needs, 90 % of the window's].
+    #[serde(default, deserialize_with = "duration")]
     pub min_history: Option<String>,
 }
 
@@ -108,9 +157,12 @@ pub struct HistoryFile {
     /// false: keep history in memory only for this run.
     pub enabled: Option<bool>,
     /// Raw samples, e.g. "48h".
+    #[serde(default, deserialize_with = "duration")]
     pub raw_retention: Option<String>,
     /// 1-minute rollups, e.g. "30d".
+    #[serde(default, deserialize_with = "duration")]
     pub minute_retention: Option<String>,
     /// 1-hour rollups, e.g. "400d".
+    #[serde(default, deserialize_with = "duration")]
     pub hour_retention: Option<String>,
 }

@@ -487,6 +487,23 @@ mod tests {
     }
 
     #[test]
+    fn a_bare_number_is_seconds_and_one_uri_is_a_list() {
+        let (_f, o) = with_file("connect = \"test:///default\"\npoll_interval = 5\n");
+        let c = load(&o, None, false).unwrap();
+        assert_eq!(c.uris, vec!["test:///default"]);
+        assert_eq!(c.poll_interval, Duration::from_secs(5));
+        let (_f, o) = with_file("connect = 5\n");
+        let e = load(&o, None, false).unwrap_err().to_string();
+        assert!(
+            e.contains("connect") && e.contains("a URI or a list of URIs"),
+            "{e}"
+        );
+        let (_f, o) = with_file("poll_interval = true\n");
+        let e = load(&o, None, false).unwrap_err().to_string();
+        assert!(e.contains("poll_interval") && e.contains("\"90s\""), "{e}");
+    }
+
+    #[test]
     fn bad_values_name_origin_value_and_range() {
         let (f, o) = with_file("poll_interval = \"90s\"\n");
         let e = load(&o, None, false).unwrap_err().to_string();
