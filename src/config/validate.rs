@@ -287,6 +287,64 @@ fn rightsize_fits_minute_tier(
     })
 }
 
+/// The keymap and theme: from their flags, else the config file's keys; a keymap.toml
+/// beside the config file is read when neither names one.
+fn keymap_and_theme(
+    o: &Overrides,
+    cf: &ConfigFile,
+    file_name: &str,
+) -> Result<(Keymap, ThemeColors), ConfigError> {
+    // --keymap, else the file's `keymap`, else keymap.toml beside the config file (where the
+    // shipped keymap tells users to put their changes).
+    // A file named by a flag or a key that cannot be read says which named it.
+    let read_named = |p: &Path, flag: &str, key: &str, from_flag: bool| {
+        read(p).map_err(|e| ConfigError::Value {
+            origin: if from_flag {
+                format!("--{flag}")
+            } else {
+                format!("{file_name}: {key}")
+            },
+            message: e.to_string(),
+        })
+    };
+    let keymap_text = if let Some(p) = &o.keymap {
+        Some((p.clone(), read_named(p, "keymap", "keymap", true)?))
+    } else if let Some(p) = cf.keymap.as_deref().map(home_path) {
+        let text = read_named(&p, "keymap", "keymap", false)?;
+        Some((p, text))
+    } else {
+        match o
+            .config
+            .clone()
+            .or_else(default_config_path)
+            .map(|c| c.with_file_name("keymap.toml"))
+            .filter(|p| p.exists())
+        {
+            Some(p) => {
+                let text = read(&p)?;
+                Some((p, text))
+            }
+            None => None,
+        }
+    };
+    let keymap = match keymap_text {
+        Some((p, text)) => Keymap::load(Some((&p.display().to_string(), &text)))?,
+        None => Keymap::default_keymap()?,
+    };
+    let theme = match (&o.theme, cf.theme.as_deref().map(home_path)) {
+        (Some(p), _) => parse_theme(
+            &p.display().to_string(),
+            &read_named(p, "theme", "theme", true)?,
+        )?,
+        (None, Some(p)) => parse_theme(
+            &p.display().to_string(),
+            &read_named(&p, "theme", "theme", false)?,
+        )?,
+        (None, None) => ThemeColors::default(),
+    };
+    Ok((keymap, theme))
+}
+
 /// Builds the configuration. `env_uri` is `$LIBVIRT_DEFAULT_URI`, `no_color_env` whether
 /// `NO_COLOR` is set.
 ///
@@ -339,34 +397,7 @@ pub fn load(
         1,
         60,
     )?;
-    // --keymap, else the file's `keymap`, else keymap.toml beside the config file (where the
-    // shipped keymap tells users to put their changes).
-    let keymap_path = o
-        .keymap
-        .clone()
-        .or_else(|| cf.keymap.as_deref().map(home_path))
-        .or_else(|| {
-            o.config
-                .clone()
-                .or_else(default_config_path)
-                .map(|c| c.with_file_name("keymap.toml"))
-                .filter(|p| p.exists())
-        });
-    let keymap = match keymap_path {
-        Some(p) => {
-            let text = read(&p)?;
-            Keymap::load(Some((&p.display().to_string(), &text)))?
-        }
-        None => Keymap::default_keymap()?,
-    };
-    let theme_path = o
-        .theme
-        .clone()
-        .or_else(|| cf.theme.as_deref().map(home_path));
-    let theme = match theme_path {
-        Some(p) => parse_theme(&p.display().to_string(), &read(&p)?)?,
-        None => ThemeColors::default(),
-    };
+    let (keymap, theme) = keymap_and_theme(o, &cf, &file_name)?;
     let monitor_interval = dur(
         ("monitor-interval", &None),
         ("monitor_interval", &cf.monitor_interval),
@@ -482,6 +513,26 @@ mod tests {
         let e = load(&o, None, false).unwrap_err().to_string();
         assert!(
             e.contains(&f.path().display().to_string()) && e.contains("conect"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_keymap_or_theme_names_the_key_or_flag_that_named_it() {
+        let (f, o) = with_file("keymap = \"/nonexistent/keymap.toml\"\n");
+        let e = load(&o, None, false).unwrap_err().to_string();
+        let want = format!(
+            "{}: keymap: cannot read /nonexistent/keymap.toml",
+            f.path().display()
+        );
+        assert!(e.starts_with(&want), "{e}");
+        let o = Overrides {
+            theme: Some("/nonexistent/theme.toml".into()),
+            ..Overrides::default()
+        };
+        let e = load(&o, None, false).unwrap_err().to_string();
+        assert!(
+            e.starts_with("--theme: cannot read /nonexistent/theme.toml"),
             "{e}"
         );
     }
