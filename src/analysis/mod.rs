@@ -153,14 +153,14 @@ impl ForecastResult {
         self.history.len() >= MIN_BAND_ROWS
     }
 
-    /// "intervals in 25 min (5 more rows of history)" while the bands are hidden.
+    /// "intervals in 25 min, after 5 more rows of history" while the bands are hidden.
     #[must_use]
     pub fn band_wait(&self) -> Option<String> {
         let more = MIN_BAND_ROWS
             .checked_sub(self.history.len())
             .filter(|m| *m > 0)?;
         Some(format!(
-            "intervals in {} ({more} more {} of history)",
+            "intervals in {}, after {more} more {} of history",
             rows_text(more),
             if more == 1 { "row" } else { "rows" }
         ))
