@@ -40,7 +40,6 @@ impl MixPart {
 pub fn steps_text(parts: &[MixPart]) -> Option<String> {
     let parts: Vec<String> = parts
         .iter()
-        .filter(|p| !p.members.is_empty())
         .map(|p| format!("steps {}-{}: {}", p.first_step, p.last_step, p.text()))
         .collect();
     (!parts.is_empty()).then(|| parts.join("; "))
@@ -67,8 +66,8 @@ impl Member {
 
 /// The parts of a forecast of `horizon` steps combined with `weights` (per bucket, per
 /// member) over buckets ending at `ends` (the last bucket runs to the horizon). Buckets
-/// past the horizon are left out; so are members without weight; neighbours with the same
-/// combination are one part.
+/// past the horizon or without weights are left out, and so are members without weight;
+/// neighbours with the same combination are one part.
 pub(super) fn mix_parts(
     weights: &[Vec<f64>],
     ends: &[usize],
@@ -105,6 +104,7 @@ pub(super) fn mix_parts(
         first = last + 1;
         // The same combination as the range before (to the shown whole per cent): one range.
         match out.last_mut() {
+            _ if part.members.is_empty() => {}
             Some(prev) if prev.text() == part.text() => prev.last_step = part.last_step,
             _ => out.push(part),
         }
@@ -148,6 +148,14 @@ mod tests {
             steps_text(&parts).unwrap(),
             "steps 1-72: holt 75 %, median of 36 rows 25 %"
         );
+    }
+
+    #[test]
+    fn a_range_without_weights_is_left_out() {
+        let members = [Member::Naive];
+        let w = vec![vec![0.0], vec![1.0]];
+        let parts = mix_parts(&w, &[12, 72], &members, 72);
+        assert_eq!(steps_text(&parts).unwrap(), "steps 13-72: naive 100 %");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::analysis::{ForecastResult, STEP_MS};
+use crate::analysis::{rows_text, ForecastResult, STEP_MS};
 use crate::app::State;
 use crate::ui::format::metric;
 use crate::ui::theme::Theme;
@@ -86,18 +86,6 @@ fn hours(ms: i64) -> f64 {
     ms as f64 / 3_600_000.0
 }
 
-/// "6h", "1d" for `rows` 5-minute rows.
-fn horizon_text(rows: usize) -> String {
-    let minutes = rows * 5;
-    if minutes % 1440 == 0 {
-        format!("{}d", minutes / 1440)
-    } else if minutes % 60 == 0 {
-        format!("{}h", minutes / 60)
-    } else {
-        format!("{minutes}m")
-    }
-}
-
 fn summary_lines<'a>(
     r: &ForecastResult,
     unit: crate::domain::Unit,
@@ -124,10 +112,7 @@ fn summary_lines<'a>(
     ])];
     if n > 1 {
         lines.push(Line::from(vec![
-            Span::styled(
-                format!("{:<10}", format!("in {}", horizon_text(n))),
-                theme.dim,
-            ),
+            Span::styled(format!("{:<10}", format!("in {}", rows_text(n))), theme.dim),
             Span::raw(at(n - 1)),
         ]));
     }
@@ -141,12 +126,11 @@ fn summary_lines<'a>(
         )),
     ]));
     // What the automatic choice combined, per range of steps ("≤1h", ">1h").
-    let parts: Vec<_> = f.mix.iter().filter(|p| !p.members.is_empty()).collect();
-    for p in &parts {
-        let label = match (parts.len(), p.first_step) {
+    for p in &f.mix {
+        let label = match (f.mix.len(), p.first_step) {
             (1, _) => "mix".to_string(),
-            (_, 1) => format!("mix ≤{}", horizon_text(p.last_step)),
-            (_, first) => format!("mix >{}", horizon_text(first - 1)),
+            (_, 1) => format!("mix ≤{}", rows_text(p.last_step)),
+            (_, first) => format!("mix >{}", rows_text(first - 1)),
         };
         lines.push(Line::from(vec![
             Span::styled(format!("{label:<10}"), theme.dim),
