@@ -203,16 +203,10 @@ pub fn on_result(state: &mut State, request: u64, result: Result<ForecastResult,
 fn no_device(state: &State) -> Option<String> {
     let f = &state.forecast;
     let vm = &state.vms.get(f.vm.as_ref()?)?.vm;
-    let (none, what) = match f.metric {
-        Metric::DiskWrBps | Metric::DiskRdBps => (vm.disks.is_empty(), "disks attached"),
-        Metric::NetRxBps | Metric::NetTxBps => (vm.nics.is_empty(), "network interfaces"),
-        _ => (false, ""),
-    };
-    none.then(|| {
-        format!(
-            "{} has no {what}: no {} to forecast",
-            vm.name,
-            f.metric.label()
-        )
-    })
+    let why = vm.missing_device(f.metric)?;
+    Some(format!(
+        "{} has {why}: no {} to forecast",
+        vm.name,
+        f.metric.label()
+    ))
 }

@@ -108,6 +108,25 @@ pub struct Vm {
 }
 
 impl Vm {
+    /// "no disks attached" or "no network interfaces" when the VM has no device of the kind
+    /// `metric` measures (nothing will ever be recorded for it).
+    #[must_use]
+    pub fn missing_device(&self, metric: super::Metric) -> Option<&'static str> {
+        use super::Metric::{
+            DiskRdBps, DiskRdIops, DiskRdLatMs, DiskWrBps, DiskWrIops, DiskWrLatMs,
+        };
+        use super::Metric::{NetDropsPerS, NetErrsPerS, NetRxBps, NetRxPps, NetTxBps, NetTxPps};
+        match metric {
+            DiskRdBps | DiskWrBps | DiskRdIops | DiskWrIops | DiskRdLatMs | DiskWrLatMs => {
+                self.disks.is_empty().then_some("no disks attached")
+            }
+            NetRxBps | NetTxBps | NetRxPps | NetTxPps | NetErrsPerS | NetDropsPerS => {
+                self.nics.is_empty().then_some("no network interfaces")
+            }
+            _ => None,
+        }
+    }
+
     /// "shut off (destroyed)", "paused (user)", or just "running" when the reason adds nothing.
     #[must_use]
     pub fn state_text(&self) -> String {

@@ -185,13 +185,12 @@ impl<'a> ChartSpec<'a> {
         }
     }
 
-    /// Says `why` instead of "no data yet" when `cond` holds (nothing will ever come).
+    /// Says `why`, when there is one, instead of "no data yet" (nothing will ever come).
     #[must_use]
-    pub fn empty_when(self, cond: bool, why: &'a str) -> Self {
-        if cond {
-            Self { empty: why, ..self }
-        } else {
-            self
+    pub fn empty_when(self, why: Option<&'a str>) -> Self {
+        match why {
+            Some(why) => Self { empty: why, ..self },
+            None => self,
         }
     }
 }
@@ -275,13 +274,13 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
                 Unit::BytesPerSec,
                 vec![(Metric::DiskRdBps, "rd"), (Metric::DiskWrBps, "wr")],
             )
-            .empty_when(e.vm.disks.is_empty(), "no disks attached"),
+            .empty_when(e.vm.missing_device(Metric::DiskWrBps)),
             ChartSpec::new(
                 "Network",
                 Unit::BytesPerSec,
                 vec![(Metric::NetRxBps, "rx"), (Metric::NetTxBps, "tx")],
             )
-            .empty_when(e.vm.nics.is_empty(), "no network interfaces"),
+            .empty_when(e.vm.missing_device(Metric::NetRxBps)),
         ],
     );
 }
