@@ -51,7 +51,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
     }
     match (verb, arg) {
         ("quit" | "q", None) => Ok(Command::Quit),
-        ("connect", Some(uri)) => crate::config::validate::check_uri(":connect", uri)
+        ("connect", Some(uri)) => crate::config::uri::check_uri(":connect", uri)
             .map(|()| Command::Connect(uri.to_string()))
             .map_err(|e| e.to_string()),
         ("connect", None) => {

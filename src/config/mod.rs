@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod file;
 pub mod keymap;
 pub mod theme;
+pub mod uri;
 pub mod validate;
 
 pub use keymap::{Key, KeyCode, Keymap};

@@ -113,63 +113,6 @@ fn span(d: Duration) -> String {
     }
 }
 
-/// libvirt's hypervisor drivers and remote transports, as URI schemes spell them.
-const DRIVERS: [&str; 19] = [
-    "qemu",
-    "test",
-    "lxc",
-    "xen",
-    "libxl",
-    "ch",
-    "bhyve",
-    "vbox",
-    "vmwareplayer",
-    "vmwarews",
-    "vmwarefusion",
-    "esx",
-    "gsx",
-    "vpx",
-    "hyperv",
-    "openvz",
-    "vz",
-    "parallels",
-    "remote",
-];
-const TRANSPORTS: [&str; 7] = ["ssh", "libssh", "libssh2", "tcp", "tls", "unix", "ext"];
-
-/// Checks that `uri` names a libvirt driver (and transport); `origin` says where it came from.
-///
-/// # Errors
-/// [`ConfigError::Value`] naming the URI and what is allowed.
-pub fn check_uri(origin: &str, uri: &str) -> Result<(), ConfigError> {
-    if let Some((scheme, _)) = uri.split_once("://") {
-        let (driver, transport) = scheme.split_once('+').unwrap_or((scheme, ""));
-        // libvirt reads an unknown scheme as a remote host and fails on TLS certificates,
-        // which says nothing about the typo.
-        let known =
-            DRIVERS.contains(&driver) && (transport.is_empty() || TRANSPORTS.contains(&transport));
-        if known {
-            return Ok(());
-        }
-        Err(ConfigError::Value {
-            origin: origin.to_string(),
-            message: format!(
-                "{uri:?}: {scheme:?} is not a libvirt driver; write DRIVER[+TRANSPORT]://…, \
-                 DRIVER one of {} and TRANSPORT one of {}",
-                DRIVERS.join(", "),
-                TRANSPORTS.join(", ")
-            ),
-        })
-    } else {
-        Err(ConfigError::Value {
-            origin: origin.to_string(),
-            message: format!(
-                "{uri:?} is not a libvirt URI; write e.g. qemu:///system, qemu+ssh://host/system or test:///default"
-            ),
-        })
-    }
-}
-
 /// Where history lives (None: memory only) and how long each tier is kept.
 fn history(
     o: &Overrides,
@@ -236,37 +179,6 @@ fn history(
     Ok((path, retention))
 }
 
-/// The hosts to connect to: `-c`, else the file's `connect`, else `$LIBVIRT_DEFAULT_URI`, else
-/// `qemu:///system`; each checked, repeats dropped (`-c X -c X` is one host, not two that
-/// each hold every VM).
-fn uris(
-    o: &Overrides,
-    cf: &ConfigFile,
-    file_name: &str,
-    env_uri: Option<&str>,
-) -> Result<Vec<String>, ConfigError> {
-    let mut uris: Vec<String> = if !o.connect.is_empty() {
-        for u in &o.connect {
-            check_uri("--connect", u)?;
-        }
-        o.connect.clone()
-    } else if let Some(list) = cf.connect.clone().filter(|l| !l.is_empty()) {
-        for u in &list {
-            check_uri(&format!("{file_name}: connect"), u)?;
-        }
-        list
-    } else {
-        let uri = env_uri.filter(|u| !u.is_empty());
-        if let Some(u) = uri {
-            check_uri("$LIBVIRT_DEFAULT_URI", u)?;
-        }
-        vec![uri.unwrap_or("qemu:///system").to_string()]
-    };
-    let mut seen = std::collections::HashSet::new();
-    uris.retain(|u| seen.insert(u.clone()));
-    Ok(uris)
-}
-
 /// Right-sizing reads 5-minute rows, which only the minute tier holds.
 fn rightsize_fits_minute_tier(
     analysis: &super::analysis::AnalysisSettings,
@@ -294,26 +206,31 @@ fn keymap_and_theme(
     cf: &ConfigFile,
     file_name: &str,
 ) -> Result<(Keymap, ThemeColors), ConfigError> {
-    // --keymap, else the file's `keymap`, else keymap.toml beside the config file (where the
-    // shipped keymap tells users to put their changes).
-    // A file named by a flag or a key that cannot be read says which named it.
-    let read_named = |p: &Path, flag: &str, key: &str, from_flag: bool| {
-        read(p).map_err(|e| ConfigError::Value {
+    // A file named by a flag (true) or by the config file's key of the same name that
+    // cannot be read says which named it.
+    let named = |name: &str, flag: &Option<PathBuf>, key: &Option<String>| {
+        let Some((p, from_flag)) = flag
+            .clone()
+            .map(|p| (p, true))
+            .or_else(|| key.as_deref().map(|p| (home_path(p), false)))
+        else {
+            return Ok(None);
+        };
+        let text = read(&p).map_err(|e| ConfigError::Value {
             origin: if from_flag {
-                format!("--{flag}")
+                format!("--{name}")
             } else {
-                format!("{file_name}: {key}")
+                format!("{file_name}: {name}")
             },
             message: e.to_string(),
-        })
+        })?;
+        Ok::<_, ConfigError>(Some((p, text)))
     };
-    let keymap_text = if let Some(p) = &o.keymap {
-        Some((p.clone(), read_named(p, "keymap", "keymap", true)?))
-    } else if let Some(p) = cf.keymap.as_deref().map(home_path) {
-        let text = read_named(&p, "keymap", "keymap", false)?;
-        Some((p, text))
-    } else {
-        match o
+    // --keymap, else the file's `keymap`, else keymap.toml beside the config file (where the
+    // shipped keymap tells users to put their changes).
+    let keymap_text = match named("keymap", &o.keymap, &cf.keymap)? {
+        Some(named) => Some(named),
+        None => match o
             .config
             .clone()
             .or_else(default_config_path)
@@ -325,22 +242,15 @@ fn keymap_and_theme(
                 Some((p, text))
             }
             None => None,
-        }
+        },
     };
     let keymap = match keymap_text {
         Some((p, text)) => Keymap::load(Some((&p.display().to_string(), &text)))?,
         None => Keymap::default_keymap()?,
     };
-    let theme = match (&o.theme, cf.theme.as_deref().map(home_path)) {
-        (Some(p), _) => parse_theme(
-            &p.display().to_string(),
-            &read_named(p, "theme", "theme", true)?,
-        )?,
-        (None, Some(p)) => parse_theme(
-            &p.display().to_string(),
-            &read_named(&p, "theme", "theme", false)?,
-        )?,
-        (None, None) => ThemeColors::default(),
+    let theme = match named("theme", &o.theme, &cf.theme)? {
+        Some((p, text)) => parse_theme(&p.display().to_string(), &text)?,
+        None => ThemeColors::default(),
     };
     Ok((keymap, theme))
 }
@@ -369,7 +279,7 @@ pub fn load(
         })?,
         None => ConfigFile::default(),
     };
-    let uris = uris(o, &cf, &file_name, env_uri)?;
+    let uris = super::uri::uris(o, &cf, &file_name, env_uri)?;
     let dur = |flag: (&str, &Option<String>),
                key: (&str, &Option<String>),
                default: Duration,
