@@ -9,6 +9,7 @@ pub mod backtest;
 pub mod capacity;
 pub mod events;
 pub mod forecast;
+pub mod pricing;
 pub mod rightsize;
 pub mod stats;
 
