@@ -376,3 +376,42 @@ fn forecast_capacity_and_recommendation_panes_show_the_history() {
     t.assert_restored();
     assert!(!sock.exists(), "the socket goes with the console");
 }
+
+/// `:connect` to a URI the daemon refuses says why once and stops; `:disconnect` removes that
+/// host and the console goes on with the lab.
+#[test]
+fn a_refused_connect_is_not_retried_and_disconnect_removes_the_host() {
+    if !lab::available() {
+        return;
+    }
+    let t = Tmux::start("nc-e2e-links", "-c qemu:///system --read-only");
+    t.wait_screen("the table", Duration::from_secs(15), |s| {
+        s.contains("│nclab-") && s.contains("local ●")
+    });
+    t.keys(&[":"]);
+    t.keys(&["-l", "connect qemu:///nonexistent"]);
+    t.keys(&["Enter"]);
+    t.wait_screen("the refusal", Duration::from_secs(20), |s| {
+        s.contains("local#2 ✗ failed (H)") && s.contains("connect failed: cannot connect")
+    });
+    // The host pane has room for the whole reason and says what to do.
+    t.keys(&["H"]);
+    t.keys(&["j"]);
+    let s = t.wait_screen("the reason", Duration::from_secs(5), |s| {
+        s.contains("not retried: cannot connect to qemu:///nonexistent")
+    });
+    // The reason wraps at word boundaries.
+    assert!(s.contains("unexpected qemu"), "{s}");
+    assert!(s.contains("local#2 removes it"), "{s}");
+    t.keys(&["Escape"]);
+    t.keys(&[":"]);
+    t.keys(&["-l", "disconnect qemu:///nonexistent"]);
+    t.keys(&["Enter"]);
+    let s = t.wait_screen("one host again", Duration::from_secs(10), |s| {
+        s.contains("local ●") && !s.contains("failed (H)")
+    });
+    assert!(s.contains("disconnect qemu:///nonexistent"), "{s}");
+    assert!(s.contains("│nclab-busy"), "the lab's VMs stay:\n{s}");
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit().trim(), "EXIT=0");
+}

@@ -81,8 +81,7 @@ fn wanted(state: &State) -> Option<(String, Vec<Metric>)> {
             )
         }),
         Screen::Host => state
-            .hosts
-            .get(state.view.host_cursor)
+            .cursor_host()
             .map(|h| (host_entity(&h.uri), HOST_METRICS.to_vec())),
         _ => None,
     }

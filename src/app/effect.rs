@@ -8,8 +8,11 @@ use crate::provider::ProviderCmd;
 pub enum Effect {
     /// Send a command to a host's worker.
     Provider { host: HostId, cmd: ProviderCmd },
-    /// Start a worker for a host just added to `State::hosts` at this index.
+    /// Start a worker for a host just added to `State::hosts` with this id (or again, for a
+    /// host whose first connection failed).
     Connect { host: HostId, uri: String },
+    /// Stop the worker of a host removed from `State::hosts`.
+    Disconnect { host: HostId },
     /// Persist derived metric values in the history store.
     Record(Vec<RecordPoint>),
     /// Read history for the charts; the answer comes back as `Msg::History`.

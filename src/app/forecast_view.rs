@@ -6,7 +6,7 @@ use super::opflow::flash;
 use super::state::{Screen, State};
 use super::Effect;
 use crate::analysis::ForecastResult;
-use crate::domain::{Metric, VmId};
+use crate::domain::{HostId, Metric, VmId};
 
 /// Horizons `+`/`-` step through: label and 5-minute rows.
 pub const HORIZONS: [(&str, usize); 4] = [("1h", 12), ("6h", 72), ("24h", 288), ("7d", 2016)];
@@ -110,12 +110,15 @@ pub fn open_vm(state: &mut State, id: &VmId) -> Vec<Effect> {
 
 /// Opens the forecast of the host shown in the host pane.
 pub fn open_host(state: &mut State) -> Vec<Effect> {
-    open_host_metric(state, state.view.host_cursor, Metric::HostCpuPct)
+    match state.cursor_host().map(|h| h.id) {
+        Some(host) => open_host_metric(state, host, Metric::HostCpuPct),
+        None => Vec::new(),
+    }
 }
 
-/// Opens the forecast of `metric` of host `host` (an index into `state.hosts`).
-pub fn open_host_metric(state: &mut State, host: usize, metric: Metric) -> Vec<Effect> {
-    let Some(h) = state.hosts.get(host) else {
+/// Opens the forecast of `metric` of host `host`.
+pub fn open_host_metric(state: &mut State, host: HostId, metric: Metric) -> Vec<Effect> {
+    let Some(h) = state.host(host) else {
         return Vec::new();
     };
     state.forecast = ForecastView {

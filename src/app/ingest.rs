@@ -112,7 +112,7 @@ pub fn on_samples(
     samples: Vec<CounterSample>,
 ) -> Vec<Effect> {
     let uri = state.host_uri(host).to_string();
-    let host_cpus = state.hosts.get(host).map_or(0, |h| h.metrics.cpus);
+    let host_cpus = state.host(host).map_or(0, |h| h.metrics.cpus);
     let mut out = Vec::new();
     let mut effects = Vec::new();
     for s in samples {
@@ -174,7 +174,7 @@ pub fn on_host_sample(
             (c + u64::from(e.vm.vcpus), m + e.vm.mem_kib)
         });
     let uri = state.host_uri(host).to_string();
-    let Some(h) = state.hosts.get_mut(host) else {
+    let Some(h) = state.host_mut(host) else {
         return Vec::new();
     };
     h.metrics.cpus = counters.cpus;
@@ -221,7 +221,7 @@ pub fn on_pools(state: &mut State, host: HostId, ts_ms: i64, pools: Vec<PoolUsag
             value,
         }));
     }
-    if let Some(h) = state.hosts.get_mut(host) {
+    if let Some(h) = state.host_mut(host) {
         h.metrics.pools = pools;
     }
     if out.is_empty() {
@@ -237,12 +237,12 @@ pub fn backfill_spark(state: &mut State, entity: &str, recent: &[f64]) {
     if recent.is_empty() {
         return;
     }
-    let live = if let Some(host) = state
+    let live = if let Some(h) = state
         .hosts
-        .iter()
-        .position(|h| host_entity(&h.uri) == entity)
+        .iter_mut()
+        .find(|h| host_entity(&h.uri) == entity)
     {
-        state.hosts.get_mut(host).map(|h| &mut h.metrics.live)
+        Some(&mut h.metrics.live)
     } else {
         let hosts: Vec<String> = state.hosts.iter().map(|h| h.uri.clone()).collect();
         state

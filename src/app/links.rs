@@ -6,36 +6,95 @@ use super::Effect;
 use crate::domain::HostId;
 use crate::provider::ConnStatus;
 
-/// `:connect URI`: a new host, labelled among the others, and its worker started.
+/// `:connect URI`: a new host, labelled among the others, and its worker started. A host
+/// whose first connection failed for good is tried once more.
 pub fn connect(state: &mut State, uri: String) -> Vec<Effect> {
-    if state.hosts.iter().any(|h| h.uri == uri) {
-        flash(state, format!("already connected to {uri}"), true);
-        return Vec::new();
+    let now = state.now_ms;
+    if let Some(h) = state.hosts.iter_mut().find(|h| h.uri == uri) {
+        if !matches!(h.status, ConnStatus::Failed { .. }) {
+            flash(state, format!("already connected to {uri}"), true);
+            return Vec::new();
+        }
+        h.status = ConnStatus::Connecting;
+        h.since_ms = now;
+        let host = h.id;
+        note(state, &uri, format!("connect {uri} (again)"));
+        return vec![Effect::Connect { host, uri }];
     }
-    let host: HostId = state.hosts.len();
-    let mut uris: Vec<String> = state.hosts.iter().map(|h| h.uri.clone()).collect();
-    uris.push(uri.clone());
-    let labels = host_labels(&uris);
-    for (h, l) in state.hosts.iter_mut().zip(&labels) {
-        h.label.clone_from(l);
-    }
-    let label = labels.last().cloned().unwrap_or_default();
-    state.hosts.push(HostView::new(&uri, label, state.now_ms));
-    flash(state, format!("connecting to {uri}"), false);
-    journal(
-        state,
-        &uri,
-        "",
-        format!("connect {uri}"),
-        JournalStatus::Note,
-        None,
-    );
+    let host: HostId = state.next_host;
+    state.next_host += 1;
+    state
+        .hosts
+        .push(HostView::new(host, &uri, String::new(), now));
+    relabel(state);
+    note(state, &uri, format!("connect {uri}"));
     vec![Effect::Connect { host, uri }]
+}
+
+/// `:disconnect HOST` (its label or URI): its worker stopped, its VMs, operations and offers
+/// dropped. Its history stays on disk.
+pub fn disconnect(state: &mut State, which: &str) -> Vec<Effect> {
+    let Some(pos) = state
+        .hosts
+        .iter()
+        .position(|h| h.label == which || h.uri == which)
+    else {
+        let known: Vec<String> = state
+            .hosts
+            .iter()
+            .map(|h| format!("{} ({})", h.label, h.uri))
+            .collect();
+        let text = if known.is_empty() {
+            format!("disconnect {which}: no host is connected")
+        } else {
+            format!(
+                "disconnect {which}: no such host; hosts: {}",
+                known.join(", ")
+            )
+        };
+        flash(state, text, true);
+        return Vec::new();
+    };
+    let h = state.hosts.remove(pos);
+    opflow::abandon_host(state, h.id, &format!("{} was disconnected", h.label));
+    let gone: Vec<String> = state
+        .vms
+        .keys()
+        .filter(|id| id.host == h.id)
+        .map(|id| id.uuid.clone())
+        .collect();
+    for uuid in gone {
+        super::update::forget_vm(state, h.id, &h.uri, &uuid);
+    }
+    state.watched.remove(&h.id);
+    state.view.host_cursor = state
+        .view
+        .host_cursor
+        .min(state.hosts.len().saturating_sub(1));
+    relabel(state);
+    super::rows::rebuild(state);
+    note(state, &h.uri, format!("disconnect {}", h.uri));
+    vec![Effect::Disconnect { host: h.id }]
+}
+
+/// Labels every host among the others (a host added or removed can change them).
+fn relabel(state: &mut State) {
+    let uris: Vec<String> = state.hosts.iter().map(|h| h.uri.clone()).collect();
+    for (h, l) in state.hosts.iter_mut().zip(host_labels(&uris)) {
+        h.label = l;
+    }
+}
+
+/// A footer line and a journal note.
+fn note(state: &mut State, uri: &str, text: String) {
+    flash(state, text.clone(), false);
+    journal(state, uri, "", text, JournalStatus::Note, None);
 }
 
 /// A host's connection changed.
 pub fn on_status(state: &mut State, host: HostId, status: ConnStatus) {
-    let Some(h) = state.hosts.get_mut(host) else {
+    let now = state.now_ms;
+    let Some(h) = state.host_mut(host) else {
         return;
     };
     // The clock says how long the host has been up, or down: retrying
@@ -44,14 +103,29 @@ pub fn on_status(state: &mut State, host: HostId, status: ConnStatus) {
     let changed = up(&h.status) != up(&status);
     // Back after being down (not the first connection): said in the journal.
     let back = changed && up(&status) && h.ever_up;
-    let down_for = state.now_ms - h.since_ms;
+    let down_for = now - h.since_ms;
     if changed {
-        h.since_ms = state.now_ms;
+        h.since_ms = now;
     }
     h.ever_up |= up(&status);
+    let failed = match &status {
+        ConnStatus::Failed { error } => Some(error.clone()),
+        _ => None,
+    };
     h.status = status;
     if changed {
         opflow::withdraw_host_offers(state, host);
+    }
+    if let Some(error) = failed {
+        let uri = state.host_uri(host).to_string();
+        journal(
+            state,
+            &uri,
+            "",
+            "connect".to_string(),
+            JournalStatus::Failed(format!("{error}; not retried")),
+            None,
+        );
     }
     if back {
         let uri = state.host_uri(host).to_string();

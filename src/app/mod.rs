@@ -13,6 +13,8 @@ pub mod fixtures;
 pub mod forecast_view;
 pub mod ingest;
 mod links;
+#[cfg(test)]
+mod links_tests;
 pub mod live;
 pub mod opflow;
 #[cfg(test)]

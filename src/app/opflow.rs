@@ -128,8 +128,7 @@ pub fn request(state: &mut State, vm: &VmId, op: Op) -> Vec<Effect> {
 /// whatever run of the VM exists by then: refused, said in the footer. True when refused.
 fn refuse_unconnected(state: &mut State, vm: &VmId, name: &str, op: Op) -> bool {
     let connected = state
-        .hosts
-        .get(vm.host)
+        .host(vm.host)
         .is_some_and(|h| matches!(h.status, ConnStatus::Connected { .. }));
     if !connected {
         let host = state.host_label(vm.host).to_string();
@@ -195,6 +194,20 @@ fn finish(state: &mut State, id: OpId, status: JournalStatus) {
             }
         }
     }
+}
+
+/// Operations on a host that is going away: failed with `why`.
+pub fn abandon_host(state: &mut State, host: crate::domain::HostId, why: &str) {
+    let ids: Vec<OpId> = state
+        .ops
+        .values()
+        .filter(|p| p.vm.host == host)
+        .map(|p| p.id)
+        .collect();
+    for id in ids {
+        finish(state, id, JournalStatus::Failed(why.to_string()));
+    }
+    withdraw_host_offers(state, host);
 }
 
 /// libvirt answered the API call.

@@ -5,7 +5,7 @@ use crate::domain::Op;
 use super::state::State;
 
 /// Verbs the palette knows, in the order completion offers them.
-pub const VERBS: [&str; 12] = [
+pub const VERBS: [&str; 13] = [
     "start",
     "shutdown",
     "reboot",
@@ -17,8 +17,23 @@ pub const VERBS: [&str; 12] = [
     "capacity",
     "rightsize",
     "connect",
+    "disconnect",
     "quit",
 ];
+
+/// The verbs as `?` lists them: five to a line, so the lines fit an 80-column help pane.
+#[must_use]
+pub fn help_lines() -> Vec<String> {
+    VERBS
+        .chunks(5)
+        .enumerate()
+        .map(|(i, c)| {
+            let lead = if i == 0 { "palette verbs: " } else { "  " };
+            let more = if (i + 1) * 5 < VERBS.len() { "," } else { "" };
+            format!("{lead}{}{more}", c.join(", "))
+        })
+        .collect()
+}
 
 /// Verbs whose argument is a VM name.
 fn takes_vm(verb: &str) -> bool {
@@ -28,11 +43,16 @@ fn takes_vm(verb: &str) -> bool {
 /// A parsed palette command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    Op { op: Op, vm: String },
+    Op {
+        op: Op,
+        vm: String,
+    },
     Forecast(String),
     Capacity,
     Rightsize,
     Connect(String),
+    /// A host's label or URI.
+    Disconnect(String),
     Quit,
 }
 
@@ -57,6 +77,11 @@ pub fn parse(line: &str) -> Result<Command, String> {
         ("connect", None) => {
             Err("connect needs a URI, e.g. :connect qemu+ssh://kvm2/system".into())
         }
+        ("disconnect", Some(host)) => Ok(Command::Disconnect(host.to_string())),
+        ("disconnect", None) => Err(
+            "disconnect needs a host's label or URI, e.g. :disconnect kvm2 (the header shows the labels)"
+                .into(),
+        ),
         ("forecast", Some(vm)) => Ok(Command::Forecast(vm.to_string())),
         ("capacity", None) => Ok(Command::Capacity),
         ("rightsize", None) => Ok(Command::Rightsize),
@@ -91,14 +116,15 @@ pub fn completions(state: &State, line: &str) -> Vec<String> {
             .filter(|v| v.starts_with(verb))
             .map(|v| (*v).to_string())
             .collect(),
-        ([verb], true) | ([verb, _], false) if takes_vm(verb) => {
+        ([verb], true) | ([verb, _], false) if takes_vm(verb) || *verb == "disconnect" => {
             let prefix = if ends_with_space { "" } else { words[1] };
-            let mut names: Vec<String> = state
-                .vms
-                .values()
-                .map(|e| e.vm.name.clone())
-                .filter(|n| n.starts_with(prefix))
-                .collect();
+            let all: Vec<String> = if takes_vm(verb) {
+                state.vms.values().map(|e| e.vm.name.clone()).collect()
+            } else {
+                state.hosts.iter().map(|h| h.label.clone()).collect()
+            };
+            let mut names: Vec<String> =
+                all.into_iter().filter(|n| n.starts_with(prefix)).collect();
             names.sort();
             names.dedup();
             names.into_iter().map(|n| format!("{verb} {n}")).collect()
@@ -149,9 +175,25 @@ mod tests {
         );
     }
 
+    #[test]
+    fn help_lists_every_verb_in_lines_that_fit_the_help_pane() {
+        let lines = help_lines();
+        // An 80-column pane: borders, the 14-column key cell and the gap leave 63.
+        assert!(lines.iter().all(|l| l.chars().count() <= 63), "{lines:?}");
+        let listed: Vec<String> = lines
+            .join(" ")
+            .trim_start_matches("palette verbs: ")
+            .split([',', ' '])
+            .filter(|w| !w.is_empty())
+            .map(String::from)
+            .collect();
+        assert_eq!(listed, VERBS.to_vec());
+    }
+
     #[test_case("start web-1", Ok(Command::Op { op: Op::Start, vm: "web-1".into() }) ; "start")]
     #[test_case("quit", Ok(Command::Quit) ; "quit")]
     #[test_case("connect test:///default", Ok(Command::Connect("test:///default".into())) ; "connect")]
+    #[test_case("disconnect kvm2", Ok(Command::Disconnect("kvm2".into())) ; "disconnect")]
     #[allow(clippy::needless_pass_by_value)]
     fn parses_commands(line: &str, expected: Result<Command, String>) {
         assert_eq!(parse(line), expected);
@@ -159,6 +201,7 @@ mod tests {
 
     #[test_case("frobnicate x", "unknown command \"frobnicate\"" ; "unknown verb")]
     #[test_case("destroy", "destroy needs a VM name" ; "missing name")]
+    #[test_case("disconnect", "disconnect needs a host's label or URI" ; "disconnect without a host")]
     #[test_case("capacity extra", "capacity takes no argument (got \"extra\")" ; "capacity with an argument")]
     #[test_case("rightsize 7d", "rightsize takes no argument" ; "rightsize with an argument")]
     #[test_case("start a b", "too many arguments" ; "extra argument")]

@@ -44,12 +44,11 @@ fn host_inputs(state: &State) -> Vec<HostInput> {
     state
         .hosts
         .iter()
-        .enumerate()
-        .map(|(i, h)| {
+        .map(|h| {
             let running = state
                 .vms
                 .values()
-                .filter(|e| e.vm.id.host == i && e.vm.state.is_active());
+                .filter(|e| e.vm.id.host == h.id && e.vm.state.is_active());
             let (vcpus, mem_kib) =
                 running.fold((0u32, 0u64), |(c, m), e| (c + e.vm.vcpus, m + e.vm.mem_kib));
             HostInput {
@@ -139,7 +138,7 @@ fn forecast_selected(state: &mut State) -> Vec<Effect> {
                     )
                 }
             };
-            match state.hosts.iter().position(|h| h.uri == row.host) {
+            match state.hosts.iter().find(|h| h.uri == row.host).map(|h| h.id) {
                 Some(host) => forecast_view::open_host_metric(state, host, metric),
                 None => nothing(state, "that host is no longer connected"),
             }

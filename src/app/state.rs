@@ -15,6 +15,8 @@ use crate::provider::{ConnStatus, OpId};
 /// One connection as the header shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostView {
+    /// Given once and never reused: a removed host's late events cannot land on another.
+    pub id: HostId,
     pub uri: String,
     /// Short name for the host column ("kvm2", "system", "test").
     pub label: String,
@@ -29,8 +31,9 @@ pub struct HostView {
 impl HostView {
     /// A host about to be connected for the first time.
     #[must_use]
-    pub fn new(uri: &str, label: String, now_ms: i64) -> Self {
+    pub fn new(id: HostId, uri: &str, label: String, now_ms: i64) -> Self {
         Self {
+            id,
             uri: uri.to_string(),
             label,
             status: ConnStatus::Connecting,
@@ -282,7 +285,10 @@ pub struct HelpLine {
 /// The whole application state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct State {
+    /// In the order they were given or connected.
     pub hosts: Vec<HostView>,
+    /// The id the next `:connect` gets.
+    pub next_host: HostId,
     pub vms: BTreeMap<VmId, VmEntry>,
     /// Visible rows after filter and sort, in display order.
     pub rows: Vec<VmId>,
@@ -348,8 +354,10 @@ impl State {
             hosts: uris
                 .iter()
                 .zip(labels)
-                .map(|(uri, label)| HostView::new(uri, label, now_ms))
+                .enumerate()
+                .map(|(id, (uri, label))| HostView::new(id, uri, label, now_ms))
                 .collect(),
+            next_host: uris.len(),
             vms: BTreeMap::new(),
             rows: Vec::new(),
             view: View::default(),
@@ -388,14 +396,30 @@ impl State {
             .and_then(|id| self.vms.get(id))
     }
 
+    /// The host with this id (ids are not positions: a host can be removed).
+    #[must_use]
+    pub fn host(&self, host: HostId) -> Option<&HostView> {
+        self.hosts.iter().find(|h| h.id == host)
+    }
+
+    pub fn host_mut(&mut self, host: HostId) -> Option<&mut HostView> {
+        self.hosts.iter_mut().find(|h| h.id == host)
+    }
+
+    /// The host under the host pane's cursor.
+    #[must_use]
+    pub fn cursor_host(&self) -> Option<&HostView> {
+        self.hosts.get(self.view.host_cursor)
+    }
+
     #[must_use]
     pub fn host_label(&self, host: HostId) -> &str {
-        self.hosts.get(host).map_or("?", |h| h.label.as_str())
+        self.host(host).map_or("?", |h| h.label.as_str())
     }
 
     #[must_use]
     pub fn host_uri(&self, host: HostId) -> &str {
-        self.hosts.get(host).map_or("?", |h| h.uri.as_str())
+        self.host(host).map_or("?", |h| h.uri.as_str())
     }
 
     /// VMs whose name matches exactly, across hosts; else the VM with that UUID.
@@ -417,11 +441,13 @@ impl State {
 #[must_use]
 pub fn host_labels(uris: &[String]) -> Vec<String> {
     let base: Vec<String> = uris.iter().map(|u| host_label(u)).collect();
+    // Numbered among the hosts that share the label: local#1, kvm2, local#2.
     base.iter()
         .enumerate()
         .map(|(i, l)| {
             if base.iter().filter(|b| *b == l).count() > 1 {
-                format!("{l}#{}", i + 1)
+                let nth = base[..=i].iter().filter(|b| *b == l).count();
+                format!("{l}#{nth}")
             } else {
                 l.clone()
             }
@@ -475,7 +501,7 @@ mod tests {
         .to_vec();
         assert_eq!(
             host_labels(&uris),
-            vec!["local", "kvm2", "test#3", "test#4"]
+            vec!["local", "kvm2", "test#1", "test#2"]
         );
         let addrs: Vec<String> = [
             "qemu+ssh://10.0.0.5:22/system",

@@ -260,10 +260,11 @@ fn scroll(state: &mut State, delta: isize) {
 }
 
 /// The help scrolled as far as its last line at the bottom of the pane: its key lines, a
-/// blank line and the two palette lines, in the body between header and footer, inside the
+/// blank line and the palette lines, in the body between header and footer, inside the
 /// borders.
 fn help_max_scroll(state: &State) -> u16 {
-    let lines = u16::try_from(state.help.len() + 3).unwrap_or(u16::MAX);
+    let lines =
+        u16::try_from(state.help.len() + 1 + palette::help_lines().len()).unwrap_or(u16::MAX);
     lines.saturating_sub(state.size.1.saturating_sub(4))
 }
 
@@ -364,6 +365,7 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
         Err(e) => flash(state, e, true),
         Ok(Command::Quit) => return quit(state),
         Ok(Command::Connect(uri)) => return links::connect(state, uri),
+        Ok(Command::Disconnect(host)) => return links::disconnect(state, &host),
         Ok(Command::Op { op, vm }) => {
             if let Some(id) = resolve(state, &vm) {
                 return opflow::request(state, &id, op);
@@ -444,7 +446,20 @@ fn upsert(state: &mut State, vm: Vm) {
     }
 }
 
+/// A VM no longer known: its row and its detectors go.
+pub fn forget_vm(state: &mut State, host: HostId, uri: &str, uuid: &str) {
+    state.anomalies.forget(&ingest::vm_entity(uri, uuid));
+    state.vms.remove(&VmId {
+        host,
+        uuid: uuid.to_string(),
+    });
+}
+
 fn on_provider(state: &mut State, ev: ProviderEvent) -> Vec<Effect> {
+    // A disconnected host's worker may have sent more before it stopped.
+    if ev.host().is_some_and(|h| state.host(h).is_none()) {
+        return Vec::new();
+    }
     match ev {
         ProviderEvent::Status { host, status } => links::on_status(state, host, status),
         ProviderEvent::Inventory { host, vms } => {
@@ -453,14 +468,12 @@ fn on_provider(state: &mut State, ev: ProviderEvent) -> Vec<Effect> {
                 .vms
                 .keys()
                 .filter(|id| id.host == host && !keep.contains(id))
-                .map(|id| ingest::vm_entity(state.host_uri(host), &id.uuid))
+                .map(|id| id.uuid.clone())
                 .collect();
-            for entity in gone {
-                state.anomalies.forget(&entity);
+            let uri = state.host_uri(host).to_string();
+            for uuid in gone {
+                forget_vm(state, host, &uri, &uuid);
             }
-            state
-                .vms
-                .retain(|id, _| id.host != host || keep.contains(id));
             for vm in vms {
                 upsert(state, vm);
             }
@@ -471,9 +484,8 @@ fn on_provider(state: &mut State, ev: ProviderEvent) -> Vec<Effect> {
             rows::rebuild(state);
         }
         ProviderEvent::VmRemoved { host, uuid } => {
-            let entity = super::ingest::vm_entity(state.host_uri(host), &uuid);
-            state.anomalies.forget(&entity);
-            state.vms.remove(&VmId { host, uuid });
+            let uri = state.host_uri(host).to_string();
+            forget_vm(state, host, &uri, &uuid);
             rows::rebuild(state);
         }
         ProviderEvent::DomainEvent {
@@ -562,7 +574,7 @@ fn watch_visible(state: &mut State) -> Vec<Effect> {
         want.entry(id.host).or_default().push(id.uuid.clone());
     }
     let mut effects = Vec::new();
-    for host in 0..state.hosts.len() {
+    for host in state.hosts.iter().map(|h| h.id).collect::<Vec<_>>() {
         let now = want.remove(&host).unwrap_or_default();
         let before = state.watched.get(&host).cloned().unwrap_or_default();
         if now != before {

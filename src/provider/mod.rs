@@ -14,8 +14,14 @@ pub use libvirt::events::DomainEventKind;
 /// Errors from libvirt calls, carrying libvirt's own message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LibvirtError {
+    /// `lasting`: libvirt refused the URI itself (a wrong path, a driver that is not there),
+    /// which trying again cannot cure; a refused socket or an unreachable host may pass.
     #[error("cannot connect to {uri}: {message}")]
-    Connect { uri: String, message: String },
+    Connect {
+        uri: String,
+        message: String,
+        lasting: bool,
+    },
     #[error("{what}: {message}")]
     Call { what: String, message: String },
     #[error("no domain named {name:?} on {uri}{}", suggestion(.suggestions))]
@@ -65,8 +71,17 @@ pub enum ProviderCmd {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnStatus {
     Connecting,
-    Connected { hostname: String },
-    Disconnected { error: String, retry_in: Duration },
+    Connected {
+        hostname: String,
+    },
+    Disconnected {
+        error: String,
+        retry_in: Duration,
+    },
+    /// The first connection failed in a way retrying cannot cure: the worker has stopped.
+    Failed {
+        error: String,
+    },
 }
 
 /// Something a provider worker tells the app.
@@ -115,4 +130,21 @@ pub enum ProviderEvent {
         id: OpId,
         result: Result<(), String>,
     },
+}
+
+impl ProviderEvent {
+    /// The host it comes from; an operation's result is matched by its id instead.
+    #[must_use]
+    pub fn host(&self) -> Option<HostId> {
+        match self {
+            Self::Status { host, .. }
+            | Self::Inventory { host, .. }
+            | Self::VmUpdated { host, .. }
+            | Self::VmRemoved { host, .. }
+            | Self::DomainEvent { host, .. }
+            | Self::Samples { host, .. }
+            | Self::HostSample { host, .. } => Some(*host),
+            Self::OpResult { .. } => None,
+        }
+    }
 }

@@ -77,6 +77,12 @@ impl Runtime {
                     }
                 }
                 Effect::Connect { host, uri } => self.connect(host, &uri),
+                Effect::Disconnect { host } => {
+                    // Dropping the handle tells the worker to stop.
+                    if let Some(h) = self.hosts.get_mut(host) {
+                        *h = None;
+                    }
+                }
                 Effect::Record(points) => self.history.record(points),
                 Effect::LoadHistory {
                     request,

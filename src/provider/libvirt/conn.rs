@@ -84,7 +84,21 @@ pub fn open(uri: &str, read_only: bool) -> Result<Connect, LibvirtError> {
     r.map_err(|e| LibvirtError::Connect {
         uri: uri.to_string(),
         message: message(&e),
+        lasting: lasting(&e),
     })
+}
+
+/// Whether an error from opening a connection is about the URI itself rather than the way
+/// to the host: a driver's "unexpected qemu URI path", a driver that is not loaded, a test
+/// driver file that is not XML. Sockets, ssh, DNS, RPC and timeouts may pass, so they are
+/// retried.
+fn lasting(e: &virt::error::Error) -> bool {
+    use virt::enumutil::Enum::Known;
+    use virt::error::ErrorNumber as N;
+    !matches!(
+        e.code(),
+        Known(N::SystemError | N::Rpc | N::OperationTimeout | N::UnknownHost | N::AuthUnavailable)
+    )
 }
 
 /// How long a connection may take to open. A host that accepts the TCP connection but never
@@ -133,6 +147,7 @@ impl Opening {
             Err(RecvTimeoutError::Disconnected) => Ok(Err(LibvirtError::Connect {
                 uri: self.uri.clone(),
                 message: "the thread opening the connection ended without an answer".into(),
+                lasting: false,
             })),
         }
     }
@@ -146,6 +161,7 @@ impl Opening {
                 "no answer after {} s (the host accepts the connection but libvirt does not reply)",
                 waited.as_secs()
             ),
+            lasting: false,
         }
     }
 }
@@ -227,6 +243,7 @@ impl Worker {
         let mut poller = Poller::new(self.opts.poll_interval, self.opts.slow_interval);
         // An attempt that has not answered yet is waited on again, never started twice.
         let mut pending: Option<Opening> = None;
+        let mut ever_up = false;
         loop {
             if !self.status(ConnStatus::Connecting) {
                 return;
@@ -246,10 +263,20 @@ impl Worker {
             let error = match opened {
                 Ok(conn) => {
                     backoff = Duration::from_secs(1);
+                    ever_up = true;
                     match self.session(&conn, &mut poller) {
                         SessionEnd::Stop => return,
                         SessionEnd::Lost(e) => e,
                     }
+                }
+                // A URI that has never worked and that libvirt refuses as such is not
+                // retried: the operator corrects it (`:connect`) or removes the host.
+                Err(e @ LibvirtError::Connect { lasting: true, .. }) if !ever_up => {
+                    tracing::warn!(uri = %self.opts.uri, "not retried: {e}");
+                    self.status(ConnStatus::Failed {
+                        error: e.to_string(),
+                    });
+                    return;
                 }
                 Err(e) => e.to_string(),
             };

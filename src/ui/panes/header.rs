@@ -13,10 +13,10 @@ use crate::ui::theme::Theme;
 
 pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let mut spans = vec![Span::styled("novacron", theme.title)];
-    for (i, h) in state.hosts.iter().enumerate() {
+    for h in &state.hosts {
         spans.push(Span::styled(" │ ", theme.border));
         spans.push(Span::styled(h.label.clone(), theme.accent));
-        let count = state.vms.keys().filter(|id| id.host == i).count();
+        let count = state.vms.keys().filter(|id| id.host == h.id).count();
         let (text, style) = match &h.status {
             ConnStatus::Connecting => (" connecting…".to_string(), theme.pending),
             ConnStatus::Connected { .. } => (format!(" ● {}", plural(count, "VM")), theme.ok),
@@ -26,12 +26,11 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
                 format!(" ✗ down {} (H)", ago(state.now_ms - h.since_ms)),
                 theme.error,
             ),
-            ConnStatus::Disconnected { error, retry_in } => (
-                format!(
-                    " ✗ disconnected {}, retrying every {} s: {error}",
-                    ago(state.now_ms - h.since_ms),
-                    retry_in.as_secs()
-                ),
+            ConnStatus::Failed { .. } if state.hosts.len() > 1 => {
+                (" ✗ failed (H)".to_string(), theme.error)
+            }
+            ConnStatus::Disconnected { .. } | ConnStatus::Failed { .. } => (
+                format!(" {}", super::host::down_text(state, h).unwrap_or_default()),
                 theme.error,
             ),
         };

@@ -5,7 +5,7 @@ use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 use ratatui::Frame;
 
-use crate::app::palette::VERBS;
+use crate::app::palette::help_lines;
 use crate::app::State;
 use crate::ui::theme::Theme;
 
@@ -21,15 +21,13 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         })
         .collect();
     rows.push(Row::new(vec![Cell::from(""), Cell::from("")]));
-    let (first, rest) = VERBS.split_at(VERBS.len() / 2);
-    rows.push(Row::new(vec![
-        Cell::from(Span::styled(":", theme.accent)),
-        Cell::from(format!("palette verbs: {}", first.join(", "))),
-    ]));
-    rows.push(Row::new(vec![
-        Cell::from(""),
-        Cell::from(format!("  {}", rest.join(", "))),
-    ]));
+    for (i, line) in help_lines().into_iter().enumerate() {
+        let key = if i == 0 { ":" } else { "" };
+        rows.push(Row::new(vec![
+            Cell::from(Span::styled(key, theme.accent)),
+            Cell::from(line),
+        ]));
+    }
     let rows: Vec<Row> = rows
         .into_iter()
         .skip(usize::from(state.view.help_scroll))

@@ -14,6 +14,23 @@ use crate::provider::ConnStatus;
 use crate::ui::format::{ago, kib, metric};
 use crate::ui::theme::Theme;
 
+/// Why a host is down and what happens next; `None` while it is up or connecting.
+#[must_use]
+pub fn down_text(state: &State, h: &HostView) -> Option<String> {
+    match &h.status {
+        ConnStatus::Connecting | ConnStatus::Connected { .. } => None,
+        ConnStatus::Disconnected { error, retry_in } => Some(format!(
+            "✗ disconnected {}, retrying every {} s: {error}",
+            ago(state.now_ms - h.since_ms),
+            retry_in.as_secs()
+        )),
+        ConnStatus::Failed { error } => Some(format!(
+            "✗ not retried: {error} (:connect {} tries again, :disconnect {} removes it)",
+            h.uri, h.label
+        )),
+    }
+}
+
 /// The host's link: connected to whom, or down since when and why.
 fn link(state: &State, h: &HostView, theme: &Theme) -> Span<'static> {
     match &h.status {
@@ -21,14 +38,7 @@ fn link(state: &State, h: &HostView, theme: &Theme) -> Span<'static> {
         ConnStatus::Connected { hostname } => {
             Span::styled(format!("● connected to {hostname}"), theme.ok)
         }
-        ConnStatus::Disconnected { error, retry_in } => Span::styled(
-            format!(
-                "✗ disconnected {}, retrying every {} s: {error}",
-                ago(state.now_ms - h.since_ms),
-                retry_in.as_secs()
-            ),
-            theme.error,
-        ),
+        _ => Span::styled(down_text(state, h).unwrap_or_default(), theme.error),
     }
 }
 
@@ -43,13 +53,9 @@ fn figures<'a>(state: &State, h: &HostView, theme: &Theme, link: Span<'a>) -> Ve
     let running = state
         .vms
         .values()
-        .filter(|e| e.vm.id.host == state.view.host_cursor && e.vm.state.is_active())
+        .filter(|e| e.vm.id.host == h.id && e.vm.state.is_active())
         .count();
-    let total = state
-        .vms
-        .keys()
-        .filter(|id| id.host == state.view.host_cursor)
-        .count();
+    let total = state.vms.keys().filter(|id| id.host == h.id).count();
     let unknown = |n: u64, text: String| if n == 0 { "unknown".to_string() } else { text };
     vec![
         Line::from(vec![
@@ -95,7 +101,7 @@ fn figures<'a>(state: &State, h: &HostView, theme: &Theme, link: Span<'a>) -> Ve
 }
 
 pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
-    let Some(h) = state.hosts.get(state.view.host_cursor) else {
+    let Some(h) = state.cursor_host() else {
         return;
     };
     let link = link(state, h, theme);

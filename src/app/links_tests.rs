@@ -1,0 +1,135 @@
+//! Host links from the palette: `:connect` adds a host, `:disconnect` removes one with its
+//! VMs and operations, a host whose first connection failed for good is tried again.
+
+use super::fixtures::{names, state, T0};
+use super::state::{JournalStatus, State};
+use super::update_tests::{act, select};
+use super::{update, Action, Effect, InputKey, Msg};
+use crate::domain::VmState;
+use crate::provider::{ConnStatus, ProviderEvent};
+
+fn palette(s: &mut State, line: &str) -> Vec<Effect> {
+    act(s, Action::Palette);
+    for c in line.chars() {
+        update(s, Msg::Input(InputKey::Char(c)), T0);
+    }
+    update(s, Msg::Input(InputKey::Enter), T0)
+}
+
+fn status(s: &mut State, host: usize, status: ConnStatus) {
+    update(s, Msg::Provider(ProviderEvent::Status { host, status }), T0);
+}
+
+#[test]
+fn palette_connect_adds_a_host() {
+    let mut s = state();
+    let eff = palette(&mut s, "connect test:///default");
+    assert_eq!(
+        eff,
+        vec![Effect::Connect {
+            host: 2,
+            uri: "test:///default".into()
+        }]
+    );
+    assert_eq!(s.hosts[2].label, "test");
+    assert_eq!(s.hosts[2].status, ConnStatus::Connecting);
+}
+
+#[test]
+fn disconnect_drops_the_host_its_vms_and_its_operations() {
+    let mut s = state();
+    select(&mut s, "web-1");
+    act(&mut s, Action::ToggleSuspend);
+    assert_eq!(s.ops.len(), 1);
+    let eff = palette(&mut s, "disconnect local");
+    assert_eq!(eff, vec![Effect::Disconnect { host: 0 }]);
+    assert_eq!(s.hosts.len(), 1);
+    assert_eq!(s.hosts[0].id, 1);
+    assert_eq!(names(&s), vec!["web-2"]);
+    assert!(s.ops.is_empty(), "the suspend on a removed host is over");
+    let failed = s
+        .journal
+        .iter()
+        .any(|e| e.status == JournalStatus::Failed("local was disconnected".into()));
+    assert!(failed, "{:?}", s.journal);
+    // Whatever the stopped worker had still in flight lands nowhere.
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::Inventory {
+            host: 0,
+            vms: vec![super::fixtures::vm(0, "ghost", VmState::Running, 1, 512)],
+        }),
+        T0,
+    );
+    assert_eq!(names(&s), vec!["web-2"]);
+}
+
+#[test]
+fn a_host_connected_after_a_removal_gets_a_new_id() {
+    let mut s = state();
+    palette(&mut s, "disconnect qemu+ssh://kvm2/system");
+    assert_eq!(names(&s), vec!["batch", "db-main", "web-1"]);
+    let eff = palette(&mut s, "connect qemu+ssh://kvm2/system");
+    // Id 1 belonged to the removed worker: a late event of its must not reach the new one.
+    assert_eq!(
+        eff,
+        vec![Effect::Connect {
+            host: 2,
+            uri: "qemu+ssh://kvm2/system".into()
+        }]
+    );
+    status(
+        &mut s,
+        1,
+        ConnStatus::Connected {
+            hostname: "old".into(),
+        },
+    );
+    assert_eq!(s.hosts[1].status, ConnStatus::Connecting);
+    assert_eq!(s.host_label(2), "kvm2");
+}
+
+#[test]
+fn disconnect_of_an_unknown_host_lists_the_hosts() {
+    let mut s = state();
+    assert!(palette(&mut s, "disconnect kvm9").is_empty());
+    let f = s.flash.clone().unwrap();
+    assert!(f.error);
+    assert!(
+        f.text.contains("\"kvm9\"") || f.text.contains("kvm9: no such host"),
+        "{}",
+        f.text
+    );
+    assert!(
+        f.text.contains("kvm2 (qemu+ssh://kvm2/system)"),
+        "{}",
+        f.text
+    );
+    assert_eq!(s.hosts.len(), 2);
+}
+
+#[test]
+fn a_failed_host_is_journalled_and_connect_tries_it_again() {
+    let mut s = state();
+    palette(&mut s, "connect qemu:///nonexistent");
+    let error = "cannot connect to qemu:///nonexistent: unexpected qemu URI path".to_string();
+    assert_eq!(s.host_label(2), "local#2");
+    status(&mut s, 2, ConnStatus::Failed { error });
+    let noted = s.journal.iter().any(|e| {
+        e.what == "connect"
+            && matches!(&e.status, JournalStatus::Failed(m) if m.ends_with("URI path; not retried"))
+    });
+    assert!(noted, "{:?}", s.journal);
+    let eff = palette(&mut s, "connect qemu:///nonexistent");
+    assert_eq!(
+        eff,
+        vec![Effect::Connect {
+            host: 2,
+            uri: "qemu:///nonexistent".into()
+        }]
+    );
+    assert_eq!(s.hosts[2].status, ConnStatus::Connecting);
+    // A host that is not failed is not connected twice.
+    assert!(palette(&mut s, "connect qemu:///system").is_empty());
+    assert!(s.flash.clone().unwrap().text.contains("already connected"));
+}
