@@ -235,11 +235,58 @@ fn metrics_table_speaks_units_and_explains_an_empty_range() {
     let mut lines = cpu.lines();
     let head = lines.next().unwrap();
     assert!(
-        head.contains("cpu_pct on") && head.contains("points (as polled)"),
+        head.contains("cpu_pct on") && head.contains("points (as polled, to the minute)"),
         "{cpu}"
     );
     let first = lines.next().unwrap();
-    assert!(first.contains('%') && first.contains("(min "), "{cpu}");
+    assert!(first.contains('%') && !first.contains("(min "), "{cpu}");
+    // Past 1000 points, averages per bucket with their range.
+    let week = run(&["metrics", SEEDED_VM, "--metric", "cpu", "--since", "30d"]);
+    assert!(
+        week.lines()
+            .next()
+            .unwrap()
+            .contains("(averaged per 44 min; each time is the start of its 44 min)"),
+        "{week}"
+    );
+    assert!(week.lines().nth(1).unwrap().contains("(min "), "{week}");
+    // A rollup's points at their own minute, not the start of a 3-minute bucket.
+    assert!(
+        cpu.lines()
+            .skip(1)
+            .all(|l| l.contains("0:00Z ") || l.contains("5:00Z ")),
+        "{cpu}"
+    );
+    // Each sample at its own time (1 s past the 5 minutes), whatever --since is.
+    for since in ["1h", "61m", "7199s"] {
+        let recent = run(&["metrics", SEEDED_VM, "--metric", "cpu", "--since", since]);
+        let times: Vec<&str> = recent
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split(' ').next())
+            .collect();
+        assert!(
+            recent.lines().next().unwrap().contains("(as polled)"),
+            "{recent}"
+        );
+        assert!(times.len() >= 11, "{recent}");
+        assert!(
+            times
+                .iter()
+                .all(|t| t.ends_with("0:01Z") || t.ends_with("5:01Z")),
+            "--since {since}: {recent}"
+        );
+    }
+    let doc: serde_json::Value = serde_json::from_str(&run(&[
+        "metrics", SEEDED_VM, "--metric", "cpu", "--since", "1h", "--json",
+    ]))
+    .unwrap();
+    assert_eq!(
+        (&doc["as_polled"], &doc["step_ms"]),
+        (&Value::Bool(true), &Value::from(0))
+    );
+    let ts = doc["points"][0]["ts_ms"].as_i64().unwrap();
+    assert_eq!(ts.rem_euclid(300_000), 1_000, "{doc}");
     let mem = run(&["metrics", SEEDED_VM, "--metric", "mem", "--since", "2d"]);
     let value = mem.lines().nth(1).unwrap_or_default();
     assert!(

@@ -9,7 +9,9 @@ use crate::app::ingest::vm_entity;
 use crate::config::Config;
 use crate::domain::Metric;
 use crate::store::remote::{socket_path, RemoteStore};
-use crate::store::{HistoryStore, Query, SeriesKey, SledStore, StoreConfig};
+use crate::store::{
+    HistoryStore, Point, Query, QueryResult, SeriesKey, SledStore, StoreConfig, Tier,
+};
 
 /// The history database: read through the running console when one has it open (sled
 /// allows one process), else opened here.
@@ -129,7 +131,17 @@ pub fn metrics(
         max_points: Some(1000),
         step_ms: None,
     };
-    let r = store.query(&q).map_err(|e| Failure::usage(e.to_string()))?;
+    let mut r = store.query(&q).map_err(|e| Failure::usage(e.to_string()))?;
+    let as_polled = r.points.iter().all(|p| p.count <= 1);
+    if as_polled {
+        r.points = unbucketed(store.as_ref(), &q, r.tier)?;
+        // Each point stands alone: raw samples at their own times (no step), rollups at
+        // their tier's.
+        r.step_ms = match r.tier {
+            Tier::Raw => 0,
+            t => t.resolution_ms(1),
+        };
+    }
 
     let mut out = String::new();
     match format {
@@ -143,7 +155,8 @@ pub fn metrics(
                 })
                 .collect();
             let doc = serde_json::json!({"vm": name, "uri": uri, "metric": m.name(),
-                "tier": format!("{:?}", r.tier).to_lowercase(), "step_ms": r.step_ms, "points": rows});
+                "tier": format!("{:?}", r.tier).to_lowercase(), "step_ms": r.step_ms,
+                "as_polled": as_polled, "points": rows});
             out =
                 serde_json::to_string_pretty(&doc).map_err(|e| Failure::op(e.to_string()))? + "\n";
         }
@@ -161,43 +174,78 @@ pub fn metrics(
                 );
             }
         }
-        Format::Table => {
-            // Samples as polled, or averaged into buckets (a rollup tier, or raw samples
-            // bucketed to keep the answer within its point budget).
-            let resolution = match r.step_ms {
-                _ if r.points.iter().all(|p| p.count <= 1) => "as polled".to_string(),
-                _ if r.step_ms >= 3_600_000 => format!("one per {} h", r.step_ms / 3_600_000),
-                _ if r.step_ms >= 60_000 => format!("one per {} min", r.step_ms / 60_000),
-                _ => format!("one per {} s", r.step_ms / 1000),
-            };
-            let _ = writeln!(
-                out,
-                "{name} {} on {uri}, {} ({resolution})",
-                m.name(),
-                crate::domain::format::plural(r.points.len(), "point"),
-            );
-            let v = |x: f64| crate::domain::format::metric(x, m.unit());
-            for p in &r.points {
-                let _ = writeln!(
-                    out,
-                    "{}  {:>9}  (min {} max {})",
-                    time(p.ts_ms),
-                    v(p.avg),
-                    v(p.min),
-                    v(p.max)
-                );
-            }
-            if r.points.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "nothing recorded in this range: the VM was not running, no console was \
-                     recording, or it has no device of this kind (disk, network)"
-                );
-            }
-        }
+        Format::Table => table(&mut out, name, &uri, m, &r, as_polled),
     }
     emit(&out)?;
     Ok(())
+}
+
+/// The `metrics` table: a line saying what the rows are, then one row per point.
+fn table(out: &mut String, name: &str, uri: &str, m: Metric, r: &QueryResult, as_polled: bool) {
+    // Samples as polled, or averaged into buckets (a rollup tier, or raw samples
+    // bucketed to keep the answer within its point budget).
+    let every = match r.step_ms {
+        s if s >= 3_600_000 => format!("{} h", s / 3_600_000),
+        s if s >= 60_000 => format!("{} min", s / 60_000),
+        s => format!("{} s", s / 1000),
+    };
+    let resolution = match r.tier {
+        _ if !as_polled => {
+            format!("averaged per {every}; each time is the start of its {every}")
+        }
+        Tier::Raw => "as polled".to_string(),
+        Tier::Minute => "as polled, to the minute".to_string(),
+        Tier::Hour => "as polled, to the hour".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "{name} {} on {uri}, {} ({resolution})",
+        m.name(),
+        crate::domain::format::plural(r.points.len(), "point"),
+    );
+    let v = |x: f64| crate::domain::format::metric(x, m.unit());
+    for p in &r.points {
+        let _ = write!(out, "{}  {:>9}", time(p.ts_ms), v(p.avg));
+        // A single sample is its own min and max.
+        let _ = if as_polled {
+            writeln!(out)
+        } else {
+            writeln!(out, "  (min {} max {})", v(p.min), v(p.max))
+        };
+    }
+    if r.points.is_empty() {
+        let _ = writeln!(
+            out,
+            "nothing recorded in this range: the VM was not running, no console was \
+             recording, or it has no device of this kind (disk, network)"
+        );
+    }
+}
+
+/// The points of `q` when no bucket holds more than one: each at its own time rather than its
+/// bucket's start, which moved with `--since`. Raw samples as polled; a rollup tier's points
+/// at the start of their minute or hour.
+fn unbucketed(store: &dyn HistoryStore, q: &Query, tier: Tier) -> Result<Vec<Point>, Failure> {
+    let fail = |e: crate::store::StoreError| Failure::usage(e.to_string());
+    if tier != Tier::Raw {
+        let native = Query {
+            max_points: None,
+            step_ms: Some(tier.resolution_ms(1)),
+            ..q.clone()
+        };
+        return Ok(store.query(&native).map_err(fail)?.points);
+    }
+    let raw = store.raw_range(&q.key, q.from_ms, q.to_ms).map_err(fail)?;
+    Ok(raw
+        .into_iter()
+        .map(|s| Point {
+            ts_ms: s.ts_ms,
+            min: s.value,
+            max: s.value,
+            avg: s.value,
+            count: 1,
+        })
+        .collect())
 }
 
 /// `novacron history stats [--json]`.
