@@ -12,27 +12,19 @@ use predicates::prelude::*;
 fn write_series(path: &Path, n: usize, f: impl Fn(usize) -> f64) {
     let mut s = String::from("timestamp,value\n");
     for i in 0..n {
-        let t = i * 5;
-        let _ = writeln!(
-            s,
-            "2024-01-{:02} {:02}:{:02}:00,{}",
-            1 + t / 1440,
-            (t / 60) % 24,
-            t % 60,
-            f(i)
-        );
+        let _ = writeln!(s, "{},{}", ts(i), f(i));
     }
     std::fs::write(path, s).unwrap();
 }
 
+/// The time of row `i`: 5 minutes apart from 2024-01-01 00:00:00, across months.
 fn ts(i: usize) -> String {
-    let t = i * 5;
-    format!(
-        "2024-01-{:02} {:02}:{:02}:00",
-        1 + t / 1440,
-        (t / 60) % 24,
-        t % 60
-    )
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    let t = start + chrono::Duration::minutes(i64::try_from(i * 5).unwrap());
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 fn cli() -> Command {
@@ -283,6 +275,30 @@ fn bad_input_names_the_file_and_line() {
             predicate::str::contains(format!("bad.csv: line 2: value \"{bad}\" is not a number"))
                 .and(predicate::str::contains("leave it empty")),
         );
+    }
+    // Timestamps are checked whether or not windows are given: each a date and time, none
+    // before the one above (a repeated one passes: steps are rows).
+    for (rows, said) in [
+        (
+            "2024-01-01 00:00:00,1\nsoon,2\n",
+            "line 3: timestamp \"soon\" is not YYYY-MM-DD",
+        ),
+        (
+            "2024-01-01 00:05:00,1\n2024-01-01 00:00:00,2\n",
+            "line 3: timestamp \"2024-01-01 00:00:00\" is before line 2's (2024-01-01 00:05:00)",
+        ),
+        (
+            "2024-01-01 00:05:00,1\n2024-01-01 00:05:00,2\n\n2024-01-01T00:04:59Z,3\n",
+            "line 5: timestamp \"2024-01-01T00:04:59Z\" is before line 3's",
+        ),
+    ] {
+        std::fs::write(&csv, format!("timestamp,value\n{rows}")).unwrap();
+        for cmd in ["detect", "backtest"] {
+            cli().arg(cmd).arg(&csv).assert().code(2).stderr(
+                predicate::str::contains(format!("bad.csv: {said}"))
+                    .and(predicate::str::contains("panicked").not()),
+            );
+        }
     }
     std::fs::write(
         &csv,

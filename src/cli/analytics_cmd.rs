@@ -270,7 +270,7 @@ pub fn detect(
         }
         let flags: Vec<bool> = dec.iter().map(|d| d.1).collect();
         let sc = match &labels {
-            Some(l) => score_events(&canonical_ts(s)?, &flags, l.of(&s.name)?),
+            Some(l) => score_events(&canonical_ts(s), &flags, l.of(&s.name)?),
             None => score_events(&s.ts, &flags, &[]),
         };
         let known = labels.is_some();

@@ -11,11 +11,11 @@ use super::Failure;
 /// One series: its name (the file stem), row timestamps and values (a missing value → NaN gap).
 pub struct Series {
     pub name: String,
+    /// As written in the file (the output repeats them).
     pub ts: Vec<String>,
+    /// The same, read: every row has one, none before the row above it.
+    pub times: Vec<NaiveDateTime>,
     pub values: Vec<f64>,
-    /// The file, and each row's line in it, for errors found after reading.
-    pub path: PathBuf,
-    pub lines: Vec<usize>,
 }
 
 /// Reads a `timestamp,value` CSV with a header line.
@@ -32,6 +32,7 @@ pub fn read_csv(path: &Path) -> Result<Series, Failure> {
         )));
     }
     let (mut ts, mut values, mut lines_of) = (Vec::new(), Vec::new(), Vec::new());
+    let mut times: Vec<NaiveDateTime> = Vec::new();
     for (i, line) in lines {
         let line = line.trim();
         if line.is_empty() {
@@ -44,6 +45,8 @@ pub fn read_csv(path: &Path) -> Result<Series, Failure> {
                 i + 1
             )));
         };
+        let at = time_of(path, i + 1, t.trim(), times.last().zip(lines_of.last()))?;
+        times.push(at);
         ts.push(t.trim().to_string());
         lines_of.push(i + 1);
         values.push(value(v.trim()).ok_or_else(|| {
@@ -75,10 +78,36 @@ pub fn read_csv(path: &Path) -> Result<Series, Failure> {
     Ok(Series {
         name,
         ts,
+        times,
         values,
-        path: path.to_path_buf(),
-        lines: lines_of,
     })
+}
+
+/// The time of the row at `line`, which must not come before the previous row's (`prev`: its
+/// time and line): the models and detectors read the rows above as the past. Equal times
+/// pass: exported series repeat a timestamp at a daylight-saving change, and steps are
+/// counted in rows.
+fn time_of(
+    path: &Path,
+    line: usize,
+    text: &str,
+    prev: Option<(&NaiveDateTime, &usize)>,
+) -> Result<NaiveDateTime, Failure> {
+    let at = parse_ts(text).ok_or_else(|| {
+        Failure::usage(format!(
+            "{}: line {line}: timestamp {text:?} is not YYYY-MM-DD HH:MM:SS (or ISO 8601)",
+            path.display()
+        ))
+    })?;
+    match prev {
+        Some((before, prev_line)) if at < *before => Err(Failure::usage(format!(
+            "{}: line {line}: timestamp {text:?} is before line {prev_line}'s ({}); rows must \
+             be in time order",
+            path.display(),
+            before.format(TS_FORMAT)
+        ))),
+        _ => Ok(at),
+    }
 }
 
 /// A value: a number, or NaN for a missing one (empty, `NaN`, `NA`, `null`); `None` otherwise.
@@ -132,23 +161,11 @@ pub fn parse_ts(text: &str) -> Option<NaiveDateTime> {
 const TS_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 /// A series' timestamps in one comparable form, for scoring against windows.
-///
-/// # Errors
-/// The first row whose timestamp is not a date and time.
-pub fn canonical_ts(s: &Series) -> Result<Vec<String>, Failure> {
-    s.ts.iter()
-        .zip(&s.lines)
-        .map(|(t, line)| {
-            parse_ts(t)
-                .map(|d| d.format(TS_FORMAT).to_string())
-                .ok_or_else(|| {
-                    Failure::usage(format!(
-                        "{}: line {line}: timestamp {t:?} is not YYYY-MM-DD HH:MM:SS; scoring \
-                         against --windows needs it",
-                        s.path.display()
-                    ))
-                })
-        })
+#[must_use]
+pub fn canonical_ts(s: &Series) -> Vec<String> {
+    s.times
+        .iter()
+        .map(|d| d.format(TS_FORMAT).to_string())
         .collect()
 }
 
