@@ -525,3 +525,47 @@ fn out_to_the_file_stdout_already_is_and_a_reader_that_leaves() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A run stopped by a signal (ctrl-c, `kill`, a dropped ssh session) leaves neither its
+/// temporary file nor a partial `--out`, and ends with the signal's exit code.
+#[test]
+fn a_signal_leaves_no_temporary_file_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("long.csv");
+    write_series(&csv, 40_000, |i| {
+        10.0 + (i % 288) as f64 * 0.1 + (i % 7) as f64
+    });
+    let out = dir.path().join("f.csv");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("novacron"))
+        .args([
+            "backtest",
+            csv.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let temp = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !temp() {
+        assert!(std::time::Instant::now() < deadline, "no temporary file");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(128 + 15), "{status:?}");
+    assert!(!temp(), "the temporary file is removed");
+    assert!(!out.exists(), "no partial result under the final name");
+}

@@ -1,10 +1,11 @@
 //! The `--out` file of `backtest` and `detect`: written beside its final name and renamed
-//! into place when complete, so a failed run leaves no half-written file behind, and never
-//! one of the command's own inputs. `-` is standard output.
+//! into place when complete, so a failed or interrupted run leaves no half-written file
+//! behind, and never one of the command's own inputs. `-` is standard output.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 use super::Failure;
 
@@ -80,12 +81,14 @@ impl OutFile {
                 .map_or(0, |d| d.subsec_nanos());
             name.push(format!(".tmp-{}-{nanos}", std::process::id()));
             let tmp = real.with_file_name(name);
+            watch_signals();
             // create_new: never through a link someone planted at the temporary name.
             let f = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .open(&tmp)
                 .map_err(cannot)?;
+            unfinished().push(tmp.clone());
             (f, Some(tmp))
         } else {
             (File::create(path).map_err(cannot)?, None)
@@ -123,6 +126,7 @@ impl OutFile {
     pub fn finish(mut self) -> Result<(), Failure> {
         self.w.flush().map_err(|e| self.failed(&e))?;
         if let Some(tmp) = self.tmp.take() {
+            unfinished().retain(|t| *t != tmp);
             std::fs::rename(&tmp, &self.path).map_err(|e| {
                 let _ = std::fs::remove_file(&tmp);
                 self.failed(&e)
@@ -130,6 +134,38 @@ impl OutFile {
         }
         Ok(())
     }
+}
+
+/// Temporary files being written; removed by [`watch_signals`]'s thread on a signal.
+static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn unfinished() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    UNFINISHED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// On SIGINT, SIGTERM or SIGHUP (ctrl-c, `kill`, a closed ssh session) the temporary files
+/// are removed before the process ends as the signal would have ended it (exit 128 + the
+/// signal). Drop does not run on a signal, so without this each interrupted run left one.
+fn watch_signals() {
+    static STARTED: OnceLock<()> = OnceLock::new();
+    STARTED.get_or_init(|| {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+            return;
+        };
+        let _ = std::thread::Builder::new()
+            .name("out-signals".into())
+            .spawn(move || {
+                if let Some(sig) = signals.forever().next() {
+                    for tmp in unfinished().drain(..) {
+                        let _ = std::fs::remove_file(tmp);
+                    }
+                    std::process::exit(128 + sig);
+                }
+            });
+    });
 }
 
 /// Where a symlink points, followed to the end (the target need not exist yet).
@@ -148,6 +184,7 @@ impl Drop for OutFile {
     fn drop(&mut self) {
         // Not finished: an error ended the run; its partial rows are not a result.
         if let Some(tmp) = &self.tmp {
+            unfinished().retain(|t| t != tmp);
             let _ = std::fs::remove_file(tmp);
         }
     }
