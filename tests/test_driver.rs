@@ -33,6 +33,10 @@ fn inventory_reads_the_default_domain() {
     assert_eq!(vm.disks[0].target, "vda");
     assert_eq!(vm.nics[0].mac, "aa:bb:cc:dd:ee:ff");
     assert!(vm.persistent);
+    // The running ID, as virsh shows it, only while the domain runs.
+    assert_eq!(vm.dom_id.is_some(), vm.state.is_active(), "{vm:?}");
+    let dom = conn.lookup_domain_by_name("test").unwrap();
+    assert_eq!(vm.dom_id, dom.id());
 }
 
 /// A connection to the default driver and the UUID of its domain `test`.

@@ -354,7 +354,7 @@ fn forecast_of_the_host_from_the_host_pane_and_by_palette() {
     assert!(
         s.flash
             .as_ref()
-            .is_some_and(|f| f.text.contains("(name or UUID)")),
+            .is_some_and(|f| f.text.contains("(name, UUID or running ID)")),
         "{:?}",
         s.flash
     );

@@ -17,6 +17,10 @@ pub fn vm(host: usize, name: &str, state: VmState, vcpus: u32, mem_mib: u64) -> 
             uuid: format!("{host}-{name}"),
         },
         name: name.to_string(),
+        // A stand-in for libvirt's: distinct per running VM.
+        dom_id: state
+            .is_active()
+            .then(|| u32::try_from(name.len() * 10 + vcpus as usize).unwrap_or(0)),
         state,
         reason: match state {
             VmState::Running => "booted".into(),

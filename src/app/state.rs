@@ -422,18 +422,27 @@ impl State {
         self.host(host).map_or("?", |h| h.uri.as_str())
     }
 
-    /// VMs whose name matches exactly, across hosts; else the VM with that UUID.
+    /// VMs whose name matches exactly, across hosts; else the VM with that UUID; else the
+    /// running VMs with that libvirt ID (one per host), as virsh takes all three.
     #[must_use]
     pub fn find_by_name(&self, name: &str) -> Vec<&VmEntry> {
         let by_name: Vec<&VmEntry> = self.vms.values().filter(|e| e.vm.name == name).collect();
         if !by_name.is_empty() {
             return by_name;
         }
-        // Else a UUID, as virsh takes one.
-        self.vms
+        let by_uuid: Vec<&VmEntry> = self
+            .vms
             .values()
             .filter(|e| e.vm.id.uuid.eq_ignore_ascii_case(name))
-            .collect()
+            .collect();
+        match name.parse::<u32>() {
+            Ok(id) if by_uuid.is_empty() => self
+                .vms
+                .values()
+                .filter(|e| e.vm.dom_id == Some(id))
+                .collect(),
+            _ => by_uuid,
+        }
     }
 }
 

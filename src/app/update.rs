@@ -401,7 +401,7 @@ fn resolve(state: &mut State, vm: &str) -> Option<VmId> {
             };
             flash(
                 state,
-                format!("no VM named {vm:?} (name or UUID){hint}"),
+                format!("no VM named {vm:?} (name, UUID or running ID){hint}"),
                 true,
             );
         }

@@ -550,3 +550,30 @@ fn a_reconnection_is_journaled() {
         last.what
     );
 }
+
+#[test]
+fn palette_takes_a_running_id_as_virsh_does() {
+    let mut s = state();
+    let id = s
+        .vms
+        .values()
+        .find(|e| e.vm.name == "db-main")
+        .unwrap()
+        .vm
+        .dom_id;
+    let id = id.expect("a running VM has an ID").to_string();
+    act(&mut s, Action::Palette);
+    for c in format!("suspend {id}").chars() {
+        key(&mut s, c);
+    }
+    let (_, op, name) = op_effect(&update(&mut s, Msg::Input(InputKey::Enter), T0));
+    assert_eq!((op, name.as_str()), (Op::Suspend, "db-main"));
+    // A shut-off VM has no ID: a number that matches nothing is said as such.
+    act(&mut s, Action::Palette);
+    for c in "start 999".chars() {
+        key(&mut s, c);
+    }
+    assert!(update(&mut s, Msg::Input(InputKey::Enter), T0).is_empty());
+    let f = s.flash.clone().unwrap().text;
+    assert!(f.contains("(name, UUID or running ID)"), "{f}");
+}

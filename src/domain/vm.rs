@@ -92,6 +92,8 @@ pub struct NicInfo {
 pub struct Vm {
     pub id: VmId,
     pub name: String,
+    /// libvirt's ID while the domain runs (what `virsh list` shows); `None` when it is off.
+    pub dom_id: Option<u32>,
     pub state: VmState,
     /// libvirt's reason for the state, e.g. "destroyed", "user", "booted".
     pub reason: String,

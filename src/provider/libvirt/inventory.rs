@@ -40,6 +40,7 @@ pub fn read_vm(host: HostId, dom: &Domain, with_ips: bool) -> Result<Vm, Libvirt
     Ok(Vm {
         id: VmId { host, uuid },
         name,
+        dom_id: dom.id(),
         state: vm_state,
         reason: state::state_reason(vm_state, raw_reason).to_string(),
         vcpus: info.nr_virt_cpu,
