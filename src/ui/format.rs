@@ -58,6 +58,47 @@ pub fn fit(text: &str, width: u16) -> String {
     }
 }
 
+/// `text` in lines of at most `width` characters, broken between words and at its own line
+/// breaks; lines after the first start with `indent` spaces. A word longer than a line is cut.
+#[must_use]
+pub fn wrap_words(text: &str, width: usize, indent: usize) -> Vec<String> {
+    let width = width.max(1);
+    let indent = indent.min(width / 2);
+    let pad = " ".repeat(indent);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    // Characters on `line`, and where its words start (0 on the first line, else `indent`).
+    let (mut len, mut start) = (0, 0);
+    for (i, para) in text.split('\n').enumerate() {
+        if i > 0 {
+            lines.push(std::mem::replace(&mut line, pad.clone()));
+            (len, start) = (indent, indent);
+        }
+        for word in para.split(' ') {
+            let mut word: Vec<char> = word.chars().collect();
+            loop {
+                let gap = usize::from(len > start);
+                if len + gap + word.len() <= width {
+                    if gap == 1 {
+                        line.push(' ');
+                    }
+                    line.extend(word.iter());
+                    len += gap + word.len();
+                    break;
+                }
+                if len == start {
+                    // Longer than a whole line: as much as fits, the rest on the next.
+                    line.extend(word.drain(..width - len));
+                }
+                lines.push(std::mem::replace(&mut line, pad.clone()));
+                (len, start) = (indent, indent);
+            }
+        }
+    }
+    lines.push(line);
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +114,50 @@ mod tests {
         assert_eq!(ago(185_000), "3 min 5 s");
         assert_eq!(bytes(100_663_296.0), "96M");
         assert_eq!(metric(12.34, crate::domain::Unit::Percent), "12.3%");
+    }
+
+    #[test]
+    fn lines_break_between_words_and_continue_indented() {
+        let text =
+            "05:37:22 I cli: log: /var/log/x.log novacron starting uris: [\"qemu:///system\"]";
+        assert_eq!(
+            wrap_words(text, 40, 11),
+            [
+                "05:37:22 I cli: log: /var/log/x.log",
+                "           novacron starting uris:",
+                "           [\"qemu:///system\"]",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_word_longer_than_a_line_is_cut_and_line_breaks_are_kept() {
+        let text = "E x: /a/very/long/path/that/does/not/fit/anywhere ok\nsecond line";
+        let lines = wrap_words(text, 30, 6);
+        assert_eq!(
+            lines,
+            [
+                "E x:",
+                "      /a/very/long/path/that/d",
+                "      oes/not/fit/anywhere ok",
+                "      second line",
+            ]
+        );
+        assert!(lines.iter().all(|l| l.chars().count() <= 30));
+    }
+
+    #[test]
+    fn any_width_gives_lines_that_fit() {
+        let text = "12:00:00 W provider::libvirt::conn: disconnected: Cannot recv data: ssh: connect to host kvm2 port 22: Connection refused";
+        for width in 1..90 {
+            let lines = wrap_words(text, width, 11);
+            assert!(
+                lines.iter().all(|l| l.chars().count() <= width),
+                "{width}: {lines:?}"
+            );
+            let words: String = lines.concat().split_whitespace().collect();
+            let want: String = text.split_whitespace().collect();
+            assert_eq!(words, want, "nothing lost at width {width}");
+        }
     }
 }
