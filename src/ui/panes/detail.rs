@@ -9,7 +9,7 @@ use ratatui::Frame;
 use crate::app::state::VmEntry;
 use crate::app::State;
 use crate::domain::{MemSource, Metric, Unit};
-use crate::ui::format::{kib, metric};
+use crate::ui::format::{kib, metric, wrap_words};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{time_chart, Series};
 
@@ -125,42 +125,49 @@ fn info<'a>(state: &State, e: &VmEntry, theme: &Theme) -> Vec<Line<'a>> {
     lines
 }
 
-fn devices<'a>(e: &VmEntry, theme: &Theme) -> Vec<Line<'a>> {
+/// The devices pane's lines, each value wrapped under itself within `width` (a disk's path
+/// and a NIC's network are long at 80 columns).
+fn devices<'a>(e: &VmEntry, theme: &Theme, width: usize) -> Vec<Line<'a>> {
     let vm = &e.vm;
-    let mut lines: Vec<Line> = vm
+    let mut rows: Vec<(String, String)> = vm
         .disks
         .iter()
         .map(|d| {
-            kv(
-                &d.target,
-                format!("{} {} {} {}", d.device, d.bus, d.format, d.source),
-                theme,
-            )
+            let v = format!("{} {} {} {}", d.device, d.bus, d.format, d.source);
+            (d.target.clone(), v)
         })
         .collect();
-    lines.extend(vm.nics.iter().map(|n| {
-        kv(
-            "nic",
-            format!("{} {} {} {} {}", n.mac, n.kind, n.source, n.model, n.target),
-            theme,
-        )
+    rows.extend(vm.nics.iter().map(|n| {
+        let v = format!("{} {} {} {} {}", n.mac, n.kind, n.source, n.model, n.target);
+        ("nic".to_string(), v)
     }));
-    lines.push(kv(
-        "flags",
-        format!(
-            "autostart {} · {}",
-            if vm.autostart { "yes" } else { "no" },
-            if vm.persistent {
-                "persistent"
-            } else {
-                "transient"
-            }
-        ),
-        theme,
-    ));
-    lines.extend(vm.summary.iter().map(|(k, v)| kv(k, v.clone(), theme)));
-    lines.push(kv("uuid", vm.id.uuid.clone(), theme));
-    lines
+    let flags = format!(
+        "autostart {} · {}",
+        if vm.autostart { "yes" } else { "no" },
+        if vm.persistent {
+            "persistent"
+        } else {
+            "transient"
+        }
+    );
+    rows.push(("flags".into(), flags));
+    // Identity before the emulator details: a short pane loses its last lines.
+    rows.push(("uuid".into(), vm.id.uuid.clone()));
+    rows.extend(vm.summary.iter().cloned());
+    rows.into_iter()
+        .flat_map(|(k, v)| {
+            let key = format!("{k:<7} ");
+            let pad = key.chars().count();
+            wrap_words(&v, width.saturating_sub(pad), 0)
+                .into_iter()
+                .enumerate()
+                .map(|(i, part)| {
+                    let lead = if i == 0 { key.clone() } else { " ".repeat(pad) };
+                    Line::from(vec![Span::styled(lead, theme.dim), Span::raw(part)])
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// One chart of a grid.
@@ -239,12 +246,12 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let info_h = if area.height >= 30 { 10 } else { 8 };
     let [top, charts] =
         Layout::vertical([Constraint::Length(info_h), Constraint::Min(6)]).areas(area);
-    // The summary takes what its lines need (at most 55 %), the devices the rest: a disk's
+    // The summary takes what its lines need (at most 60 %), the devices the rest: a disk's
     // path and a NIC's network are the long lines.
     let info_lines = info(state, e, theme);
     let want = u16::try_from(info_lines.iter().map(Line::width).max().unwrap_or(0) + 2)
         .unwrap_or(u16::MAX);
-    let left_w = want.min(area.width.saturating_mul(55) / 100);
+    let left_w = want.min(area.width.saturating_mul(60) / 100);
     let [left, right] =
         Layout::horizontal([Constraint::Length(left_w), Constraint::Min(10)]).areas(top);
     let c = &state.charts;
@@ -257,7 +264,12 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let title = format!(" {} · last {}{mode}{loading} ", e.vm.name, c.range_label());
     f.render_widget(Paragraph::new(info_lines).block(block(title, theme)), left);
     f.render_widget(
-        Paragraph::new(devices(e, theme)).block(block(" Devices ".into(), theme)),
+        Paragraph::new(devices(
+            e,
+            theme,
+            usize::from(right.width.saturating_sub(2)),
+        ))
+        .block(block(" Devices ".into(), theme)),
         right,
     );
     chart_grid(
