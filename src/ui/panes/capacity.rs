@@ -19,11 +19,12 @@ pub fn when(rows: Option<usize>, horizon: usize) -> String {
     span(r)
 }
 
-/// The 95 % band of a crossing: earliest (pessimistic) – latest (optimistic).
+/// The 95 % band of a crossing: earliest (pessimistic) – latest (optimistic); one "> 7 d"
+/// when even the pessimistic side stays clear over the horizon (a blank read as unknown).
 #[must_use]
 pub fn band(earliest: Option<usize>, latest: Option<usize>, horizon: usize) -> String {
     match (earliest, latest) {
-        (None, None) => String::new(),
+        (None, _) => when(None, horizon),
         (e, l) => format!("{} – {}", when(e, horizon), when(l, horizon)),
     }
 }
@@ -183,6 +184,6 @@ mod tests {
         assert_eq!(when(Some(600), 2016), "2 d 2 h");
         assert_eq!(when(None, 2016), "> 7 d");
         assert_eq!(band(Some(12), None, 2016), "1 h – > 7 d");
-        assert_eq!(band(None, None, 2016), "");
+        assert_eq!(band(None, None, 2016), "> 7 d");
     }
 }
