@@ -541,7 +541,8 @@ fn cli_help_lists_the_keymap() {
     cli().arg("--help").assert().success().stdout(
         predicate::str::contains("Keys in the console")
             .and(predicate::str::contains("toggle").not())
-            .and(predicate::str::contains("suspend / resume")),
+            .and(predicate::str::contains("suspend / resume"))
+            .and(predicate::str::contains("connect, disconnect, quit")),
     );
 }
 

@@ -263,8 +263,13 @@ fn help_keys(args: &[String]) -> String {
 #[must_use]
 pub fn command(args: &[String]) -> clap::Command {
     let keys = help_keys(args);
+    let verbs: Vec<String> = crate::app::palette::help_lines()
+        .iter()
+        .map(|l| format!("  {}", l.trim_start()))
+        .collect();
     Cli::command().after_help(format!(
-        "Keys in the console (the same list as `?`):\n{keys}\n\nExit codes: 0 ok, 1 operation failed, 2 usage or connection error."
+        "Keys in the console (the same list as `?`):\n{keys}\n\nPalette (:) verbs, each VM named by name, UUID or running ID:\n{}\n\nExit codes: 0 ok, 1 operation failed, 2 usage or connection error.",
+        verbs.join("\n").replace("palette verbs: ", "")
     ))
 }
 
