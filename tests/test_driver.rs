@@ -167,45 +167,16 @@ async fn worker_reports_inventory_ops_and_their_events() {
     assert!(msg.contains("already running"), "{msg}");
 }
 
-/// A URI libvirt refuses as such (here the test driver's file is not there) is said once and
-/// not retried: retrying every 30 s would only repeat the error. The worker stops.
-#[tokio::test]
-async fn worker_does_not_retry_a_uri_libvirt_refuses() {
+/// Starts a worker on `uri` and waits for its first failed connection: the status it gives.
+async fn first_failure(
+    uri: &str,
+) -> (
+    novacron::provider::libvirt::HostHandle,
+    mpsc::UnboundedReceiver<ProviderEvent>,
+    ConnStatus,
+) {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let uri = "test:///nonexistent/novacron-node.xml";
     let host = spawn_host(0, HostOptions::new(uri), tx).unwrap();
-    let ev = common::wait_for(&mut rx, T, "failed", |e| {
-        matches!(
-            e,
-            ProviderEvent::Status {
-                status: ConnStatus::Failed { .. } | ConnStatus::Disconnected { .. },
-                ..
-            }
-        )
-    })
-    .await;
-    let ProviderEvent::Status {
-        status: ConnStatus::Failed { error },
-        ..
-    } = ev
-    else {
-        panic!("retried instead of failing: {ev:?}");
-    };
-    assert!(error.contains(uri), "{error}");
-    // The worker has ended: its channel closes with nothing more sent.
-    let rest = tokio::time::timeout(T, rx.recv())
-        .await
-        .expect("worker ended");
-    assert_eq!(rest, None);
-    drop(host);
-}
-
-/// A socket that is not there (libvirtd not started yet) is retried: it may come up.
-#[tokio::test]
-async fn worker_retries_a_host_that_does_not_answer_yet() {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let uri = "qemu:///system?socket=/nonexistent/novacron-libvirt-sock";
-    let _host = spawn_host(0, HostOptions::new(uri), tx).unwrap();
     let ev = common::wait_for(&mut rx, T, "the first failure", |e| {
         matches!(
             e,
@@ -216,15 +187,37 @@ async fn worker_retries_a_host_that_does_not_answer_yet() {
         )
     })
     .await;
+    let ProviderEvent::Status { status, .. } = ev else {
+        unreachable!()
+    };
+    (host, rx, status)
+}
+
+/// A URI libvirt refuses as such (here the test driver's file is not there) is said once and
+/// not retried: retrying every 30 s would only repeat the error. The worker stops.
+#[tokio::test]
+async fn worker_does_not_retry_a_uri_libvirt_refuses() {
+    let uri = "test:///nonexistent/novacron-node.xml";
+    let (_host, mut rx, status) = first_failure(uri).await;
+    let ConnStatus::Failed { error } = status else {
+        panic!("retried instead of failing: {status:?}");
+    };
+    assert!(error.contains(uri), "{error}");
+    // The worker has ended: its channel closes with nothing more sent.
+    let rest = tokio::time::timeout(T, rx.recv())
+        .await
+        .expect("worker ended");
+    assert_eq!(rest, None);
+}
+
+/// A socket that is not there (libvirtd not started yet) is retried: it may come up.
+#[tokio::test]
+async fn worker_retries_a_host_that_does_not_answer_yet() {
+    let uri = "qemu:///system?socket=/nonexistent/novacron-libvirt-sock";
+    let (_host, mut rx, status) = first_failure(uri).await;
     assert!(
-        matches!(
-            ev,
-            ProviderEvent::Status {
-                status: ConnStatus::Disconnected { .. },
-                ..
-            }
-        ),
-        "{ev:?}"
+        matches!(status, ConnStatus::Disconnected { .. }),
+        "{status:?}"
     );
     common::wait_for(&mut rx, T, "the retry", |e| {
         matches!(

@@ -16,6 +16,13 @@ fn palette(s: &mut State, line: &str) -> Vec<Effect> {
     update(s, Msg::Input(InputKey::Enter), T0)
 }
 
+fn connect_effect(host: usize, uri: &str) -> Vec<Effect> {
+    vec![Effect::Connect {
+        host,
+        uri: uri.into(),
+    }]
+}
+
 fn status(s: &mut State, host: usize, status: ConnStatus) {
     update(s, Msg::Provider(ProviderEvent::Status { host, status }), T0);
 }
@@ -24,13 +31,7 @@ fn status(s: &mut State, host: usize, status: ConnStatus) {
 fn palette_connect_adds_a_host() {
     let mut s = state();
     let eff = palette(&mut s, "connect test:///default");
-    assert_eq!(
-        eff,
-        vec![Effect::Connect {
-            host: 2,
-            uri: "test:///default".into()
-        }]
-    );
+    assert_eq!(eff, connect_effect(2, "test:///default"));
     assert_eq!(s.hosts[2].label, "test");
     assert_eq!(s.hosts[2].status, ConnStatus::Connecting);
 }
@@ -71,13 +72,7 @@ fn a_host_connected_after_a_removal_gets_a_new_id() {
     assert_eq!(names(&s), vec!["batch", "db-main", "web-1"]);
     let eff = palette(&mut s, "connect qemu+ssh://kvm2/system");
     // Id 1 belonged to the removed worker: a late event of its must not reach the new one.
-    assert_eq!(
-        eff,
-        vec![Effect::Connect {
-            host: 2,
-            uri: "qemu+ssh://kvm2/system".into()
-        }]
-    );
+    assert_eq!(eff, connect_effect(2, "qemu+ssh://kvm2/system"));
     status(
         &mut s,
         1,
@@ -121,13 +116,7 @@ fn a_failed_host_is_journalled_and_connect_tries_it_again() {
     });
     assert!(noted, "{:?}", s.journal);
     let eff = palette(&mut s, "connect qemu:///nonexistent");
-    assert_eq!(
-        eff,
-        vec![Effect::Connect {
-            host: 2,
-            uri: "qemu:///nonexistent".into()
-        }]
-    );
+    assert_eq!(eff, connect_effect(2, "qemu:///nonexistent"));
     assert_eq!(s.hosts[2].status, ConnStatus::Connecting);
     // A host that is not failed is not connected twice.
     assert!(palette(&mut s, "connect qemu:///system").is_empty());
