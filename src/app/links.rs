@@ -56,6 +56,8 @@ pub fn disconnect(state: &mut State, which: &str) -> Vec<Effect> {
         return Vec::new();
     };
     let h = state.hosts.remove(pos);
+    // First: closing a detail pane open on one of its VMs says so over this.
+    note(state, &h.uri, format!("disconnect {}", h.uri));
     opflow::abandon_host(state, h.id, &format!("{} was disconnected", h.label));
     let gone: Vec<String> = state
         .vms
@@ -73,7 +75,6 @@ pub fn disconnect(state: &mut State, which: &str) -> Vec<Effect> {
         .min(state.hosts.len().saturating_sub(1));
     relabel(state);
     super::rows::rebuild(state);
-    note(state, &h.uri, format!("disconnect {}", h.uri));
     vec![Effect::Disconnect { host: h.id }]
 }
 

@@ -66,6 +66,22 @@ fn disconnect_drops_the_host_its_vms_and_its_operations() {
 }
 
 #[test]
+fn disconnect_closes_a_detail_pane_open_on_one_of_its_vms() {
+    let mut s = state();
+    select(&mut s, "web-2");
+    act(&mut s, Action::OpenDetail);
+    assert_eq!(s.view.screen, super::state::Screen::Detail);
+    palette(&mut s, "disconnect kvm2");
+    // Not the next row's VM under the same keys: back to the table, and said why.
+    assert_eq!(s.view.screen, super::state::Screen::Table);
+    let f = s.flash.clone().unwrap().text;
+    assert!(
+        f.contains("web-2 is no longer on qemu+ssh://kvm2/system"),
+        "{f}"
+    );
+}
+
+#[test]
 fn a_host_connected_after_a_removal_gets_a_new_id() {
     let mut s = state();
     palette(&mut s, "disconnect qemu+ssh://kvm2/system");

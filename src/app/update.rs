@@ -446,13 +446,24 @@ fn upsert(state: &mut State, vm: Vm) {
     }
 }
 
-/// A VM no longer known: its row and its detectors go.
+/// A VM no longer known: its row and its detectors go. A detail pane open on it closes
+/// (it would otherwise show the next row, and the operation keys would act on that VM).
 pub fn forget_vm(state: &mut State, host: HostId, uri: &str, uuid: &str) {
     state.anomalies.forget(&ingest::vm_entity(uri, uuid));
-    state.vms.remove(&VmId {
+    let id = VmId {
         host,
         uuid: uuid.to_string(),
-    });
+    };
+    let gone = state.vms.remove(&id);
+    if state.view.screen == Screen::Detail && state.view.selected.as_ref() == Some(&id) {
+        state.view.back();
+        let name = gone.map_or_else(|| uuid.to_string(), |e| e.vm.name);
+        flash(
+            state,
+            format!("{name} is no longer on {uri}: its detail pane closed"),
+            true,
+        );
+    }
 }
 
 fn on_provider(state: &mut State, ev: ProviderEvent) -> Vec<Effect> {
