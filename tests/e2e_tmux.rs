@@ -415,3 +415,32 @@ fn a_refused_connect_is_not_retried_and_disconnect_removes_the_host() {
     t.keys(&["q"]);
     assert_eq!(t.wait_exit().trim(), "EXIT=0");
 }
+
+/// libxml2 and libvirt print their own warnings on stderr ("I/O warning : failed to load
+/// external entity"): while the console owns the terminal they go to a file beside the log,
+/// not over the screen, and the shell gets its stderr back afterwards.
+#[test]
+fn library_warnings_do_not_draw_over_the_screen() {
+    let t = Tmux::start("nc-e2e-stderr", "-c test:///default --read-only");
+    t.wait_screen("the table", Duration::from_secs(15), |s| {
+        s.contains("│test")
+    });
+    t.keys(&[":"]);
+    t.keys(&["-l", "connect test:///nonexistent/novacron-e2e.xml"]);
+    t.keys(&["Enter"]);
+    let s = t.wait_screen("the refusal", Duration::from_secs(10), |s| {
+        s.contains("failed (H)")
+    });
+    assert!(!s.contains("I/O warning"), "{s}");
+    assert!(
+        s.starts_with("novacron │"),
+        "the header stays on the first line:\n{s}"
+    );
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit().trim(), "EXIT=0");
+    let after = t.screen();
+    assert!(!after.contains("I/O warning"), "{after}");
+    let file = t.dir.path().join("state/novacron/novacron.stderr");
+    let kept = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(kept.contains("failed to load external entity"), "{kept:?}");
+}

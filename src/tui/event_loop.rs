@@ -194,6 +194,9 @@ pub async fn run(cfg: Config, store: SharedStore, note: Option<StoreNote>) -> an
         history,
         analysis: cfg.analysis.clone(),
     };
+    // The terminal first: a first connection's library warnings go to the file, not the shell.
+    let stderr_file = crate::logging::state_dir().join("novacron.stderr");
+    let mut term = terminal::init(&stderr_file).context("cannot set up the terminal")?;
     for (i, uri) in cfg.uris.iter().enumerate() {
         rt.connect(i, uri);
     }
@@ -201,7 +204,6 @@ pub async fn run(cfg: Config, store: SharedStore, note: Option<StoreNote>) -> an
         crate::app::opflow::journal(&mut state, "novacron", "history", note, status, None);
     }
 
-    let mut term = terminal::init().context("cannot set up the terminal")?;
     let mut chans = Channels {
         provider: &mut rx,
         internal: &mut msg_rx,
