@@ -306,3 +306,38 @@ fn metrics_table_speaks_units_and_explains_an_empty_range() {
         "{disk}"
     );
 }
+
+/// Samples a few seconds apart fit the 1000 rows of `metrics`: printed as polled, each at its
+/// own second, rather than averaged into buckets of range ÷ 1000.
+#[test]
+fn metrics_prints_dense_samples_as_polled_when_they_fit() {
+    use novacron::store::{HistoryStore, Sample, SeriesKey, SledStore, StoreConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let now = row_start_with_slack();
+    let history = dir.path().join("history");
+    let uri = seed_analysis_history(dir.path(), &history, now);
+    let key = SeriesKey::new(
+        format!("vm/{uri}/00000000-0000-4000-8000-00000000a001"),
+        "cpu_pct",
+    );
+    let batch: Vec<(SeriesKey, Sample)> = (0..250)
+        .map(|i| {
+            let ts_ms = now - 280_000 + i * 1_000 + 500;
+            (key.clone(), Sample { ts_ms, value: 20.0 })
+        })
+        .collect();
+    let mut store = SledStore::open(&history, StoreConfig::default()).unwrap();
+    store.append(&batch).unwrap();
+    store.flush().unwrap();
+    drop(store);
+    let out = String::from_utf8(run(
+        dir.path(),
+        &uri,
+        &["metrics", SEEDED_VM, "--metric", "cpu", "--since", "1h"],
+    ))
+    .unwrap();
+    let head = out.lines().next().unwrap();
+    assert!(head.contains("(as polled)"), "{out}");
+    let rows = out.lines().skip(1).count();
+    assert!((250..=262).contains(&rows), "{rows} rows: {out}");
+}

@@ -132,9 +132,10 @@ pub fn metrics(
         step_ms: None,
     };
     let mut r = store.query(&q).map_err(|e| Failure::usage(e.to_string()))?;
-    let as_polled = r.points.iter().all(|p| p.count <= 1);
-    if as_polled {
-        r.points = unbucketed(store.as_ref(), &q, r.tier)?;
+    let polled = unbucketed(store.as_ref(), &q, &r)?;
+    let as_polled = polled.is_some();
+    if let Some(points) = polled {
+        r.points = points;
         // Each point stands alone: raw samples at their own times (no step), rollups at
         // their tier's.
         r.step_ms = match r.tier {
@@ -222,30 +223,43 @@ fn table(out: &mut String, name: &str, uri: &str, m: Metric, r: &QueryResult, as
     }
 }
 
-/// The points of `q` when no bucket holds more than one: each at its own time rather than its
-/// bucket's start, which moved with `--since`. Raw samples as polled; a rollup tier's points
-/// at the start of their minute or hour.
-fn unbucketed(store: &dyn HistoryStore, q: &Query, tier: Tier) -> Result<Vec<Point>, Failure> {
+/// The points of `q` (answered by `r`) one row each, at its own time rather than its bucket's
+/// start (which moved with `--since`), when they fit in the answer's budget: the raw samples
+/// when the range lies in the raw tier and holds at most `q.max_points`, or a rollup tier's
+/// points at the start of their minute or hour when no bucket holds more than one. `None`:
+/// the buckets stand.
+fn unbucketed(
+    store: &dyn HistoryStore,
+    q: &Query,
+    r: &QueryResult,
+) -> Result<Option<Vec<Point>>, Failure> {
     let fail = |e: crate::store::StoreError| Failure::usage(e.to_string());
-    if tier != Tier::Raw {
+    if r.tier != Tier::Raw {
+        if r.points.iter().any(|p| p.count > 1) {
+            return Ok(None);
+        }
         let native = Query {
             max_points: None,
-            step_ms: Some(tier.resolution_ms(1)),
+            step_ms: Some(r.tier.resolution_ms(1)),
             ..q.clone()
         };
-        return Ok(store.query(&native).map_err(fail)?.points);
+        return Ok(Some(store.query(&native).map_err(fail)?.points));
     }
     let raw = store.raw_range(&q.key, q.from_ms, q.to_ms).map_err(fail)?;
-    Ok(raw
-        .into_iter()
-        .map(|s| Point {
-            ts_ms: s.ts_ms,
-            min: s.value,
-            max: s.value,
-            avg: s.value,
-            count: 1,
-        })
-        .collect())
+    if raw.len() > q.max_points.unwrap_or(usize::MAX) {
+        return Ok(None);
+    }
+    Ok(Some(
+        raw.into_iter()
+            .map(|s| Point {
+                ts_ms: s.ts_ms,
+                min: s.value,
+                max: s.value,
+                avg: s.value,
+                count: 1,
+            })
+            .collect(),
+    ))
 }
 
 /// `novacron history stats [--json]`.
