@@ -444,3 +444,41 @@ fn library_warnings_do_not_draw_over_the_screen() {
     let kept = std::fs::read_to_string(&file).unwrap_or_default();
     assert!(kept.contains("failed to load external entity"), "{kept:?}");
 }
+
+/// The console lock of a host follows `:disconnect` and `:connect`: a host one console has let
+/// go of can be managed by another, and taking it back is refused while that one runs.
+#[test]
+fn host_locks_follow_connect_and_disconnect() {
+    let a = Tmux::start("nc-e2e-lock-a", "-c test:///default --no-history");
+    a.wait_screen("console A", Duration::from_secs(15), |s| {
+        s.contains("│test")
+    });
+    a.keys(&[":"]);
+    a.keys(&["-l", "disconnect test"]);
+    a.keys(&["Enter"]);
+    a.wait_screen("A without hosts", Duration::from_secs(5), |s| {
+        !s.contains("│test")
+    });
+    let shared = a.dir.path().to_path_buf();
+    let b = Tmux::start_in(
+        "nc-e2e-lock-b",
+        tempfile::tempdir().unwrap(),
+        &shared,
+        "-c test:///default --no-history",
+    );
+    let s = b.wait_screen("console B", Duration::from_secs(15), |s| {
+        s.contains("│test") || s.contains("EXIT=")
+    });
+    assert!(!s.contains("already managing"), "{s}");
+    a.keys(&[":"]);
+    a.keys(&["-l", "connect test:///default"]);
+    a.keys(&["Enter"]);
+    let s = a.wait_screen("A refused", Duration::from_secs(10), |s| {
+        s.contains("not retried")
+    });
+    assert!(s.contains("already managing"), "{s}");
+    b.keys(&["q"]);
+    assert_eq!(b.wait_exit().trim(), "EXIT=0");
+    a.keys(&["q"]);
+    assert_eq!(a.wait_exit().trim(), "EXIT=0");
+}

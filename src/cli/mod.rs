@@ -516,9 +516,8 @@ fn tui(cfg: config::Config) -> Result<(), Failure> {
         .map_err(|e| Failure::usage(format!("cannot start the async runtime: {e}")))?;
     let (store, note) = open_store(&cfg)?;
     let server = serve_history(&store);
-    let res = rt.block_on(crate::tui::event_loop::run(cfg, store, note));
+    let res = rt.block_on(crate::tui::event_loop::run(cfg, store, note, locks));
     drop(server);
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
-    drop(locks);
     res.map_err(|e| Failure::usage(format!("{e:#}")))
 }

@@ -2,6 +2,7 @@
 //! go through `app::update`; effects are dispatched to host workers. It never blocks: libvirt
 //! calls live on the worker threads.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -16,8 +17,9 @@ use crate::app::live::Cadence;
 use crate::app::state::Settings;
 use crate::app::{update, Effect, Msg, State};
 use crate::config::Config;
+use crate::lock::HostLock;
 use crate::provider::libvirt::{spawn_host, HostHandle, HostOptions};
-use crate::provider::{ProviderCmd, ProviderEvent};
+use crate::provider::{ConnStatus, ProviderCmd, ProviderEvent};
 use crate::store::writer::SharedStore;
 use crate::ui::{self, Theme};
 
@@ -33,10 +35,30 @@ struct Runtime {
     opts: HostOptions,
     history: History,
     analysis: crate::config::analysis::AnalysisSettings,
+    /// Per-host console locks held by this console (none when read-only), by host id.
+    locks: HashMap<usize, HostLock>,
 }
 
 impl Runtime {
     fn connect(&mut self, host: usize, uri: &str) {
+        // A console that may change VMs manages a host alone, as at start: a host added with
+        // :connect that another console manages is refused with that console's pid.
+        if !self.opts.read_only && !self.locks.contains_key(&host) {
+            match crate::lock::lock_host(&crate::logging::state_dir(), uri) {
+                Ok(l) => {
+                    self.locks.insert(host, l);
+                }
+                Err(e) => {
+                    let _ = self.tx.send(ProviderEvent::Status {
+                        host,
+                        status: ConnStatus::Failed {
+                            error: e.to_string(),
+                        },
+                    });
+                    return;
+                }
+            }
+        }
         let opts = HostOptions {
             uri: uri.to_string(),
             ..self.opts.clone()
@@ -78,10 +100,12 @@ impl Runtime {
                 }
                 Effect::Connect { host, uri } => self.connect(host, &uri),
                 Effect::Disconnect { host } => {
-                    // Dropping the handle tells the worker to stop.
+                    // Dropping the handle tells the worker to stop; the host's lock goes with
+                    // it, so another console may manage it.
                     if let Some(h) = self.hosts.get_mut(host) {
                         *h = None;
                     }
+                    self.locks.remove(&host);
                 }
                 Effect::Record(points) => self.history.record(points),
                 Effect::LoadHistory {
@@ -165,7 +189,14 @@ pub type StoreNote = (String, crate::app::state::JournalStatus);
 ///
 /// # Errors
 /// Terminal I/O errors.
-pub async fn run(cfg: Config, store: SharedStore, note: Option<StoreNote>) -> anyhow::Result<()> {
+/// Runs the console until quit. `locks`: the console locks of `cfg.uris`, in that order
+/// (empty when read-only).
+pub async fn run(
+    cfg: Config,
+    store: SharedStore,
+    note: Option<StoreNote>,
+    locks: Vec<HostLock>,
+) -> anyhow::Result<()> {
     let theme = Theme::new(&cfg.theme, cfg.color);
     let settings = Settings {
         read_only: cfg.read_only,
@@ -193,6 +224,7 @@ pub async fn run(cfg: Config, store: SharedStore, note: Option<StoreNote>) -> an
         opts,
         history,
         analysis: cfg.analysis.clone(),
+        locks: locks.into_iter().enumerate().collect(),
     };
     // The terminal first: a first connection's library warnings go to the file, not the shell.
     let stderr_file = crate::logging::state_dir().join("novacron.stderr");
