@@ -281,7 +281,16 @@ fn bad_input_names_the_file_and_line() {
     for (rows, said) in [
         (
             "2024-01-01 00:00:00,1\nsoon,2\n",
-            "line 3: timestamp \"soon\" is not YYYY-MM-DD",
+            "line 3: timestamp \"soon\" is not a date and time: write YYYY-MM-DD",
+        ),
+        (
+            "2024-01-01 00:00:00,1\n2024-02-30 00:00:00,2\n",
+            "line 3: timestamp \"2024-02-30 00:00:00\" is not a date and time",
+        ),
+        (
+            // 00:30 at +02:00 is 22:30 the day before, in UTC.
+            "2024-01-01 00:00:00,1\n2024-01-01T00:30:00+02:00,2\n",
+            "line 3: timestamp \"2024-01-01T00:30:00+02:00\" is before line 2's (2024-01-01 00:00:00)",
         ),
         (
             "2024-01-01 00:05:00,1\n2024-01-01 00:00:00,2\n",

@@ -95,7 +95,9 @@ fn time_of(
 ) -> Result<NaiveDateTime, Failure> {
     let at = parse_ts(text).ok_or_else(|| {
         Failure::usage(format!(
-            "{}: line {line}: timestamp {text:?} is not YYYY-MM-DD HH:MM:SS (or ISO 8601)",
+            "{}: line {line}: timestamp {text:?} is not a date and time: write YYYY-MM-DD \
+             HH:MM:SS (UTC), or ISO 8601 with T, fractional seconds, Z or an offset such as \
+             +02:00",
             path.display()
         ))
     })?;
@@ -144,9 +146,13 @@ pub fn read_all(files: &[PathBuf]) -> Result<Vec<Series>, Failure> {
 }
 
 /// A timestamp as `YYYY-MM-DD HH:MM:SS`, from that form or ISO 8601 (`T`, fractional
-/// seconds, a trailing `Z`).
+/// seconds, a trailing `Z`, or an offset, read as the same instant in UTC).
 #[must_use]
 pub fn parse_ts(text: &str) -> Option<NaiveDateTime> {
+    // With an offset (+02:00): the same instant in UTC, as the other forms are read.
+    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(text.trim()) {
+        return Some(d.naive_utc());
+    }
     let t = text.trim().trim_end_matches('Z');
     [
         "%Y-%m-%d %H:%M:%S%.f",
