@@ -10,6 +10,7 @@ use ratatui::Frame;
 use crate::app::state::{SortKey, VmEntry};
 use crate::app::State;
 use crate::domain::Metric;
+use crate::provider::ConnStatus;
 use crate::ui::format::{fit, kib};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::spark_text;
@@ -276,11 +277,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let mut ts = TableState::default().with_selected(selected);
     f.render_stateful_widget(table, area, &mut ts);
     if state.rows.is_empty() {
-        let msg = if state.vms.is_empty() {
-            "no VMs yet (waiting for the connection)"
-        } else {
-            "no VM matches the filter (esc clears it)"
-        };
+        let msg = empty_message(state);
         let inner = Rect {
             x: area.x + 2,
             y: area.y + 2,
@@ -288,6 +285,32 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             height: 1.min(area.height.saturating_sub(2)),
         };
         f.render_widget(Span::styled(msg, theme.dim), inner);
+    }
+}
+
+/// Why the table is empty, so an operator knows whether to wait, fix a host or clear a filter.
+fn empty_message(state: &State) -> &'static str {
+    if !state.vms.is_empty() {
+        return "no VM matches the filter (esc clears it)";
+    }
+    let waiting = state.hosts.iter().any(|h| {
+        matches!(
+            h.status,
+            ConnStatus::Connecting | ConnStatus::Disconnected { .. }
+        )
+    });
+    if state.hosts.is_empty() {
+        "no hosts (:connect URI adds one)"
+    } else if waiting {
+        "no VMs yet (waiting for the connection)"
+    } else if state
+        .hosts
+        .iter()
+        .all(|h| matches!(h.status, ConnStatus::Failed { .. }))
+    {
+        "no VMs: no host could be connected (see the header; :connect URI tries again)"
+    } else {
+        "no VMs are defined on the connected hosts"
     }
 }
 
@@ -303,6 +326,29 @@ mod tests {
             state,
             ip: 12,
         }
+    }
+
+    #[test]
+    fn an_empty_table_says_whether_to_wait_fix_a_host_or_clear_the_filter() {
+        use crate::app::fixtures;
+        let mut s = fixtures::state();
+        s.rows.clear();
+        assert!(empty_message(&s).contains("filter"));
+        s.vms.clear();
+        assert_eq!(
+            empty_message(&s),
+            "no VMs are defined on the connected hosts"
+        );
+        s.hosts[1].status = ConnStatus::Connecting;
+        assert!(empty_message(&s).contains("waiting"));
+        for h in &mut s.hosts {
+            h.status = ConnStatus::Failed {
+                error: "no such file".into(),
+            };
+        }
+        assert!(empty_message(&s).contains("no host could be connected"));
+        s.hosts.clear();
+        assert!(empty_message(&s).contains(":connect URI"));
     }
 
     #[test]
