@@ -47,21 +47,48 @@ pub fn init_tui(dir: &Path) -> std::io::Result<(LogGuard, PathBuf)> {
     Ok((LogGuard { _file: Some(guard) }, path))
 }
 
-/// Logging for headless commands: warnings and errors to stderr.
+/// Logging for headless commands: warnings and errors to stderr, as `novacron: warning: …`
+/// lines like the commands' own errors (no timestamps or escape codes in a report's stderr).
 pub fn init_cli() -> LogGuard {
     let f = EnvFilter::try_from_env("NOVACRON_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
     let _ = tracing_subscriber::registry()
         .with(
             fmt::layer()
                 .with_writer(std::io::stderr)
-                .with_target(false)
-                // Escape codes only for a terminal that shows them, not a log file or a pipe.
-                .with_ansi(
-                    std::io::IsTerminal::is_terminal(&std::io::stderr())
-                        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-                )
+                .with_ansi(false)
+                .event_format(CliFormat)
                 .with_filter(f),
         )
         .try_init();
     LogGuard { _file: None }
+}
+
+/// `novacron: warning: message key=value`.
+struct CliFormat;
+
+impl<S, N> fmt::FormatEvent<S, N> for CliFormat
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &fmt::FmtContext<'_, S, N>,
+        mut w: fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        write!(w, "novacron: {}: ", level_word(*event.metadata().level()))?;
+        ctx.field_format().format_fields(w.by_ref(), event)?;
+        writeln!(w)
+    }
+}
+
+fn level_word(level: tracing::Level) -> &'static str {
+    match level {
+        tracing::Level::ERROR => "error",
+        tracing::Level::WARN => "warning",
+        tracing::Level::INFO => "info",
+        tracing::Level::DEBUG => "debug",
+        tracing::Level::TRACE => "trace",
+    }
 }

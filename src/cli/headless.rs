@@ -259,7 +259,10 @@ pub fn vm(cfg: &Config, op: Op, name: &str, timeout: Duration, force: bool) -> R
     }
     let started = Instant::now();
     ops::run_op(conn, &uuid, op).map_err(|e| Failure::op(format!("{op} {name} on {uri}: {e}")))?;
-    tracing::info!(%uri, vm = name, "{op} accepted; equivalent: {}", op.virsh(uri, name));
+    tracing::info!(
+        "{uri}: {name}: {op} accepted; equivalent: {}",
+        op.virsh(uri, name)
+    );
     let Some(done) = target_state(op) else {
         tell(&format!("{name}: {op} accepted by libvirt\n"));
         return Ok(());

@@ -508,7 +508,11 @@ fn tui(cfg: config::Config) -> Result<(), Failure> {
     }
     let (_guard, log_path) = crate::logging::init_tui(&dir)
         .map_err(|e| Failure::usage(format!("cannot create state dir {}: {e}", dir.display())))?;
-    tracing::info!(uris = ?cfg.uris, log = %log_path.display(), "novacron starting");
+    tracing::info!(
+        "novacron starting on {} (log {})",
+        cfg.uris.join(", "),
+        log_path.display()
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

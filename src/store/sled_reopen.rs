@@ -123,14 +123,14 @@ impl SledKv {
                 self.swept.bytes += s.bytes;
                 if s.skipped {
                     tracing::warn!(
-                        path = %self.path.display(),
-                        "sled's snapshot was not as expected; orphaned blob files kept"
+                        "{}: sled's snapshot was not as expected; orphaned blob files kept",
+                        self.path.display()
                     );
                 }
             }
             Err(e) => tracing::warn!(
-                path = %self.path.display(),
-                "sweeping orphaned sled blob files: {e}"
+                "{}: sweeping orphaned sled blob files: {e}",
+                self.path.display()
             ),
         }
     }

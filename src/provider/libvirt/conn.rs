@@ -272,7 +272,7 @@ impl Worker {
                 // A URI that has never worked and that libvirt refuses as such is not
                 // retried: the operator corrects it (`:connect`) or removes the host.
                 Err(e @ LibvirtError::Connect { lasting: true, .. }) if !ever_up => {
-                    tracing::warn!(uri = %self.opts.uri, "not retried: {e}");
+                    tracing::warn!("{}: not retried: {e}", self.opts.uri);
                     self.status(ConnStatus::Failed {
                         error: e.to_string(),
                     });
@@ -280,7 +280,10 @@ impl Worker {
                 }
                 Err(e) => e.to_string(),
             };
-            tracing::warn!(uri = %self.opts.uri, "disconnected: {error}; retrying in {backoff:?}");
+            tracing::warn!(
+                "{}: disconnected: {error}; retrying in {backoff:?}",
+                self.opts.uri
+            );
             if !self.status(ConnStatus::Disconnected {
                 error,
                 retry_in: backoff,
@@ -336,7 +339,10 @@ impl Worker {
         match EventRegistration::register(conn, &(on_event as Arc<events::EventSink>), on_close) {
             Ok(r) => Some(r),
             Err(e) => {
-                tracing::warn!(uri = %self.opts.uri, "domain events unavailable, relying on polls: {e}");
+                tracing::warn!(
+                    "{}: domain events unavailable, relying on polls: {e}",
+                    self.opts.uri
+                );
                 None
             }
         }
@@ -345,7 +351,7 @@ impl Worker {
     fn session(&self, conn: &Connect, poller: &mut Poller) -> SessionEnd {
         if let Err(e) = conn.set_keep_alive(self.opts.keepalive_interval, self.opts.keepalive_count)
         {
-            tracing::debug!(uri = %self.opts.uri, "keepalive not set: {}", message(&e));
+            tracing::debug!("{}: keepalive not set: {}", self.opts.uri, message(&e));
         }
         let _registration = self.register_events(conn);
         let hostname = conn.hostname().unwrap_or_else(|_| self.opts.uri.clone());
@@ -379,7 +385,7 @@ impl Worker {
                         if !conn.is_alive().unwrap_or(false) {
                             return SessionEnd::Lost(e.to_string());
                         }
-                        tracing::debug!(uri = %self.opts.uri, "poll failed: {e}");
+                        tracing::debug!("{}: poll failed: {e}", self.opts.uri);
                     }
                 }
             }
@@ -456,8 +462,8 @@ impl Worker {
             .spawn(move || {
                 let result = ops::run_op(&conn, &uuid, op);
                 match &result {
-                    Ok(()) => tracing::info!(%uri, vm = %name, "{op}: accepted by libvirt"),
-                    Err(e) => tracing::warn!(%uri, vm = %name, "{op} failed: {e}"),
+                    Ok(()) => tracing::info!("{uri}: {name}: {op} accepted by libvirt"),
+                    Err(e) => tracing::warn!("{uri}: {name}: {op} failed: {e}"),
                 }
                 let _ = app.send(ProviderEvent::OpResult { id, result });
             });
