@@ -2,7 +2,7 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Clear, Paragraph};
 use ratatui::Frame;
 
 use crate::app::state::Overlay;
@@ -42,29 +42,85 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         ]),
         _ => {
             if let Some(fl) = &state.flash {
-                Line::from(Span::styled(
-                    crate::ui::format::fit(&fl.text, area.width),
-                    if fl.error { theme.error } else { theme.ok },
-                ))
-            } else {
-                let mut spans = Vec::new();
-                let read_only = state.settings.read_only;
-                // Operations only where the reducer runs them.
-                let ops = if read_only || !state.vm_in_view() {
-                    &OPS[..0]
-                } else {
-                    &OPS[..]
-                };
-                for &(action, label) in ops.iter().chain(&HINTS) {
-                    if let Some(h) = state.help.iter().find(|h| h.action == action) {
-                        let key = h.keys.split(' ').next().unwrap_or("");
-                        spans.push(Span::styled(key.to_string(), theme.accent));
-                        spans.push(Span::styled(format!(" {label}  "), theme.dim));
-                    }
-                }
-                Line::from(spans)
+                render_flash(&fl.text, fl.error, theme, f, area);
+                return;
             }
+            let mut spans = Vec::new();
+            let read_only = state.settings.read_only;
+            // Operations only where the reducer runs them.
+            let ops = if read_only || !state.vm_in_view() {
+                &OPS[..0]
+            } else {
+                &OPS[..]
+            };
+            for &(action, label) in ops.iter().chain(&HINTS) {
+                if let Some(h) = state.help.iter().find(|h| h.action == action) {
+                    let key = h.keys.split(' ').next().unwrap_or("");
+                    spans.push(Span::styled(key.to_string(), theme.accent));
+                    spans.push(Span::styled(format!(" {label}  "), theme.dim));
+                }
+            }
+            Line::from(spans)
         }
     };
     f.render_widget(Paragraph::new(line), area);
+}
+
+/// A message longer than the line takes the lines above it (up to [`FLASH_LINES`]), over the
+/// bottom of the pane, rather than losing its end.
+fn render_flash(text: &str, error: bool, theme: &Theme, f: &mut Frame, area: Rect) {
+    let lines = flash_lines(text, area.width);
+    let up = u16::try_from(lines.len().saturating_sub(1))
+        .unwrap_or(0)
+        .min(area.y);
+    let area = Rect {
+        y: area.y - up,
+        height: area.height + up,
+        ..area
+    };
+    let style = if error { theme.error } else { theme.ok };
+    let text: Vec<Line> = lines
+        .into_iter()
+        .map(|l| Line::from(Span::styled(l, style)))
+        .collect();
+    f.render_widget(Clear, area);
+    f.render_widget(Paragraph::new(text), area);
+}
+
+/// Most lines a flash message takes; a longer one ends in "…".
+const FLASH_LINES: usize = 3;
+
+/// The flash message wrapped between words to `width`, continuation lines indented.
+fn flash_lines(text: &str, width: u16) -> Vec<String> {
+    let width = usize::from(width);
+    let mut lines = crate::ui::format::wrap_words(text, width, 2);
+    if lines.len() > FLASH_LINES {
+        lines.truncate(FLASH_LINES);
+        if let Some(last) = lines.last_mut() {
+            let keep = width.saturating_sub(1);
+            *last = last.chars().take(keep).collect::<String>() + "…";
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_flash_wraps_onto_at_most_three_lines() {
+        assert_eq!(flash_lines("short", 80), vec!["short"]);
+        let long = "disconnected qemu+ssh://kvm2/system: 3 VMs removed from the table";
+        let two = flash_lines(long, 40);
+        assert_eq!(two.len(), 2);
+        assert!(two.iter().all(|l| l.chars().count() <= 40));
+        assert!(two[1].starts_with("  "), "{two:?}");
+        let words: Vec<&str> = two.iter().flat_map(|l| l.split_whitespace()).collect();
+        assert_eq!(words.join(" "), long, "nothing lost");
+        let huge = "word ".repeat(100);
+        let three = flash_lines(&huge, 40);
+        assert_eq!(three.len(), 3);
+        assert!(three[2].ends_with('…') && three[2].chars().count() <= 40);
+    }
 }
