@@ -11,7 +11,7 @@ use crate::app::state::HostView;
 use crate::app::State;
 use crate::domain::{Metric, Unit};
 use crate::provider::ConnStatus;
-use crate::ui::format::{ago, kib, metric};
+use crate::ui::format::{ago, fit, kib, metric, wrap_words};
 use crate::ui::theme::Theme;
 
 /// Why a host is down and what happens next; `None` while it is up or connecting.
@@ -31,19 +31,37 @@ pub fn down_text(state: &State, h: &HostView) -> Option<String> {
     }
 }
 
-/// The host's link: connected to whom, or down since when and why.
-fn link(state: &State, h: &HostView, theme: &Theme) -> Span<'static> {
-    match &h.status {
-        ConnStatus::Connecting => Span::styled("connecting…", theme.pending),
-        ConnStatus::Connected { hostname } => {
-            Span::styled(format!("● connected to {hostname}"), theme.ok)
-        }
-        _ => Span::styled(down_text(state, h).unwrap_or_default(), theme.error),
-    }
+/// The host's link: connected to whom, or down since when and why. The reason a host is
+/// down is the one long line: it wraps between words under itself rather than being cut.
+fn link(state: &State, h: &HostView, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    let (text, style) = match &h.status {
+        ConnStatus::Connecting => ("connecting…".to_string(), theme.pending),
+        ConnStatus::Connected { hostname } => (format!("● connected to {hostname}"), theme.ok),
+        _ => (down_text(state, h).unwrap_or_default(), theme.error),
+    };
+    wrap_words(&text, width.saturating_sub(LABEL).max(1), 2)
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let label = if i == 0 { "link" } else { "" };
+            Line::from(vec![
+                Span::styled(format!("{label:<LABEL$}"), theme.dim),
+                Span::styled(l, style),
+            ])
+        })
+        .collect()
 }
 
+/// Width of the figure names ("link", "cpu", …).
+const LABEL: usize = 10;
+
 /// The figures under the title: link, CPU, memory, VMs, the poll's cost.
-fn figures<'a>(state: &State, h: &HostView, theme: &Theme, link: Span<'a>) -> Vec<Line<'a>> {
+fn figures(
+    state: &State,
+    h: &HostView,
+    theme: &Theme,
+    link: Vec<Line<'static>>,
+) -> Vec<Line<'static>> {
     let m = &h.metrics;
     let v = |x: Metric| {
         m.live
@@ -57,11 +75,8 @@ fn figures<'a>(state: &State, h: &HostView, theme: &Theme, link: Span<'a>) -> Ve
         .count();
     let total = state.vms.keys().filter(|id| id.host == h.id).count();
     let unknown = |n: u64, text: String| if n == 0 { "unknown".to_string() } else { text };
-    vec![
-        Line::from(vec![
-            Span::styled(format!("{:<10}", "link"), theme.dim),
-            link,
-        ]),
+    let mut lines = link;
+    lines.extend([
         Line::from(vec![
             Span::styled(format!("{:<10}", "cpu"), theme.dim),
             Span::raw(unknown(
@@ -97,28 +112,40 @@ fn figures<'a>(state: &State, h: &HostView, theme: &Theme, link: Span<'a>) -> Ve
                 m.last_poll_ms, m.overruns
             )),
         ]),
-    ]
+    ]);
+    lines
+}
+
+/// The title with the keys while they fit, then without them, then cut.
+fn title(state: &State, h: &HostView, width: usize) -> String {
+    let head = format!(
+        " Host {} ({}/{}) · {} ",
+        h.uri,
+        state.view.host_cursor + 1,
+        state.hosts.len(),
+        state.charts.range_label()
+    );
+    let keys = " (j/k host, +/- range, f freeze, esc back) ";
+    if head.chars().count() + keys.chars().count() <= width {
+        head + keys
+    } else if head.chars().count() + " (esc back) ".chars().count() <= width {
+        head + " (esc back) "
+    } else {
+        fit(&head, u16::try_from(width).unwrap_or(u16::MAX))
+    }
 }
 
 pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let Some(h) = state.cursor_host() else {
         return;
     };
-    let link = link(state, h, theme);
-    // The reason a host is down is the one long line: it wraps rather than being cut.
     let inner = usize::from(area.width.saturating_sub(2)).max(1);
-    let link_rows = (10 + link.content.chars().count()).div_ceil(inner);
+    let link = link(state, h, theme, inner);
+    let top_rows = u16::try_from(6 + link.len()).unwrap_or(7);
     let lines = figures(state, h, theme, link);
-    let top_rows = u16::try_from(6 + link_rows).unwrap_or(7);
     let [top, charts] =
         Layout::vertical([Constraint::Length(top_rows), Constraint::Min(6)]).areas(area);
-    let title = format!(
-        " Host {} ({}/{}) · {}  (j/k host, +/- range, f freeze, esc back) ",
-        h.uri,
-        state.view.host_cursor + 1,
-        state.hosts.len(),
-        state.charts.range_label()
-    );
+    let title = title(state, h, inner);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border)
