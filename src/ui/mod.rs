@@ -4,6 +4,7 @@ pub mod format;
 pub mod panes;
 pub mod theme;
 pub mod widgets;
+pub mod wrap;
 
 #[cfg(test)]
 mod snapshot_tests;

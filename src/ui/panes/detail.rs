@@ -12,6 +12,7 @@ use crate::domain::{MemSource, Metric, Unit};
 use crate::ui::format::{kib, metric, wrap_words};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{time_chart, Series};
+use crate::ui::wrap::wrap_spans;
 
 fn block<'a>(title: String, theme: &Theme) -> Block<'a> {
     Block::default()
@@ -170,6 +171,17 @@ fn devices<'a>(e: &VmEntry, theme: &Theme, width: usize) -> Vec<Line<'a>> {
         .collect()
 }
 
+/// At most `rows` lines; when some do not fit, the last row says how many are left out
+/// (a pane that silently ends looks complete).
+fn fit_lines<'a>(mut lines: Vec<Line<'a>>, rows: usize, theme: &Theme) -> Vec<Line<'a>> {
+    if lines.len() > rows && rows > 0 {
+        let hidden = lines.len() - (rows - 1);
+        lines.truncate(rows - 1);
+        lines.push(Line::styled(format!("… {hidden} more lines"), theme.dim));
+    }
+    lines
+}
+
 /// One chart of a grid.
 pub struct ChartSpec<'a> {
     pub title: &'a str,
@@ -243,15 +255,23 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         );
         return;
     };
-    let info_h = if area.height >= 30 { 10 } else { 8 };
-    let [top, charts] =
-        Layout::vertical([Constraint::Length(info_h), Constraint::Min(6)]).areas(area);
     // The summary takes what its lines need (at most 60 %), the devices the rest: a disk's
     // path and a NIC's network are the long lines.
     let info_lines = info(state, e, theme);
     let want = u16::try_from(info_lines.iter().map(Line::width).max().unwrap_or(0) + 2)
         .unwrap_or(u16::MAX);
     let left_w = want.min(area.width.saturating_mul(60) / 100);
+    // A summary line too long for its share wraps under its value rather than losing its end,
+    // and the panes grow for it while the charts keep 12 rows.
+    let info_lines: Vec<Line> = info_lines
+        .iter()
+        .flat_map(|l| wrap_spans(&l.spans, usize::from(left_w.saturating_sub(2)), 8))
+        .collect();
+    let base = if area.height >= 30 { 10 } else { 8 };
+    let need = u16::try_from(info_lines.len() + 2).unwrap_or(u16::MAX);
+    let info_h = need.min(area.height.saturating_sub(12)).max(base);
+    let [top, charts] =
+        Layout::vertical([Constraint::Length(info_h), Constraint::Min(6)]).areas(area);
     let [left, right] =
         Layout::horizontal([Constraint::Length(left_w), Constraint::Min(10)]).areas(top);
     let c = &state.charts;
@@ -264,10 +284,10 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let title = format!(" {} · last {}{mode}{loading} ", e.vm.name, c.range_label());
     f.render_widget(Paragraph::new(info_lines).block(block(title, theme)), left);
     f.render_widget(
-        Paragraph::new(devices(
-            e,
+        Paragraph::new(fit_lines(
+            devices(e, theme, usize::from(right.width.saturating_sub(2))),
+            usize::from(right.height.saturating_sub(2)),
             theme,
-            usize::from(right.width.saturating_sub(2)),
         ))
         .block(block(" Devices ".into(), theme)),
         right,

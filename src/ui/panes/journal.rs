@@ -9,6 +9,7 @@ use crate::app::state::JournalStatus;
 use crate::app::State;
 use crate::ui::format::clock;
 use crate::ui::theme::Theme;
+use crate::ui::wrap::wrap_spans;
 
 fn status<'a>(s: &JournalStatus, theme: &Theme) -> Span<'a> {
     match s {
@@ -24,12 +25,15 @@ fn status<'a>(s: &JournalStatus, theme: &Theme) -> Span<'a> {
 
 pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let n = usize::from(area.height.saturating_sub(2));
+    let width = usize::from(area.width.saturating_sub(2));
     let skip = state.journal.len().saturating_sub(n);
-    let lines: Vec<Line> = state
+    // A long reason wraps under the entry (after its time) instead of being cut; the pane
+    // shows the newest lines.
+    let mut wrapped: Vec<Line> = state
         .journal
         .iter()
         .skip(skip)
-        .map(|e| {
+        .flat_map(|e| {
             // With several hosts a VM's name alone does not say which one.
             let host = state
                 .hosts
@@ -53,9 +57,10 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             if let Some(v) = &e.virsh {
                 spans.push(Span::styled(format!("  $ {v}"), theme.dim));
             }
-            Line::from(spans)
+            wrap_spans(&spans, width, 9)
         })
         .collect();
+    let lines = wrapped.split_off(wrapped.len().saturating_sub(n));
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border)
