@@ -246,7 +246,7 @@ fn metrics_table_speaks_units_and_explains_an_empty_range() {
         week.lines()
             .next()
             .unwrap()
-            .contains("(averaged per 44 min; each time is the start of its 44 min)"),
+            .contains("(averaged per 1 h; each time is the start of its 1 h)"),
         "{week}"
     );
     assert!(week.lines().nth(1).unwrap().contains("(min "), "{week}");

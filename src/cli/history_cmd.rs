@@ -129,7 +129,8 @@ pub fn metrics(
         from_ms: from,
         to_ms: now + 1,
         max_points: Some(1000),
-        step_ms: None,
+        // Buckets of a round size (1 h, not 43 min 12 s), still at most 1000 of them.
+        step_ms: Some(round_step((now + 1 - from).saturating_add(999) / 1000)),
     };
     let mut r = store.query(&q).map_err(|e| Failure::usage(e.to_string()))?;
     let polled = unbucketed(store.as_ref(), &q, &r)?;
@@ -179,6 +180,37 @@ pub fn metrics(
     }
     emit(&out)?;
     Ok(())
+}
+
+/// The smallest round bucket width (5 s, 1 min, 15 min, 1 h, 6 h, 1 d, …) of at least `ms`.
+fn round_step(ms: i64) -> i64 {
+    const S: i64 = 1000;
+    const M: i64 = 60 * S;
+    const H: i64 = 60 * M;
+    const D: i64 = 24 * H;
+    const LADDER: [i64; 17] = [
+        S,
+        5 * S,
+        10 * S,
+        15 * S,
+        30 * S,
+        M,
+        2 * M,
+        5 * M,
+        10 * M,
+        15 * M,
+        30 * M,
+        H,
+        2 * H,
+        3 * H,
+        6 * H,
+        12 * H,
+        D,
+    ];
+    LADDER
+        .into_iter()
+        .find(|&s| s >= ms)
+        .unwrap_or_else(|| (ms.saturating_add(D - 1) / D).saturating_mul(D))
 }
 
 /// The `metrics` table: a line saying what the rows are, then one row per point.
@@ -281,4 +313,22 @@ pub fn stats(cfg: &Config, json: bool) -> Result<(), Failure> {
         s.series, s.samples, s.bytes_on_disk, s.bytes_per_sample
     ))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_step;
+
+    #[test]
+    fn buckets_are_round_and_never_smaller_than_asked() {
+        let min = 60_000;
+        // 30 days in 1000 rows: 43.2 min asked, 1 h given.
+        assert_eq!(round_step((30 * 24 * 60 * min) / 1000), 60 * min);
+        assert_eq!(round_step(1), 1000);
+        assert_eq!(round_step(5_000), 5_000);
+        assert_eq!(round_step(5_001), 10_000);
+        assert_eq!(round_step(20 * min), 30 * min);
+        // Past a day: whole days.
+        assert_eq!(round_step(36 * 60 * min), 2 * 24 * 60 * min);
+    }
 }
