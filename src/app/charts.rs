@@ -207,20 +207,77 @@ pub fn on_live(state: &mut State, entity: &str, ts_ms: i64, values: &[(Metric, f
 }
 
 /// current/min/max/avg of a series, for chart titles: min and max from the buckets' own
-/// lows and highs in `spread` when given (else from the points).
+/// lows and highs in `spread` when given (else from the points). The average is over time:
+/// each point counts for the time until the next one (a chart of minute buckets extended by
+/// 5-second live samples would otherwise weigh the last minutes twelvefold), at most twice the
+/// usual step, so the point before a gap (a VM that was off) does not stand for the gap.
 #[must_use]
 pub fn summary(points: &[(i64, f64)], spread: &[(i64, f64, f64)]) -> Option<(f64, f64, f64, f64)> {
     let cur = points.last()?.1;
-    let (mut min, mut max, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
+    let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
     for (_, v) in points {
         min = min.min(*v);
         max = max.max(*v);
-        sum += v;
     }
     for (_, lo, hi) in spread {
         min = min.min(*lo);
         max = max.max(*hi);
     }
-    #[allow(clippy::cast_precision_loss)]
-    Some((cur, min, max, sum / points.len() as f64))
+    Some((cur, min, max, time_mean(points)))
+}
+
+/// The mean of `points` weighted by the time each stands for (see [`summary`]).
+#[allow(clippy::cast_precision_loss)]
+fn time_mean(points: &[(i64, f64)]) -> f64 {
+    let mut steps: Vec<i64> = points.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    if steps.iter().all(|&d| d <= 0) {
+        return points.iter().map(|p| p.1).sum::<f64>() / points.len() as f64;
+    }
+    let mut sorted = steps.clone();
+    sorted.sort_unstable();
+    let usual = sorted[sorted.len() / 2].max(1);
+    // The newest point counts for as long as the one before it (its own cadence).
+    steps.push(steps.last().copied().unwrap_or(usual));
+    let (mut sum, mut weight) = (0.0, 0.0);
+    for ((_, v), d) in points.iter().zip(steps) {
+        let w = d.clamp(0, 2 * usual) as f64;
+        sum += v * w;
+        weight += w;
+    }
+    if weight > 0.0 {
+        sum / weight
+    } else {
+        points.iter().map(|p| p.1).sum::<f64>() / points.len() as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_average_is_over_time_not_over_points() {
+        // An hour at 10 % in minute buckets, then a minute of 5-second samples at 100 %.
+        let mut pts: Vec<(i64, f64)> = (0..60).map(|m| (m * 60_000, 10.0)).collect();
+        pts.extend((0..12).map(|i| (3_600_000 + i * 5_000, 100.0)));
+        let (cur, min, max, avg) = summary(&pts, &[]).unwrap();
+        assert_eq!((cur, min, max), (100.0, 10.0, 100.0));
+        // 60 min at 10 and ~1 min at 100: about 11.5, where a mean of points says 25.
+        assert!((avg - 11.5).abs() < 0.5, "{avg}");
+        // A gap (the VM off for a day) does not make the point before it count for a day.
+        let gap = [
+            (0, 0.0),
+            (60_000, 0.0),
+            (120_000, 50.0),
+            (86_400_000, 0.0),
+            (86_460_000, 0.0),
+        ];
+        let (_, _, _, avg) = summary(&gap, &[]).unwrap();
+        assert!(avg < 20.0, "{avg}");
+        // Evenly spaced: the plain mean; one point: itself.
+        let even = [(0, 1.0), (10, 2.0), (20, 3.0)];
+        assert!((summary(&even, &[]).unwrap().3 - 2.0).abs() < 1e-12);
+        assert!((summary(&[(5, 7.0)], &[]).unwrap().3 - 7.0).abs() < 1e-12);
+        assert!(summary(&[], &[]).is_none());
+    }
 }
