@@ -2,54 +2,71 @@
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 use crate::app::state::{Confirm, Overlay};
 use crate::app::State;
+use crate::ui::format::{fit, wrap_words};
 use crate::ui::theme::Theme;
 
 fn confirm(c: &Confirm, theme: &Theme, f: &mut Frame, area: Rect) {
-    let r = area.centered(
-        Constraint::Length(area.width.min(64)),
-        Constraint::Length(6),
-    );
-    let text = vec![
-        Line::from(c.prompt.clone()),
+    let width = area.width.min(64);
+    // The box grows with the prompt (a long VM name wraps it) so the answer line always
+    // shows; the prompt gives way first when even that does not fit.
+    let inner = usize::from(width.saturating_sub(2));
+    let mut prompt = wrap_words(&c.prompt, inner, 0);
+    let room = usize::from(area.height.saturating_sub(4)).max(1);
+    if prompt.len() > room {
+        prompt.truncate(room);
+        if let Some(last) = prompt.last_mut() {
+            *last = fit(&format!("{last}…"), width.saturating_sub(2));
+        }
+    }
+    let height = u16::try_from(prompt.len() + 4).unwrap_or(u16::MAX);
+    let r = area.centered(Constraint::Length(width), Constraint::Length(height));
+    let mut text: Vec<Line> = prompt.into_iter().map(Line::from).collect();
+    text.extend([
+        Line::raw(""),
         Line::from(vec![
             Span::styled("y", theme.accent),
             Span::raw(" yes    "),
             Span::styled("N", theme.accent),
             Span::raw(" no (default: enter, esc)"),
         ]),
-    ];
+    ]);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.warning)
         .title(Span::styled(format!(" Confirm {} ", c.op), theme.warning));
     f.render_widget(Clear, r);
-    f.render_widget(
-        Paragraph::new(text).wrap(Wrap { trim: true }).block(block),
-        r,
-    );
+    f.render_widget(Paragraph::new(text).block(block), r);
 }
 
 fn completions(items: &[String], theme: &Theme, f: &mut Frame, area: Rect) {
     if items.is_empty() {
         return;
     }
-    let n = u16::try_from(items.len().min(8)).unwrap_or(8);
+    let shown = if items.len() > 8 { 7 } else { items.len() };
+    let more = items.len() - shown;
+    let n = u16::try_from(shown + usize::from(more > 0)).unwrap_or(8);
     let r = Rect {
         x: area.x,
         y: area.bottom().saturating_sub(n + 3),
         width: area.width.min(40),
         height: n + 2,
     };
-    let lines: Vec<Line> = items
+    let mut lines: Vec<Line> = items
         .iter()
-        .take(8)
+        .take(shown)
         .map(|i| Line::from(i.clone()))
         .collect();
+    if more > 0 {
+        lines.push(Line::styled(
+            format!("… {more} more (type to narrow)"),
+            theme.dim,
+        ));
+    }
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border)
@@ -63,5 +80,37 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         Some(Overlay::Confirm(c)) => confirm(c, theme, f, area),
         Some(Overlay::Palette { completions: c, .. }) => completions(c, theme, f, area),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    use crate::app::fixtures::{state, T0};
+    use crate::app::state::Overlay;
+    use crate::app::{update, Action, Msg};
+    use crate::ui::{render, Theme};
+
+    #[test]
+    fn a_long_name_never_hides_the_answer_line() {
+        let mut s = state();
+        update(&mut s, Msg::Action(Action::Destroy), T0);
+        let Some(Overlay::Confirm(c)) = &mut s.view.overlay else {
+            panic!("no confirmation");
+        };
+        let name = "db-primary-eu-west-1-production-cluster-node-0001-with-a-very-long-name";
+        c.prompt = format!(
+            "destroy {name} on test? Force it off like pulling the plug; unsaved guest data is lost."
+        );
+        let theme = Theme::new(&crate::config::theme::ThemeColors::default(), false);
+        for (w, h) in [(80, 24), (120, 30)] {
+            let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+            t.draw(|f| render(&s, &theme, f)).unwrap();
+            let screen = t.backend().to_string();
+            assert!(screen.contains("y yes    N no"), "{w}×{h}:\n{screen}");
+            assert!(screen.contains("guest data is lost."), "{w}×{h}:\n{screen}");
+        }
     }
 }
