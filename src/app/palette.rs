@@ -85,7 +85,10 @@ pub fn parse(line: &str) -> Result<Command, String> {
         ("forecast", Some(vm)) => Ok(Command::Forecast(vm.to_string())),
         ("capacity", None) => Ok(Command::Capacity),
         ("rightsize", None) => Ok(Command::Rightsize),
-        ("quit" | "q" | "capacity" | "rightsize", Some(extra)) => Err(format!(
+        ("quit" | "q", Some(extra)) => Err(format!(
+            "quit takes no argument (got {extra:?}); it ends the console"
+        )),
+        ("capacity" | "rightsize", Some(extra)) => Err(format!(
             "{verb} takes no argument (got {extra:?}); it covers every host and VM"
         )),
         ("forecast", None) => Err("forecast needs a VM name, e.g. :forecast web-1".into()),
