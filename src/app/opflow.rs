@@ -98,7 +98,16 @@ pub fn request(state: &mut State, vm: &VmId, op: Op) -> Vec<Effect> {
         flash(state, "no VM selected", true);
         return Vec::new();
     };
-    if entry.pending.is_some() {
+    // A destroy may overtake an operation libvirt has accepted but the guest ignores (an ACPI
+    // reboot or shutdown): that is when force-off is needed. Anything else waits its turn.
+    let overtakable = entry.pending.is_some_and(|id| {
+        op == Op::Destroy
+            && state
+                .ops
+                .get(&id)
+                .is_some_and(|p| matches!(p.stage, OpStage::Accepted { .. }))
+    });
+    if entry.pending.is_some() && !overtakable {
         flash(
             state,
             format!("{} already has an operation in progress", entry.vm.name),
@@ -162,6 +171,15 @@ pub fn send(state: &mut State, vm: &VmId, name: &str, op: Op) -> Vec<Effect> {
     }
     // The footer's last message ("reset web-1: cancelled") is about something else now.
     state.flash = None;
+    if op == Op::Destroy {
+        if let Some(old) = state.vms.get(vm).and_then(|e| e.pending) {
+            finish(
+                state,
+                old,
+                JournalStatus::Warning("overtaken by destroy".into()),
+            );
+        }
+    }
     let id: OpId = state.next_op;
     state.next_op += 1;
     let uri = state.host_uri(vm.host).to_string();

@@ -246,3 +246,35 @@ fn operations_the_state_rules_out_are_refused_before_asking() {
         "destroy is offered"
     );
 }
+
+#[test]
+fn a_destroy_may_overtake_an_accepted_operation_but_not_one_still_being_sent() {
+    let mut s = state();
+    select(&mut s, "web-1");
+    // Sent, not yet answered: nothing else may go.
+    act(&mut s, Action::Shutdown);
+    act(&mut s, Action::Destroy);
+    assert!(s.view.overlay.is_none(), "refused before asking");
+    assert!(s
+        .flash
+        .as_ref()
+        .is_some_and(|f| f.text.contains("in progress")));
+    // Accepted and waiting for an event the guest may never send: destroy asks, then goes.
+    let mut s = state();
+    accepted_shutdown(&mut s);
+    act(&mut s, Action::Reboot);
+    assert!(s
+        .flash
+        .as_ref()
+        .is_some_and(|f| f.text.contains("in progress")));
+    act(&mut s, Action::Destroy);
+    assert!(matches!(s.view.overlay, Some(Overlay::Confirm(_))));
+    let sent = key(&mut s, 'y');
+    assert_eq!(ops_sent(&sent), 1, "{sent:?}");
+    let shutdown = s.journal.iter().find(|e| e.what == "shutdown").unwrap();
+    assert_eq!(
+        shutdown.status,
+        super::state::JournalStatus::Warning("overtaken by destroy".into())
+    );
+    assert_eq!(s.ops.len(), 1, "only the destroy is pending");
+}
