@@ -62,28 +62,75 @@ pub fn fit(text: &str, width: u16) -> String {
 /// breaks; lines after the first start with `indent` spaces. A word longer than a line is cut.
 #[must_use]
 pub fn wrap_words(text: &str, width: usize, indent: usize) -> Vec<String> {
+    wrap_tagged(text.chars().map(|c| (c, ())), width, indent, ())
+        .into_iter()
+        .map(|l| l.into_iter().map(|(c, ())| c).collect())
+        .collect()
+}
+
+/// [`wrap_words`] on at most `max` lines: when it needs more, the last one kept ends in "…".
+#[must_use]
+pub fn wrap_words_at_most(text: &str, width: usize, indent: usize, max: usize) -> Vec<String> {
+    let mut lines = wrap_words(text, width, indent);
+    if lines.len() > max.max(1) {
+        lines.truncate(max.max(1));
+        if let Some(last) = lines.last_mut() {
+            *last = fit(
+                &format!("{last}…"),
+                u16::try_from(width).unwrap_or(u16::MAX),
+            );
+        }
+    }
+    lines
+}
+
+/// The word wrap behind [`wrap_words`] and `ui::wrap::wrap_spans`: characters carrying a tag
+/// (a style, or nothing) broken into lines at spaces and line breaks, as [`wrap_words`] says.
+/// The spaces it writes (between words, and the indent) carry `blank`.
+pub fn wrap_tagged<T: Copy>(
+    chars: impl IntoIterator<Item = (char, T)>,
+    width: usize,
+    indent: usize,
+    blank: T,
+) -> Vec<Vec<(char, T)>> {
     let width = width.max(1);
     let indent = indent.min(width / 2);
-    let pad = " ".repeat(indent);
-    let mut lines: Vec<String> = Vec::new();
-    let mut line = String::new();
-    // Characters on `line`, and where its words start (0 on the first line, else `indent`).
-    let (mut len, mut start) = (0, 0);
-    for (i, para) in text.split('\n').enumerate() {
+    let pad = vec![(' ', blank); indent];
+    // Paragraphs (split at line breaks) of words (split at spaces).
+    let mut paras: Vec<Vec<Vec<(char, T)>>> = vec![vec![Vec::new()]];
+    for (c, t) in chars {
+        match c {
+            '\n' => paras.push(vec![Vec::new()]),
+            ' ' => {
+                if let Some(p) = paras.last_mut() {
+                    p.push(Vec::new());
+                }
+            }
+            _ => {
+                if let Some(w) = paras.last_mut().and_then(|p| p.last_mut()) {
+                    w.push((c, t));
+                }
+            }
+        }
+    }
+    let mut lines: Vec<Vec<(char, T)>> = Vec::new();
+    let mut line: Vec<(char, T)> = Vec::new();
+    // Where the words of `line` start: 0 on the first line, else `indent`.
+    let mut start = 0;
+    for (i, para) in paras.into_iter().enumerate() {
         if i > 0 {
             lines.push(std::mem::replace(&mut line, pad.clone()));
-            (len, start) = (indent, indent);
+            start = indent;
         }
-        for word in para.split(' ') {
-            let mut word: Vec<char> = word.chars().collect();
+        for mut word in para {
             loop {
+                let len = line.len();
                 let gap = usize::from(len > start);
                 if len + gap + word.len() <= width {
                     if gap == 1 {
-                        line.push(' ');
+                        line.push((' ', blank));
                     }
-                    line.extend(word.iter());
-                    len += gap + word.len();
+                    line.append(&mut word);
                     break;
                 }
                 if len == start {
@@ -91,7 +138,7 @@ pub fn wrap_words(text: &str, width: usize, indent: usize) -> Vec<String> {
                     line.extend(word.drain(..width - len));
                 }
                 lines.push(std::mem::replace(&mut line, pad.clone()));
-                (len, start) = (indent, indent);
+                start = indent;
             }
         }
     }

@@ -1,55 +1,22 @@
 //! Word wrapping of styled text: a line of coloured spans broken between words into lines
-//! no wider than the pane, each piece keeping its colour.
+//! no wider than the pane, each piece keeping its colour ([`wrap_tagged`] does the wrapping).
 
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-/// `spans` in lines of at most `width` characters, broken at spaces; lines after the first
-/// start with `indent` spaces. A word longer than a line is cut across lines.
+use super::format::wrap_tagged;
+
+/// `spans` in lines of at most `width` characters, broken at spaces and line breaks; lines
+/// after the first start with `indent` spaces. A word longer than a line is cut across lines.
 #[must_use]
 pub fn wrap_spans(spans: &[Span<'_>], width: usize, indent: usize) -> Vec<Line<'static>> {
-    let width = width.max(1);
-    let indent = indent.min(width / 2);
-    let mut out: Vec<Vec<(char, Style)>> = vec![Vec::new()];
-    // Words with the style of each character; spaces separate them.
-    let mut words: Vec<Vec<(char, Style)>> = vec![Vec::new()];
-    for s in spans {
-        for c in s.content.chars() {
-            if c == ' ' {
-                words.push(Vec::new());
-            } else if let Some(w) = words.last_mut() {
-                w.push((c, s.style));
-            }
-        }
-    }
-    // Consecutive spaces leave empty words: kept as single spaces inside a line.
-    let mut start = 0;
-    for (i, mut word) in words.into_iter().enumerate() {
-        loop {
-            let line = out.last().map_or(0, Vec::len);
-            let gap = usize::from(i > 0 && line > start);
-            if line + gap + word.len() <= width {
-                if let Some(l) = out.last_mut() {
-                    if gap == 1 {
-                        l.push((' ', Style::default()));
-                    }
-                    l.append(&mut word);
-                }
-                break;
-            }
-            if line == start {
-                // Longer than a whole line: as much as fits, the rest on the next.
-                let rest = word.split_off(width - line);
-                if let Some(l) = out.last_mut() {
-                    l.append(&mut word);
-                }
-                word = rest;
-            }
-            out.push(vec![(' ', Style::default()); indent]);
-            start = indent;
-        }
-    }
-    out.into_iter().map(to_line).collect()
+    let chars = spans
+        .iter()
+        .flat_map(|s| s.content.chars().map(move |c| (c, s.style)));
+    wrap_tagged(chars, width, indent, Style::default())
+        .into_iter()
+        .map(to_line)
+        .collect()
 }
 
 /// Characters back into spans, one per run of the same style.

@@ -92,16 +92,7 @@ const FLASH_LINES: usize = 3;
 
 /// The flash message wrapped between words to `width`, continuation lines indented.
 fn flash_lines(text: &str, width: u16) -> Vec<String> {
-    let width = usize::from(width);
-    let mut lines = crate::ui::format::wrap_words(text, width, 2);
-    if lines.len() > FLASH_LINES {
-        lines.truncate(FLASH_LINES);
-        if let Some(last) = lines.last_mut() {
-            let keep = width.saturating_sub(1);
-            *last = last.chars().take(keep).collect::<String>() + "…";
-        }
-    }
-    lines
+    crate::ui::format::wrap_words_at_most(text, usize::from(width), 2, FLASH_LINES)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use ratatui::Frame;
 
 use crate::app::state::{Confirm, Overlay};
 use crate::app::State;
-use crate::ui::format::{fit, wrap_words};
+use crate::ui::format::wrap_words_at_most;
 use crate::ui::theme::Theme;
 
 fn confirm(c: &Confirm, theme: &Theme, f: &mut Frame, area: Rect) {
@@ -15,14 +15,8 @@ fn confirm(c: &Confirm, theme: &Theme, f: &mut Frame, area: Rect) {
     // The box grows with the prompt (a long VM name wraps it) so the answer line always
     // shows; the prompt gives way first when even that does not fit.
     let inner = usize::from(width.saturating_sub(2));
-    let mut prompt = wrap_words(&c.prompt, inner, 0);
-    let room = usize::from(area.height.saturating_sub(4)).max(1);
-    if prompt.len() > room {
-        prompt.truncate(room);
-        if let Some(last) = prompt.last_mut() {
-            *last = fit(&format!("{last}…"), width.saturating_sub(2));
-        }
-    }
+    let room = usize::from(area.height.saturating_sub(4));
+    let prompt = wrap_words_at_most(&c.prompt, inner, 0, room);
     let height = u16::try_from(prompt.len() + 4).unwrap_or(u16::MAX);
     let r = area.centered(Constraint::Length(width), Constraint::Length(height));
     let mut text: Vec<Line> = prompt.into_iter().map(Line::from).collect();
