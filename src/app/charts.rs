@@ -229,9 +229,10 @@ pub fn summary(points: &[(i64, f64)], spread: &[(i64, f64, f64)]) -> Option<(f64
 /// The mean of `points` weighted by the time each stands for (see [`summary`]).
 #[allow(clippy::cast_precision_loss)]
 fn time_mean(points: &[(i64, f64)]) -> f64 {
+    let plain = || points.iter().map(|p| p.1).sum::<f64>() / points.len() as f64;
     let mut steps: Vec<i64> = points.windows(2).map(|w| w[1].0 - w[0].0).collect();
     if steps.iter().all(|&d| d <= 0) {
-        return points.iter().map(|p| p.1).sum::<f64>() / points.len() as f64;
+        return plain();
     }
     let mut sorted = steps.clone();
     sorted.sort_unstable();
@@ -247,7 +248,7 @@ fn time_mean(points: &[(i64, f64)]) -> f64 {
     if weight > 0.0 {
         sum / weight
     } else {
-        points.iter().map(|p| p.1).sum::<f64>() / points.len() as f64
+        plain()
     }
 }
 

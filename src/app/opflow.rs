@@ -31,20 +31,14 @@ pub fn journal(
     virsh: Option<String>,
 ) -> u64 {
     // The log reads like the journal line: "HOST VM what: outcome".
-    let outcome = match &status {
-        JournalStatus::Pending => ": pending".to_string(),
-        JournalStatus::Accepted => ": accepted".to_string(),
-        JournalStatus::Done => ": done".to_string(),
-        JournalStatus::Failed(m) => format!(": failed: {m}"),
-        JournalStatus::Warning(m) => format!(": warning: {m}"),
-        JournalStatus::Event | JournalStatus::Note => String::new(),
-    };
+    let outcome = status.text();
+    let sep = if outcome.is_empty() { "" } else { ": " };
     let who = if vm.is_empty() {
         String::new()
     } else {
         format!(" {vm}")
     };
-    tracing::info!(target: "journal", "{host}{who} {what}{outcome}");
+    tracing::info!(target: "journal", "{host}{who} {what}{sep}{outcome}");
     // The same event again within a few seconds is counted on its line, not repeated: the
     // five lines on screen are for what differs.
     if let Some(last) = state.journal.back_mut() {

@@ -87,6 +87,22 @@ pub enum JournalStatus {
     Note,
 }
 
+impl JournalStatus {
+    /// The words of the outcome column ("waiting for event", "failed: …"); empty for a note.
+    #[must_use]
+    pub fn text(&self) -> String {
+        match self {
+            Self::Pending => "pending".into(),
+            Self::Accepted => "waiting for event".into(),
+            Self::Done => "done".into(),
+            Self::Failed(m) => format!("failed: {m}"),
+            Self::Warning(m) => format!("warning: {m}"),
+            Self::Event => "event".into(),
+            Self::Note => String::new(),
+        }
+    }
+}
+
 /// One journal line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalEntry {

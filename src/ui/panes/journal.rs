@@ -1,6 +1,7 @@
 //! The operations journal: newest at the bottom, with outcome and the equivalent virsh command.
 
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
@@ -12,15 +13,15 @@ use crate::ui::theme::Theme;
 use crate::ui::wrap::wrap_spans;
 
 fn status<'a>(s: &JournalStatus, theme: &Theme) -> Span<'a> {
-    match s {
-        JournalStatus::Pending => Span::styled("pending", theme.pending),
-        JournalStatus::Accepted => Span::styled("waiting for event", theme.pending),
-        JournalStatus::Done => Span::styled("done", theme.ok),
-        JournalStatus::Failed(m) => Span::styled(format!("failed: {m}"), theme.error),
-        JournalStatus::Warning(m) => Span::styled(format!("warning: {m}"), theme.warning),
-        JournalStatus::Event => Span::styled("event", theme.dim),
-        JournalStatus::Note => Span::raw(""),
-    }
+    let style = match s {
+        JournalStatus::Pending | JournalStatus::Accepted => theme.pending,
+        JournalStatus::Done => theme.ok,
+        JournalStatus::Failed(_) => theme.error,
+        JournalStatus::Warning(_) => theme.warning,
+        JournalStatus::Event => theme.dim,
+        JournalStatus::Note => Style::default(),
+    };
+    Span::styled(s.text(), style)
 }
 
 pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
