@@ -524,7 +524,7 @@ fn recommendations_idle_first_with_evidence_and_money() {
     };
     let rows = vec![
         RightsizeRow {
-            name: "batch".into(),
+            name: "batch-nightly-reporting-worker-eu-west".into(),
             host: "local".into(),
             recommendation: Some(rec(
                 1,

@@ -281,7 +281,8 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         ""
     };
     let loading = if c.loading { " · loading…" } else { "" };
-    let title = format!(" {} · last {}{mode}{loading} ", e.vm.name, c.range_label());
+    let after = format!(" · last {}{mode}{loading} ", c.range_label());
+    let title = super::title_with_name(" ", &e.vm.name, &after, left.width);
     f.render_widget(Paragraph::new(info_lines).block(block(title, theme)), left);
     f.render_widget(
         Paragraph::new(fit_lines(

@@ -192,23 +192,25 @@ fn ago(ms: i64) -> String {
     }
 }
 
+const HEAD: &str = " Forecast · ";
+
 /// The title, "Forecast · web-1 · cpu · next 6h" and the keys if they fit; a VM that is not
 /// running says so after its name.
 fn title(state: &State, width: u16) -> String {
     let v = &state.forecast;
     let (hlabel, _) = v.horizon();
     let loading = if v.loading { " · computing…" } else { "" };
-    let head = format!(
-        " Forecast · {}{} · {} · next {hlabel}{loading}",
-        v.label,
-        vm_state_note(state),
-        v.metric.label()
-    );
-    super::fit_title(
-        format!("{head} (tab metric, +/- horizon, esc back) "),
-        format!("{head} (tab, +/-, esc) "),
-        width,
-    )
+    let name = format!("{}{}", v.label, vm_state_note(state));
+    let tail = format!(" · {} · next {hlabel}{loading}", v.metric.label());
+    // The keys go first, then the name gives way: the metric and horizon always show.
+    let keys = [" (tab metric, +/- horizon, esc back) ", " (tab, +/-, esc) "]
+        .into_iter()
+        .find(|k| {
+            let n = HEAD.chars().count() + name.chars().count() + tail.chars().count();
+            n + k.chars().count() + 2 <= usize::from(width)
+        })
+        .unwrap_or(" ");
+    super::title_with_name(HEAD, &name, &format!("{tail}{keys}"), width)
 }
 
 /// The view before a forecast is there: computing, or why there is none.
@@ -333,6 +335,21 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
 mod tests {
     use super::*;
     use crate::analytics::forecast::{Forecast, ModelKind};
+
+    #[test]
+    fn a_long_name_gives_way_to_the_metric_and_horizon() {
+        let mut s = crate::app::fixtures::state();
+        s.forecast.label = "reporting-worker-nightly-batch-eu-west-1-replica-7".into();
+        let t = title(&s, 80);
+        assert!(t.chars().count() <= 78, "{t}");
+        assert!(t.contains("… · cpu · next "), "{t}");
+        // Wide enough: the whole name and the keys.
+        let wide = title(&s, 160);
+        assert!(
+            wide.contains("replica-7 · cpu") && wide.contains("esc back"),
+            "{wide}"
+        );
+    }
 
     #[test]
     fn the_history_line_breaks_where_rows_are_missing() {

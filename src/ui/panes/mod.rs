@@ -23,9 +23,51 @@ pub fn fit_title(long: String, short: String, width: u16) -> String {
     }
 }
 
+/// A title made of `before`, a `name` and `after` in `width` (borders included): the name
+/// gives way first and is cut with "…" (it keeps at least 4 characters); only then is the
+/// end cut.
+#[must_use]
+pub fn title_with_name(before: &str, name: &str, after: &str, width: u16) -> String {
+    let room = usize::from(width).saturating_sub(2);
+    let fixed = before.chars().count() + after.chars().count();
+    let name = if fixed + name.chars().count() <= room {
+        name.to_string()
+    } else {
+        let keep = room.saturating_sub(fixed).max(4);
+        crate::ui::format::fit(name, u16::try_from(keep).unwrap_or(u16::MAX))
+    };
+    crate::ui::format::fit(
+        &format!("{before}{name}{after}"),
+        u16::try_from(room).unwrap_or(u16::MAX),
+    )
+}
+
 /// A column as wide as the widest text `text` gives for `rows`, and at least `min`.
 #[must_use]
 pub fn column_width<T>(rows: &[T], text: impl Fn(&T) -> String, min: usize) -> u16 {
     let widest = rows.iter().map(|r| text(r).chars().count()).max();
     u16::try_from(widest.unwrap_or(0).max(min)).unwrap_or(u16::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::title_with_name;
+
+    #[test]
+    fn a_long_name_gives_way_before_the_rest_of_the_title() {
+        let name = "a-very-long-virtual-machine-name-from-a-template";
+        let t = title_with_name(" Forecast · ", name, " · cpu · next 6h ", 40);
+        assert_eq!(t.chars().count(), 38, "{t}");
+        assert!(t.ends_with(" · cpu · next 6h "), "{t}");
+        assert!(t.contains(" · a-very-l… · "), "{t}");
+        // Room for all of it: nothing is cut.
+        let wide = title_with_name(" Forecast · ", name, " · cpu ", 120);
+        assert_eq!(wide, format!(" Forecast · {name} · cpu "));
+        // Too narrow even for the rest: the end goes, marked.
+        let narrow = title_with_name(" Forecast · ", name, " · cpu · next 6h ", 20);
+        assert!(
+            narrow.ends_with('…') && narrow.chars().count() == 18,
+            "{narrow}"
+        );
+    }
 }

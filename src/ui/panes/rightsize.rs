@@ -9,7 +9,7 @@ use ratatui::Frame;
 use crate::analysis::rightsize::RightsizeRow;
 use crate::analytics::rightsize::Verdict;
 use crate::app::State;
-use crate::ui::format::bytes;
+use crate::ui::format::{bytes, fit};
 use crate::ui::theme::Theme;
 
 /// "EUR15/mo → EUR9", or nothing without prices.
@@ -23,10 +23,11 @@ fn money(r: &RightsizeRow, currency: &str) -> String {
 }
 
 #[allow(clippy::cast_precision_loss)]
-fn row<'a>(r: &RightsizeRow, currency: &str, theme: &Theme) -> Row<'a> {
+fn row<'a>(r: &RightsizeRow, currency: &str, name_w: u16, theme: &Theme) -> Row<'a> {
+    let name = Cell::from(fit(&r.name, name_w));
     let Some(rec) = &r.recommendation else {
         return Row::new(vec![
-            Cell::from(r.name.clone()),
+            name,
             Cell::from(r.host.clone()),
             Cell::from(Span::styled(
                 if r.collecting {
@@ -48,7 +49,7 @@ fn row<'a>(r: &RightsizeRow, currency: &str, theme: &Theme) -> Row<'a> {
     let verdict = verdict.word().to_string();
     let money = money(r, currency);
     Row::new(vec![
-        Cell::from(r.name.clone()),
+        name,
         Cell::from(r.host.clone()),
         Cell::from(Span::styled(verdict, style)),
         Cell::from(format!("{} → {}", rec.current_vcpus, rec.vcpus)),
@@ -91,7 +92,6 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             None => format!("{}: {}", r.name, r.note.clone().unwrap_or_default()),
         })
         .unwrap_or_default();
-    let table_rows: Vec<Row> = rows.iter().map(|r| row(r, &rep.currency, theme)).collect();
     let title = super::fit_title(
         format!(" Recommendations · idle first, then by savings{loading} (j/k select, esc back) "),
         format!(" Recommendations{loading} (j/k, esc) "),
@@ -102,6 +102,13 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let name_w = super::column_width(rows, |r| r.name.clone(), 8);
     let host_w = super::column_width(rows, |r| r.host.clone(), 4);
     let cost_w = super::column_width(rows, |r| money(r, &rep.currency), 4);
+    // What the VM column gets when the pane is narrow: names cut there end in "…".
+    let fixed = host_w + 10 + 6 + 11 + 6 + 6 + cost_w + 7 + 2;
+    let name_w = name_w.min(area.width.saturating_sub(fixed).max(4));
+    let table_rows: Vec<Row> = rows
+        .iter()
+        .map(|r| row(r, &rep.currency, name_w, theme))
+        .collect();
     let table = Table::new(
         table_rows,
         [
