@@ -24,7 +24,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         ""
     };
     let budget = usize::from(area.width).saturating_sub(width("novacron") + width(tail));
-    let segs: Vec<(String, String, Style)> = state
+    let mut segs: Vec<(String, String, Style)> = state
         .hosts
         .iter()
         .map(|h| {
@@ -32,6 +32,22 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             (h.label.clone(), text, style)
         })
         .collect();
+    let all: usize = segs
+        .iter()
+        .map(|(l, t, _)| width(SEP) + width(l) + width(t))
+        .sum();
+    if all > budget {
+        // Not every host fits: the ones that are down take the room first, so a failure
+        // never hides in "+N more".
+        let mut ranked: Vec<_> = state
+            .hosts
+            .iter()
+            .map(|h| urgency(&h.status))
+            .zip(segs)
+            .collect();
+        ranked.sort_by_key(|(rank, _)| *rank);
+        segs = ranked.into_iter().map(|(_, seg)| seg).collect();
+    }
     let mut used = 0;
     for (i, (label, text, style)) in segs.iter().enumerate() {
         let w = width(SEP) + width(label) + width(text);
@@ -69,6 +85,14 @@ fn width(s: &str) -> usize {
 /// The mark for hosts the line has no room for.
 fn more(n: usize) -> String {
     format!("{SEP}+{n} more (H)")
+}
+
+/// Which hosts the header shows first when not all fit: the ones that are down.
+fn urgency(status: &ConnStatus) -> u8 {
+    match status {
+        ConnStatus::Failed { .. } | ConnStatus::Disconnected { .. } => 0,
+        ConnStatus::Connecting | ConnStatus::Connected { .. } => 1,
+    }
 }
 
 /// A host's badge after its label.
@@ -131,6 +155,32 @@ mod tests {
         let wide = line(&s, 240);
         assert!(
             !wide.contains("more (H)") && wide.contains("far6"),
+            "{wide}"
+        );
+    }
+
+    #[test]
+    fn down_hosts_take_the_room_first() {
+        let mut s = state();
+        for i in 2..9 {
+            s.hosts.push(HostView::new(
+                i,
+                &format!("qemu+ssh://far{i}/system"),
+                format!("far{i}"),
+                T0,
+            ));
+        }
+        let last = s.hosts.len() - 1;
+        s.hosts[last].status = ConnStatus::Failed {
+            error: "no such host".into(),
+        };
+        let l = line(&s, 80);
+        assert!(l.contains("far8 ✗ failed (H)"), "{l}");
+        assert!(l.contains("more (H)"), "{l}");
+        // When all fit, the order is the configured one.
+        let wide = line(&s, 400);
+        assert!(
+            wide.find("local").unwrap() < wide.find("far8").unwrap(),
             "{wide}"
         );
     }
