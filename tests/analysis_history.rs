@@ -170,6 +170,13 @@ fn capacity_finds_the_rising_host_cpu_and_rightsize_the_oversized_vm() {
         memory["note"] == "nothing recorded",
         "no memory history was written: {memory}"
     );
+    // The test driver has no node statistics, but its node info gives the host's size.
+    let room = &cap["headroom"][0];
+    assert!(room["headroom"]["fits"].is_u64(), "{room}");
+    assert!(
+        room["text"].as_str().unwrap().starts_with("room for "),
+        "{room}"
+    );
 
     let rs = json(dir.path(), &uri, &["rightsize", "--json"]);
     let vm = &rs.as_array().unwrap()[0];

@@ -179,6 +179,7 @@ pub fn on_host_sample(
     };
     h.metrics.cpus = counters.cpus;
     h.metrics.mem_total_kib = counters.mem_total_kib;
+    h.metrics.node_stats = counters.node_stats;
     h.metrics.last_poll_ms = poll_ms;
     h.metrics.overruns = overruns;
     let values = h.metrics.rates.ingest(counters, vcpus, mem_kib);

@@ -95,6 +95,8 @@ pub struct HostMetrics {
     pub live: Live,
     pub cpus: u32,
     pub mem_total_kib: u64,
+    /// False when the driver gives the host's size but no CPU or memory statistics.
+    pub node_stats: bool,
     /// Polls skipped because the previous one overran its interval.
     pub overruns: u64,
     /// Wall time of the last poll tick.

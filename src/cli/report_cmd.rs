@@ -170,12 +170,12 @@ pub fn capacity(cfg: &Config, json: bool) -> Result<(), Failure> {
         let running = vms.iter().filter(|v| v.state.is_active());
         let (vcpus, mem_kib) = running.fold((0u32, 0u64), |(c, m), v| (c + v.vcpus, m + v.mem_kib));
         // The host's memory as the console's poller reads it (the node's memory statistics,
-        // what `mem_used_bytes` is recorded against), not `nodeinfo`'s figure, which can
-        // differ; a driver without the statistics leaves it unknown, as in the console.
+        // what `mem_used_bytes` is recorded against); a driver without the statistics has
+        // `nodeinfo`'s figure, as in the console.
         let mem_total_kib = poll::host(conn, node.cpus).map_or_else(
             |e| {
-                tracing::warn!("{uri}: no node memory statistics ({e}); memory size unknown");
-                0
+                tracing::debug!("{uri}: no node memory statistics ({e}); using node info");
+                node.memory
             },
             |h| h.mem_total_kib,
         );

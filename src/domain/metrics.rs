@@ -338,6 +338,29 @@ impl HostRates {
         running_mem_kib: u64,
     ) -> Vec<(Metric, f64)> {
         let mut out = Vec::new();
+        if h.node_stats {
+            self.busy_and_used(h, &mut out);
+        }
+        #[allow(clippy::cast_precision_loss)]
+        {
+            if h.cpus > 0 {
+                out.push((
+                    Metric::HostVcpuRatio,
+                    running_vcpus as f64 / f64::from(h.cpus),
+                ));
+            }
+            if h.mem_total_kib > 0 {
+                out.push((
+                    Metric::HostMemCommittedPct,
+                    running_mem_kib as f64 / h.mem_total_kib as f64 * 100.0,
+                ));
+            }
+        }
+        out
+    }
+
+    /// Host CPU % (from the second sample on) and memory used, from the node statistics.
+    fn busy_and_used(&mut self, h: &HostCounters, out: &mut Vec<(Metric, f64)>) {
         if let Some((pbusy, ptotal)) = self.cpu {
             if let (Some(busy), Some(total)) = (
                 h.cpu_busy_ns.checked_sub(pbusy),
@@ -357,22 +380,7 @@ impl HostRates {
             .mem_total_kib
             .saturating_sub(h.mem_free_kib + h.mem_buffers_kib + h.mem_cached_kib);
         #[allow(clippy::cast_precision_loss)]
-        {
-            out.push((Metric::HostMemUsedBytes, used as f64 * 1024.0));
-            if h.cpus > 0 {
-                out.push((
-                    Metric::HostVcpuRatio,
-                    running_vcpus as f64 / f64::from(h.cpus),
-                ));
-            }
-            if h.mem_total_kib > 0 {
-                out.push((
-                    Metric::HostMemCommittedPct,
-                    running_mem_kib as f64 / h.mem_total_kib as f64 * 100.0,
-                ));
-            }
-        }
-        out
+        out.push((Metric::HostMemUsedBytes, used as f64 * 1024.0));
     }
 }
 
@@ -508,6 +516,7 @@ mod tests {
     fn host_cpu_and_overcommit() {
         let mut h = HostRates::default();
         let c = |busy, total| HostCounters {
+            node_stats: true,
             cpus: 2,
             cpu_busy_ns: busy,
             cpu_total_ns: total,
@@ -523,5 +532,24 @@ mod tests {
         assert_eq!(get(&first, Metric::HostMemUsedBytes), Some(600.0 * 1024.0));
         let v = h.ingest(&c(500, 2000), 6, 1500);
         assert_eq!(get(&v, Metric::HostCpuPct), Some(25.0));
+    }
+
+    #[test]
+    fn a_host_without_node_statistics_still_has_its_overcommit() {
+        // The test driver: node info gives the size, there are no CPU or memory counters.
+        let size_only = HostCounters {
+            cpus: 16,
+            mem_total_kib: 8 << 20,
+            ..HostCounters::default()
+        };
+        let mut h = HostRates::default();
+        for _ in 0..2 {
+            let v = h.ingest(&size_only, 4, 2 << 20);
+            assert_eq!(get(&v, Metric::HostVcpuRatio), Some(0.25));
+            assert_eq!(get(&v, Metric::HostMemCommittedPct), Some(25.0));
+            // Zero counters are not "0 % busy" nor "all memory used".
+            assert_eq!(get(&v, Metric::HostCpuPct), None);
+            assert_eq!(get(&v, Metric::HostMemUsedBytes), None);
+        }
     }
 }

@@ -84,6 +84,9 @@ pub struct PoolUsage {
 /// Host counters: CPU time split (all CPUs, ns) and memory (KiB).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct HostCounters {
+    /// False when the driver has no node CPU and memory statistics (the test driver): then
+    /// only `cpus` and `mem_total_kib` (from the node info) are known and the rest is zero.
+    pub node_stats: bool,
     pub cpus: u32,
     pub cpu_busy_ns: u64,
     pub cpu_total_ns: u64,

@@ -160,6 +160,7 @@ fn a_read_only_footer_offers_no_operations() {
 fn host_pane_with_capacity_and_charts() {
     let mut s = state();
     let c = |busy, total| crate::domain::HostCounters {
+        node_stats: true,
         cpus: 2,
         cpu_busy_ns: busy,
         cpu_total_ns: total,

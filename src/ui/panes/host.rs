@@ -75,6 +75,20 @@ fn figures(
         .count();
     let total = state.vms.keys().filter(|id| id.host == h.id).count();
     let unknown = |n: u64, text: String| if n == 0 { "unknown".to_string() } else { text };
+    // The test driver has a size but no statistics: say so rather than show "-" forever.
+    let (busy, used) = if m.node_stats || m.cpus == 0 {
+        (
+            format!("{} busy of ", v(Metric::HostCpuPct)),
+            format!("{} used of ", v(Metric::HostMemUsedBytes)),
+        )
+    } else {
+        (String::new(), String::new())
+    };
+    let no_stats = if m.node_stats {
+        ""
+    } else {
+        " · no usage figures from this driver"
+    };
     let mut lines = link;
     lines.extend([
         Line::from(vec![
@@ -82,8 +96,7 @@ fn figures(
             Span::raw(unknown(
                 u64::from(m.cpus),
                 format!(
-                    "{} busy of {} CPUs · vCPU:pCPU {}",
-                    v(Metric::HostCpuPct),
+                    "{busy}{} CPUs · vCPU:pCPU {}{no_stats}",
                     m.cpus,
                     v(Metric::HostVcpuRatio)
                 ),
@@ -94,8 +107,7 @@ fn figures(
             Span::raw(unknown(
                 m.mem_total_kib,
                 format!(
-                    "{} used of {} · running VMs hold {}",
-                    v(Metric::HostMemUsedBytes),
+                    "{used}{} · running VMs hold {}{no_stats}",
                     kib(m.mem_total_kib),
                     v(Metric::HostMemCommittedPct)
                 ),
@@ -156,6 +168,8 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             .block(block),
         top,
     );
+    let m = &h.metrics;
+    let no_stats = (!m.node_stats && m.cpus > 0).then_some("this driver gives no usage figures");
     chart_grid(
         state,
         theme,
@@ -166,12 +180,14 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
                 "Host CPU",
                 Unit::Percent,
                 vec![(Metric::HostCpuPct, "busy")],
-            ),
+            )
+            .empty_when(no_stats),
             ChartSpec::new(
                 "Host memory",
                 Unit::Bytes,
                 vec![(Metric::HostMemUsedBytes, "used")],
-            ),
+            )
+            .empty_when(no_stats),
             ChartSpec::new(
                 "vCPU per CPU",
                 Unit::Ratio,
@@ -184,4 +200,57 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             ),
         ],
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    use crate::app::fixtures::{state, T0};
+    use crate::app::{update, Action, Msg};
+    use crate::domain::HostCounters;
+    use crate::provider::ProviderEvent;
+    use crate::ui::theme::Theme;
+
+    #[test]
+    fn a_driver_with_a_size_but_no_statistics_says_so() {
+        let mut s = state();
+        // What the poller sends for the test driver: node info only.
+        let counters = HostCounters {
+            cpus: 16,
+            mem_total_kib: 8 << 20,
+            ..HostCounters::default()
+        };
+        update(
+            &mut s,
+            Msg::Provider(ProviderEvent::HostSample {
+                host: 0,
+                ts_ms: T0,
+                counters,
+                poll_ms: 0.1,
+                overruns: 0,
+                pools: None,
+            }),
+            T0,
+        );
+        update(&mut s, Msg::Action(Action::Hosts), T0);
+        let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let theme = Theme::new(&crate::config::theme::ThemeColors::default(), false);
+        t.draw(|f| super::render(&s, &theme, f, f.area())).unwrap();
+        let screen = t.backend().to_string();
+        assert!(screen.contains("16 CPUs · vCPU:pCPU"), "{screen}");
+        assert!(
+            !screen.contains("busy of") && !screen.contains("unknown"),
+            "{screen}"
+        );
+        assert!(
+            screen.contains("no usage figures from this driver"),
+            "{screen}"
+        );
+        assert!(
+            screen.contains("this driver gives no usage figures"),
+            "{screen}"
+        );
+    }
 }

@@ -150,6 +150,7 @@ pub fn host(conn: &Connect, cpus: u32) -> Result<HostCounters, LibvirtError> {
     let mem = ffi::node_memory_stats(conn)?;
     let busy = field(&cpu, "kernel") + field(&cpu, "user");
     Ok(HostCounters {
+        node_stats: true,
         cpus,
         cpu_busy_ns: busy,
         cpu_total_ns: busy + field(&cpu, "idle") + field(&cpu, "iowait"),
@@ -209,7 +210,8 @@ pub struct Poller {
     /// VMs with at least one disk, from the inventory.
     pub with_disks: HashSet<String>,
     pub overruns: u64,
-    cpus: u32,
+    /// The node info (CPUs, memory in KiB), read once.
+    node: Option<(u32, u64)>,
     last_pools: Option<Instant>,
 }
 
@@ -223,7 +225,7 @@ impl Poller {
             watched: HashSet::new(),
             with_disks: HashSet::new(),
             overruns: 0,
-            cpus: 0,
+            node: None,
             last_pools: None,
         }
     }
@@ -274,12 +276,23 @@ impl Poller {
     pub fn tick_at(&mut self, conn: &Connect, t0: Instant) -> Result<Tick, LibvirtError> {
         let started = Instant::now();
         let cheap = cheap_with_domains(conn)?;
-        if self.cpus == 0 {
-            self.cpus = conn.node_info().map_or(0, |n| n.cpus);
+        if self.node.is_none() {
+            self.node = conn.node_info().ok().map(|n| (n.cpus, n.memory));
         }
-        let host = host(conn, self.cpus)
-            .map_err(|e| tracing::debug!("host stats unavailable: {e}"))
-            .ok();
+        let (cpus, mem_kib) = self.node.unwrap_or_default();
+        // A driver without node statistics still has a size: the overcommit ratios and
+        // capacity need it, and "unknown" would be wrong.
+        let host = host(conn, cpus).map_or_else(
+            |e| {
+                tracing::debug!("host stats unavailable: {e}");
+                self.node.map(|_| HostCounters {
+                    cpus,
+                    mem_total_kib: mem_kib,
+                    ..HostCounters::default()
+                })
+            },
+            Some,
+        );
         let active: Vec<String> = cheap.iter().map(|(s, _)| s.uuid.clone()).collect();
         let due: HashSet<String> = self.due(&active, t0).into_iter().collect();
         let doms: Vec<(Domain, u32)> = cheap
