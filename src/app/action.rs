@@ -135,7 +135,7 @@ impl Action {
             Action::SortMemory => "sort by memory (again: reverse)",
             Action::SortPrev => "sort by the previous column",
             Action::SortNext => "sort by the next column",
-            Action::Filter => "filter by name, host, state or IP (!text inverts)",
+            Action::Filter => "filter the VM table by name, host, state or IP (!text inverts)",
             Action::Palette => "command palette (:start web-1, :connect URI)",
             Action::Help => "this help",
             Action::Logs => "logs pane",

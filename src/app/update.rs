@@ -165,6 +165,9 @@ fn on_action(state: &mut State, a: Action) -> Vec<Effect> {
         Action::SortPrev => rows::shift_sort(state, false),
         Action::SortNext => rows::shift_sort(state, true),
         Action::Filter => {
+            // The filter narrows the VM table: from any other pane it goes there first, so
+            // what it does shows (esc goes back).
+            state.view.go(Screen::Table);
             state.view.overlay = Some(Overlay::Filter {
                 buf: state.view.filter.clone(),
             });
@@ -282,6 +285,9 @@ fn back(state: &mut State) {
         if !state.view.filter.is_empty() {
             state.view.filter.clear();
             rows::rebuild(state);
+        } else if !state.view.came_from.is_empty() {
+            // Come to the table by `/` from another pane: esc goes back there.
+            state.view.back();
         }
     } else {
         state.view.back();

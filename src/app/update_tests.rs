@@ -97,6 +97,14 @@ fn filter_matches_substrings_and_bang_inverts() {
     assert_eq!(names(&s), ["batch", "db-main"]);
     update(&mut s, Msg::Input(InputKey::Esc), T0);
     assert_eq!(names(&s).len(), 4, "esc clears the filter");
+    // From another pane, / goes to the table it filters; esc then goes back.
+    act(&mut s, Action::Hosts);
+    act(&mut s, Action::Filter);
+    assert_eq!(s.view.screen, Screen::Table);
+    assert!(matches!(s.view.overlay, Some(Overlay::Filter { .. })));
+    update(&mut s, Msg::Input(InputKey::Enter), T0);
+    act(&mut s, Action::Back);
+    assert_eq!(s.view.screen, Screen::Host);
 }
 
 #[test]
