@@ -399,11 +399,15 @@ fn cli_vm_timeout_is_checked_before_anything_is_sent() {
         ),
         (
             vec!["shutdown", "test", "--timeout", "0"],
-            "--timeout: \"0s\" is out of range",
+            "--timeout: \"0\" is out of range",
         ),
         (
             vec!["shutdown", "test", "--timeout", "2h"],
             "allowed 1s to 1h",
+        ),
+        (
+            vec!["shutdown", "test", "--timeout", "-5m"],
+            "--timeout: \"-5m\" is negative; allowed 1s to 1h",
         ),
         (
             vec!["suspend", "test", "--force"],

@@ -37,10 +37,10 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", global = true)]
     pub config: Option<PathBuf>,
     /// Graceful shutdown timeout before force-off is offered, e.g. 60s, 2m [default: 60s]
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub shutdown_timeout: Option<String>,
     /// Metric poll interval, 1s to 60s [default: 5s]
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub interval: Option<String>,
     /// Keymap file overriding the default bindings
     #[arg(long, value_name = "PATH")]
@@ -77,7 +77,7 @@ pub enum Command {
         /// VM name, UUID or running ID
         name: String,
         /// For shutdown: how long to wait for the guest to power off, 1s to 1h, e.g. 90 (seconds), 2m [default: the configured shutdown timeout]
-        #[arg(long, value_name = "DURATION")]
+        #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
         timeout: Option<String>,
         /// For shutdown: force the VM off (destroy) when the timeout expires
         #[arg(long)]
@@ -91,7 +91,7 @@ pub enum Command {
         #[arg(long, default_value = "cpu")]
         metric: String,
         /// How far back, 1s to 400d, e.g. 5m, 1h, 7d (M is months, m minutes)
-        #[arg(long, default_value = "1h")]
+        #[arg(long, default_value = "1h", allow_hyphen_values = true)]
         since: String,
         /// JSON output
         #[arg(long, conflicts_with = "csv")]
@@ -133,7 +133,7 @@ pub enum Command {
         #[arg(long, default_value = "cpu")]
         metric: String,
         /// How far ahead, 5m to 30d, e.g. 1h, 6h, 2d
-        #[arg(long, default_value = "6h")]
+        #[arg(long, default_value = "6h", allow_hyphen_values = true)]
         horizon: String,
         /// JSON instead of a table
         #[arg(long)]
@@ -335,13 +335,7 @@ fn vm_timeout(
     let Some(t) = timeout else {
         return Ok(default);
     };
-    // A bare number is seconds, as it always was.
-    let text = if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
-        format!("{t}s")
-    } else {
-        t.to_string()
-    };
-    config::validate::parse_duration(&text, Duration::from_secs(1), Duration::from_secs(3600))
+    config::validate::parse_duration(t, Duration::from_secs(1), Duration::from_secs(3600))
         .map_err(|e| Failure::usage(format!("--timeout: {e}")))
 }
 

@@ -79,22 +79,28 @@ fn read(path: &Path) -> Result<String, ConfigError> {
     })
 }
 
-/// Parses a duration like "60s", "2m", "1m 30s" and checks it lies in `range`.
+/// Parses a duration like "60s", "2m", "1m 30s" or a bare number of seconds and checks it lies
+/// in `min..=max`.
 ///
 /// # Errors
-/// A message naming the value and the allowed range.
+/// A message naming the value, the units and the allowed range.
 pub fn parse_duration(value: &str, min: Duration, max: Duration) -> Result<Duration, String> {
-    let d = humantime::parse_duration(value.trim())
-        .or_else(|_| value.trim().parse::<u64>().map(Duration::from_secs))
+    let range = format!("allowed {} to {}", span(min), span(max));
+    let text = value.trim();
+    if text.starts_with('-') {
+        return Err(format!("{value:?} is negative; {range}"));
+    }
+    let d = humantime::parse_duration(text)
+        .or_else(|_| text.parse::<u64>().map(Duration::from_secs))
         .map_err(|_| {
-            format!("{value:?} is not a duration; write e.g. \"60s\", \"2m\" or \"60\" (seconds)")
+            format!(
+                "{value:?} is not a duration; write a number and a unit: s, m (minutes), h, \
+                 d, w or M (months), e.g. \"90s\", \"2m\", \"1h 30m\", or a bare number of \
+                 seconds; {range}"
+            )
         })?;
     if d < min || d > max {
-        return Err(format!(
-            "{value:?} is out of range; allowed {} to {}",
-            span(min),
-            span(max)
-        ));
+        return Err(format!("{value:?} is out of range; {range}"));
     }
     Ok(d)
 }
@@ -348,6 +354,21 @@ mod tests {
         let e =
             parse_duration("1s", Duration::from_secs(300), Duration::from_secs(90)).unwrap_err();
         assert!(e.ends_with("allowed 5m to 90s"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_duration_lists_the_units_and_the_range() {
+        let (lo, hi) = (Duration::from_secs(1), Duration::from_secs(400 * 86_400));
+        let e = parse_duration("10x", lo, hi).unwrap_err();
+        assert!(e.starts_with("\"10x\" is not a duration; write a number and a unit: s, m"));
+        assert!(e.ends_with("; allowed 1s to 400d"), "{e}");
+        let e = parse_duration("-5m", lo, hi).unwrap_err();
+        assert_eq!(e, "\"-5m\" is negative; allowed 1s to 400d");
+        assert_eq!(parse_duration("90", lo, hi), Ok(Duration::from_secs(90)));
+        assert_eq!(
+            parse_duration(" 1h 30m ", lo, hi),
+            Ok(Duration::from_secs(5400))
+        );
     }
 
     fn with_file(text: &str) -> (tempfile::NamedTempFile, Overrides) {
