@@ -153,16 +153,17 @@ impl ForecastResult {
         self.history.len() >= MIN_BAND_ROWS
     }
 
-    /// "intervals in 25 min, after 5 more rows of history" while the bands are hidden.
+    /// "intervals need 5 more rows of history, 25 min" while the bands are hidden. Not "in
+    /// 25 min": a VM that is off records nothing.
     #[must_use]
     pub fn band_wait(&self) -> Option<String> {
         let more = MIN_BAND_ROWS
             .checked_sub(self.history.len())
             .filter(|m| *m > 0)?;
         Some(format!(
-            "intervals in {}, after {more} more {} of history",
-            rows_text(more),
-            if more == 1 { "row" } else { "rows" }
+            "intervals need {more} more {} of history, {}",
+            if more == 1 { "row" } else { "rows" },
+            rows_text(more)
         ))
     }
 
@@ -205,13 +206,15 @@ pub fn backtest_rows_needed(horizon_rows: usize) -> usize {
     (2 * horizon_rows).saturating_sub(1).max(horizon_rows + 24)
 }
 
-/// `rows` 5-minute rows as "25 min", "12h", "2h 5 min", "2d".
+/// `rows` 5-minute rows as "25 min", "12h", "2h 5 min", "2d", "13d 23h" (past a day the
+/// minutes are left out).
 #[must_use]
 pub fn rows_text(rows: usize) -> String {
     let minutes = rows * 5;
     match (minutes / 60, minutes % 60) {
         (0, m) => format!("{m} min"),
-        (h, 0) if h % 24 == 0 => format!("{}d", h / 24),
+        (h, _) if h >= 24 && h % 24 == 0 => format!("{}d", h / 24),
+        (h, _) if h >= 24 => format!("{}d {}h", h / 24, h % 24),
         (h, 0) => format!("{h}h"),
         (h, m) => format!("{h}h {m} min"),
     }
@@ -455,6 +458,8 @@ mod tests {
         assert_eq!(rows_text(5), "25 min");
         assert_eq!(rows_text(25), "2h 5 min");
         assert_eq!(rows_text(4032), "14d");
+        assert_eq!(rows_text(4031), "13d 23h");
+        assert_eq!(rows_text(12 * 26 + 1), "1d 2h");
     }
 
     #[test]

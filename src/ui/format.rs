@@ -32,7 +32,7 @@ pub fn clock(ts_ms: i64, offset_s: i32) -> String {
     format!("{:02}:{:02}:{:02}", day / 3600, (day / 60) % 60, day % 60)
 }
 
-/// A duration in whole seconds → "12 s", "3 min 5 s", "2 h 1 min".
+/// A duration in whole seconds → "12 s", "3 min 5 s", "2 h 1 min", "13 d 23 h".
 #[must_use]
 pub fn ago(ms: i64) -> String {
     let s = ms.max(0) / 1000;
@@ -40,8 +40,10 @@ pub fn ago(ms: i64) -> String {
         format!("{s} s")
     } else if s < 3600 {
         format!("{} min {} s", s / 60, s % 60)
-    } else {
+    } else if s < 86_400 {
         format!("{} h {} min", s / 3600, (s / 60) % 60)
+    } else {
+        format!("{} d {} h", s / 86_400, (s / 3600) % 24)
     }
 }
 
@@ -159,6 +161,8 @@ mod tests {
         assert_eq!(clock(3_723_000, 0), "01:02:03");
         assert_eq!(clock(0, -3600), "23:00:00");
         assert_eq!(ago(185_000), "3 min 5 s");
+        assert_eq!(ago(7_260_000), "2 h 1 min");
+        assert_eq!(ago((13 * 24 + 23) * 3_600_000 + 55 * 60_000), "13 d 23 h");
         assert_eq!(bytes(100_663_296.0), "96M");
         assert_eq!(metric(12.34, crate::domain::Unit::Percent), "12.3%");
     }

@@ -434,7 +434,7 @@ mod tests {
     fn a_band_from_a_few_rows_is_not_shown() {
         let t = text(2);
         assert!(
-            t.contains("5.0% (intervals in 50 min, after 10 more rows of history)"),
+            t.contains("5.0% (intervals need 10 more rows of history, 50 min)"),
             "{t}"
         );
         // Three rows ahead: a backtest needs three more than two hours (27 rows).
