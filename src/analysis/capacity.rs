@@ -20,6 +20,8 @@ pub struct CapacitySettings {
     pub shape: VmShape,
     pub cpu_overcommit: f64,
     pub host_reserved_bytes: u64,
+    /// The zone notes write times in, seconds east of UTC (the console's local time).
+    pub tz_offset_s: i32,
 }
 
 impl Default for CapacitySettings {
@@ -33,6 +35,7 @@ impl Default for CapacitySettings {
             },
             cpu_overcommit: 4.0,
             host_reserved_bytes: 1 << 30,
+            tz_offset_s: 0,
         }
     }
 }
@@ -148,7 +151,7 @@ fn row(
                     current_pct,
                     None,
                     Some(match (current_pct, in_progress) {
-                        (None, true) => format!("first data {}", super::due_at(end)),
+                        (None, true) => format!("first data {}", super::due_at(end, s.tz_offset_s)),
                         (None, false) => "nothing recorded".into(),
                         _ => e.to_string(),
                     }),

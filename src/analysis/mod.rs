@@ -99,11 +99,11 @@ pub fn clamp_to_range(f: &mut Forecast, metric: &str) {
 /// Why a series read up to the grid boundary `end_ms` has no row yet, and when the first is
 /// due: models see 5-minute averages, and the row in progress counts once it is complete.
 #[must_use]
-pub fn not_yet(metric: &str, end_ms: i64) -> String {
+pub fn not_yet(metric: &str, end_ms: i64, tz_offset_s: i32) -> String {
     format!(
         "no history of {} yet: analytics work on 5-minute averages, the first is due at {}",
         label(metric),
-        due_at(end_ms)
+        due_at(end_ms, tz_offset_s)
     )
 }
 
@@ -116,13 +116,21 @@ fn label(name: &str) -> String {
         .map_or_else(|| name.to_string(), |m| m.label().to_string())
 }
 
-/// "07:45 UTC": when the row in progress from the grid boundary `end_ms` completes.
+/// "07:45 UTC", or "08:45 UTC+01:00" `tz_offset_s` east of UTC (the console's local time, as
+/// in its journal): when the row in progress from the grid boundary `end_ms` completes.
 #[must_use]
-pub fn due_at(end_ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(end_ms + STEP_MS).map_or_else(
-        || "in 5 minutes".into(),
-        |t| format!("{} UTC", t.format("%H:%M")),
-    )
+pub fn due_at(end_ms: i64, tz_offset_s: i32) -> String {
+    let secs = (end_ms + STEP_MS).div_euclid(1000) + i64::from(tz_offset_s);
+    let day = secs.rem_euclid(86_400);
+    let zone = match tz_offset_s {
+        0 => "UTC".to_string(),
+        z => {
+            let sign = if z < 0 { '-' } else { '+' };
+            let a = z.unsigned_abs();
+            format!("UTC{sign}{:02}:{:02}", a / 3600, (a / 60) % 60)
+        }
+    };
+    format!("{:02}:{:02} {zone}", day / 3600, (day / 60) % 60)
 }
 
 /// A forecast with the evidence behind it.
@@ -230,9 +238,10 @@ pub fn forecast_series(
     metric: &str,
     now_ms: i64,
     horizon_rows: usize,
+    tz_offset_s: i32,
 ) -> Result<ForecastResult, String> {
     let read = read_lookback(store, entity, metric, now_ms)?;
-    forecast_grid(entity, metric, &read, horizon_rows)
+    forecast_grid(entity, metric, &read, horizon_rows, tz_offset_s)
 }
 
 /// The rows a forecast reads: complete 5-minute rows up to the grid boundary `end`.
@@ -275,13 +284,14 @@ pub fn forecast_grid(
     metric: &str,
     read: &Lookback,
     horizon_rows: usize,
+    tz_offset_s: i32,
 ) -> Result<ForecastResult, String> {
     let end = read.end;
     let values = trim_leading_gaps(&read.rows);
     let cfg = ForecastConfig::default();
     if values.is_empty() {
         return Err(if read.in_progress {
-            not_yet(metric, end)
+            not_yet(metric, end, tz_offset_s)
         } else {
             format!("no {} recorded in the last two weeks", label(metric))
         });
@@ -418,7 +428,7 @@ mod tests {
             .map(|i| (now - (600 - i) * STEP_MS + 1_000, 10.0 + 0.05 * i as f64))
             .collect();
         let s = store_with(&pts);
-        let r = forecast_series(&s, "vm/x/u", "cpu_pct", now, 12).unwrap();
+        let r = forecast_series(&s, "vm/x/u", "cpu_pct", now, 12, 0).unwrap();
         assert_eq!(r.forecast.point.len(), 12);
         assert!(
             r.forecast.point[11] > r.history.last().unwrap().1,
@@ -444,8 +454,8 @@ mod tests {
                         )
                     })
                     .collect();
-                let r =
-                    forecast_series(&store_with(&pts), "vm/x/u", "cpu_pct", now, horizon).unwrap();
+                let r = forecast_series(&store_with(&pts), "vm/x/u", "cpu_pct", now, horizon, 0)
+                    .unwrap();
                 assert_eq!(
                     r.backtest_origins > 0,
                     scored,
@@ -474,7 +484,7 @@ mod tests {
             })
             .collect();
         let s = store_with(&pts);
-        let r = forecast_series(&s, "vm/x/u", "cpu_pct", now, 72).unwrap();
+        let r = forecast_series(&s, "vm/x/u", "cpu_pct", now, 72, 0).unwrap();
         let f = &r.forecast;
         assert!(
             f.lo95
@@ -489,15 +499,20 @@ mod tests {
     fn no_history_is_a_clear_error() {
         let now = 1_700_000_000_000;
         let s = MemoryStore::new(StoreConfig::default());
-        let e = forecast_series(&s, "vm/x/u", "cpu_pct", now, 12).unwrap_err();
+        let e = forecast_series(&s, "vm/x/u", "cpu_pct", now, 12, 0).unwrap_err();
         assert_eq!(e, "no cpu recorded in the last two weeks");
         // Recording started in the row in progress: the first complete row is due.
         let s = store_with(&[(now - 20_000, 3.0)]);
-        let e = forecast_series(&s, "vm/x/u", "cpu_pct", now, 12).unwrap_err();
+        let e = forecast_series(&s, "vm/x/u", "cpu_pct", now, 12, 0).unwrap_err();
         assert_eq!(
             e,
             "no history of cpu yet: analytics work on 5-minute averages, \
              the first is due at 22:15 UTC"
+        );
+        assert_eq!(due_at(now - now % STEP_MS, 3600), "23:15 UTC+01:00");
+        assert_eq!(
+            due_at(now - now % STEP_MS, -(5 * 3600 + 1800)),
+            "16:45 UTC-05:30"
         );
     }
 }

@@ -65,11 +65,12 @@ pub fn rightsize(
     prices: Option<&PriceTable>,
     window_ms: i64,
     now_ms: i64,
+    tz_offset_s: i32,
 ) -> Vec<RightsizeRow> {
     let end = now_ms - now_ms.rem_euclid(STEP_MS);
     let mut rows: Vec<RightsizeRow> = vms
         .iter()
-        .map(|vm| verdict(store, vm, cfg, prices, end - window_ms, end))
+        .map(|vm| verdict(store, vm, cfg, prices, (end - window_ms, end), tz_offset_s))
         .collect();
     rows.sort_by(|a, b| {
         a.sort_key()
@@ -85,8 +86,8 @@ fn verdict(
     vm: &VmInput,
     cfg: &RightsizeConfig,
     prices: Option<&PriceTable>,
-    from: i64,
-    end: i64,
+    (from, end): (i64, i64),
+    tz_offset_s: i32,
 ) -> RightsizeRow {
     let mut row = RightsizeRow {
         name: vm.name.clone(),
@@ -123,7 +124,7 @@ fn verdict(
     row.note = if first_due {
         Some(format!(
             "collecting: the first five-minute row of CPU is due at {}",
-            super::due_at(end)
+            super::due_at(end, tz_offset_s)
         ))
     } else if row.samples == 0 {
         Some("no CPU usage recorded in the window".to_string())
@@ -240,6 +241,7 @@ mod tests {
             Some(&prices),
             7 * 86_400_000,
             now,
+            0,
         );
         assert_eq!(rows[0].name, "idle", "idle VMs first");
         let young = rightsize(
@@ -249,6 +251,7 @@ mod tests {
             None,
             7 * 86_400_000,
             now - 1900 * STEP_MS,
+            0,
         );
         assert_eq!(
             young[0].note.as_deref(),
@@ -269,6 +272,7 @@ mod tests {
             None,
             7 * 86_400_000,
             now - 2100 * STEP_MS + 2_000,
+            0,
         );
         assert!(fresh[0].collecting && fresh[0].samples == 0, "{fresh:?}");
         let note = fresh[0].note.as_deref().unwrap_or("");
@@ -304,6 +308,7 @@ mod tests {
             Some(&types_only),
             7 * 86_400_000,
             NOW,
+            0,
         );
         assert_eq!(rows[0].savings, None);
         let reason = &rows[0].recommendation.as_ref().unwrap().reason;

@@ -122,9 +122,10 @@ impl History {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
             let now = chrono::Utc::now().timestamp_millis();
+            let tz = chrono::Local::now().offset().local_minus_utc();
             let read = crate::analysis::read_lookback(lock(&store).as_ref(), &entity, metric, now);
             let result = read.and_then(|read| {
-                crate::analysis::forecast_grid(&entity, metric, &read, horizon_rows)
+                crate::analysis::forecast_grid(&entity, metric, &read, horizon_rows, tz)
             });
             let _ = tx.send(Msg::Forecast { request, result });
         });
@@ -175,11 +176,12 @@ impl History {
         tx: UnboundedSender<Msg>,
         request: u64,
         hosts: Vec<HostInput>,
-        settings: CapacitySettings,
+        mut settings: CapacitySettings,
     ) {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
             let now = chrono::Utc::now().timestamp_millis();
+            settings.tz_offset_s = chrono::Local::now().offset().local_minus_utc();
             let reader = Locked(&store);
             let report = crate::analysis::capacity::capacity(&reader, &hosts, &settings, now);
             let _ = tx.send(Msg::Capacity { request, report });
@@ -206,6 +208,7 @@ impl History {
                 a.prices.as_ref(),
                 window,
                 now,
+                chrono::Local::now().offset().local_minus_utc(),
             );
             let _ = tx.send(Msg::Rightsize {
                 request,
