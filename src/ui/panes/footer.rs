@@ -45,7 +45,6 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
                 render_flash(&fl.text, fl.error, theme, f, area);
                 return;
             }
-            let mut spans = Vec::new();
             let read_only = state.settings.read_only;
             // Operations only where the reducer runs them.
             let ops = if read_only || !state.vm_in_view() {
@@ -53,17 +52,43 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             } else {
                 &OPS[..]
             };
-            for &(action, label) in ops.iter().chain(&HINTS) {
-                if let Some(h) = state.help.iter().find(|h| h.action == action) {
-                    let key = h.keys.split(' ').next().unwrap_or("");
-                    spans.push(Span::styled(key.to_string(), theme.accent));
-                    spans.push(Span::styled(format!(" {label}  "), theme.dim));
+            let pick = |list: &[(&str, &'static str)]| -> Vec<(String, &'static str)> {
+                list.iter()
+                    .filter_map(|&(action, label)| Some((first_key(state, action)?, label)))
+                    .collect()
+            };
+            let (mut ops, mut rest) = (pick(ops), pick(&HINTS));
+            // Whole hints only: the operations give way first, so help and quit stay; a
+            // hint is never cut to a key without its word (the last needs no gap after it).
+            let wide = |h: &[(String, &str)]| -> usize {
+                h.iter()
+                    .map(|(k, l)| k.chars().count() + l.chars().count() + 3)
+                    .sum()
+            };
+            while wide(&ops) + wide(&rest) > usize::from(area.width) + 2 {
+                if ops.pop().is_none() && rest.pop().is_none() {
+                    break;
                 }
             }
+            let hints = ops.into_iter().chain(rest);
+            let spans: Vec<Span> = hints
+                .flat_map(|(key, label)| {
+                    [
+                        Span::styled(key, theme.accent),
+                        Span::styled(format!(" {label}  "), theme.dim),
+                    ]
+                })
+                .collect();
             Line::from(spans)
         }
     };
     f.render_widget(Paragraph::new(line), area);
+}
+
+/// The first key bound to `action`, as the help writes it.
+fn first_key(state: &State, action: &str) -> Option<String> {
+    let h = state.help.iter().find(|h| h.action == action)?;
+    Some(h.keys.split(' ').next().unwrap_or("").to_string())
 }
 
 /// A message longer than the line takes the lines above it (up to [`FLASH_LINES`]), over the
@@ -98,6 +123,29 @@ fn flash_lines(text: &str, width: u16) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hints(state: &State, w: u16) -> String {
+        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, 1)).unwrap();
+        let theme = Theme::new(&crate::config::theme::ThemeColors::default(), false);
+        t.draw(|f| render(state, &theme, f, f.area())).unwrap();
+        let buf = t.backend().buffer();
+        (0..w).map(|x| buf[(x, 0)].symbol()).collect()
+    }
+
+    #[test]
+    fn long_custom_keys_drop_whole_hints_operations_first() {
+        let mut s = crate::app::fixtures::state();
+        assert!(hints(&s, 80).starts_with("s start"), "{}", hints(&s, 80));
+        for h in &mut s.help {
+            h.keys = format!("ctrl-alt-{}", h.keys);
+        }
+        let l = hints(&s, 80);
+        assert!(l.trim_end().ends_with("ctrl-alt-q quit"), "{l}");
+        assert!(l.contains("ctrl-alt-? help"), "{l}");
+        // Every key shown has its word after it.
+        let words: Vec<&str> = l.split_whitespace().collect();
+        assert!(words.len() % 2 == 0 && !l.contains("destroy"), "{l}");
+    }
 
     #[test]
     fn a_long_flash_wraps_onto_at_most_three_lines() {

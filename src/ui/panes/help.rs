@@ -21,8 +21,18 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         })
         .collect();
     rows.push(Row::new(vec![Cell::from(""), Cell::from("")]));
+    // The verbs go after the palette's own key, whatever the keymap made it.
+    let palette = state
+        .help
+        .iter()
+        .find(|h| h.action == "palette")
+        .map_or_else(String::new, |h| h.keys.clone());
     for (i, line) in help_lines().into_iter().enumerate() {
-        let key = if i == 0 { ":" } else { "" };
+        let key = if i == 0 {
+            palette.clone()
+        } else {
+            String::new()
+        };
         rows.push(Row::new(vec![
             Cell::from(Span::styled(key, theme.accent)),
             Cell::from(line),
@@ -40,4 +50,34 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         Table::new(rows, [Constraint::Length(14), Constraint::Min(20)]).block(block),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    #[test]
+    fn the_palette_verbs_follow_the_palette_key_as_remapped() {
+        let mut s = crate::app::fixtures::state();
+        let screen = |s: &crate::app::State| {
+            let mut t = Terminal::new(TestBackend::new(80, 60)).unwrap();
+            let theme = super::Theme::new(&crate::config::theme::ThemeColors::default(), false);
+            t.draw(|f| super::render(s, &theme, f, f.area())).unwrap();
+            t.backend().to_string()
+        };
+        let verbs = |text: &str| {
+            let l = text.lines().find(|l| l.contains("palette verbs:")).unwrap();
+            l.trim_start_matches(['"', '│'])
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(verbs(&screen(&s)), ":");
+        for h in s.help.iter_mut().filter(|h| h.action == "palette") {
+            h.keys = "ctrl-p".into();
+        }
+        assert_eq!(verbs(&screen(&s)), "ctrl-p");
+    }
 }
