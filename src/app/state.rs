@@ -223,6 +223,8 @@ pub struct View {
     /// answer one by one: following the first VM listed would leave it on a row the
     /// operator did not pick once the others arrive above it.
     pub chosen: bool,
+    /// The detail pane shows every device line in place of the charts (`enter` again).
+    pub all_devices: bool,
 }
 
 impl View {
@@ -257,6 +259,7 @@ impl Default for View {
             host_cursor: 0,
             came_from: Vec::new(),
             chosen: false,
+            all_devices: false,
         }
     }
 }

@@ -153,25 +153,14 @@ fn on_action(state: &mut State, a: Action) -> Vec<Effect> {
         Action::PageDown => scroll(state, page),
         Action::Top => jump(state, false),
         Action::Bottom => jump(state, true),
-        Action::OpenDetail => {
-            if state.selected().is_some() {
-                state.view.go(Screen::Detail);
-            }
-        }
+        Action::OpenDetail => open_detail(state),
         Action::Back => back(state),
         Action::SortName => rows::sort_by(state, SortKey::Name),
         Action::SortCpu => rows::sort_by(state, SortKey::Cpu),
         Action::SortMemory => rows::sort_by(state, SortKey::Memory),
         Action::SortPrev => rows::shift_sort(state, false),
         Action::SortNext => rows::shift_sort(state, true),
-        Action::Filter => {
-            // The filter narrows the VM table: from any other pane it goes there first, so
-            // what it does shows (esc goes back).
-            state.view.go(Screen::Table);
-            state.view.overlay = Some(Overlay::Filter {
-                buf: state.view.filter.clone(),
-            });
-        }
+        Action::Filter => open_filter(state),
         Action::Palette => {
             state.view.overlay = Some(Overlay::Palette {
                 buf: String::new(),
@@ -269,6 +258,25 @@ fn help_max_scroll(state: &State) -> u16 {
     let lines =
         u16::try_from(state.help.len() + 1 + palette::help_lines().len()).unwrap_or(u16::MAX);
     lines.saturating_sub(state.size.1.saturating_sub(4))
+}
+
+/// `enter`: the selected VM's detail pane; in it, every device line or the charts.
+fn open_detail(state: &mut State) {
+    if state.view.screen == Screen::Detail {
+        state.view.all_devices = !state.view.all_devices;
+    } else if state.selected().is_some() {
+        state.view.all_devices = false;
+        state.view.go(Screen::Detail);
+    }
+}
+
+/// `/`: the filter narrows the VM table, so from any other pane it goes there first and
+/// what it does shows (esc goes back).
+fn open_filter(state: &mut State) {
+    state.view.go(Screen::Table);
+    state.view.overlay = Some(Overlay::Filter {
+        buf: state.view.filter.clone(),
+    });
 }
 
 fn toggle_screen(state: &mut State, s: Screen) {

@@ -117,6 +117,19 @@ fn detail_of_the_selected_vm_with_charts() {
     );
     insta::assert_snapshot!(draw(&s, 80, 24));
     insta::assert_snapshot!("detail_wide", draw(&s, 120, 40));
+    // enter again: every device line in the charts' place, then back.
+    update(&mut s, Msg::Action(Action::OpenDetail), T0);
+    let all = draw(&s, 80, 24);
+    assert!(
+        all.contains("Devices (enter: charts)") && all.contains("uuid"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("more lines") && !all.contains("┌ CPU"),
+        "{all}"
+    );
+    update(&mut s, Msg::Action(Action::OpenDetail), T0);
+    assert!(draw(&s, 80, 24).contains("more lines (enter: all)"));
 }
 
 #[test]

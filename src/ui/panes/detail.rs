@@ -172,12 +172,20 @@ fn devices<'a>(e: &VmEntry, theme: &Theme, width: usize) -> Vec<Line<'a>> {
 }
 
 /// At most `rows` lines; when some do not fit, the last row says how many are left out
-/// (a pane that silently ends looks complete).
-fn fit_lines<'a>(mut lines: Vec<Line<'a>>, rows: usize, theme: &Theme) -> Vec<Line<'a>> {
+/// (a pane that silently ends looks complete), and `hint` how to see them.
+fn fit_lines<'a>(
+    mut lines: Vec<Line<'a>>,
+    rows: usize,
+    hint: &str,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
     if lines.len() > rows && rows > 0 {
         let hidden = lines.len() - (rows - 1);
         lines.truncate(rows - 1);
-        lines.push(Line::styled(format!("… {hidden} more lines"), theme.dim));
+        lines.push(Line::styled(
+            format!("… {hidden} more lines{hint}"),
+            theme.dim,
+        ));
     }
     lines
 }
@@ -269,7 +277,13 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         .collect();
     let base = if area.height >= 30 { 10 } else { 8 };
     let need = u16::try_from(info_lines.len() + 2).unwrap_or(u16::MAX);
-    let info_h = need.min(area.height.saturating_sub(12)).max(base);
+    // `enter` in the pane gives the devices the charts' rows.
+    let all = state.view.all_devices;
+    let info_h = if all {
+        area.height
+    } else {
+        need.min(area.height.saturating_sub(12)).max(base)
+    };
     let [top, charts] =
         Layout::vertical([Constraint::Length(info_h), Constraint::Min(6)]).areas(area);
     let [left, right] =
@@ -288,11 +302,22 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         Paragraph::new(fit_lines(
             devices(e, theme, usize::from(right.width.saturating_sub(2))),
             usize::from(right.height.saturating_sub(2)),
+            if all { "" } else { " (enter: all)" },
             theme,
         ))
-        .block(block(" Devices ".into(), theme)),
+        .block(block(
+            if all {
+                " Devices (enter: charts) ".into()
+            } else {
+                " Devices ".into()
+            },
+            theme,
+        )),
         right,
     );
+    if all {
+        return;
+    }
     chart_grid(
         state,
         theme,
