@@ -16,6 +16,7 @@ mod links;
 #[cfg(test)]
 mod links_tests;
 pub mod live;
+mod navigate;
 pub mod opflow;
 #[cfg(test)]
 mod opflow_tests;

@@ -6,6 +6,7 @@ use super::forecast_view;
 use super::ingest;
 use super::links;
 use super::live::VmMetrics;
+use super::navigate::{back, jump, open_detail, open_filter, scroll, toggle_screen};
 use super::opflow::{self, flash, journal};
 use super::palette::{self, Command};
 use super::reports;
@@ -111,20 +112,6 @@ fn selected_id(state: &State) -> Option<VmId> {
     state.selected().map(|e| e.vm.id.clone())
 }
 
-/// `g`/`G`: to the first or last line of whatever the screen scrolls.
-fn jump(state: &mut State, to_end: bool) {
-    match state.view.screen {
-        Screen::Help => {
-            state.view.help_scroll = if to_end { help_max_scroll(state) } else { 0 };
-        }
-        Screen::Capacity | Screen::Rightsize => {
-            let n = state.reports.rows(state.view.screen);
-            state.reports.scroll = if to_end { n.saturating_sub(1) } else { 0 };
-        }
-        _ => rows::jump(state, to_end),
-    }
-}
-
 /// In the logs pane the moving keys page through tui-logger's buffer.
 fn logs_scroll(a: Action) -> Option<LogScroll> {
     match a {
@@ -227,79 +214,6 @@ fn on_action(state: &mut State, a: Action) -> Vec<Effect> {
         }
     }
     Vec::new()
-}
-
-fn scroll(state: &mut State, delta: isize) {
-    if state.view.screen == Screen::Host {
-        let n = isize::try_from(state.hosts.len()).unwrap_or(1).max(1);
-        let cur = isize::try_from(state.view.host_cursor).unwrap_or(0);
-        state.view.host_cursor = usize::try_from((cur + delta).clamp(0, n - 1)).unwrap_or(0);
-    } else if matches!(state.view.screen, Screen::Capacity | Screen::Rightsize) {
-        // The selected row (in recommendations, the one whose evidence is shown): never
-        // past the last row.
-        let last =
-            isize::try_from(state.reports.rows(state.view.screen).saturating_sub(1)).unwrap_or(0);
-        let s = isize::try_from(state.reports.scroll).unwrap_or(0) + delta;
-        state.reports.scroll = usize::try_from(s.clamp(0, last)).unwrap_or(0);
-    } else if state.view.screen == Screen::Help {
-        let h = i32::from(state.view.help_scroll) + i32::try_from(delta).unwrap_or(0);
-        state.view.help_scroll = u16::try_from(h.max(0))
-            .unwrap_or(0)
-            .min(help_max_scroll(state));
-    } else {
-        rows::move_cursor(state, delta);
-    }
-}
-
-/// The help scrolled as far as its last line at the bottom of the pane: its key lines, a
-/// blank line and the palette lines, in the body between header and footer, inside the
-/// borders.
-fn help_max_scroll(state: &State) -> u16 {
-    let lines =
-        u16::try_from(state.help.len() + 1 + palette::help_lines().len()).unwrap_or(u16::MAX);
-    lines.saturating_sub(state.size.1.saturating_sub(4))
-}
-
-/// `enter`: the selected VM's detail pane; in it, every device line or the charts.
-fn open_detail(state: &mut State) {
-    if state.view.screen == Screen::Detail {
-        state.view.all_devices = !state.view.all_devices;
-    } else if state.selected().is_some() {
-        state.view.all_devices = false;
-        state.view.go(Screen::Detail);
-    }
-}
-
-/// `/`: the filter narrows the VM table, so from any other pane it goes there first and
-/// what it does shows (esc goes back).
-fn open_filter(state: &mut State) {
-    state.view.go(Screen::Table);
-    state.view.overlay = Some(Overlay::Filter {
-        buf: state.view.filter.clone(),
-    });
-}
-
-fn toggle_screen(state: &mut State, s: Screen) {
-    if state.view.screen == s {
-        state.view.back();
-    } else {
-        state.view.go(s);
-    }
-    state.view.help_scroll = 0;
-}
-
-fn back(state: &mut State) {
-    if state.view.screen == Screen::Table {
-        if !state.view.filter.is_empty() {
-            state.view.filter.clear();
-            rows::rebuild(state);
-        } else if !state.view.came_from.is_empty() {
-            // Come to the table by `/` from another pane: esc goes back there.
-            state.view.back();
-        }
-    } else {
-        state.view.back();
-    }
 }
 
 /// How long a force-off offer that appeared on its own ignores `y`.
