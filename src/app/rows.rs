@@ -44,7 +44,13 @@ fn compare(state: &State, a: &VmEntry, b: &VmEntry, key: SortKey, desc: bool) ->
             ca.total_cmp(&cb)
         }
         SortKey::Vcpus => a.vm.vcpus.cmp(&b.vm.vcpus),
-        SortKey::Memory => a.vm.mem_kib.cmp(&b.vm.mem_kib),
+        // As the column reads: memory in use, then what the VM holds.
+        SortKey::Memory => {
+            let used = |e: &VmEntry| e.metrics.live.value(Metric::MemUsedBytes).unwrap_or(-1.0);
+            used(a)
+                .total_cmp(&used(b))
+                .then(a.vm.mem_kib.cmp(&b.vm.mem_kib))
+        }
     };
     match (key, desc) {
         (SortKey::Name, true) => by_name().reverse(),

@@ -56,6 +56,13 @@ fn rows_sort_by_name_then_reverse_with_the_same_key() {
     assert_eq!(names(&s), ["web-2", "web-1", "db-main", "batch"]);
     act(&mut s, Action::SortMemory);
     assert_eq!(names(&s)[0], "db-main", "memory sorts biggest first");
+    // Memory in use ranks first, as the MEM column reads "used/held".
+    let batch = s.vms.values_mut().find(|e| e.vm.name == "batch").unwrap();
+    let used = [(crate::domain::Metric::MemUsedBytes, 400e6)];
+    batch.metrics.live.record(T0, &used);
+    act(&mut s, Action::SortMemory);
+    act(&mut s, Action::SortMemory);
+    assert_eq!(names(&s)[0], "batch");
     act(&mut s, Action::SortNext);
     assert_eq!(s.view.sort, SortKey::Name, "> wraps from memory to name");
     act(&mut s, Action::SortPrev);

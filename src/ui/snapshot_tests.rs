@@ -23,6 +23,15 @@ fn busy_state() -> State {
         let mut sample = CounterSample::new("0-web-1", VmState::Running);
         sample.cpu_time_ns = Some(ns);
         sample.vcpus = 1;
+        // The guest uses 700 MiB of its 2 GiB.
+        sample.balloon = Some(crate::domain::BalloonStats {
+            current_kib: 2 << 20,
+            maximum_kib: 2 << 20,
+            available_kib: Some(2 << 20),
+            unused_kib: Some((2 << 20) - 700 * 1024),
+            usable_kib: None,
+            rss_kib: None,
+        });
         sample.net = Some(NetCounters {
             rx_bytes: rx,
             tx_bytes: rx / 2,

@@ -53,7 +53,7 @@ impl Col {
             Col::Spark => SPARK,
             Col::Cpu => 5,
             Col::Vcpu | Col::Auto => 4,
-            Col::Mem => 9,
+            Col::Mem => 10,
             Col::Ip => 15,
         }
     }
@@ -135,6 +135,18 @@ fn columns(multi_host: bool, inner_width: u16, need: Need) -> Columns {
     }
 }
 
+/// Memory in use in few characters: whole MiB ("28M"), GiB with a decimal under 10 ("1.5G").
+fn whole(bytes: f64) -> String {
+    let mib = bytes / 1_048_576.0;
+    if mib >= 10_240.0 {
+        format!("{:.0}G", mib / 1024.0)
+    } else if mib >= 1024.0 {
+        format!("{:.1}G", mib / 1024.0)
+    } else {
+        format!("{:.0}M", mib.max(0.0))
+    }
+}
+
 /// The address shown for a VM: its first, without the prefix length.
 fn first_ip(e: &VmEntry) -> String {
     e.vm.ips
@@ -184,7 +196,17 @@ fn cell<'a>(state: &State, e: &VmEntry, col: Col, w: &Columns, theme: &Theme) ->
             }
         }
         Col::Vcpu => Cell::from(Line::from(e.vm.vcpus.to_string()).right_aligned()),
-        Col::Mem => Cell::from(format!("{}/{}", kib(e.vm.mem_kib), kib(e.vm.max_mem_kib))),
+        // Used of what the VM holds now, as the host pane says it: "28M/96M", "-/1G" when
+        // nothing is measured (shut off, or the first poll).
+        Col::Mem => {
+            let fresh = e.vm.state.is_active()
+                && !live.is_stale(Metric::MemUsedBytes, state.now_ms, &state.settings.cadence);
+            let used = live
+                .value(Metric::MemUsedBytes)
+                .filter(|_| fresh)
+                .map_or_else(|| "-".into(), whole);
+            Cell::from(format!("{used}/{}", kib(e.vm.mem_kib)))
+        }
         Col::Ip => Cell::from(first_ip(e)),
         Col::Auto => Cell::from(if e.vm.autostart { "yes" } else { "no" }),
     }
@@ -316,6 +338,14 @@ fn empty_message(state: &State) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn memory_in_use_is_short() {
+        assert_eq!(super::whole(29_464_576.0), "28M");
+        assert_eq!(super::whole(1.5 * 1_073_741_824.0), "1.5G");
+        assert_eq!(super::whole(24.0 * 1_073_741_824.0), "24G");
+        assert_eq!(super::whole(-1.0), "0M");
+    }
+
     use super::*;
 
     /// The lab: 10-character names, addresses like 10.213.7.228, states this long.
@@ -387,7 +417,7 @@ mod tests {
         assert!(!long.cols.contains(&Col::Spark));
         assert_eq!(
             (long.state, long.name),
-            (20, 9),
+            (20, 8),
             "the state whole, the name the rest"
         );
         // Hosts named by address keep the whole address (10.0.0.5 and 10.0.0.6 differ last).
@@ -404,7 +434,7 @@ mod tests {
         );
         assert_eq!(
             (long_host.host, long_host.name, long_host.state),
-            (12, 8, 17)
+            (12, 8, 16)
         );
         assert_eq!(fit("web-prod-eu-west-01", 10), "web-prod-…");
         assert_eq!(fit("web-1", 10), "web-1");
