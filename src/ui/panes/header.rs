@@ -134,10 +134,10 @@ mod tests {
         (0..w).map(|x| buf[(x, 0)].symbol()).collect::<String>()
     }
 
-    #[test]
-    fn hosts_without_room_are_counted_not_dropped() {
+    /// The fixture's hosts and far2..far{n-1}, connecting.
+    fn far_hosts(n: usize) -> State {
         let mut s = state();
-        for i in 2..7 {
+        for i in 2..n {
             s.hosts.push(HostView::new(
                 i,
                 &format!("qemu+ssh://far{i}/system"),
@@ -145,6 +145,12 @@ mod tests {
                 T0,
             ));
         }
+        s
+    }
+
+    #[test]
+    fn hosts_without_room_are_counted_not_dropped() {
+        let s = far_hosts(7);
         let l = line(&s, 80);
         assert!(l.contains("local ● 3 VMs"), "{l}");
         let shown = (2..7).filter(|i| l.contains(&format!("far{i} "))).count();
@@ -161,15 +167,7 @@ mod tests {
 
     #[test]
     fn down_hosts_take_the_room_first() {
-        let mut s = state();
-        for i in 2..9 {
-            s.hosts.push(HostView::new(
-                i,
-                &format!("qemu+ssh://far{i}/system"),
-                format!("far{i}"),
-                T0,
-            ));
-        }
+        let mut s = far_hosts(9);
         let last = s.hosts.len() - 1;
         s.hosts[last].status = ConnStatus::Failed {
             error: "no such host".into(),
