@@ -1,7 +1,7 @@
 //! Host links: a host added from the palette, and each change of a host's connection.
 
 use super::opflow::{self, flash, journal};
-use super::state::{host_labels, HostView, JournalStatus, State};
+use super::state::{host_label, HostView, JournalStatus, State};
 use super::Effect;
 use crate::domain::HostId;
 use crate::provider::ConnStatus;
@@ -23,10 +23,8 @@ pub fn connect(state: &mut State, uri: String) -> Vec<Effect> {
     }
     let host: HostId = state.next_host;
     state.next_host += 1;
-    state
-        .hosts
-        .push(HostView::new(host, &uri, String::new(), now));
-    relabel(state);
+    let label = new_label(state, &uri);
+    state.hosts.push(HostView::new(host, &uri, label, now));
     note(state, &uri, format!("connect {uri}"));
     vec![Effect::Connect { host, uri }]
 }
@@ -73,17 +71,29 @@ pub fn disconnect(state: &mut State, which: &str) -> Vec<Effect> {
         .view
         .host_cursor
         .min(state.hosts.len().saturating_sub(1));
-    relabel(state);
     super::rows::rebuild(state);
     vec![Effect::Disconnect { host: h.id }]
 }
 
-/// Labels every host among the others (a host added or removed can change them).
-fn relabel(state: &mut State) {
-    let uris: Vec<String> = state.hosts.iter().map(|h| h.uri.clone()).collect();
-    for (h, l) in state.hosts.iter_mut().zip(host_labels(&uris)) {
-        h.label = l;
+/// A label for a host added by `:connect`, unique among the others, which keep theirs: a
+/// label an operator has learnt (in the table, the journal, `:disconnect local#2`) never
+/// moves to another host. "local" when free, else the first free "local#N" from 2.
+fn new_label(state: &State, uri: &str) -> String {
+    let base = host_label(uri);
+    let taken = |l: &str| state.hosts.iter().any(|h| h.label == l);
+    let numbered = format!("{base}#");
+    let shared = state
+        .hosts
+        .iter()
+        .any(|h| h.label == base || h.label.starts_with(&numbered));
+    if !shared {
+        return base;
     }
+    // One more number than there are hosts: at least one of them is free.
+    (2..=state.hosts.len() + 2)
+        .map(|n| format!("{base}#{n}"))
+        .find(|l| !taken(l))
+        .unwrap_or(base)
 }
 
 /// A footer line and a journal note.

@@ -125,6 +125,7 @@ fn a_failed_host_is_journalled_and_connect_tries_it_again() {
     palette(&mut s, "connect qemu:///nonexistent");
     let error = "cannot connect to qemu:///nonexistent: unexpected qemu URI path".to_string();
     assert_eq!(s.host_label(2), "local#2");
+    assert_eq!(s.host_label(0), "local", "the first keeps its label");
     status(&mut s, 2, ConnStatus::Failed { error });
     let noted = s.journal.iter().any(|e| {
         e.what == "connect"
@@ -137,4 +138,19 @@ fn a_failed_host_is_journalled_and_connect_tries_it_again() {
     // A host that is not failed is not connected twice.
     assert!(palette(&mut s, "connect qemu:///system").is_empty());
     assert!(s.flash.clone().unwrap().text.contains("already connected"));
+}
+
+#[test]
+fn labels_stay_with_their_hosts_across_connect_and_disconnect() {
+    let mut s = state();
+    palette(&mut s, "connect qemu:///a");
+    palette(&mut s, "connect qemu:///b");
+    assert_eq!((s.host_label(2), s.host_label(3)), ("local#2", "local#3"));
+    palette(&mut s, "disconnect local#2");
+    // Before, local#3 became local#2 and local became local#1.
+    assert_eq!((s.host_label(0), s.host_label(3)), ("local", "local#3"));
+    palette(&mut s, "connect qemu:///c");
+    assert_eq!(s.host_label(4), "local#2");
+    palette(&mut s, "connect test:///default");
+    assert_eq!(s.host_label(5), "test");
 }

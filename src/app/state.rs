@@ -483,7 +483,9 @@ pub fn host_labels(uris: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn host_label(uri: &str) -> String {
+/// The label of `uri` alone: its host part, else its driver ("local" for qemu:///…).
+#[must_use]
+pub fn host_label(uri: &str) -> String {
     let Some((scheme, rest)) = uri.split_once("://") else {
         return uri.to_string();
     };
