@@ -44,6 +44,9 @@ pub struct Series<'a> {
     pub style: Style,
     pub points: &'a [(i64, f64)],
     pub spread: &'a [(i64, f64, f64)],
+    /// The latest live value, for the title's "now" (at long ranges the last point is a
+    /// bucket's average, up to a bucket old); `None`: the last point.
+    pub now: Option<f64>,
 }
 
 /// The title: each series' now, min, max and average, as much of that as `width` holds
@@ -58,6 +61,11 @@ fn chart_title<'a>(
     let stats: Vec<_> = series
         .iter()
         .filter_map(|s| summary(s.points, s.spread).map(|st| (s, st)))
+        .map(|(s, (cur, min, max, avg))| match s.now {
+            // The live value is part of the range too: "now" never lies outside ↓ and ↑.
+            Some(now) => (s, (now, min.min(now), max.max(now), avg)),
+            None => (s, (cur, min, max, avg)),
+        })
         .collect();
     let build = |detail: usize| {
         let mut spans = vec![Span::styled(format!(" {title} "), theme.title)];
@@ -188,5 +196,23 @@ mod tests {
             "  ▁▅█"
         );
         assert_eq!(spark_text([100.0; 10].into_iter(), 3, 100.0), "███");
+    }
+
+    #[test]
+    fn the_title_says_now_from_the_live_value_when_given() {
+        // Hour buckets at 7 d: the last one averaged 20 %, the VM is at 90 % now.
+        let points = [(0, 10.0), (3_600_000, 20.0)];
+        let s = |now| Series {
+            label: "",
+            style: Style::default(),
+            points: &points,
+            spread: &[],
+            now,
+        };
+        let theme = Theme::default();
+        let title = |now| chart_title("CPU", Unit::Percent, &[s(now)], &theme, 80).to_string();
+        assert!(title(None).starts_with(" CPU 20.0% "), "{}", title(None));
+        let live = title(Some(90.0));
+        assert!(live.starts_with(" CPU 90.0% ↓10.0% ↑90.0% "), "{live}");
     }
 }

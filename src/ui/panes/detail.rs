@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
+use crate::app::live::Live;
 use crate::app::state::VmEntry;
 use crate::app::State;
 use crate::domain::{MemSource, Metric, Unit};
@@ -223,7 +224,14 @@ impl<'a> ChartSpec<'a> {
 }
 
 /// The 2×2 chart grid shared by the VM detail and the host pane.
-pub fn chart_grid(state: &State, theme: &Theme, f: &mut Frame, area: Rect, charts: &[ChartSpec]) {
+/// `live` is the entity's live metrics: the titles' "now" (none while the charts are frozen).
+pub fn chart_grid(
+    state: &State,
+    theme: &Theme,
+    f: &mut Frame,
+    (area, live): (Rect, &Live),
+    charts: &[ChartSpec],
+) {
     let c = &state.charts;
     let range = (c.from_ms(), c.to_ms, c.range_label());
     let [top, bottom] =
@@ -247,6 +255,9 @@ pub fn chart_grid(state: &State, theme: &Theme, f: &mut Frame, area: Rect, chart
                 style,
                 points: c.series.get(m).map_or(&[][..], Vec::as_slice),
                 spread: c.spread.get(m).map_or(&[][..], Vec::as_slice),
+                now: live.value(*m).filter(|_| {
+                    !c.frozen && !live.is_stale(*m, state.now_ms, &state.settings.cadence)
+                }),
             })
             .collect();
         time_chart(
@@ -322,7 +333,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         state,
         theme,
         f,
-        charts,
+        (charts, &e.metrics.live),
         &[
             // One series: no label to repeat the title ("CPU cpu 12%").
             ChartSpec::new("CPU", Unit::Percent, vec![(Metric::CpuPct, "")]),

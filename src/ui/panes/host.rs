@@ -174,7 +174,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         state,
         theme,
         f,
-        charts,
+        (charts, &h.metrics.live),
         &[
             ChartSpec::new(
                 "Host CPU",
