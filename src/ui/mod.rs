@@ -7,6 +7,8 @@ pub mod widgets;
 pub mod wrap;
 
 #[cfg(test)]
+mod snapshot_analysis_tests;
+#[cfg(test)]
 mod snapshot_tests;
 
 use ratatui::layout::{Constraint, Layout, Rect};
