@@ -104,3 +104,12 @@ pub struct HostMetrics {
     /// Storage pools as last read.
     pub pools: Vec<crate::domain::PoolUsage>,
 }
+
+impl HostMetrics {
+    /// The driver gave the host's size but gives no CPU or memory statistics (the test
+    /// driver): the busy and used figures will never come.
+    #[must_use]
+    pub fn size_only(&self) -> bool {
+        !self.node_stats && self.cpus > 0
+    }
+}

@@ -76,18 +76,18 @@ fn figures(
     let total = state.vms.keys().filter(|id| id.host == h.id).count();
     let unknown = |n: u64, text: String| if n == 0 { "unknown".to_string() } else { text };
     // The test driver has a size but no statistics: say so rather than show "-" forever.
-    let (busy, used) = if m.node_stats || m.cpus == 0 {
+    let (busy, used, no_stats) = if m.size_only() {
+        (
+            String::new(),
+            String::new(),
+            " · no usage figures from this driver",
+        )
+    } else {
         (
             format!("{} busy of ", v(Metric::HostCpuPct)),
             format!("{} used of ", v(Metric::HostMemUsedBytes)),
+            "",
         )
-    } else {
-        (String::new(), String::new())
-    };
-    let no_stats = if m.node_stats {
-        ""
-    } else {
-        " · no usage figures from this driver"
     };
     let mut lines = link;
     lines.extend([
@@ -169,7 +169,9 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         top,
     );
     let m = &h.metrics;
-    let no_stats = (!m.node_stats && m.cpus > 0).then_some("this driver gives no usage figures");
+    let no_stats = m
+        .size_only()
+        .then_some("this driver gives no usage figures");
     chart_grid(
         state,
         theme,

@@ -12,6 +12,9 @@ use crate::app::State;
 use crate::ui::format::{bytes, fit};
 use crate::ui::theme::Theme;
 
+/// Widths of the VERDICT, VCPU, MEMORY, CPU95 and MEM95 columns.
+const NUMBERS: [u16; 5] = [10, 6, 11, 6, 6];
+
 /// "EUR15/mo → EUR9", or nothing without prices.
 fn money(r: &RightsizeRow, currency: &str) -> String {
     r.savings.as_ref().map_or_else(String::new, |s| {
@@ -103,7 +106,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let host_w = super::column_width(rows, |r| r.host.clone(), 4);
     let cost_w = super::column_width(rows, |r| money(r, &rep.currency), 4);
     // What the VM column gets when the pane is narrow: names cut there end in "…".
-    let fixed = host_w + 10 + 6 + 11 + 6 + 6 + cost_w + 7 + 2;
+    let fixed = host_w + NUMBERS.iter().sum::<u16>() + cost_w + 7 + 2;
     let name_w = name_w.min(area.width.saturating_sub(fixed).max(4));
     let table_rows: Vec<Row> = rows
         .iter()
@@ -116,11 +119,11 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             // before any number is cut.
             Constraint::Max(name_w),
             Constraint::Length(host_w),
-            Constraint::Length(10),
-            Constraint::Length(6),
-            Constraint::Length(11),
-            Constraint::Length(6),
-            Constraint::Length(6),
+            Constraint::Length(NUMBERS[0]),
+            Constraint::Length(NUMBERS[1]),
+            Constraint::Length(NUMBERS[2]),
+            Constraint::Length(NUMBERS[3]),
+            Constraint::Length(NUMBERS[4]),
             Constraint::Min(cost_w),
         ],
     )

@@ -279,15 +279,14 @@ impl Poller {
         if self.node.is_none() {
             self.node = conn.node_info().ok().map(|n| (n.cpus, n.memory));
         }
-        let (cpus, mem_kib) = self.node.unwrap_or_default();
         // A driver without node statistics still has a size: the overcommit ratios and
         // capacity need it, and "unknown" would be wrong.
-        let host = host(conn, cpus).map_or_else(
+        let host = host(conn, self.node.map_or(0, |(cpus, _)| cpus)).map_or_else(
             |e| {
                 tracing::debug!("host stats unavailable: {e}");
-                self.node.map(|_| HostCounters {
+                self.node.map(|(cpus, mem_total_kib)| HostCounters {
                     cpus,
-                    mem_total_kib: mem_kib,
+                    mem_total_kib,
                     ..HostCounters::default()
                 })
             },
