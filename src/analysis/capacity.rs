@@ -20,8 +20,6 @@ pub struct CapacitySettings {
     pub shape: VmShape,
     pub cpu_overcommit: f64,
     pub host_reserved_bytes: u64,
-    /// The zone notes write times in, seconds east of UTC (the console's local time).
-    pub tz_offset_s: i32,
 }
 
 impl Default for CapacitySettings {
@@ -35,7 +33,6 @@ impl Default for CapacitySettings {
             },
             cpu_overcommit: 4.0,
             host_reserved_bytes: 1 << 30,
-            tz_offset_s: 0,
         }
     }
 }
@@ -131,6 +128,7 @@ fn row(
     read: Result<(Vec<f64>, bool), String>,
     s: &CapacitySettings,
     end: i64,
+    tz_offset_s: i32,
 ) -> CapacityRow {
     let (current_pct, crossing, note) = match read {
         Err(e) => (None, None, Some(e)),
@@ -151,7 +149,7 @@ fn row(
                     current_pct,
                     None,
                     Some(match (current_pct, in_progress) {
-                        (None, true) => format!("first data {}", super::due_at(end, s.tz_offset_s)),
+                        (None, true) => format!("first data {}", super::due_at(end, tz_offset_s)),
                         (None, false) => "nothing recorded".into(),
                         _ => e.to_string(),
                     }),
@@ -193,12 +191,14 @@ fn capacity_model(series: &[f64]) -> (ModelKind, ForecastConfig) {
     )
 }
 
-/// Builds the report for `hosts` from the history in `store` up to `now_ms`.
+/// Builds the report for `hosts` from the history in `store` up to `now_ms`; notes write
+/// times `tz_offset_s` east of UTC.
 pub fn capacity(
     store: &dyn HistoryStore,
     hosts: &[HostInput],
     s: &CapacitySettings,
     now_ms: i64,
+    tz_offset_s: i32,
 ) -> CapacityReport {
     let end = now_ms - now_ms.rem_euclid(STEP_MS);
     let mut rows = Vec::new();
@@ -208,9 +208,9 @@ pub fn capacity(
         #[allow(clippy::cast_precision_loss)]
         let mem_total = h.memory_bytes as f64;
         let cpu = pct_series(store, &entity, "cpu_pct", None, now_ms);
-        rows.push(row(&h.uri, "cpu".into(), cpu, s, end));
+        rows.push(row(&h.uri, "cpu".into(), cpu, s, end, tz_offset_s));
         let mem = pct_series(store, &entity, "mem_used_bytes", Some(mem_total), now_ms);
-        rows.push(row(&h.uri, "memory".into(), mem, s, end));
+        rows.push(row(&h.uri, "memory".into(), mem, s, end, tz_offset_s));
         for p in &h.pools {
             let series = pct_series(
                 store,
@@ -219,7 +219,14 @@ pub fn capacity(
                 None,
                 now_ms,
             );
-            rows.push(row(&h.uri, format!("pool {}", p.name), series, s, end));
+            rows.push(row(
+                &h.uri,
+                format!("pool {}", p.name),
+                series,
+                s,
+                end,
+                tz_offset_s,
+            ));
         }
         let hr = headroom(
             &HostResources {
@@ -310,7 +317,13 @@ mod tests {
             allocation: 80,
         }];
         let hosts = [host(10, 12 << 30, pools)];
-        let r = capacity(&store_of(&batch), &hosts, &CapacitySettings::default(), NOW);
+        let r = capacity(
+            &store_of(&batch),
+            &hosts,
+            &CapacitySettings::default(),
+            NOW,
+            0,
+        );
         assert_eq!(r.rows[0].resource, "pool data", "{:?}", r.rows);
         let c = r.rows[0].crossing.as_ref().unwrap();
         // 80 % now, rising 0.05 % per row: 90 % about 200 rows (~17 h) ahead.
@@ -336,7 +349,13 @@ mod tests {
         let batch = rows_before_now("host/h", "mem_used_bytes", 600, |_| 8e9);
         let mut h = host(0, 0, Vec::new());
         h.memory_bytes = 0;
-        let r = capacity(&store_of(&batch), &[h], &CapacitySettings::default(), NOW);
+        let r = capacity(
+            &store_of(&batch),
+            &[h],
+            &CapacitySettings::default(),
+            NOW,
+            0,
+        );
         let mem = r.rows.iter().find(|x| x.resource == "memory").unwrap();
         assert_eq!((mem.current_pct, &mem.crossing), (None, &None));
         assert_eq!(mem.note.as_deref(), Some("memory size unknown"));
@@ -355,7 +374,13 @@ mod tests {
         let mut batch = rows_before_now("host/h", "cpu_pct", 2, |i| 70.0 + 3.0 * i);
         batch.extend(rows_before_now("host/h", "mem_used_bytes", 2, |_| 31e9));
         let hosts = [host(0, 0, Vec::new())];
-        let r = capacity(&store_of(&batch), &hosts, &CapacitySettings::default(), NOW);
+        let r = capacity(
+            &store_of(&batch),
+            &hosts,
+            &CapacitySettings::default(),
+            NOW,
+            0,
+        );
         let cpu = r.rows.iter().find(|x| x.resource == "cpu").unwrap();
         assert_eq!(cpu.crossing, None);
         assert_eq!(cpu.note.as_deref(), Some("collecting: 2/12 rows"));
@@ -365,7 +390,13 @@ mod tests {
         assert!(mem.crossing.as_ref().is_some_and(|c| c.already), "{mem:?}");
         // With an hour of rows the projection is made.
         let batch = rows_before_now("host/h", "cpu_pct", 12, |i| 70.0 + 1.0 * i);
-        let r = capacity(&store_of(&batch), &hosts, &CapacitySettings::default(), NOW);
+        let r = capacity(
+            &store_of(&batch),
+            &hosts,
+            &CapacitySettings::default(),
+            NOW,
+            0,
+        );
         assert!(r.rows[0].crossing.is_some(), "{:?}", r.rows[0]);
     }
 
@@ -377,7 +408,13 @@ mod tests {
             40.0 + 0.01 * t + 35.0 * (std::f64::consts::TAU * t / 288.0).sin()
         });
         let hosts = [host(0, 0, Vec::new())];
-        let r = capacity(&store_of(&batch), &hosts, &CapacitySettings::default(), NOW);
+        let r = capacity(
+            &store_of(&batch),
+            &hosts,
+            &CapacitySettings::default(),
+            NOW,
+            0,
+        );
         let c = r.rows[0].crossing.as_ref().unwrap();
         assert_eq!(
             (r.rows[0].resource.as_str(), c.model),
@@ -394,7 +431,7 @@ mod tests {
         let now = NOW + 100_000; // 100 s into a 5-minute row
         let store = store_of(&[sample("host/h", "cpu_pct", now - 50_000, 12.0)]);
         let hosts = [host(0, 0, Vec::new())];
-        let r = capacity(&store, &hosts, &CapacitySettings::default(), now);
+        let r = capacity(&store, &hosts, &CapacitySettings::default(), now, 0);
         let note = |res: &str| {
             let row = r.rows.iter().find(|x| x.resource == res).unwrap();
             assert!(row.crossing.is_none() && row.current_pct.is_none());

@@ -120,8 +120,6 @@ fn label(name: &str) -> String {
 /// in its journal): when the row in progress from the grid boundary `end_ms` completes.
 #[must_use]
 pub fn due_at(end_ms: i64, tz_offset_s: i32) -> String {
-    let secs = (end_ms + STEP_MS).div_euclid(1000) + i64::from(tz_offset_s);
-    let day = secs.rem_euclid(86_400);
     let zone = match tz_offset_s {
         0 => "UTC".to_string(),
         z => {
@@ -130,7 +128,8 @@ pub fn due_at(end_ms: i64, tz_offset_s: i32) -> String {
             format!("UTC{sign}{:02}:{:02}", a / 3600, (a / 60) % 60)
         }
     };
-    format!("{:02}:{:02} {zone}", day / 3600, (day / 60) % 60)
+    let hhmmss = crate::domain::format::clock(end_ms + STEP_MS, tz_offset_s);
+    format!("{} {zone}", &hhmmss[..5])
 }
 
 /// A forecast with the evidence behind it.

@@ -53,7 +53,7 @@ pub fn forecast(
         m.name(),
         now,
         rows,
-        chrono::Local::now().offset().local_minus_utc(),
+        crate::domain::format::local_offset_s(),
     )
     .map_err(|e| match &not_running {
         Some(text) => Failure::op(format!("{name} ({text}): {e}")),
@@ -199,11 +199,13 @@ pub fn capacity(cfg: &Config, json: bool) -> Result<(), Failure> {
     }
     let store = open(cfg)?;
     let now = chrono::Utc::now().timestamp_millis();
-    let settings = crate::analysis::capacity::CapacitySettings {
-        tz_offset_s: chrono::Local::now().offset().local_minus_utc(),
-        ..cfg.analysis.capacity.clone()
-    };
-    let r = crate::analysis::capacity::capacity(store.as_ref(), &hosts, &settings, now);
+    let r = crate::analysis::capacity::capacity(
+        store.as_ref(),
+        &hosts,
+        &cfg.analysis.capacity,
+        now,
+        crate::domain::format::local_offset_s(),
+    );
     if json {
         emit(&(serde_json::to_string_pretty(&r).map_err(|e| Failure::op(e.to_string()))? + "\n"))?;
         return reached.finish("reported");
@@ -281,7 +283,7 @@ pub fn rightsize(cfg: &Config, json: bool) -> Result<(), Failure> {
         a.prices.as_ref(),
         window,
         now,
-        chrono::Local::now().offset().local_minus_utc(),
+        crate::domain::format::local_offset_s(),
     );
     if json {
         emit(

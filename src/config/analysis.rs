@@ -158,8 +158,6 @@ pub fn analysis(cf: &ConfigFile, file: &str) -> Result<AnalysisSettings, ConfigE
         host_reserved_bytes: c.host_reserved_gib.map_or(Ok(d.host_reserved_bytes), |v| {
             check(file, "capacity.host_reserved_gib", v, 0.0, 16384.0).map(gib)
         })?,
-        // Set where the report runs, from the machine's zone.
-        tz_offset_s: d.tz_offset_s,
     };
     let (rightsize, rightsize_window) = rightsize(cf, file)?;
     let (prices, currency) = prices(cf, file)?;

@@ -3,6 +3,21 @@
 
 use super::Unit;
 
+/// Milliseconds since the epoch → "HH:MM:SS" at `offset_s` from UTC.
+#[must_use]
+pub fn clock(ts_ms: i64, offset_s: i32) -> String {
+    let secs = ts_ms.div_euclid(1000) + i64::from(offset_s);
+    let day = secs.rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", day / 3600, (day / 60) % 60, day % 60)
+}
+
+/// The machine's offset from UTC now, in seconds east: what the console and the reports
+/// pass to [`clock`] and to the analysis notes (read where they run, never in pure code).
+#[must_use]
+pub fn local_offset_s() -> i32 {
+    chrono::Local::now().offset().local_minus_utc()
+}
+
 /// "1 row", "12 rows".
 #[must_use]
 pub fn plural(n: usize, noun: &str) -> String {

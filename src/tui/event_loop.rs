@@ -204,7 +204,7 @@ pub async fn run(
         ..Settings::default()
     };
     let mut state = State::new(&cfg.uris, settings, cfg.keymap.help_lines(), now_ms());
-    state.tz_offset_s = chrono::Local::now().offset().local_minus_utc();
+    state.tz_offset_s = crate::domain::format::local_offset_s();
     state.anomalies.config = cfg.analysis.anomaly.clone();
     state.settings.cadence = Cadence {
         fast_ms: millis(cfg.poll_interval),

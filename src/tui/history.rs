@@ -122,7 +122,7 @@ impl History {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
             let now = chrono::Utc::now().timestamp_millis();
-            let tz = chrono::Local::now().offset().local_minus_utc();
+            let tz = crate::domain::format::local_offset_s();
             let read = crate::analysis::read_lookback(lock(&store).as_ref(), &entity, metric, now);
             let result = read.and_then(|read| {
                 crate::analysis::forecast_grid(&entity, metric, &read, horizon_rows, tz)
@@ -176,14 +176,19 @@ impl History {
         tx: UnboundedSender<Msg>,
         request: u64,
         hosts: Vec<HostInput>,
-        mut settings: CapacitySettings,
+        settings: CapacitySettings,
     ) {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
             let now = chrono::Utc::now().timestamp_millis();
-            settings.tz_offset_s = chrono::Local::now().offset().local_minus_utc();
             let reader = Locked(&store);
-            let report = crate::analysis::capacity::capacity(&reader, &hosts, &settings, now);
+            let report = crate::analysis::capacity::capacity(
+                &reader,
+                &hosts,
+                &settings,
+                now,
+                crate::domain::format::local_offset_s(),
+            );
             let _ = tx.send(Msg::Capacity { request, report });
         });
     }
@@ -208,7 +213,7 @@ impl History {
                 a.prices.as_ref(),
                 window,
                 now,
-                chrono::Local::now().offset().local_minus_utc(),
+                crate::domain::format::local_offset_s(),
             );
             let _ = tx.send(Msg::Rightsize {
                 request,

@@ -22,15 +22,7 @@ fn trim(v: f64, unit: &str) -> String {
     }
 }
 
-pub use crate::domain::format::{bytes, metric, plural, rate};
-
-/// Milliseconds since the epoch → "HH:MM:SS" at `offset_s` from UTC.
-#[must_use]
-pub fn clock(ts_ms: i64, offset_s: i32) -> String {
-    let secs = ts_ms.div_euclid(1000) + i64::from(offset_s);
-    let day = secs.rem_euclid(86_400);
-    format!("{:02}:{:02}:{:02}", day / 3600, (day / 60) % 60, day % 60)
-}
+pub use crate::domain::format::{bytes, clock, metric, plural, rate};
 
 /// A duration in whole seconds → "12 s", "3 min 5 s", "2 h 1 min", "13 d 23 h".
 #[must_use]
