@@ -125,11 +125,7 @@ mod tests {
     use super::*;
 
     fn hints(state: &State, w: u16) -> String {
-        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, 1)).unwrap();
-        let theme = Theme::new(&crate::config::theme::ThemeColors::default(), false);
-        t.draw(|f| render(state, &theme, f, f.area())).unwrap();
-        let buf = t.backend().buffer();
-        (0..w).map(|x| buf[(x, 0)].symbol()).collect()
+        super::super::drawn(render, state, (w, 1))
     }
 
     #[test]

@@ -119,19 +119,13 @@ fn status(state: &State, h: &HostView, theme: &Theme) -> (String, Style) {
 
 #[cfg(test)]
 mod tests {
-    use ratatui::backend::TestBackend;
-    use ratatui::Terminal;
 
     use super::*;
     use crate::app::fixtures::{state, T0};
     use crate::app::state::HostView;
 
     fn line(s: &State, w: u16) -> String {
-        let mut t = Terminal::new(TestBackend::new(w, 1)).unwrap();
-        let theme = Theme::new(&crate::config::theme::ThemeColors::default(), false);
-        t.draw(|f| render(s, &theme, f, f.area())).unwrap();
-        let buf = t.backend().buffer();
-        (0..w).map(|x| buf[(x, 0)].symbol()).collect::<String>()
+        super::super::drawn(render, s, (w, 1))
     }
 
     /// The fixture's hosts and far2..far{n-1}, connecting.

@@ -54,18 +54,11 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
 
 #[cfg(test)]
 mod tests {
-    use ratatui::backend::TestBackend;
-    use ratatui::Terminal;
 
     #[test]
     fn the_palette_verbs_follow_the_palette_key_as_remapped() {
         let mut s = crate::app::fixtures::state();
-        let screen = |s: &crate::app::State| {
-            let mut t = Terminal::new(TestBackend::new(80, 60)).unwrap();
-            let theme = super::Theme::new(&crate::config::theme::ThemeColors::default(), false);
-            t.draw(|f| super::render(s, &theme, f, f.area())).unwrap();
-            t.backend().to_string()
-        };
+        let screen = |s: &crate::app::State| super::super::drawn(super::render, s, (80, 60));
         let verbs = |text: &str| {
             let l = text.lines().find(|l| l.contains("palette verbs:")).unwrap();
             l.trim_start_matches(['"', '│'])

@@ -206,14 +206,11 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
 
 #[cfg(test)]
 mod tests {
-    use ratatui::backend::TestBackend;
-    use ratatui::Terminal;
 
     use crate::app::fixtures::{state, T0};
     use crate::app::{update, Action, Msg};
     use crate::domain::HostCounters;
     use crate::provider::ProviderEvent;
-    use crate::ui::theme::Theme;
 
     #[test]
     fn a_driver_with_a_size_but_no_statistics_says_so() {
@@ -237,10 +234,7 @@ mod tests {
             T0,
         );
         update(&mut s, Msg::Action(Action::Hosts), T0);
-        let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
-        let theme = Theme::new(&crate::config::theme::ThemeColors::default(), false);
-        t.draw(|f| super::render(&s, &theme, f, f.area())).unwrap();
-        let screen = t.backend().to_string();
+        let screen = super::super::drawn(super::render, &s, (80, 24));
         assert!(screen.contains("16 CPUs · vCPU:pCPU"), "{screen}");
         assert!(
             !screen.contains("busy of") && !screen.contains("unknown"),

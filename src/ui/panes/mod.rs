@@ -42,6 +42,31 @@ pub fn title_with_name(before: &str, name: &str, after: &str, width: u16) -> Str
     )
 }
 
+/// A pane's `render` drawn over the whole of a `w`×`h` test terminal: its rows as text, one
+/// per line, trailing spaces kept.
+#[cfg(test)]
+pub fn drawn(
+    render: impl Fn(
+        &crate::app::State,
+        &crate::ui::theme::Theme,
+        &mut ratatui::Frame,
+        ratatui::layout::Rect,
+    ),
+    state: &crate::app::State,
+    (w, h): (u16, u16),
+) -> String {
+    let backend = ratatui::backend::TestBackend::new(w, h);
+    let mut t = ratatui::Terminal::new(backend).expect("test terminal");
+    let theme = crate::ui::theme::Theme::new(&crate::config::theme::ThemeColors::default(), false);
+    t.draw(|f| render(state, &theme, f, f.area()))
+        .expect("draw");
+    let buf = t.backend().buffer();
+    (0..h)
+        .map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// A column as wide as the widest text `text` gives for `rows`, and at least `min`.
 #[must_use]
 pub fn column_width<T>(rows: &[T], text: impl Fn(&T) -> String, min: usize) -> u16 {
