@@ -345,13 +345,19 @@ impl State {
         self.size.0 < MIN_SIZE.0 || self.size.1 < MIN_SIZE.1
     }
 
+    /// The keymap's keys for `action`, as help shows them ("q ctrl-c"); `None` if unbound.
+    #[must_use]
+    pub fn keys_of(&self, action: &str) -> Option<&str> {
+        self.help
+            .iter()
+            .find(|h| h.action == action)
+            .map(|h| h.keys.as_str())
+    }
+
     /// The keymap's keys for quitting, as help shows them ("q ctrl-c").
     #[must_use]
     pub fn quit_keys(&self) -> &str {
-        self.help
-            .iter()
-            .find(|h| h.action == "quit")
-            .map_or("ctrl-c", |h| h.keys.as_str())
+        self.keys_of("quit").unwrap_or("ctrl-c")
     }
 
     /// The quit key that is a plain character, if the keymap has one (`q` by default).

@@ -87,8 +87,8 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
 
 /// The first key bound to `action`, as the help writes it.
 fn first_key(state: &State, action: &str) -> Option<String> {
-    let h = state.help.iter().find(|h| h.action == action)?;
-    Some(h.keys.split(' ').next().unwrap_or("").to_string())
+    let keys = state.keys_of(action)?;
+    Some(keys.split(' ').next().unwrap_or("").to_string())
 }
 
 /// A message longer than the line takes the lines above it (up to [`FLASH_LINES`]), over the

@@ -22,17 +22,9 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         .collect();
     rows.push(Row::new(vec![Cell::from(""), Cell::from("")]));
     // The verbs go after the palette's own key, whatever the keymap made it.
-    let palette = state
-        .help
-        .iter()
-        .find(|h| h.action == "palette")
-        .map_or_else(String::new, |h| h.keys.clone());
+    let palette = state.keys_of("palette").unwrap_or("");
     for (i, line) in help_lines().into_iter().enumerate() {
-        let key = if i == 0 {
-            palette.clone()
-        } else {
-            String::new()
-        };
+        let key = if i == 0 { palette } else { "" }.to_string();
         rows.push(Row::new(vec![
             Cell::from(Span::styled(key, theme.accent)),
             Cell::from(line),
