@@ -166,9 +166,11 @@ fn capacity_finds_the_rising_host_cpu_and_rightsize_the_oversized_vm() {
     assert!(latest.is_none_or(|l| l >= 384), "{c}");
     let memory = rows.iter().find(|r| r["resource"] == "memory").unwrap();
     assert!(memory["crossing"].is_null());
+    // No memory history was written, and the test driver has no node statistics to
+    // record it from: the note says the figures never come, not that none came yet.
     assert!(
-        memory["note"] == "nothing recorded",
-        "no memory history was written: {memory}"
+        memory["note"] == "no usage figures from this driver",
+        "{memory}"
     );
     // The test driver has no node statistics, but its node info gives the host's size.
     let room = &cap["headroom"][0];

@@ -54,6 +54,9 @@ pub struct HostInput {
     pub vcpus_allocated: u32,
     pub memory_allocated_bytes: u64,
     pub pools: Vec<PoolInput>,
+    /// False when the driver gives the host's size but no CPU or memory statistics (the
+    /// test driver): its cpu and memory rows will never have history.
+    pub usage_stats: bool,
 }
 
 /// One resource of one host.
@@ -208,9 +211,16 @@ pub fn capacity(
         #[allow(clippy::cast_precision_loss)]
         let mem_total = h.memory_bytes as f64;
         let cpu = pct_series(store, &entity, "cpu_pct", None, now_ms);
-        rows.push(row(&h.uri, "cpu".into(), cpu, s, end, tz_offset_s));
         let mem = pct_series(store, &entity, "mem_used_bytes", Some(mem_total), now_ms);
-        rows.push(row(&h.uri, "memory".into(), mem, s, end, tz_offset_s));
+        for (resource, read) in [("cpu", cpu), ("memory", mem)] {
+            let never = !h.usage_stats
+                && matches!(&read, Ok((v, false)) if !v.iter().any(|x| x.is_finite()));
+            let mut r = row(&h.uri, resource.into(), read, s, end, tz_offset_s);
+            if never {
+                r.note = Some("no usage figures from this driver".into());
+            }
+            rows.push(r);
+        }
         for p in &h.pools {
             let series = pct_series(
                 store,
@@ -303,6 +313,7 @@ mod tests {
             vcpus_allocated,
             memory_allocated_bytes,
             pools,
+            usage_stats: true,
         }
     }
 
@@ -440,5 +451,21 @@ mod tests {
         // The row in progress started at 12:00 and completes at 12:05.
         assert_eq!(note("cpu"), "first data 12:05 UTC");
         assert_eq!(note("memory"), "nothing recorded");
+    }
+
+    #[test]
+    fn a_driver_without_statistics_says_so_instead_of_nothing_recorded() {
+        let hosts = [HostInput {
+            usage_stats: false,
+            ..host(0, 0, Vec::new())
+        }];
+        let r = capacity(&store_of(&[]), &hosts, &CapacitySettings::default(), NOW, 0);
+        for res in ["cpu", "memory"] {
+            let row = r.rows.iter().find(|x| x.resource == res).unwrap();
+            assert_eq!(
+                row.note.as_deref(),
+                Some("no usage figures from this driver")
+            );
+        }
     }
 }

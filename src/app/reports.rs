@@ -67,6 +67,7 @@ fn host_inputs(state: &State) -> Vec<HostInput> {
                         allocation: p.allocation,
                     })
                     .collect(),
+                usage_stats: !h.metrics.size_only(),
             }
         })
         .collect()

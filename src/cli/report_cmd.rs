@@ -173,12 +173,12 @@ pub fn capacity(cfg: &Config, json: bool) -> Result<(), Failure> {
         // The host's memory as the console's poller reads it (the node's memory statistics,
         // what `mem_used_bytes` is recorded against); a driver without the statistics has
         // `nodeinfo`'s figure, as in the console.
-        let mem_total_kib = poll::host(conn, node.cpus).map_or_else(
+        let (mem_total_kib, usage_stats) = poll::host(conn, node.cpus).map_or_else(
             |e| {
                 tracing::debug!("{uri}: no node memory statistics ({e}); using node info");
-                node.memory
+                (node.memory, false)
             },
-            |h| h.mem_total_kib,
+            |h| (h.mem_total_kib, true),
         );
         hosts.push(HostInput {
             uri: uri.clone(),
@@ -195,6 +195,7 @@ pub fn capacity(cfg: &Config, json: bool) -> Result<(), Failure> {
                     allocation: p.allocation,
                 })
                 .collect(),
+            usage_stats,
         });
     }
     let store = open(cfg)?;
