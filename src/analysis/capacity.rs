@@ -125,6 +125,11 @@ fn pct_series(
     Ok((pct, read.in_progress))
 }
 
+/// The read worked and holds no value, not even in the row in progress.
+fn recorded_nothing(read: &Result<(Vec<f64>, bool), String>) -> bool {
+    matches!(read, Ok((v, false)) if !v.iter().any(|x| x.is_finite()))
+}
+
 fn row(
     host: &str,
     resource: String,
@@ -213,8 +218,7 @@ pub fn capacity(
         let cpu = pct_series(store, &entity, "cpu_pct", None, now_ms);
         let mem = pct_series(store, &entity, "mem_used_bytes", Some(mem_total), now_ms);
         for (resource, read) in [("cpu", cpu), ("memory", mem)] {
-            let never = !h.usage_stats
-                && matches!(&read, Ok((v, false)) if !v.iter().any(|x| x.is_finite()));
+            let never = !h.usage_stats && recorded_nothing(&read);
             let mut r = row(&h.uri, resource.into(), read, s, end, tz_offset_s);
             if never {
                 r.note = Some("no usage figures from this driver".into());
@@ -222,21 +226,28 @@ pub fn capacity(
             rows.push(r);
         }
         for p in &h.pools {
-            let series = pct_series(
-                store,
-                &format!("pool/{}/{}", h.uri, p.name),
-                "used_pct",
-                None,
-                now_ms,
-            );
-            rows.push(row(
+            let entity = format!("pool/{}/{}", h.uri, p.name);
+            let read = pct_series(store, &entity, "used_pct", None, now_ms);
+            let empty = recorded_nothing(&read);
+            let mut r = row(
                 &h.uri,
                 format!("pool {}", p.name),
-                series,
+                read,
                 s,
                 end,
                 tz_offset_s,
-            ));
+            );
+            // The pool's fill as just read, when no history holds it yet (headless, or
+            // the console's first row): the operator still sees how full it is.
+            if r.current_pct.is_none() && p.capacity > 0 {
+                #[allow(clippy::cast_precision_loss)]
+                let live = p.allocation as f64 / p.capacity as f64 * 100.0;
+                r.current_pct = Some(live);
+                if empty {
+                    r.note = Some("no history to forecast from".into());
+                }
+            }
+            rows.push(r);
         }
         let hr = headroom(
             &HostResources {
@@ -451,6 +462,26 @@ mod tests {
         // The row in progress started at 12:00 and completes at 12:05.
         assert_eq!(note("cpu"), "first data 12:05 UTC");
         assert_eq!(note("memory"), "nothing recorded");
+    }
+
+    #[test]
+    fn a_pool_without_history_shows_its_fill_as_read() {
+        let pools = vec![PoolInput {
+            name: "data".into(),
+            capacity: 200,
+            allocation: 50,
+        }];
+        let r = capacity(
+            &store_of(&[]),
+            &[host(0, 0, pools)],
+            &CapacitySettings::default(),
+            NOW,
+            0,
+        );
+        let row = r.rows.iter().find(|x| x.resource == "pool data").unwrap();
+        assert_eq!(row.current_pct, Some(25.0));
+        assert!(row.crossing.is_none());
+        assert_eq!(row.note.as_deref(), Some("no history to forecast from"));
     }
 
     #[test]
