@@ -56,10 +56,16 @@ pub fn journal(
     }
     state.journal_seq += 1;
     let seq = state.journal_seq;
+    let host_label = state
+        .hosts
+        .iter()
+        .find(|h| h.uri == host)
+        .map_or_else(String::new, |h| h.label.clone());
     state.journal.push_back(JournalEntry {
         seq,
         ts_ms: state.now_ms,
         host: host.to_string(),
+        host_label,
         vm: vm.to_string(),
         what,
         status,

@@ -109,6 +109,9 @@ pub struct JournalEntry {
     pub seq: u64,
     pub ts_ms: i64,
     pub host: String,
+    /// The host's label when the entry was made: the entry keeps it after the host is
+    /// disconnected and its label handed to another.
+    pub host_label: String,
     pub vm: String,
     pub what: String,
     pub status: JournalStatus,

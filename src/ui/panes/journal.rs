@@ -35,13 +35,14 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         .iter()
         .skip(skip)
         .flat_map(|e| {
-            // With several hosts a VM's name alone does not say which one.
-            let host = state
-                .hosts
-                .iter()
-                .find(|h| h.uri == e.host)
-                .filter(|_| state.hosts.len() > 1)
-                .map_or(String::new(), |h| format!("@{}", h.label));
+            // With several hosts a VM's name alone does not say which one, nor does it once
+            // its host is gone and another is the only one left.
+            let gone = !state.hosts.iter().any(|h| h.uri == e.host);
+            let host = if !e.host_label.is_empty() && (state.hosts.len() > 1 || gone) {
+                format!("@{}", e.host_label)
+            } else {
+                String::new()
+            };
             let who = if e.vm.is_empty() {
                 String::new()
             } else {
@@ -67,4 +68,51 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         .border_style(theme.border)
         .title(Span::styled(" Journal ", theme.title));
     f.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::app::fixtures::state;
+    use crate::app::opflow::journal;
+    use crate::app::state::JournalStatus;
+    use crate::app::State;
+    use crate::ui::panes::drawn;
+
+    #[test]
+    fn an_entry_keeps_its_host_after_the_host_is_disconnected() {
+        let mut s = state();
+        let (uri, label) = (s.hosts[1].uri.clone(), s.hosts[1].label.clone());
+        journal(
+            &mut s,
+            &uri,
+            "web-2",
+            "stopped (destroyed)".into(),
+            JournalStatus::Event,
+            None,
+        );
+        let screen = |s: &State| drawn(super::render, s, (60, 4));
+        assert!(
+            screen(&s).contains(&format!("web-2@{label} stopped")),
+            "{}",
+            screen(&s)
+        );
+        // With one host left, an entry of another still names its own.
+        s.hosts.retain(|h| h.uri != uri);
+        assert!(
+            screen(&s).contains(&format!("web-2@{label} stopped")),
+            "{}",
+            screen(&s)
+        );
+        // An entry of the only host does not.
+        let only = s.hosts[0].uri.clone();
+        journal(
+            &mut s,
+            &only,
+            "web-1",
+            "started (booted)".into(),
+            JournalStatus::Event,
+            None,
+        );
+        assert!(screen(&s).contains(" web-1 started"), "{}", screen(&s));
+    }
 }
