@@ -301,7 +301,7 @@ pub fn on_event(state: &mut State, vm: &VmId, kind: &DomainEventKind) {
 /// operations with no event for too long are flagged rather than left pending forever.
 pub fn on_tick(state: &mut State) {
     let now = state.now_ms;
-    let mut expired: Vec<(OpId, Op, VmId, String)> = state
+    let mut expired: Vec<(OpId, Op, VmId, String, i64)> = state
         .ops
         .values()
         .filter_map(|p| match p.stage {
@@ -311,15 +311,20 @@ pub fn on_tick(state: &mut State) {
                 } else {
                     state.settings.event_timeout_ms
                 };
-                (now - at_ms >= limit).then(|| (p.id, p.op, p.vm.clone(), p.name.clone()))
+                (now - at_ms >= limit).then(|| (p.id, p.op, p.vm.clone(), p.name.clone(), at_ms))
             }
             OpStage::Sent => None,
         })
         .collect();
     expired.sort_by_key(|e| e.0);
-    for (id, op, vm, name) in expired {
+    for (id, op, vm, name, at_ms) in expired {
         if op == Op::Shutdown {
             let secs = state.settings.shutdown_timeout_ms / 1000;
+            if let Some(p) = state.ops.get(&id) {
+                state
+                    .late_shutdowns
+                    .insert(vm.clone(), (p.journal_seq, at_ms));
+            }
             finish(
                 state,
                 id,
@@ -376,6 +381,35 @@ pub fn settle_offers(state: &mut State, show_next: bool) {
             c.shown_ms = state.now_ms;
             state.view.overlay = Some(Overlay::Confirm(c));
         }
+    }
+}
+
+/// A lifecycle event for a VM whose graceful shutdown timed out. If the guest powered off
+/// by itself (no force-off pending: call this before [`on_event`] settles one), the
+/// shutdown's journal line says when; a force-off or a new start leaves the line as it is.
+pub fn end_late_shutdown(state: &mut State, vm: &VmId, kind: &DomainEventKind) {
+    let DomainEventKind::Lifecycle(ev) = kind else {
+        return;
+    };
+    if !matches!(ev, LifecycleEvent::Started(_) | LifecycleEvent::Stopped(_)) {
+        return;
+    }
+    let Some((seq, at_ms)) = state.late_shutdowns.remove(vm) else {
+        return;
+    };
+    let by_itself = matches!(ev, LifecycleEvent::Stopped(_))
+        && state.vms.get(vm).is_some_and(|e| e.pending.is_none());
+    if by_itself {
+        #[allow(clippy::cast_precision_loss)]
+        let took = (state.now_ms - at_ms) as f64 / 1000.0;
+        let secs = state.settings.shutdown_timeout_ms / 1000;
+        set_journal_status(
+            state,
+            seq,
+            JournalStatus::Warning(format!(
+                "shut down after {took:.0} s, past the {secs} s timeout"
+            )),
+        );
     }
 }
 

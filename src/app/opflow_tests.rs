@@ -278,3 +278,36 @@ fn a_destroy_may_overtake_an_accepted_operation_but_not_one_still_being_sent() {
     );
     assert_eq!(s.ops.len(), 1, "only the destroy is pending");
 }
+
+#[test]
+fn a_shutdown_past_its_timeout_that_completes_says_so_on_its_line() {
+    let mut s = state();
+    timed_out_shutdown(&mut s);
+    let line = |s: &super::State| {
+        s.journal
+            .iter()
+            .find(|e| e.what == "shutdown")
+            .unwrap()
+            .status
+            .text()
+    };
+    assert_eq!(line(&s), "warning: still running after 5 s");
+    lifecycle(&mut s, LifecycleEvent::Stopped("shutdown"));
+    assert_eq!(
+        line(&s),
+        "warning: shut down after 6 s, past the 5 s timeout"
+    );
+    assert!(s.late_shutdowns.is_empty());
+}
+
+#[test]
+fn a_late_shutdown_line_stands_when_the_force_off_stopped_the_vm() {
+    let mut s = state();
+    timed_out_shutdown(&mut s);
+    assert!(is_offer(&s));
+    let sent = update(&mut s, Msg::Input(InputKey::Char('y')), T0 + 5_900);
+    assert_eq!(ops_sent(&sent), 1, "the force-off was not sent");
+    lifecycle(&mut s, LifecycleEvent::Stopped("destroyed"));
+    let line = s.journal.iter().find(|e| e.what == "shutdown").unwrap();
+    assert_eq!(line.status.text(), "warning: still running after 5 s");
+}

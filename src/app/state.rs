@@ -327,6 +327,9 @@ pub struct State {
     pub next_op: OpId,
     /// Force-off offers that came due while another overlay was open, shown once it closes.
     pub offers: VecDeque<Confirm>,
+    /// Graceful shutdowns past their timeout, by VM: the journal line and when libvirt
+    /// accepted it, so a guest that powers off late gets its line told so.
+    pub late_shutdowns: HashMap<VmId, (u64, i64)>,
     pub settings: Settings,
     pub flash: Option<Flash>,
     pub help: Vec<HelpLine>,
@@ -399,6 +402,7 @@ impl State {
             ops: HashMap::new(),
             next_op: 1,
             offers: VecDeque::new(),
+            late_shutdowns: HashMap::new(),
             settings,
             flash: None,
             help,

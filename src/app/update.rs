@@ -495,6 +495,7 @@ fn on_domain_event(
         state.vms.remove(&id);
         rows::rebuild(state);
     }
+    opflow::end_late_shutdown(state, &id, kind);
     opflow::on_event(state, &id, kind);
     opflow::withdraw_offers(state, &id, kind);
 }
