@@ -44,9 +44,21 @@ pub struct Series<'a> {
     pub style: Style,
     pub points: &'a [(i64, f64)],
     pub spread: &'a [(i64, f64, f64)],
-    /// The latest live value, for the title's "now" (at long ranges the last point is a
-    /// bucket's average, up to a bucket old); `None`: the last point.
-    pub now: Option<f64>,
+    /// What the title's first figure says.
+    pub now: Now,
+}
+
+/// The title's "now": at long ranges the last point is a bucket's average, up to a bucket
+/// old, so it is the live value when there is one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Now {
+    /// The latest live value.
+    Live(f64),
+    /// The last point (frozen charts: the view is a moment in the past).
+    LastPoint,
+    /// No current value (the VM is off, the metric stopped coming): "-", the window's
+    /// ↓ ↑ ø still shown.
+    Unknown,
 }
 
 /// The title: each series' now, min, max and average, as much of that as `width` holds
@@ -63,8 +75,9 @@ fn chart_title<'a>(
         .filter_map(|s| summary(s.points, s.spread).map(|st| (s, st)))
         .map(|(s, (cur, min, max, avg))| match s.now {
             // The live value is part of the range too: "now" never lies outside ↓ and ↑.
-            Some(now) => (s, (now, min.min(now), max.max(now), avg)),
-            None => (s, (cur, min, max, avg)),
+            Now::Live(now) => (s, (Some(now), min.min(now), max.max(now), avg)),
+            Now::LastPoint => (s, (Some(cur), min, max, avg)),
+            Now::Unknown => (s, (None, min, max, avg)),
         })
         .collect();
     let build = |detail: usize| {
@@ -75,10 +88,8 @@ fn chart_title<'a>(
             } else {
                 format!("{} ", s.label)
             };
-            spans.push(Span::styled(
-                format!("{label}{} ", metric(*cur, unit)),
-                s.style,
-            ));
+            let now = cur.map_or_else(|| "-".to_string(), |v| metric(v, unit));
+            spans.push(Span::styled(format!("{label}{now} "), s.style));
             let extra = match detail {
                 2 => format!(
                     "↓{} ↑{} ø{} ",
@@ -211,8 +222,12 @@ mod tests {
         };
         let theme = Theme::default();
         let title = |now| chart_title("CPU", Unit::Percent, &[s(now)], &theme, 80).to_string();
-        assert!(title(None).starts_with(" CPU 20.0% "), "{}", title(None));
-        let live = title(Some(90.0));
+        let last = title(Now::LastPoint);
+        assert!(last.starts_with(" CPU 20.0% "), "{last}");
+        let live = title(Now::Live(90.0));
         assert!(live.starts_with(" CPU 90.0% ↓10.0% ↑90.0% "), "{live}");
+        // A VM shut off: its window's range stays, but nothing is "now".
+        let off = title(Now::Unknown);
+        assert!(off.starts_with(" CPU - ↓10.0% ↑20.0% "), "{off}");
     }
 }

@@ -12,7 +12,7 @@ use crate::app::State;
 use crate::domain::{MemSource, Metric, Unit};
 use crate::ui::format::{kib, metric, wrap_words};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{time_chart, Series};
+use crate::ui::widgets::{time_chart, Now, Series};
 use crate::ui::wrap::wrap_spans;
 
 fn block<'a>(title: String, theme: &Theme) -> Block<'a> {
@@ -255,9 +255,13 @@ pub fn chart_grid(
                 style,
                 points: c.series.get(m).map_or(&[][..], Vec::as_slice),
                 spread: c.spread.get(m).map_or(&[][..], Vec::as_slice),
-                now: live.value(*m).filter(|_| {
-                    !c.frozen && !live.is_stale(*m, state.now_ms, &state.settings.cadence)
-                }),
+                now: match live.value(*m) {
+                    _ if c.frozen => Now::LastPoint,
+                    Some(v) if !live.is_stale(*m, state.now_ms, &state.settings.cadence) => {
+                        Now::Live(v)
+                    }
+                    _ => Now::Unknown,
+                },
             })
             .collect();
         time_chart(
