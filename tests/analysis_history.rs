@@ -350,3 +350,24 @@ fn metrics_prints_dense_samples_as_polled_when_they_fit() {
     let rows = out.lines().skip(1).count();
     assert!((250..=262).contains(&rows), "{rows} rows: {out}");
 }
+
+/// A VM without a disk has no disk history to forecast, and the CLI says why as the console
+/// does, instead of "none recorded in two weeks" (nclab-busy has no disk in the lab).
+#[test]
+fn forecasting_a_metric_of_a_device_the_vm_lacks_says_so() {
+    if !common::lab::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    Command::cargo_bin("novacron")
+        .unwrap()
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .args(["-c", "qemu:///system", "--no-history"])
+        .args(["forecast", "nclab-busy", "--metric", "disk"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "nclab-busy has no disks attached: no disk writes to forecast",
+        ));
+}

@@ -155,12 +155,13 @@ pub fn find_vm(cfg: &Config, name: &str) -> Result<FoundVm, Failure> {
             if !reached.failed.is_empty() {
                 eprintln!("novacron: warning: {unreachable}; read {real} from {uri}");
             }
-            let state = current_state(conn, &uuid);
+            let vm = read_vm(conn, &uuid);
             Ok(FoundVm {
                 uri: uri.to_string(),
                 uuid,
                 name: real,
-                state,
+                state: vm.as_ref().map(|v| (v.state, v.state_text())),
+                vm,
             })
         }
         Err(e) if !reached.failed.is_empty() => Err(Failure::usage(format!(
@@ -178,12 +179,17 @@ pub struct FoundVm {
     pub name: String,
     /// The state and its text ("shut off (destroyed)"), when it could be read.
     pub state: Option<(VmState, String)>,
+    /// The VM as read, when it could be (its devices say which metrics it can have).
+    pub vm: Option<crate::domain::Vm>,
+}
+
+fn read_vm(conn: &Connect, uuid: &str) -> Option<crate::domain::Vm> {
+    let dom = conn.lookup_domain_by_uuid_string(uuid).ok()?;
+    inventory::read_vm(0, &dom, false).ok()
 }
 
 fn current_state(conn: &Connect, uuid: &str) -> Option<(VmState, String)> {
-    let dom = conn.lookup_domain_by_uuid_string(uuid).ok()?;
-    let vm = inventory::read_vm(0, &dom, false).ok()?;
-    Some((vm.state, vm.state_text()))
+    read_vm(conn, uuid).map(|vm| (vm.state, vm.state_text()))
 }
 
 /// The state an operation leads to, when it leads to a stable one.

@@ -36,7 +36,15 @@ pub fn forecast(
         uuid,
         name: vm_name,
         state,
+        vm,
     } = find_vm(cfg, name)?;
+    // As the console says it: a VM with no disk has no disk history, not "none recorded".
+    if let Some(why) = vm.as_ref().and_then(|v| v.missing_device(m)) {
+        return Err(Failure::op(format!(
+            "{vm_name} has {why}: no {} to forecast",
+            m.label()
+        )));
+    }
     // "running", "shut off", "paused": the state alone, for scripts (the reason is in the note).
     let state_text = state.as_ref().map(|(s, _)| s.label().to_string());
     // Not running: the forecast continues its history, not what it does while off.
