@@ -3,7 +3,7 @@
 
 use super::fixtures::{state, vm, T0};
 use super::state::Overlay;
-use super::update_tests::{act, key, select};
+use super::update_tests::{act, event, key, select};
 use super::{update, Action, Effect, InputKey, Msg};
 use crate::domain::{Op, VmState};
 use crate::provider::libvirt::state::LifecycleEvent;
@@ -310,4 +310,16 @@ fn a_late_shutdown_line_stands_when_the_force_off_stopped_the_vm() {
     lifecycle(&mut s, LifecycleEvent::Stopped("destroyed"));
     let line = s.journal.iter().find(|e| e.what == "shutdown").unwrap();
     assert_eq!(line.status.text(), "warning: still running after 5 s");
+}
+
+#[test]
+fn a_start_is_journaled_as_started_without_the_resumed_qemu_sends_first() {
+    let mut s = state();
+    event(&mut s, 1, "web-2", LifecycleEvent::Resumed("unpaused"));
+    event(&mut s, 1, "web-2", LifecycleEvent::Started("booted"));
+    let lines: Vec<&str> = s.journal.iter().map(|e| e.what.as_str()).collect();
+    assert_eq!(lines, ["started (booted)"]);
+    // A paused VM's resume is still said.
+    event(&mut s, 0, "batch", LifecycleEvent::Resumed("unpaused"));
+    assert_eq!(s.journal.back().unwrap().what, "resumed (unpaused)");
 }

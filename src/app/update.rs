@@ -481,7 +481,14 @@ fn on_domain_event(
         | DomainEventKind::JobCompleted
         | DomainEventKind::MetadataChange => None,
     };
-    if let Some(text) = text {
+    // QEMU starts a guest paused and then runs it, so every start also sends "resumed
+    // (unpaused)" first: said for a VM that was not paused, it reads as if someone resumed it.
+    let start_noise = matches!(kind, DomainEventKind::Lifecycle(LifecycleEvent::Resumed(_)))
+        && state
+            .vms
+            .get(&id)
+            .is_some_and(|e| e.vm.state == crate::domain::VmState::ShutOff);
+    if let Some(text) = text.filter(|_| !start_noise) {
         let uri = state.host_uri(host).to_string();
         journal(state, &uri, name, text, JournalStatus::Event, None);
     }

@@ -35,7 +35,7 @@ fn op_effect(effects: &[Effect]) -> (u64, Op, String) {
     }
 }
 
-fn event(s: &mut super::State, host: usize, name: &str, ev: LifecycleEvent) {
+pub(super) fn event(s: &mut super::State, host: usize, name: &str, ev: LifecycleEvent) {
     update(
         s,
         Msg::Provider(ProviderEvent::DomainEvent {

@@ -52,9 +52,17 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             } else {
                 &OPS[..]
             };
+            // The one key pauses and resumes: say which it will do to the selected VM.
+            let paused = state
+                .selected()
+                .is_some_and(|e| e.vm.state == crate::domain::VmState::Paused);
             let pick = |list: &[(&str, &'static str)]| -> Vec<(String, &'static str)> {
                 list.iter()
-                    .filter_map(|&(action, label)| Some((first_key(state, action)?, label)))
+                    .map(|&(action, label)| match label {
+                        "pause" if paused => (action, "resume"),
+                        _ => (action, label),
+                    })
+                    .filter_map(|(action, label)| Some((first_key(state, action)?, label)))
                     .collect()
             };
             let (mut ops, mut rest) = (pick(ops), pick(&HINTS));
@@ -141,6 +149,22 @@ mod tests {
         // Every key shown has its word after it.
         let words: Vec<&str> = l.split_whitespace().collect();
         assert!(words.len() % 2 == 0 && !l.contains("destroy"), "{l}");
+    }
+
+    #[test]
+    fn the_pause_key_says_resume_on_a_paused_vm() {
+        let mut s = crate::app::fixtures::state();
+        let select = |s: &mut crate::app::State, name: &str| {
+            s.view.cursor = s
+                .rows
+                .iter()
+                .position(|id| s.vms[id].vm.name == name)
+                .unwrap();
+        };
+        select(&mut s, "web-1");
+        assert!(hints(&s, 80).contains("p pause"), "{}", hints(&s, 80));
+        select(&mut s, "batch");
+        assert!(hints(&s, 80).contains("p resume"), "{}", hints(&s, 80));
     }
 
     #[test]
