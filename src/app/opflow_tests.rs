@@ -323,3 +323,34 @@ fn a_start_is_journaled_as_started_without_the_resumed_qemu_sends_first() {
     event(&mut s, 0, "batch", LifecycleEvent::Resumed("unpaused"));
     assert_eq!(s.journal.back().unwrap().what, "resumed (unpaused)");
 }
+
+#[test]
+fn a_footer_message_goes_when_the_view_moves_on() {
+    let mut s = state();
+    select(&mut s, "web-1");
+    act(&mut s, Action::Destroy);
+    update(&mut s, Msg::Input(InputKey::Esc), T0);
+    assert!(s.flash.as_ref().unwrap().text.contains("cancelled"));
+    // Another dialog: the last one's "cancelled" is not about it.
+    act(&mut s, Action::Reset);
+    assert!(s.flash.is_none(), "{:?}", s.flash);
+    update(&mut s, Msg::Input(InputKey::Esc), T0);
+
+    // "no VM selected" under a filter that matched nothing goes with the filter.
+    act(&mut s, Action::Filter);
+    for c in "zzz".chars() {
+        key(&mut s, c);
+    }
+    update(&mut s, Msg::Input(InputKey::Enter), T0);
+    act(&mut s, Action::Forecast);
+    assert_eq!(s.flash.as_ref().unwrap().text, "no VM selected");
+    act(&mut s, Action::Back);
+    assert!(s.selected().is_some(), "the filter was cleared");
+    assert!(s.flash.is_none(), "{:?}", s.flash);
+
+    // A key that stays put keeps it for its few seconds.
+    act(&mut s, Action::Destroy);
+    update(&mut s, Msg::Input(InputKey::Esc), T0);
+    act(&mut s, Action::SortName);
+    assert!(s.flash.is_some());
+}

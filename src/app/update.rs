@@ -21,11 +21,38 @@ use crate::provider::{DomainEventKind, ProviderEvent};
 pub fn update(state: &mut State, msg: Msg, now_ms: i64) -> Vec<Effect> {
     state.now_ms = now_ms;
     let tick = matches!(msg, Msg::Tick);
+    let before = matches!(msg, Msg::Action(_) | Msg::Input(_)).then(|| where_am_i(state));
     let mut effects = dispatch(state, msg);
+    // A footer message is about what was on screen: a key that moves to another screen,
+    // dialog or VM takes it away (unless that key said something itself).
+    if let Some((flash, place)) = before {
+        if state.flash == flash && where_am_i(state).1 != place {
+            state.flash = None;
+        }
+    }
     opflow::settle_offers(state, tick);
     effects.extend(charts::sync(state));
     effects.extend(watch_visible(state));
     effects
+}
+
+type Place = (
+    Screen,
+    Option<std::mem::Discriminant<Overlay>>,
+    Option<VmId>,
+);
+
+/// The footer message and what the operator is looking at: the screen, the dialog and the
+/// selected VM.
+fn where_am_i(state: &State) -> (Option<super::state::Flash>, Place) {
+    (
+        state.flash.clone(),
+        (
+            state.view.screen,
+            state.view.overlay.as_ref().map(std::mem::discriminant),
+            selected_id(state),
+        ),
+    )
 }
 
 fn dispatch(state: &mut State, msg: Msg) -> Vec<Effect> {
