@@ -126,6 +126,32 @@ fn detail_loads_history_then_extends_it_live_unless_frozen() {
 }
 
 #[test]
+fn a_freeze_holds_the_charts_it_was_pressed_on_only() {
+    let mut s = state();
+    // The table has no charts: f says so and freezes nothing for later.
+    act(&mut s, Action::Freeze);
+    assert!(!s.charts.frozen);
+    assert!(s
+        .flash
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("none are shown here"));
+    act(&mut s, Action::OpenDetail);
+    act(&mut s, Action::Freeze);
+    assert!(s.charts.frozen);
+    // Back to the table and on to the host pane: its charts are live.
+    act(&mut s, Action::Back);
+    act(&mut s, Action::Hosts);
+    assert!(!s.charts.frozen);
+    act(&mut s, Action::Freeze);
+    assert!(s.charts.frozen);
+    // Another host is other charts.
+    act(&mut s, Action::Down);
+    assert!(!s.charts.frozen);
+}
+
+#[test]
 fn stale_history_answers_are_ignored() {
     let mut s = state();
     act(&mut s, Action::OpenDetail);

@@ -110,9 +110,14 @@ fn load(state: &mut State, entity: String, metrics: Vec<Metric>) -> Vec<Effect> 
 /// Asks for history when the charted entity changed (screen, selection).
 pub fn sync(state: &mut State) -> Vec<Effect> {
     match wanted(state) {
-        Some((entity, metrics)) if entity != state.charts.entity => load(state, entity, metrics),
+        Some((entity, metrics)) if entity != state.charts.entity => {
+            // A freeze holds the charts it was pressed on, not the next VM's or host's.
+            state.charts.frozen = false;
+            load(state, entity, metrics)
+        }
         Some(_) => Vec::new(),
         None => {
+            state.charts.frozen = false;
             state.charts.entity.clear();
             state.charts.series.clear();
             state.charts.spread.clear();
@@ -144,6 +149,14 @@ fn reload(state: &mut State) -> Vec<Effect> {
 
 /// `f`: freeze the window (no live appends, no sliding) or unfreeze and catch up.
 pub fn toggle_freeze(state: &mut State) -> Vec<Effect> {
+    if wanted(state).is_none() {
+        super::opflow::flash(
+            state,
+            "f freezes the charts of the detail and host panes; none are shown here",
+            false,
+        );
+        return Vec::new();
+    }
     state.charts.frozen = !state.charts.frozen;
     if state.charts.frozen {
         Vec::new()

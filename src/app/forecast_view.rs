@@ -24,7 +24,7 @@ pub const HOST_METRICS: [Metric; 2] = [Metric::HostCpuPct, Metric::HostMemUsedBy
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForecastView {
     pub entity: String,
-    /// "web-1" or "host `qemu:///system`".
+    /// "web-1" or "host local" (the host's label, as in the header).
     pub label: String,
     pub host_scope: bool,
     /// The VM forecast, so the view can say when it is not running.
@@ -123,7 +123,7 @@ pub fn open_host_metric(state: &mut State, host: HostId, metric: Metric) -> Vec<
     };
     state.forecast = ForecastView {
         entity: host_entity(&h.uri),
-        label: format!("host {}", h.uri),
+        label: format!("host {}", h.label),
         host_scope: true,
         metric,
         horizon_idx: state.forecast.horizon_idx,

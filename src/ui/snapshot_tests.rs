@@ -259,7 +259,8 @@ fn filter_line_and_disconnected_host() {
     update(&mut s, Msg::Action(Action::Down), T0 + 12_000);
     let text = draw(&s, 80, 24);
     assert!(
-        text.contains("✗ disconnected 12 s, retrying every 4 s: End of file"),
+        text.contains("qemu+ssh://kvm2/system  ✗ disconnected 12 s, retrying every 4 s: End")
+            && text.contains("of file while reading data"),
         "{text}"
     );
     // A long reason wraps instead of losing its end (the actual cause, from ssh).

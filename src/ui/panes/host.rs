@@ -39,6 +39,8 @@ fn link(state: &State, h: &HostView, theme: &Theme, width: usize) -> Vec<Line<'s
         ConnStatus::Connected { hostname } => (format!("● connected to {hostname}"), theme.ok),
         _ => (down_text(state, h).unwrap_or_default(), theme.error),
     };
+    // The title names the host by its label; its URI leads the link line.
+    let text = format!("{}  {text}", h.uri);
     wrap_words(&text, width.saturating_sub(LABEL).max(1), 2)
         .into_iter()
         .enumerate()
@@ -130,9 +132,16 @@ fn figures(
 
 /// The title with the keys while they fit, then without them, then cut.
 fn title(state: &State, h: &HostView, width: usize) -> String {
+    // The label the header, capacity and recommendations call it by (the link line
+    // gives its URI).
+    let frozen = if state.charts.frozen {
+        " · frozen (f resumes)"
+    } else {
+        ""
+    };
     let head = format!(
-        " Host {} ({}/{}) · {} ",
-        h.uri,
+        " Host {} ({}/{}) · last {}{frozen} ",
+        h.label,
         state.view.host_cursor + 1,
         state.hosts.len(),
         state.charts.range_label()
