@@ -83,6 +83,8 @@ fn list_table(all: &[(String, Vm)]) -> String {
                 uri.clone(),
                 vm.state_text(),
                 vm.vcpus.to_string(),
+                // What the VM holds over its maximum: a headless read has no usage figures
+                // (the console's MEM column is memory in use over what it holds).
                 format!("{}/{}", kib(vm.mem_kib), kib(vm.max_mem_kib)),
                 vm.ips.first().cloned().unwrap_or_else(|| "-".into()),
                 (if vm.autostart { "yes" } else { "no" }).to_string(),
@@ -90,7 +92,7 @@ fn list_table(all: &[(String, Vm)]) -> String {
         })
         .collect();
     text_table(
-        &["NAME", "URI", "STATE", "VCPU", "MEM", "IP", "AUTOSTART"],
+        &["NAME", "URI", "STATE", "VCPU", "MEM/MAX", "IP", "AUTOSTART"],
         &rows,
         &[3, 4],
     )
