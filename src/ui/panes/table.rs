@@ -125,7 +125,9 @@ fn columns(multi_host: bool, inner_width: u16, need: Need) -> Columns {
     let state = state_need
         .min(room.saturating_sub(name_need.min(8)))
         .max(8.min(state_need));
-    let name = room.saturating_sub(state).max(4);
+    // No wider than the longest name: on a wide terminal the spare columns go to the
+    // right of the table, not into a gap between the name and the state.
+    let name = room.saturating_sub(state).min(name_need).max(4);
     Columns {
         cols,
         name,
@@ -238,8 +240,10 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         .take(body_height)
         .filter_map(|id| state.vms.get(id))
         .collect();
+    // Widths from every VM, not the rows on screen: they hold still while the filter
+    // narrows, the table scrolls, or nothing matches.
     let need = |f: &dyn Fn(&VmEntry) -> usize| {
-        u16::try_from(visible.iter().map(|e| f(e)).max().unwrap_or(0)).unwrap_or(u16::MAX)
+        u16::try_from(state.vms.values().map(f).max().unwrap_or(0)).unwrap_or(u16::MAX)
     };
     let flagged = |e: &VmEntry| {
         let entity = crate::app::ingest::vm_entity(state.host_uri(e.vm.id.host), &e.vm.id.uuid);
@@ -276,7 +280,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let widths: Vec<Constraint> = cols
         .iter()
         .map(|c| match c {
-            Col::Name => Constraint::Min(w.name),
+            Col::Name => Constraint::Length(w.name),
             Col::State => Constraint::Length(w.state),
             Col::Ip => Constraint::Length(w.ip),
             Col::Host => Constraint::Length(w.host),
@@ -386,14 +390,16 @@ mod tests {
         // The lab at 80 columns: 11-character names, "running (booted)".
         let one = columns(false, 78, lab(16));
         assert!(one.cols.contains(&Col::Spark) && one.cols.contains(&Col::Auto));
-        assert!(one.name >= 11, "whole names: {}", one.name);
+        assert_eq!(one.name, 10, "whole names");
+        // A wide terminal leaves its spare columns after the table, not in the name.
+        assert_eq!(columns(false, 138, lab(16)).name, 10);
         let many = columns(true, 78, lab(16));
         assert!(
             !many.cols.contains(&Col::Spark),
             "two hosts at 80 columns: no room for the sparkline"
         );
         assert!(many.cols.contains(&Col::Host) && many.cols.contains(&Col::Ip));
-        assert!(many.name >= 11 && many.state >= 16);
+        assert!(many.name >= 10 && many.state >= 16);
         assert!(columns(true, 118, lab(16)).cols.contains(&Col::Spark));
         // Two hosts, one VM shut off (destroyed): still whole names.
         let off = columns(true, 78, lab(20));
