@@ -126,11 +126,13 @@ fn detail_of_the_selected_vm_with_charts() {
     );
     insta::assert_snapshot!(draw(&s, 80, 24));
     insta::assert_snapshot!("detail_wide", draw(&s, 120, 40));
-    // enter again: every device line in the charts' place, then back.
+    // enter again: every device line in the whole pane, then back.
     update(&mut s, Msg::Action(Action::OpenDetail), T0);
     let all = draw(&s, 80, 24);
     assert!(
-        all.contains("Devices (enter: charts)") && all.contains("uuid"),
+        all.contains("web-1 · devices (enter: charts)")
+            && all.contains("uuid")
+            && all.contains("/var/lib/libvirt/images/web-1.qcow2"),
         "{all}"
     );
     assert!(

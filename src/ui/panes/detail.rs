@@ -293,12 +293,16 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let base = if area.height >= 30 { 10 } else { 8 };
     let need = u16::try_from(info_lines.len() + 2).unwrap_or(u16::MAX);
     // `enter` in the pane gives the devices the charts' rows.
-    let all = state.view.all_devices;
-    let info_h = if all {
-        area.height
-    } else {
-        need.min(area.height.saturating_sub(12)).max(base)
-    };
+    // `enter` in the pane gives the devices the whole pane, where paths need not wrap.
+    if state.view.all_devices {
+        let title =
+            super::title_with_name(" ", &e.vm.name, " · devices (enter: charts) ", area.width);
+        let lines = devices(e, theme, usize::from(area.width.saturating_sub(2)));
+        let lines = fit_lines(lines, usize::from(area.height.saturating_sub(2)), "", theme);
+        f.render_widget(Paragraph::new(lines).block(block(title, theme)), area);
+        return;
+    }
+    let info_h = need.min(area.height.saturating_sub(12)).max(base);
     let [top, charts] =
         Layout::vertical([Constraint::Length(info_h), Constraint::Min(6)]).areas(area);
     let [left, right] =
@@ -317,22 +321,12 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         Paragraph::new(fit_lines(
             devices(e, theme, usize::from(right.width.saturating_sub(2))),
             usize::from(right.height.saturating_sub(2)),
-            if all { "" } else { " (enter: all)" },
+            " (enter: all)",
             theme,
         ))
-        .block(block(
-            if all {
-                " Devices (enter: charts) ".into()
-            } else {
-                " Devices ".into()
-            },
-            theme,
-        )),
+        .block(block(" Devices ".into(), theme)),
         right,
     );
-    if all {
-        return;
-    }
     chart_grid(
         state,
         theme,
