@@ -68,7 +68,7 @@ fn forecast_view_with_bands() {
                 1,
                 12,
                 &[
-                    ("median of 36 rows", 0.52),
+                    ("median over up to 36 rows", 0.52),
                     ("holt", 0.3),
                     ("daily profile", 0.18),
                 ],
@@ -76,7 +76,7 @@ fn forecast_view_with_bands() {
             mix_part(
                 13,
                 72,
-                &[("median of 288 rows", 0.6), ("daily profile", 0.4)],
+                &[("median over up to 288 rows", 0.6), ("daily profile", 0.4)],
             ),
         ],
     };

@@ -8,7 +8,7 @@ use super::select::Member;
 /// One member's share of the combination.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MemberShare {
-    /// Short name: "median of 36 rows", "holt", "daily profile".
+    /// Short name: "median over up to 36 rows", "holt", "daily profile".
     pub member: String,
     /// Weight over the weights of the range, 0–1.
     pub share: f64,
@@ -24,7 +24,7 @@ pub struct MixPart {
 }
 
 impl MixPart {
-    /// "median of 36 rows 52 %, holt 30 %, daily profile 18 %".
+    /// "median over up to 36 rows 52 %, holt 30 %, daily profile 18 %".
     #[must_use]
     pub fn text(&self) -> String {
         self.members
@@ -52,7 +52,7 @@ impl Member {
         match self {
             Self::Naive => "naive".into(),
             Self::SeasonalNaive => "seasonal naive".into(),
-            Self::Median(w) => format!("median of {w} rows"),
+            Self::Median(w) => format!("median over up to {w} rows"),
             Self::RobustSeasonal => "robust seasonal".into(),
             Self::Profile => "daily profile".into(),
             Self::LevelProfile => "level profile".into(),
@@ -124,15 +124,15 @@ mod tests {
         assert_eq!(parts.len(), 2);
         assert_eq!((parts[0].first_step, parts[0].last_step), (1, 12));
         assert_eq!((parts[1].first_step, parts[1].last_step), (13, 100));
-        assert_eq!(parts[0].text(), "holt 75 %, median of 36 rows 25 %");
+        assert_eq!(parts[0].text(), "holt 75 %, median over up to 36 rows 25 %");
         assert_eq!(
             parts[1].text(),
-            "median of 36 rows 50 %, daily profile 50 %"
+            "median over up to 36 rows 50 %, daily profile 50 %"
         );
         assert_eq!(
             steps_text(&parts).unwrap(),
-            "steps 1-12: holt 75 %, median of 36 rows 25 %; \
-             steps 13-100: median of 36 rows 50 %, daily profile 50 %"
+            "steps 1-12: holt 75 %, median over up to 36 rows 25 %; \
+             steps 13-100: median over up to 36 rows 50 %, daily profile 50 %"
         );
         assert_eq!(steps_text(&[]), None);
     }
@@ -146,7 +146,7 @@ mod tests {
         assert_eq!((parts[0].first_step, parts[0].last_step), (1, 72));
         assert_eq!(
             steps_text(&parts).unwrap(),
-            "steps 1-72: holt 75 %, median of 36 rows 25 %"
+            "steps 1-72: holt 75 %, median over up to 36 rows 25 %"
         );
     }
 
