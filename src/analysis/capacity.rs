@@ -125,6 +125,12 @@ fn pct_series(
     Ok((pct, read.in_progress))
 }
 
+/// Rows with data that stopped more than [`super::STALE_ROWS`] rows ago.
+fn is_stale(series: &[f64]) -> bool {
+    let (recorded, gap) = super::split_trailing_gap(series);
+    !recorded.is_empty() && gap > super::STALE_ROWS
+}
+
 /// The read worked and holds no value, not even in the row in progress.
 fn recorded_nothing(read: &Result<(Vec<f64>, bool), String>) -> bool {
     matches!(read, Ok((v, false)) if !v.iter().any(|x| x.is_finite()))
@@ -140,6 +146,16 @@ fn row(
 ) -> CapacityRow {
     let (current_pct, crossing, note) = match read {
         Err(e) => (None, None, Some(e)),
+        // A last row hours old is not "now", and a crossing from it not current: a host
+        // whose poller is down, or history no console has recorded since.
+        Ok((series, _)) if is_stale(&series) => {
+            let gap = super::split_trailing_gap(&series).1;
+            (
+                None,
+                None,
+                Some(super::no_rows_since(end, gap, tz_offset_s)),
+            )
+        }
         Ok((series, in_progress)) => {
             let current_pct = series.iter().rev().find(|v| v.is_finite()).copied();
             let rows = series.iter().filter(|v| v.is_finite()).count();
@@ -462,6 +478,27 @@ mod tests {
         // The row in progress started at 12:00 and completes at 12:05.
         assert_eq!(note("cpu"), "first data 12:05 UTC");
         assert_eq!(note("memory"), "nothing recorded");
+    }
+
+    #[test]
+    fn history_that_stopped_hours_ago_is_not_now() {
+        // A host at 95 % until 06:00, nothing recorded since: neither "95 %" nor "now".
+        let batch: Vec<_> = (0..500)
+            .map(|i| sample("host/h", "cpu_pct", NOW - (571 - i) * STEP_MS + 1_000, 95.0))
+            .collect();
+        let r = capacity(
+            &store_of(&batch),
+            &[host(0, 0, Vec::new())],
+            &CapacitySettings::default(),
+            NOW,
+            0,
+        );
+        let cpu = r.rows.iter().find(|x| x.resource == "cpu").unwrap();
+        assert_eq!((cpu.current_pct, &cpu.crossing), (None, &None));
+        assert_eq!(
+            cpu.note.as_deref(),
+            Some("no rows since 06:00 UTC (6h ago)")
+        );
     }
 
     #[test]

@@ -75,6 +75,21 @@ pub fn trim_leading_gaps(values: &[f64]) -> &[f64] {
     &values[start..]
 }
 
+/// Rows of no data before now that still count as current: a poll or two late, or the
+/// row in progress. More, and the views say when the last row was.
+pub const STALE_ROWS: usize = 3;
+
+/// The rows up to the last one with data, and how many rows without data follow it (the
+/// gap up to now: a console that was not running, a host whose poller is down).
+#[must_use]
+pub fn split_trailing_gap(values: &[f64]) -> (&[f64], usize) {
+    let end = values
+        .iter()
+        .rposition(|v| v.is_finite())
+        .map_or(0, |i| i + 1);
+    (&values[..end], values.len() - end)
+}
+
 /// Every series novacron records is non-negative, and percentages stop at 100: a band that
 /// crosses those bounds (wide on short history) is cut there rather than shown impossible.
 pub fn clamp_to_range(f: &mut Forecast, metric: &str) {
@@ -120,6 +135,12 @@ fn label(name: &str) -> String {
 /// in its journal): when the row in progress from the grid boundary `end_ms` completes.
 #[must_use]
 pub fn due_at(end_ms: i64, tz_offset_s: i32) -> String {
+    zoned(end_ms + STEP_MS, tz_offset_s)
+}
+
+/// "15:15 UTC", "16:15 UTC+01:00": a time of day with its zone.
+#[must_use]
+pub fn zoned(ts_ms: i64, tz_offset_s: i32) -> String {
     let zone = match tz_offset_s {
         0 => "UTC".to_string(),
         z => {
@@ -128,8 +149,20 @@ pub fn due_at(end_ms: i64, tz_offset_s: i32) -> String {
             format!("UTC{sign}{:02}:{:02}", a / 3600, (a / 60) % 60)
         }
     };
-    let hhmmss = crate::domain::format::clock(end_ms + STEP_MS, tz_offset_s);
+    let hhmmss = crate::domain::format::clock(ts_ms, tz_offset_s);
     format!("{} {zone}", &hhmmss[..5])
+}
+
+/// "no rows since 15:10 UTC (6h ago)" for a series whose last row with data, `gap_rows`
+/// rows before the grid boundary `end_ms`, is too old to call current.
+#[must_use]
+pub fn no_rows_since(end_ms: i64, gap_rows: usize, tz_offset_s: i32) -> String {
+    let rows = i64::try_from(gap_rows + 1).unwrap_or(i64::MAX);
+    format!(
+        "no rows since {} ({} ago)",
+        zoned(end_ms - rows * STEP_MS, tz_offset_s),
+        rows_text(gap_rows + 1)
+    )
 }
 
 /// A forecast with the evidence behind it.
@@ -150,6 +183,8 @@ pub struct ForecastResult {
     /// step of naive error), so this says how far off it was in the series' own terms.
     pub backtest_smape: Option<f64>,
     pub backtest_origins: usize,
+    /// Rows without data between the last recorded row and `start_ms`.
+    pub gap_rows: usize,
 }
 
 impl ForecastResult {
@@ -295,14 +330,18 @@ pub fn forecast_grid(
             format!("no {} recorded in the last two weeks", label(metric))
         });
     }
-    let mut f = forecast(values, horizon_rows, ModelKind::Auto, &cfg)
+    // Forecast from the last recorded row, over the gap up to now and the horizon after it,
+    // and keep the steps from now: the bands widen for the rows nobody saw.
+    let (recorded, gap_rows) = split_trailing_gap(values);
+    let mut f = forecast(recorded, horizon_rows + gap_rows, ModelKind::Auto, &cfg)
         .map_err(|e| format!("cannot forecast {metric}: {e}"))?;
+    f.skip_steps(gap_rows);
     clamp_to_range(&mut f, metric);
     // Backtest on this series: origins every hour over (at most) its last day.
-    let warmup = values
+    let warmup = recorded
         .len()
         .saturating_sub(288 + horizon_rows)
-        .max(values.len() / 2)
+        .max(recorded.len() / 2)
         .max(24);
     let spec = BacktestSpec {
         warmup,
@@ -311,7 +350,7 @@ pub fn forecast_grid(
         horizons: vec![horizon_rows],
         ..BacktestSpec::default()
     };
-    let bt = backtest_model(values, ModelKind::Auto, &spec, &cfg);
+    let bt = backtest_model(recorded, ModelKind::Auto, &spec, &cfg);
     let score = bt.scores.first();
     let shown = values.len().min(576);
     let first_ts = end - i64::try_from(values.len()).unwrap_or(0) * STEP_MS;
@@ -335,6 +374,7 @@ pub fn forecast_grid(
         backtest_mase: score.map(|s| s.mase).filter(|m| m.is_finite()),
         backtest_smape: score.map(|s| s.smape).filter(|m| m.is_finite()),
         backtest_origins: score.map_or(0, |s| s.origins),
+        gap_rows,
     })
 }
 
@@ -436,6 +476,34 @@ mod tests {
         );
         assert!(r.backtest_origins > 0 && r.backtest_mase.is_some());
         assert!(r.history.len() <= 576);
+    }
+
+    #[test]
+    fn history_that_stopped_hours_ago_is_forecast_from_its_last_row_to_now() {
+        // A steady rise that stopped being recorded 6 h (72 rows) ago.
+        let now = 1_700_000_000_000 - 1_700_000_000_000 % STEP_MS;
+        let rise = |i: i64| 10.0 + 0.05 * i as f64;
+        let pts: Vec<(i64, f64)> = (0..600)
+            .map(|i| (now - (672 - i) * STEP_MS + 1_000, rise(i)))
+            .collect();
+        let r = forecast_series(&store_with(&pts), "vm/x/u", "cpu_pct", now, 12, 0).unwrap();
+        assert_eq!(r.gap_rows, 72);
+        assert_eq!((r.start_ms, r.forecast.point.len()), (now, 12));
+        // Step 1 is now, 73 rows after the last one: the rise continued over the gap.
+        assert!(
+            (r.forecast.point[0] - rise(672)).abs() < 1.0,
+            "{} vs {}",
+            r.forecast.point[0],
+            rise(672)
+        );
+        // Recorded up to now, the same forecast has narrower bands at its first step.
+        let fresh: Vec<(i64, f64)> = (0..672)
+            .map(|i| (now - (672 - i) * STEP_MS + 1_000, rise(i)))
+            .collect();
+        let f = forecast_series(&store_with(&fresh), "vm/x/u", "cpu_pct", now, 12, 0).unwrap();
+        assert_eq!(f.gap_rows, 0);
+        let width = |r: &ForecastResult| r.forecast.hi95[0] - r.forecast.lo95[0];
+        assert!(width(&r) > width(&f), "{} vs {}", width(&r), width(&f));
     }
 
     #[test]

@@ -96,12 +96,8 @@ pub fn forecast(
     if let Some(mix) = crate::analytics::forecast::mix::steps_text(&r.forecast.mix) {
         let _ = writeln!(out, "mix: {mix}");
     }
-    if let Some(text) = &not_running {
-        let _ = writeln!(
-            out,
-            "note: {name} is {text}; its last row is from {}: the forecast continues that history",
-            last_row.map_or_else(|| "-".into(), time)
-        );
+    if let Some(note) = history_note(name, not_running.as_deref(), &r, last_row) {
+        let _ = writeln!(out, "note: {note}");
     }
     let _ = writeln!(
         out,
@@ -129,6 +125,28 @@ pub fn forecast(
     Ok(())
 }
 
+/// Why the forecast does not start from a row just recorded: the VM is not running, or
+/// nothing recorded it for a while.
+fn history_note(
+    name: &str,
+    not_running: Option<&str>,
+    r: &crate::analysis::ForecastResult,
+    last_row: Option<i64>,
+) -> Option<String> {
+    let last = last_row.map_or_else(|| "-".into(), time);
+    if let Some(text) = not_running {
+        return Some(format!(
+            "{name} is {text}; its last row is from {last}: the forecast continues that history"
+        ));
+    }
+    (r.gap_rows > crate::analysis::STALE_ROWS).then(|| {
+        format!(
+            "no rows since {last}: nothing recorded {name} since (no console ran, or its host \
+             was down); the forecast starts from that row, its bands wider for the gap"
+        )
+    })
+}
+
 /// The `forecast --json` document.
 fn forecast_json(
     name: &str,
@@ -149,7 +167,7 @@ fn forecast_json(
     serde_json::json!({"vm": name, "uri": uri, "metric": m.name(), "unit": m.unit().name(), "model": r.forecast.model.name(), "mix": r.forecast.mix,
         "backtest_mase": r.backtest_mase, "backtest_smape": r.backtest_smape, "backtest_origins": r.backtest_origins,
         "history_rows": r.history.len(), "step_ms": crate::analysis::STEP_MS,
-        "vm_state": vm_state, "last_row_ms": last_row_ms,
+        "vm_state": vm_state, "last_row_ms": last_row_ms, "gap_rows": r.gap_rows,
         // Under an hour of history the bands describe those few rows, not the series.
         "intervals_meaningful": r.bands_meaningful(), "forecast": steps})
 }

@@ -89,9 +89,16 @@ fn forecast_view_with_bands() {
         backtest_mase: Some(0.74),
         backtest_smape: Some(6.3),
         backtest_origins: 24,
+        gap_rows: 0,
     });
     update(&mut s, Msg::Forecast { request, result }, T0);
     insta::assert_snapshot!(draw(&s, 80, 24));
+    // Running, but with no rows for a while: the title says since when.
+    let web1 = s.vms.values().find(|e| e.vm.name == "web-1").unwrap();
+    s.forecast.vm = Some(web1.vm.id.clone());
+    s.forecast.result.as_mut().unwrap().gap_rows = 72;
+    let text = draw(&s, 80, 24);
+    assert!(text.contains("(no rows since 11:55)"), "{text}");
 }
 
 /// The capacity pane open on a report of five rows over two hosts.

@@ -114,6 +114,25 @@ pub struct Forecast {
 }
 
 impl Forecast {
+    /// Drops the first `n` steps: a forecast made from the last recorded row over a gap
+    /// up to now keeps the steps from now on, with the bands the gap widened.
+    pub fn skip_steps(&mut self, n: usize) {
+        for v in [
+            &mut self.point,
+            &mut self.lo80,
+            &mut self.hi80,
+            &mut self.lo95,
+            &mut self.hi95,
+        ] {
+            v.drain(..n.min(v.len()));
+        }
+        self.mix.retain(|p| p.last_step > n);
+        for p in &mut self.mix {
+            p.first_step = p.first_step.saturating_sub(n).max(1);
+            p.last_step -= n;
+        }
+    }
+
     /// A forecast with symmetric Gaussian-style bands of standard deviation `sigma(step)`.
     fn with_sigma(model: ModelKind, point: Vec<f64>, sigma: impl Fn(usize) -> f64) -> Self {
         const Z80: f64 = 1.281_551_565_5;

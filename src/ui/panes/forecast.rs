@@ -60,25 +60,39 @@ fn time_axis(history_ms: i64, ahead_ms: i64, ahead_label: &str) -> (i64, Vec<Str
 }
 
 /// " (shut off, last row 15:05)" for a VM that is not running: its forecast continues its
-/// history, not what it does while off or paused.
+/// history, not what it does while off or paused. " (no rows since 15:05)" when the history
+/// stopped a while ago (no console recorded it, its host is down): the forecast starts from
+/// that row.
 fn vm_state_note(state: &State) -> String {
     let v = &state.forecast;
-    let Some(e) = v.vm.as_ref().and_then(|id| state.vms.get(id)) else {
-        return String::new();
+    let last = || {
+        v.result
+            .as_ref()
+            .and_then(|r| r.history.iter().rev().find(|(_, x)| x.is_finite()))
+            .map(|(t, _)| {
+                let hhmmss = crate::ui::format::clock(*t, state.tz_offset_s);
+                hhmmss[..5].to_string()
+            })
     };
-    if e.vm.state == crate::domain::VmState::Running {
-        return String::new();
+    let vm = v.vm.as_ref().and_then(|id| state.vms.get(id));
+    match vm.map(|e| e.vm.state) {
+        Some(s) if s != crate::domain::VmState::Running => {
+            let last = last()
+                .map(|t| format!(", last row {t}"))
+                .unwrap_or_default();
+            format!(" ({}{last})", s.label())
+        }
+        _ if v
+            .result
+            .as_ref()
+            .is_some_and(|r| r.gap_rows > crate::analysis::STALE_ROWS) =>
+        {
+            last()
+                .map(|t| format!(" (no rows since {t})"))
+                .unwrap_or_default()
+        }
+        _ => String::new(),
     }
-    let last = v
-        .result
-        .as_ref()
-        .and_then(|r| r.history.iter().rev().find(|(_, x)| x.is_finite()))
-        .map(|(t, _)| {
-            let hhmmss = crate::ui::format::clock(*t, state.tz_offset_s);
-            format!(", last row {}", &hhmmss[..5])
-        })
-        .unwrap_or_default();
-    format!(" ({}{last})", e.vm.state.label())
 }
 
 #[allow(clippy::cast_precision_loss)]
@@ -384,6 +398,7 @@ mod tests {
             backtest_mase: None,
             backtest_smape: None,
             backtest_origins: 0,
+            gap_rows: 0,
         };
         summary_lines(&r, crate::domain::Unit::Percent, &Theme::default())
             .iter()
