@@ -18,10 +18,11 @@ use crate::store::{
 pub(super) fn open(cfg: &Config) -> Result<Box<dyn HistoryStore>, Failure> {
     let Some(path) = &cfg.history_path else {
         return Err(Failure::usage(
-            "--no-history: there is no history database to read",
+            "history is off (--no-history, or enabled = false under [history] in the config \
+             file): there is no history database to read",
         ));
     };
-    if !path.join(crate::store::sled_store::MARKER).is_file() {
+    if !crate::store::sled_store::holds_history(path) {
         // Reading must not create one (sled would, in any directory).
         return Err(Failure::usage(if path.is_file() {
             format!(

@@ -281,10 +281,19 @@ pub enum StoreError {
     )]
     Locked { path: PathBuf, pid: Option<u32> },
     #[error(
-        "history database {} is damaged ({detail}) — move it aside to start a new one, or use --history PATH or --no-history",
+        "history database {} is damaged ({detail}) — move the directory aside to start a new one, or use --history PATH or --no-history",
         path.display()
     )]
     Damaged { path: PathBuf, detail: String },
+    #[error(
+        "history database {}: its {file} is damaged ({detail}) — move {file} aside (for example to {file}.damaged) to open the history without the samples that file holds; the rest is kept",
+        path.display()
+    )]
+    DamagedFile {
+        path: PathBuf,
+        file: &'static str,
+        detail: String,
+    },
     #[error(
         "history database {} was written by an incompatible novacron ({detail}) — use --history PATH or --no-history",
         path.display()

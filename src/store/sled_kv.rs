@@ -56,8 +56,9 @@ impl SledKv {
         fs::write(path.join(PID_FILE), std::process::id().to_string()).map_err(io_err)?;
         let (wal, recovered) = WalFile::open(&path.join("wal.log")).map_err(|e| {
             if e.kind() == std::io::ErrorKind::InvalidData {
-                StoreError::Damaged {
+                StoreError::DamagedFile {
                     path: path.to_path_buf(),
+                    file: "wal.log",
                     detail: e.to_string(),
                 }
             } else {
@@ -121,6 +122,11 @@ pub(crate) fn map_sled_error(path: &Path, e: sled::Error) -> StoreError {
         }
         sled::Error::Io(source) => StoreError::Io { path, source },
         sled::Error::Unsupported(s) => StoreError::Incompatible { path, detail: s },
+        // sled's own text is a debug dump ("at file offset Some(Inline(158841)) backtrace ()").
+        sled::Error::Corruption { .. } => StoreError::Damaged {
+            path,
+            detail: "sled found corrupt data in its files".into(),
+        },
         other => StoreError::Damaged {
             path,
             detail: other.to_string(),

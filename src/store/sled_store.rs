@@ -129,7 +129,24 @@ delegate_history_store!(SledStore);
 mod tests;
 
 /// sled's configuration file, which every database it made holds.
-pub const MARKER: &str = "conf";
+const MARKER: &str = "conf";
+
+/// Whether `path` holds a history database: sled's `conf`, which begins `segment_size:`,
+/// or, when it is damaged, beside sled's `blobs` directory. A directory that merely has a
+/// file named `conf` is someone else's, and opening it would replace their `db`.
+#[must_use]
+pub fn holds_history(path: &Path) -> bool {
+    use std::io::Read as _;
+    let conf = path.join(MARKER);
+    if !conf.is_file() {
+        return false;
+    }
+    let mut head = [0u8; 13];
+    let sled_conf = std::fs::File::open(&conf)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| &head == b"segment_size:");
+    sled_conf || path.join("blobs").is_dir()
+}
 
 /// A database is opened in a directory that is new, empty or already one: `--history /tmp`
 /// must not scatter sled's files among others.
@@ -140,7 +157,7 @@ fn refuse_foreign(path: &Path) -> Result<(), StoreError> {
     };
     match std::fs::read_dir(path) {
         Ok(mut entries) => {
-            if entries.next().is_some() && !path.join(MARKER).is_file() {
+            if entries.next().is_some() && !holds_history(path) {
                 return Err(foreign("a directory holding other files"));
             }
             Ok(())

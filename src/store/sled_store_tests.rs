@@ -293,6 +293,12 @@ fn a_directory_of_other_files_or_a_file_is_refused_and_left_alone() {
     );
     let left: Vec<_> = std::fs::read_dir(&crowded).unwrap().collect();
     assert_eq!(left.len(), 1, "nothing written beside the user's file");
+    // A file that happens to be named conf does not make it sled's: the user's db stays.
+    std::fs::write(crowded.join("conf"), b"garbage\n").unwrap();
+    std::fs::write(crowded.join("db"), b"their data").unwrap();
+    assert!(!holds_history(&crowded));
+    assert!(SledStore::open(&crowded, StoreConfig::default()).is_err());
+    assert_eq!(std::fs::read(crowded.join("db")).unwrap(), b"their data");
 
     let file = dir.path().join("file");
     std::fs::write(&file, b"x").unwrap();

@@ -164,10 +164,8 @@ impl WalFile {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,
                         format!(
-                            "{}: the record at byte {pos} is damaged and {after} bytes of later \
-                             records follow it; moving the file aside opens the history without \
-                             the samples it holds",
-                            path.display()
+                            "the record at byte {pos} is damaged and {after} bytes of later \
+                             records follow it"
                         ),
                     ));
                 }
