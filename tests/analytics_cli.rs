@@ -265,6 +265,13 @@ fn bad_input_names_the_file_and_line() {
         predicate::str::contains("bad.csv: line 3")
             .and(predicate::str::contains("timestamp,value")),
     );
+    std::fs::write(&csv, "").unwrap();
+    cli()
+        .arg("detect")
+        .arg(&csv)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bad.csv: the file is empty"));
     for bad in ["abc", "-1.7e308", "2e200"] {
         std::fs::write(
             &csv,
@@ -327,7 +334,7 @@ fn bad_input_names_the_file_and_line() {
     write_series(&short, 647, |i| (i % 7) as f64);
     cli().arg("backtest").arg(&short).assert().code(2).stderr(
         predicate::str::contains("short.csv: 647 rows is too short to backtest")
-            .and(predicate::str::contains("needs 648 at least")),
+            .and(predicate::str::contains("needs 648 rows at least")),
     );
     write_series(&short, 648, |i| (i % 7) as f64);
     cli().arg("backtest").arg(&short).assert().success();
@@ -577,4 +584,30 @@ fn a_signal_leaves_no_temporary_file_behind() {
     assert_eq!(status.code(), Some(128 + 15), "{status:?}");
     assert!(!temp(), "the temporary file is removed");
     assert!(!out.exists(), "no partial result under the final name");
+}
+
+/// `--out` writes the protocol's time format in UTC whatever form the input had, and the
+/// scores in full.
+#[test]
+fn detect_out_times_are_the_protocols_utc() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("iso.csv");
+    std::fs::write(
+        &csv,
+        "timestamp,value\n2024-01-01T02:00:00+02:00,1\n2024-01-01T00:05:00Z,2\n",
+    )
+    .unwrap();
+    let out = cli()
+        .arg("detect")
+        .arg(&csv)
+        .args(["--out", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(
+        rows,
+        ["iso,2024-01-01 00:00:00,0,0", "iso,2024-01-01 00:05:00,0,0"]
+    );
 }

@@ -83,10 +83,10 @@ pub fn backtest(files: &[PathBuf], out: Option<&Path>, json: bool) -> Result<(),
         .find(|(_, s)| origins(s.values.len(), &spec).is_empty())
     {
         return Err(Failure::usage(format!(
-            "{}: {} rows is too short to backtest; it needs {} at least ({} rows of warm-up, \
+            "{}: {} is too short to backtest; it needs {} rows at least ({} rows of warm-up, \
              then {} to score)",
             f.display(),
-            s.values.len(),
+            crate::domain::format::plural(s.values.len(), "row"),
             spec.warmup + spec.max_horizon,
             spec.warmup,
             spec.max_horizon
@@ -103,8 +103,10 @@ pub fn backtest(files: &[PathBuf], out: Option<&Path>, json: bool) -> Result<(),
             let bt = backtest_model(&s.values, model, &spec, &cfg);
             if model == ModelKind::Auto {
                 if let Some(w) = writer.as_mut() {
+                    // The protocol's format, in UTC, whatever form the input used.
+                    let times = canonical_ts(s);
                     for f in &bt.forecasts {
-                        let origin_ts = field(&s.ts[f.origin - 1]);
+                        let origin_ts = field(&times[f.origin - 1]);
                         let name = field(&s.name);
                         for (k, ((y, lo), hi)) in
                             f.point.iter().zip(&f.lo95).zip(&f.hi95).enumerate()
@@ -260,9 +262,10 @@ pub fn detect(
         let dec = detect_rows(&s.values, cfg);
         if let Some(w) = writer.as_mut() {
             let name = field(&s.name);
-            for (ts, (score, flag)) in s.ts.iter().zip(&dec) {
+            // Times in the protocol's UTC format; scores in full, as the forecasts.
+            for (ts, (score, flag)) in canonical_ts(s).iter().zip(&dec) {
                 w.line(format_args!(
-                    "{name},{},{score:.4},{}",
+                    "{name},{},{score},{}",
                     field(ts),
                     u8::from(*flag)
                 ))?;

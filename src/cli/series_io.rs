@@ -25,6 +25,12 @@ pub fn read_csv(path: &Path) -> Result<Series, Failure> {
     // Spreadsheets save CSV with a byte-order mark.
     let mut lines = text.trim_start_matches('\u{feff}').lines().enumerate();
     let header = lines.next().map(|(_, l)| l.trim()).unwrap_or_default();
+    if text.trim().is_empty() {
+        return Err(Failure::usage(format!(
+            "{}: the file is empty; expected the header `timestamp,value` and a row per sample",
+            path.display()
+        )));
+    }
     if !header.to_ascii_lowercase().starts_with("timestamp,") || header.split(',').count() != 2 {
         return Err(Failure::usage(format!(
             "{}: line 1 is {header:?}; expected the header `timestamp,value`",
