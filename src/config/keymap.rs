@@ -105,6 +105,12 @@ impl Key {
                     if c == 'i' { "tab" } else { "enter" }
                 ));
             }
+            // Many terminals send ^H for the Backspace key: a binding would fire on it.
+            (Some('h'), None) if key.ctrl && !key.alt => {
+                return Err(format!(
+                    "{s:?} is what many terminals send for backspace; bind another key"
+                ));
+            }
             (Some(c), None) => KeyCode::Char(c),
             _ if rest == "space" => KeyCode::Char(' '),
             _ => {
@@ -402,6 +408,7 @@ mod tests {
     #[test_case("reset = [\"ctrl-Q\"]", "write ctrl-q" ; "uppercase after ctrl")]
     #[test_case("freeze = [\"ctrl-m\"]", "arrives as enter" ; "ctrl-m is enter")]
     #[test_case("freeze = [\"ctrl-1\"]", "cannot be typed" ; "ctrl with a digit")]
+    #[test_case("quit = [\"ctrl-h\"]", "send for backspace" ; "ctrl-h is backspace")]
     #[test_case("destroy = [\"y\"]", "answers its own confirmation" ; "destroy on y")]
     #[test_case("quit = []", "needs at least one key" ; "no way out")]
     fn user_file_keys_a_terminal_cannot_send_or_that_are_unsafe_are_refused(

@@ -69,12 +69,22 @@ pub(super) fn uris(
     file_name: &str,
     env_uri: Option<&str>,
 ) -> Result<Vec<String>, ConfigError> {
+    // An empty list is a mistake, not "the default": the console would quietly watch a
+    // host the file did not name.
+    if o.connect.is_empty() && cf.connect.as_ref().is_some_and(Vec::is_empty) {
+        return Err(ConfigError::Value {
+            origin: format!("{file_name}: connect"),
+            message: "is empty; list at least one URI (such as \"qemu:///system\"), or \
+                      remove the key to use $LIBVIRT_DEFAULT_URI, else qemu:///system"
+                .into(),
+        });
+    }
     let mut uris: Vec<String> = if !o.connect.is_empty() {
         for u in &o.connect {
             check_uri("--connect", u)?;
         }
         o.connect.clone()
-    } else if let Some(list) = cf.connect.clone().filter(|l| !l.is_empty()) {
+    } else if let Some(list) = cf.connect.clone() {
         for u in &list {
             check_uri(&format!("{file_name}: connect"), u)?;
         }

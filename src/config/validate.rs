@@ -72,6 +72,16 @@ fn home_path(p: &str) -> PathBuf {
     }
 }
 
+/// A path from the config file `file_name`: `~/…` as [`home_path`], a relative one from the
+/// config file's directory (not wherever novacron happens to be started).
+fn config_path(p: &str, file_name: &str) -> PathBuf {
+    let path = home_path(p);
+    match Path::new(file_name).parent() {
+        Some(dir) if path.is_relative() => dir.join(path),
+        _ => path,
+    }
+}
+
 fn read(path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.display().to_string(),
@@ -131,7 +141,7 @@ fn history(
     } else {
         o.history
             .clone()
-            .or_else(|| hf.path.as_deref().map(home_path))
+            .or_else(|| hf.path.as_deref().map(|p| config_path(p, file_name)))
             .or_else(|| crate::store::default_history_path(|k| std::env::var(k).ok()))
     };
     let day = 86_400;
@@ -218,7 +228,7 @@ fn keymap_and_theme(
         let Some((p, from_flag)) = flag
             .clone()
             .map(|p| (p, true))
-            .or_else(|| key.as_deref().map(|p| (home_path(p), false)))
+            .or_else(|| key.as_deref().map(|p| (config_path(p, file_name), false)))
         else {
             return Ok(None);
         };
@@ -426,6 +436,31 @@ mod tests {
         );
         assert_eq!(home_path("/abs/~/x"), PathBuf::from("/abs/~/x"));
         assert_eq!(home_path("rel"), PathBuf::from("rel"));
+        // Relative to the config file, wherever novacron is started from.
+        assert_eq!(
+            config_path("mytheme.toml", "/etc/novacron/config.toml"),
+            PathBuf::from("/etc/novacron/mytheme.toml")
+        );
+        assert_eq!(
+            config_path("/abs/t.toml", "/etc/n/config.toml"),
+            PathBuf::from("/abs/t.toml")
+        );
+        assert_eq!(config_path("rel", ""), PathBuf::from("rel"));
+    }
+
+    #[test]
+    fn an_empty_connect_list_is_refused_not_read_as_the_default() {
+        let (_f, o) = with_file("connect = []\n");
+        let e = load(&o, Some("qemu:///system"), false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("connect") && e.contains("is empty"), "{e}");
+        // -c on the command line still wins over the file.
+        let o = Overrides {
+            connect: vec!["test:///default".into()],
+            ..o
+        };
+        assert_eq!(load(&o, None, false).unwrap().uris, vec!["test:///default"]);
     }
 
     #[test]
