@@ -233,7 +233,7 @@ fn sigterm_restores_the_terminal() {
 fn a_watcher_started_first_does_not_lock_out_the_console_that_records() {
     let watcher = Tmux::start("nc-e2e-early-watcher", "-c test:///default --read-only");
     watcher.wait_screen("the watcher", Duration::from_secs(15), |s| {
-        s.contains("[read-only]") && s.contains("none yet") && s.contains("│test")
+        s.contains("[read-only]") && s.contains("history not read yet") && s.contains("│test")
     });
     let shared = watcher.dir.path().to_path_buf();
     let recorder = Tmux::start_in(

@@ -450,8 +450,10 @@ fn open_store(
                 )
             } else {
                 (
-                    "read once a console that records it runs".to_string(),
-                    JournalStatus::Warning("none yet".into()),
+                    "not read yet: a read-only console reads it from the console that \
+                     records it, and none runs"
+                        .to_string(),
+                    JournalStatus::Note,
                 )
             });
             Box::new(remote.discarding_writes())
