@@ -141,8 +141,8 @@ fn history_note(
     }
     (r.gap_rows > crate::analysis::STALE_ROWS).then(|| {
         format!(
-            "no rows since {last}: nothing recorded {name} since (no console ran, or its host \
-             was down); the forecast starts from that row, its bands wider for the gap"
+            "no rows since {last}: no console recorded {name} since then (none ran, or its \
+             host was down); the forecast starts from that row, its bands wider for the gap"
         )
     })
 }
