@@ -75,6 +75,10 @@ pub fn trim_leading_gaps(values: &[f64]) -> &[f64] {
     &values[start..]
 }
 
+/// How a forecast error ends when the lookback holds no sample at all: a console just
+/// started may record the first one seconds later, so the view asks again soon.
+pub const NOTHING_RECORDED: &str = " recorded in the last two weeks";
+
 /// Rows of no data before now that still count as current: a poll or two late, or the
 /// row in progress. More, and the views say when the last row was.
 pub const STALE_ROWS: usize = 3;
@@ -327,7 +331,7 @@ pub fn forecast_grid(
         return Err(if read.in_progress {
             not_yet(metric, end, tz_offset_s)
         } else {
-            format!("no {} recorded in the last two weeks", label(metric))
+            format!("no {}{NOTHING_RECORDED}", label(metric))
         });
     }
     // Forecast from the last recorded row, over the gap up to now and the horizon after it,

@@ -37,6 +37,8 @@ pub struct ForecastView {
     pub error: Option<String>,
     /// The 5-minute row ([`analysis_row`]) the last request was made in.
     pub row: i64,
+    /// When the last request was made.
+    pub asked_ms: i64,
 }
 
 /// The 5-minute row whose average a job started at `now_ms` can read: rows are written as
@@ -60,6 +62,7 @@ impl Default for ForecastView {
             result: None,
             error: None,
             row: 0,
+            asked_ms: 0,
         }
     }
 }
@@ -76,6 +79,7 @@ impl ForecastView {
 fn request(state: &mut State) -> Vec<Effect> {
     let f = &mut state.forecast;
     f.row = analysis_row(state.now_ms);
+    f.asked_ms = state.now_ms;
     f.request += 1;
     f.loading = true;
     vec![Effect::LoadForecast {
@@ -167,13 +171,19 @@ pub fn change_horizon(state: &mut State, longer: bool) -> Vec<Effect> {
 }
 
 /// Each tick: an open forecast is computed again once a new 5-minute row can be read, so
-/// the view follows the history instead of keeping what it showed when opened.
+/// the view follows the history instead of keeping what it showed when opened; one that
+/// found no sample at all (opened in a console's first seconds) asks again every 10 s.
 pub fn on_tick(state: &mut State) -> Vec<Effect> {
     let f = &state.forecast;
+    let nothing_yet = f
+        .error
+        .as_ref()
+        .is_some_and(|e| e.ends_with(crate::analysis::NOTHING_RECORDED))
+        && state.now_ms - f.asked_ms >= 10_000;
     if state.view.screen == Screen::Forecast
         && !f.loading
         && !f.entity.is_empty()
-        && analysis_row(state.now_ms) > f.row
+        && (analysis_row(state.now_ms) > f.row || nothing_yet)
     {
         return request(state);
     }

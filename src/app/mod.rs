@@ -5,6 +5,8 @@ mod action;
 #[cfg(test)]
 mod analysis_tests;
 pub mod anomalies;
+#[cfg(test)]
+mod anomaly_tests;
 pub mod charts;
 mod effect;
 mod event;
