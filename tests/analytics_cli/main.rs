@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+mod out_files;
+
 /// Writes `n` rows 5 minutes apart from 2024-01-01 00:00:00.
-fn write_series(path: &Path, n: usize, f: impl Fn(usize) -> f64) {
+pub(crate) fn write_series(path: &Path, n: usize, f: impl Fn(usize) -> f64) {
     let mut s = String::from("timestamp,value\n");
     for i in 0..n {
         let _ = writeln!(s, "{},{}", ts(i), f(i));
@@ -18,7 +20,7 @@ fn write_series(path: &Path, n: usize, f: impl Fn(usize) -> f64) {
 }
 
 /// The time of row `i`: 5 minutes apart from 2024-01-01 00:00:00, across months.
-fn ts(i: usize) -> String {
+pub(crate) fn ts(i: usize) -> String {
     let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1)
         .unwrap()
         .and_hms_opt(0, 0, 0)
@@ -27,7 +29,7 @@ fn ts(i: usize) -> String {
     t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-fn cli() -> Command {
+pub(crate) fn cli() -> Command {
     Command::cargo_bin("novacron").unwrap()
 }
 
@@ -87,7 +89,7 @@ fn backtest_writes_the_protocol_csv_and_scores_a_daily_pattern() {
 }
 
 /// `spiky.csv`: 2000 rows of noise around 25 with a three-row spike at rows 1500..1503.
-fn spiky(dir: &Path) -> PathBuf {
+pub(crate) fn spiky(dir: &Path) -> PathBuf {
     let csv = dir.join("spiky.csv");
     write_series(&csv, 2000, |i| {
         if (1500..1503).contains(&i) {
@@ -203,57 +205,6 @@ fn detect_windows_are_parsed_checked_and_must_name_every_series() {
     .stderr(predicate::str::contains(
         "spiky.csv: line 5: timestamp \"3pm\"",
     ));
-}
-
-#[test]
-fn out_files_are_complete_or_absent_and_never_an_input() {
-    let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    std::fs::create_dir(&a).unwrap();
-    std::fs::create_dir(&b).unwrap();
-    for d in [&a, &b] {
-        write_series(&d.join("s.csv"), 700, |i| (i % 7) as f64);
-    }
-    cli()
-        .arg("detect")
-        .arg(a.join("s.csv"))
-        .arg(b.join("s.csv"))
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("are both series \"s\""));
-    let input = a.join("s.csv");
-    let before = std::fs::read(&input).unwrap();
-    cli()
-        .arg("backtest")
-        .arg(&input)
-        .arg("--out")
-        .arg(&input)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("is also an input"));
-    assert_eq!(
-        std::fs::read(&input).unwrap(),
-        before,
-        "the input is untouched"
-    );
-    // A byte-order mark (spreadsheets write one) is not part of the header.
-    let bom = dir.path().join("bom.csv");
-    let text = std::fs::read_to_string(&input).unwrap();
-    std::fs::write(&bom, format!("\u{feff}{text}")).unwrap();
-    let out = dir.path().join("d.csv");
-    cli()
-        .arg("detect")
-        .arg(&bom)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
-    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 701);
-    assert_eq!(
-        std::fs::read_dir(dir.path()).unwrap().count(),
-        4,
-        "no temp file left"
-    );
 }
 
 #[test]
@@ -406,71 +357,6 @@ fn detect_follows_the_anomaly_threshold_of_the_config_file() {
 }
 
 #[test]
-fn out_rows_keep_their_precision_quote_odd_names_and_can_go_to_stdout() {
-    let dir = tempfile::tempdir().unwrap();
-    // An error rate around 2e-6: six decimals would write every number as 0.000002.
-    let csv = dir.path().join("err,rate.csv");
-    write_series(&csv, 660, |i| 2e-6 + ((i * 7919) % 13) as f64 * 1e-7);
-    let out = dir.path().join("f.csv");
-    cli()
-        .arg("backtest")
-        .arg(&csv)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
-    let text = std::fs::read_to_string(&out).unwrap();
-    let rows: Vec<&str> = text.lines().skip(1).collect();
-    assert_eq!(rows.len(), 2 * 72, "origins 576 and 588");
-    for row in &rows {
-        // The name holds a comma: quoted, so the row still has six fields after it.
-        let rest = row
-            .strip_prefix("\"err,rate\",")
-            .unwrap_or_else(|| panic!("{row}"));
-        let v: Vec<f64> = rest
-            .split(',')
-            .skip(2)
-            .map(|x| x.parse().unwrap())
-            .collect();
-        assert!(
-            v[1] <= v[0] && v[0] <= v[2] && v[1] < v[2],
-            "a band, not one number: {row}"
-        );
-        // More than six decimals: not rounded to a whole millionth.
-        assert!(
-            v.iter().any(|x| (x * 1e6 - (x * 1e6).round()).abs() > 1e-3),
-            "{row}"
-        );
-    }
-
-    // `--out -`: the rows on standard output, the table on standard error.
-    let assert = cli()
-        .arg("backtest")
-        .arg(&csv)
-        .arg("--out")
-        .arg("-")
-        .assert()
-        .success();
-    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
-    assert_eq!(stdout, text, "the same rows as the file");
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr);
-    assert!(stderr.contains("median across 1 series"), "{stderr}");
-    assert!(!dir.path().join("-").exists());
-
-    // /dev/stdout when standard output is a pipe: written straight, not renamed into.
-    cli()
-        .arg("detect")
-        .arg(&csv)
-        .arg("--out")
-        .arg("/dev/stdout")
-        .assert()
-        .success()
-        .stdout(predicate::str::starts_with(
-            "series,timestamp,score,is_anomaly\n\"err,rate\",2024-01-01 00:00:00,",
-        ));
-}
-
-#[test]
 fn a_series_without_a_mase_scale_is_named_not_silently_left_out() {
     let dir = tempfile::tempdir().unwrap();
     let flat = dir.path().join("flat.csv");
@@ -490,124 +376,4 @@ fn a_series_without_a_mase_scale_is_named_not_silently_left_out() {
                 ))
                 .and(predicate::str::contains("NaN").not()),
         );
-}
-
-#[test]
-fn out_to_the_file_stdout_already_is_and_a_reader_that_leaves() {
-    use std::io::Read;
-    use std::process::Stdio;
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("s.csv");
-    write_series(&csv, 20_000, |i| 10.0 + (i % 7) as f64);
-    // `--out /dev/stdout > file`: opening the path again would write over the table from the
-    // file's start; the rows go through standard output itself, the table to stderr.
-    let file = dir.path().join("redirected.txt");
-    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("novacron"))
-        .args(["detect", csv.to_str().unwrap(), "--out", "/dev/stdout"])
-        .stdout(std::fs::File::create(&file).unwrap())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = std::fs::read_to_string(&file).unwrap();
-    assert!(
-        text.starts_with("series,timestamp,score,is_anomaly\n"),
-        "{}",
-        &text[..80]
-    );
-    assert_eq!(text.lines().count(), 20_001, "every row, nothing torn");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("series "),
-        "the table on stderr"
-    );
-
-    // `--out - | head`: the reader goes away; that is not an error.
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("novacron"))
-        .args(["detect", csv.to_str().unwrap(), "--out", "-"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = [0u8; 100];
-    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{:?}", out.status);
-    assert!(
-        !String::from_utf8_lossy(&out.stderr).contains("Broken pipe"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A run stopped by a signal (ctrl-c, `kill`, a dropped ssh session) leaves neither its
-/// temporary file nor a partial `--out`, and ends with the signal's exit code.
-#[test]
-fn a_signal_leaves_no_temporary_file_behind() {
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("long.csv");
-    write_series(&csv, 40_000, |i| {
-        10.0 + (i % 288) as f64 * 0.1 + (i % 7) as f64
-    });
-    let out = dir.path().join("f.csv");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("novacron"))
-        .args([
-            "backtest",
-            csv.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let temp = || {
-        std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter_map(Result::ok)
-            .any(|e| e.file_name().to_string_lossy().contains(".tmp-"))
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !temp() {
-        assert!(std::time::Instant::now() < deadline, "no temporary file");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let pid = child.id().to_string();
-    assert!(std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(128 + 15), "{status:?}");
-    assert!(!temp(), "the temporary file is removed");
-    assert!(!out.exists(), "no partial result under the final name");
-}
-
-/// `--out` writes the protocol's time format in UTC whatever form the input had, and the
-/// scores in full.
-#[test]
-fn detect_out_times_are_the_protocols_utc() {
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("iso.csv");
-    std::fs::write(
-        &csv,
-        "timestamp,value\n2024-01-01T02:00:00+02:00,1\n2024-01-01T00:05:00Z,2\n",
-    )
-    .unwrap();
-    let out = cli()
-        .arg("detect")
-        .arg(&csv)
-        .args(["--out", "-"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    let rows: Vec<&str> = text.lines().skip(1).collect();
-    assert_eq!(
-        rows,
-        ["iso,2024-01-01 00:00:00,0,0", "iso,2024-01-01 00:05:00,0,0"]
-    );
 }
