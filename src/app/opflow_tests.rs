@@ -354,3 +354,28 @@ fn a_footer_message_goes_when_the_view_moves_on() {
     act(&mut s, Action::SortName);
     assert!(s.flash.is_some());
 }
+
+#[test]
+fn a_vm_an_operation_takes_out_of_the_filter_stays_selected() {
+    let mut s = state();
+    act(&mut s, Action::Filter);
+    for c in "running".chars() {
+        key(&mut s, c);
+    }
+    update(&mut s, Msg::Input(InputKey::Enter), T0);
+    select(&mut s, "web-1");
+    // Suspended (by this console or another): it no longer matches, but the cursor must
+    // not slide onto db-main for a second p to suspend that one.
+    set_state(&mut s, "web-1", VmState::Paused);
+    assert_eq!(s.selected().unwrap().vm.name, "web-1");
+    assert_eq!(s.selected().unwrap().vm.state, VmState::Paused);
+    // Moving off it lets it go at the next rebuild; so does editing the filter.
+    act(&mut s, Action::Up);
+    assert_eq!(s.selected().unwrap().vm.name, "db-main");
+    set_state(&mut s, "db-main", VmState::Running);
+    assert!(
+        super::fixtures::names(&s).iter().all(|n| n != "web-1"),
+        "{:?}",
+        super::fixtures::names(&s)
+    );
+}

@@ -67,16 +67,30 @@ pub fn rebuild(state: &mut State) {
         Some(rest) => (true, rest),
         None => (false, filter.as_str()),
     };
+    // The VM the operator picked stays listed while the filter is the same: an operation
+    // that takes it out of the filter (suspend under `/running`) must not leave the cursor
+    // on another VM for the next key to act on. Moving off it, or editing the filter, lets
+    // it go.
+    let pinned = state
+        .view
+        .selected
+        .as_ref()
+        .filter(|_| state.view.chosen && state.view.rows_filter == filter);
     let mut rows: Vec<&VmEntry> = state
         .vms
         .values()
-        .filter(|e| needle.is_empty() || matches_filter(state, e, needle) != invert)
+        .filter(|e| {
+            needle.is_empty()
+                || matches_filter(state, e, needle) != invert
+                || pinned == Some(&e.vm.id)
+        })
         .collect();
     let key = state.view.sort;
     let desc = state.view.descending;
     rows.sort_by(|a, b| compare(state, a, b, key, desc));
     let ids: Vec<VmId> = rows.into_iter().map(|e| e.vm.id.clone()).collect();
     state.rows = ids;
+    state.view.rows_filter = filter;
     let selected = state.view.selected.clone();
     if !state.view.chosen {
         state.view.cursor = 0;

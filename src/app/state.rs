@@ -217,6 +217,9 @@ pub struct View {
     pub descending: bool,
     /// Active filter; a leading `!` inverts it.
     pub filter: String,
+    /// The filter the rows were last built with: while it stands, the selected VM stays
+    /// listed when it stops matching (paused under `/running`), so the next key acts on it.
+    pub rows_filter: String,
     pub help_scroll: u16,
     /// Host shown by the host summary pane.
     pub host_cursor: usize,
@@ -258,6 +261,7 @@ impl Default for View {
             sort: SortKey::Name,
             descending: false,
             filter: String::new(),
+            rows_filter: String::new(),
             help_scroll: 0,
             host_cursor: 0,
             came_from: Vec::new(),
