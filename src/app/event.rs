@@ -23,6 +23,9 @@ pub enum InputKey {
 pub enum Msg {
     Action(Action),
     Input(InputKey),
+    /// Text the terminal pasted (bracketed paste): typed into an open filter or palette
+    /// line, never taken as keys (a pasted "y" must not answer a confirmation).
+    Paste(String),
     Provider(ProviderEvent),
     /// Once a second: timeouts, "disconnected Ns" counters, flash expiry.
     Tick,

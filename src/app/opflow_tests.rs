@@ -379,3 +379,25 @@ fn a_vm_an_operation_takes_out_of_the_filter_stays_selected() {
         super::fixtures::names(&s)
     );
 }
+
+#[test]
+fn pasted_text_types_into_the_line_and_never_answers_a_dialog() {
+    let mut s = state();
+    act(&mut s, Action::Palette);
+    update(&mut s, Msg::Paste("resume\tbatch\n".into()), T0);
+    assert!(
+        matches!(&s.view.overlay, Some(Overlay::Palette { buf, .. }) if buf == "resume batch"),
+        "{:?}",
+        s.view.overlay
+    );
+    update(&mut s, Msg::Input(InputKey::Esc), T0);
+    act(&mut s, Action::Filter);
+    update(&mut s, Msg::Paste("web".into()), T0);
+    assert_eq!(super::fixtures::names(&s), ["web-1", "web-2"]);
+    update(&mut s, Msg::Input(InputKey::Esc), T0);
+    select(&mut s, "web-1");
+    act(&mut s, Action::Destroy);
+    let eff = update(&mut s, Msg::Paste("y".into()), T0);
+    assert_eq!(ops_sent(&eff), 0, "a pasted y destroyed");
+    assert!(matches!(s.view.overlay, Some(Overlay::Confirm(_))));
+}

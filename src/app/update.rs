@@ -21,7 +21,8 @@ use crate::provider::{DomainEventKind, ProviderEvent};
 pub fn update(state: &mut State, msg: Msg, now_ms: i64) -> Vec<Effect> {
     state.now_ms = now_ms;
     let tick = matches!(msg, Msg::Tick);
-    let before = matches!(msg, Msg::Action(_) | Msg::Input(_)).then(|| where_am_i(state));
+    let before =
+        matches!(msg, Msg::Action(_) | Msg::Input(_) | Msg::Paste(_)).then(|| where_am_i(state));
     let mut effects = dispatch(state, msg);
     // A footer message is about what was on screen: a key that moves to another screen,
     // dialog or VM takes it away (unless that key said something itself).
@@ -67,6 +68,10 @@ fn dispatch(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Input(k) if state.too_small() && k != InputKey::Esc => Vec::new(),
         Msg::Action(a) => on_action(state, a),
         Msg::Input(k) => on_input(state, k),
+        Msg::Paste(text) => {
+            on_paste(state, &text);
+            Vec::new()
+        }
         Msg::Provider(ev) => on_provider(state, ev),
         Msg::Forecast { request, result } => {
             forecast_view::on_result(state, request, result);
@@ -298,6 +303,31 @@ fn on_input(state: &mut State, k: InputKey) -> Vec<Effect> {
         },
     }
     Vec::new()
+}
+
+/// Pasted text into the filter or the palette line, as one line: a newline or tab (a
+/// copied table cell) is a space, other control characters are dropped. Elsewhere nothing.
+fn on_paste(state: &mut State, text: &str) {
+    let line: String = text
+        .trim_end()
+        .chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .filter(|c| !c.is_control())
+        .collect();
+    match state.view.overlay.as_mut() {
+        Some(Overlay::Filter { buf }) => {
+            buf.push_str(&line);
+            state.view.filter.clone_from(buf);
+            rows::rebuild(state);
+        }
+        Some(Overlay::Palette { buf, .. }) => {
+            buf.push_str(&line);
+            let buf = buf.clone();
+            let completions = palette::completions(state, &buf);
+            state.view.overlay = Some(Overlay::Palette { buf, completions });
+        }
+        _ => {}
+    }
 }
 
 fn edit(buf: &mut String, k: InputKey) {

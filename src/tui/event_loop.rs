@@ -280,6 +280,7 @@ async fn event_loop(
                     }
                 }
                 Some(Ok(Event::Resize(w, h))) => dispatch(state, rt, Msg::Resize(w, h)),
+                Some(Ok(Event::Paste(text))) => dispatch(state, rt, Msg::Paste(text)),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e).context("reading terminal input"),
                 None => dispatch(state, rt, Msg::Terminate),
