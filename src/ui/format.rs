@@ -23,6 +23,7 @@ fn trim(v: f64, unit: &str) -> String {
 }
 
 pub use crate::domain::format::{bytes, clock, metric, plural, rate};
+use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
 
 /// A duration in whole seconds → "12 s", "3 min 5 s", "2 h 1 min", "13 d 23 h".
 #[must_use]
@@ -43,10 +44,20 @@ pub fn ago(ms: i64) -> String {
 #[must_use]
 pub fn fit(text: &str, width: u16) -> String {
     let w = usize::from(width);
-    if text.chars().count() <= w {
+    if text.width() <= w {
         text.to_string()
     } else {
-        let mut s: String = text.chars().take(w.saturating_sub(1)).collect();
+        // Columns, not characters: a cut CJK name keeps its "…" inside the width.
+        let mut room = w.saturating_sub(1);
+        let mut s: String = text
+            .chars()
+            .take_while(|c| {
+                let cw = c.width().unwrap_or(0);
+                let ok = cw <= room;
+                room = room.saturating_sub(cw);
+                ok
+            })
+            .collect();
         s.push('…');
         s
     }
@@ -109,6 +120,12 @@ pub fn wrap_tagged<T: Copy>(
     }
     let mut lines: Vec<Vec<(char, T)>> = Vec::new();
     let mut line: Vec<(char, T)> = Vec::new();
+    // Terminal columns, not characters: a CJK character or an emoji takes two.
+    let cols = |cs: &[(char, T)]| {
+        cs.iter()
+            .map(|(c, _)| c.width().unwrap_or(0))
+            .sum::<usize>()
+    };
     // Where the words of `line` start: 0 on the first line, else `indent`.
     let mut start = 0;
     for (i, para) in paras.into_iter().enumerate() {
@@ -118,9 +135,9 @@ pub fn wrap_tagged<T: Copy>(
         }
         for mut word in para {
             loop {
-                let len = line.len();
+                let len = cols(&line);
                 let gap = usize::from(len > start);
-                if len + gap + word.len() <= width {
+                if len + gap + cols(&word) <= width {
                     if gap == 1 {
                         line.push((' ', blank));
                     }
@@ -128,8 +145,20 @@ pub fn wrap_tagged<T: Copy>(
                     break;
                 }
                 if len == start {
-                    // Longer than a whole line: as much as fits, the rest on the next.
-                    line.extend(word.drain(..width - len));
+                    // Longer than a whole line: as much as fits, the rest on the next (at
+                    // least one character, so a wide one on a narrow line still moves on).
+                    let mut room = width - len;
+                    let fits = word
+                        .iter()
+                        .take_while(|(c, _)| {
+                            let w = c.width().unwrap_or(0);
+                            let ok = w <= room;
+                            room = room.saturating_sub(w);
+                            ok
+                        })
+                        .count()
+                        .max(1);
+                    line.extend(word.drain(..fits));
                 }
                 lines.push(std::mem::replace(&mut line, pad.clone()));
                 start = indent;
@@ -143,6 +172,20 @@ pub fn wrap_tagged<T: Copy>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wide_characters_count_as_the_columns_they_take() {
+        use unicode_width::UnicodeWidthStr as _;
+        // Each CJK character takes two columns: 6 characters, 12 columns.
+        let lines = wrap_words("suspend 'b-数据库-291' done", 12, 2);
+        assert!(lines.iter().all(|l| l.width() <= 12), "{lines:?}");
+        assert_eq!(lines.concat().replace(' ', ""), "suspend'b-数据库-291'done");
+        let cut = fit("b-数据库-291-long", 8);
+        assert!(cut.width() <= 8 && cut.ends_with('…'), "{cut}");
+        assert_eq!(fit("b-🚀-1", 6), "b-🚀-1");
+        // A wide character on a line too narrow for it still moves on.
+        assert_eq!(wrap_words("数据", 1, 0).concat(), "数据");
+    }
 
     #[test]
     fn sizes_read_naturally() {

@@ -79,7 +79,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
 }
 
 fn width(s: &str) -> usize {
-    s.chars().count()
+    unicode_width::UnicodeWidthStr::width(s)
 }
 
 /// The mark for hosts the line has no room for.

@@ -16,7 +16,7 @@ pub mod table;
 /// A pane title: `long` when it fits in `width` (borders included), else `short`.
 #[must_use]
 pub fn fit_title(long: String, short: String, width: u16) -> String {
-    if long.chars().count() + 2 <= usize::from(width) {
+    if unicode_width::UnicodeWidthStr::width(long.as_str()) + 2 <= usize::from(width) {
         long
     } else {
         short
@@ -29,8 +29,9 @@ pub fn fit_title(long: String, short: String, width: u16) -> String {
 #[must_use]
 pub fn title_with_name(before: &str, name: &str, after: &str, width: u16) -> String {
     let room = usize::from(width).saturating_sub(2);
-    let fixed = before.chars().count() + after.chars().count();
-    let name = if fixed + name.chars().count() <= room {
+    let fixed = unicode_width::UnicodeWidthStr::width(before)
+        + unicode_width::UnicodeWidthStr::width(after);
+    let name = if fixed + unicode_width::UnicodeWidthStr::width(name) <= room {
         name.to_string()
     } else {
         let keep = room.saturating_sub(fixed).max(4);

@@ -254,8 +254,10 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         area.width.saturating_sub(2),
         Need {
             // One more for the "!" of a VM with unusual readings.
-            name: need(&|e| e.vm.name.chars().count() + usize::from(flagged(e))),
-            host: need(&|e| state.host_label(e.vm.id.host).chars().count()),
+            name: need(&|e| {
+                unicode_width::UnicodeWidthStr::width(e.vm.name.as_str()) + usize::from(flagged(e))
+            }),
+            host: need(&|e| unicode_width::UnicodeWidthStr::width(state.host_label(e.vm.id.host))),
             // A pending operation shows "shutdown…" where the state was.
             state: need(&|e| {
                 let pending = e
