@@ -70,12 +70,18 @@ fn figures(
             .value(x)
             .map_or_else(|| "-".into(), |val| metric(val, x.unit()))
     };
-    let running = state
-        .vms
-        .values()
-        .filter(|e| e.vm.id.host == h.id && e.vm.state.is_active())
+    let on_host = || state.vms.values().filter(|e| e.vm.id.host == h.id);
+    // Paused VMs hold their memory but run nothing: counted apart from the running ones.
+    let paused = on_host()
+        .filter(|e| e.vm.state == crate::domain::VmState::Paused)
         .count();
-    let total = state.vms.keys().filter(|id| id.host == h.id).count();
+    let running = on_host().filter(|e| e.vm.state.is_active()).count() - paused;
+    let total = on_host().count();
+    let vms = if paused > 0 {
+        format!("{running} running, {paused} paused of {total}")
+    } else {
+        format!("{running} running of {total}")
+    };
     let unknown = |n: u64, text: String| if n == 0 { "unknown".to_string() } else { text };
     // The test driver has a size but no statistics: say so rather than show "-" forever.
     let (busy, used, no_stats) = if m.size_only() {
@@ -117,7 +123,7 @@ fn figures(
         ]),
         Line::from(vec![
             Span::styled(format!("{:<10}", "vms"), theme.dim),
-            Span::raw(format!("{running} running of {total}")),
+            Span::raw(vms),
         ]),
         Line::from(vec![
             Span::styled(format!("{:<10}", "poll"), theme.dim),
@@ -158,6 +164,15 @@ fn title(state: &State, h: &HostView, width: usize) -> String {
 
 pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let Some(h) = state.cursor_host() else {
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border)
+            .title(Span::styled(" Host (esc back) ", theme.title));
+        let text = "no hosts: every one was disconnected; :connect URI adds one";
+        f.render_widget(
+            Paragraph::new(Span::styled(text, theme.dim)).block(block),
+            area,
+        );
         return;
     };
     let inner = usize::from(area.width.saturating_sub(2)).max(1);
@@ -220,6 +235,14 @@ mod tests {
     use crate::app::{update, Action, Msg};
     use crate::domain::HostCounters;
     use crate::provider::ProviderEvent;
+
+    #[test]
+    fn with_no_hosts_left_the_pane_says_how_to_add_one() {
+        let mut s = state();
+        s.hosts.clear();
+        let screen = super::super::drawn(super::render, &s, (80, 24));
+        assert!(screen.contains(":connect URI adds one"), "{screen}");
+    }
 
     #[test]
     fn a_driver_with_a_size_but_no_statistics_says_so() {
