@@ -401,3 +401,35 @@ fn pasted_text_types_into_the_line_and_never_answers_a_dialog() {
     assert_eq!(ops_sent(&eff), 0, "a pasted y destroyed");
     assert!(matches!(s.view.overlay, Some(Overlay::Confirm(_))));
 }
+
+#[test]
+fn the_palette_names_a_vm_on_one_of_several_hosts_as_the_journal_does() {
+    let mut s = state();
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::VmUpdated {
+            host: 1,
+            vm: Box::new(vm(1, "web-1", VmState::Running, 2, 2048)),
+        }),
+        T0,
+    );
+    let run = |s: &mut super::State, line: &str| {
+        act(s, Action::Palette);
+        update(s, Msg::Paste(line.into()), T0);
+        update(s, Msg::Input(InputKey::Enter), T0)
+    };
+    assert_eq!(ops_sent(&run(&mut s, "suspend web-1")), 0);
+    assert!(s.flash.as_ref().unwrap().text.contains("web-1@HOST"));
+    let label = s.hosts[1].label.clone();
+    let eff = run(&mut s, &format!("suspend web-1@{label}"));
+    assert!(
+        matches!(
+            eff.first(),
+            Some(Effect::Provider {
+                host: 1,
+                cmd: ProviderCmd::Op { .. }
+            })
+        ),
+        "{eff:?}"
+    );
+}

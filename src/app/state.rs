@@ -466,6 +466,19 @@ impl State {
         if !by_name.is_empty() {
             return by_name;
         }
+        // "web-1@kvm2", as the journal writes a VM with several hosts connected.
+        if let Some((vm, label)) = name.rsplit_once('@') {
+            if let Some(h) = self.hosts.iter().find(|h| h.label == label) {
+                let on_host: Vec<&VmEntry> = self
+                    .find_by_name(vm)
+                    .into_iter()
+                    .filter(|e| e.vm.id.host == h.id)
+                    .collect();
+                if !on_host.is_empty() {
+                    return on_host;
+                }
+            }
+        }
         let by_uuid: Vec<&VmEntry> = self
             .vms
             .values()

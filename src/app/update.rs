@@ -392,7 +392,7 @@ fn resolve(state: &mut State, vm: &str) -> Option<VmId> {
         }
         _ => flash(
             state,
-            format!("{vm:?} exists on several hosts; select it in the table instead"),
+            format!("{vm:?} exists on several hosts; name one as {vm}@HOST (the header's label)"),
             true,
         ),
     }
