@@ -7,6 +7,7 @@ use ratatui::Frame;
 
 use crate::app::state::Overlay;
 use crate::app::State;
+use crate::domain::Op;
 use crate::ui::theme::Theme;
 
 /// Operations, hidden from a read-only console's hints (it cannot run them).
@@ -52,12 +53,25 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             } else {
                 &OPS[..]
             };
-            // The one key pauses and resumes: say which it will do to the selected VM.
-            let paused = state
-                .selected()
-                .is_some_and(|e| e.vm.state == crate::domain::VmState::Paused);
+            // Only the operations the selected VM's state allows (a shut-off VM offers
+            // start, a paused one resume and destroy), and p says which it will do.
+            let vm_state = state.selected().map(|e| e.vm.state);
+            let paused = vm_state == Some(crate::domain::VmState::Paused);
+            let allowed = |action: &str| {
+                let op = match action {
+                    "start" => Op::Start,
+                    "shutdown" => Op::Shutdown,
+                    "reboot" => Op::Reboot,
+                    "toggle_suspend" if paused => Op::Resume,
+                    "toggle_suspend" => Op::Suspend,
+                    "destroy" => Op::Destroy,
+                    _ => return true,
+                };
+                vm_state.is_none_or(|s| op.wrong_state(s, None).is_none())
+            };
             let pick = |list: &[(&str, &'static str)]| -> Vec<(String, &'static str)> {
                 list.iter()
+                    .filter(|(action, _)| allowed(action))
                     .map(|&(action, label)| match label {
                         "pause" if paused => (action, "resume"),
                         _ => (action, label),
@@ -139,7 +153,13 @@ mod tests {
     #[test]
     fn long_custom_keys_drop_whole_hints_operations_first() {
         let mut s = crate::app::fixtures::state();
-        assert!(hints(&s, 80).starts_with("s start"), "{}", hints(&s, 80));
+        // web-1, running: every operation but start.
+        s.view.cursor = s
+            .rows
+            .iter()
+            .position(|id| s.vms[id].vm.name == "web-1")
+            .unwrap();
+        assert!(hints(&s, 80).starts_with("S shut"), "{}", hints(&s, 80));
         for h in &mut s.help {
             h.keys = format!("ctrl-alt-{}", h.keys);
         }
@@ -165,6 +185,19 @@ mod tests {
         assert!(hints(&s, 80).contains("p pause"), "{}", hints(&s, 80));
         select(&mut s, "batch");
         assert!(hints(&s, 80).contains("p resume"), "{}", hints(&s, 80));
+        // Only what the state allows: a paused VM is not started, shut down or rebooted,
+        // a shut-off one only started.
+        assert!(
+            hints(&s, 80).starts_with("p resume  D destroy"),
+            "{}",
+            hints(&s, 80)
+        );
+        select(&mut s, "web-2");
+        assert!(
+            hints(&s, 80).starts_with("s start  / filter"),
+            "{}",
+            hints(&s, 80)
+        );
     }
 
     #[test]
