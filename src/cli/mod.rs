@@ -493,6 +493,15 @@ fn tui(cfg: config::Config) -> Result<(), Failure> {
             "the console needs a terminal on stdout; for scripts use `novacron list` or `novacron vm …`",
         ));
     }
+    // A dumb terminal (an editor's shell buffer, some serial consoles) cannot place the
+    // cursor: the console would scroll garbage.
+    if std::env::var("TERM").is_ok_and(|t| t == "dumb") {
+        return Err(Failure::usage(
+            "TERM=dumb: this terminal cannot draw the console (no cursor addressing); run it \
+             in a terminal such as xterm-256color, or use the headless commands (`novacron \
+             list`, `novacron vm …`, `novacron metrics …`)",
+        ));
+    }
     let dir = crate::logging::state_dir();
     let mut locks = Vec::new();
     if !cfg.read_only {

@@ -94,7 +94,7 @@ fn columns(multi_host: bool, inner_width: u16, need: Need) -> Columns {
         Col::Ip,
         Col::Auto,
     ]);
-    let name_need = need.name.clamp(4, 40);
+    let name_need = need.name.clamp(4, 64);
     let state_need = need.state.clamp(5, 26);
     let ip = need.ip.clamp(2, 39);
     // Host labels are short names, or whole addresses that only differ at their end.
