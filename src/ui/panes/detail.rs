@@ -314,7 +314,13 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         ""
     };
     let loading = if c.loading { " · loading…" } else { "" };
-    let after = format!(" · last {}{mode}{loading} ", c.range_label());
+    // With several hosts the name alone does not say which VM the keys act on.
+    let host = if state.hosts.len() > 1 {
+        format!(" on {}", state.host_label(e.vm.id.host))
+    } else {
+        String::new()
+    };
+    let after = format!("{host} · last {}{mode}{loading} ", c.range_label());
     let title = super::title_with_name(" ", &e.vm.name, &after, left.width);
     f.render_widget(Paragraph::new(info_lines).block(block(title, theme)), left);
     f.render_widget(
