@@ -128,7 +128,7 @@ impl Action {
             Action::Bottom => "go to the last row",
             Action::PageUp => "page up",
             Action::PageDown => "page down",
-            Action::OpenDetail => "open the VM detail pane; in it, all devices or the charts",
+            Action::OpenDetail => "detail pane of the table's VM; in it, all devices or the charts",
             Action::Back => "back / close / clear the filter",
             Action::SortName => "sort by name (again: reverse)",
             Action::SortCpu => "sort by CPU % (again: reverse)",

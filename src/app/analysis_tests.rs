@@ -413,6 +413,11 @@ fn f_and_enter_on_an_analysis_pane_act_on_its_row_not_the_hidden_selection() {
     use crate::analysis::rightsize::RightsizeRow;
     let mut s = state();
     select(&mut s, "web-1");
+    // The host pane hides the table: enter there does not open its selection's detail.
+    act(&mut s, Action::Hosts);
+    act(&mut s, Action::OpenDetail);
+    assert_eq!(s.view.screen, Screen::Host);
+    act(&mut s, Action::Back);
     act(&mut s, Action::Rightsize);
     let label = s.host_label(0).to_string();
     let row = |name: &str| RightsizeRow {

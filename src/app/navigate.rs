@@ -49,11 +49,13 @@ fn help_max_scroll(state: &State) -> u16 {
     lines.saturating_sub(state.size.1.saturating_sub(4))
 }
 
-/// `enter`: the selected VM's detail pane; in it, every device line or the charts.
+/// `enter`: the selected VM's detail pane, from the table that shows which VM that is; in
+/// the pane, every device line or the charts. Elsewhere (the host pane, help, a forecast)
+/// the table's selection is out of sight, so enter does not open it.
 pub fn open_detail(state: &mut State) {
     if state.view.screen == Screen::Detail {
         state.view.all_devices = !state.view.all_devices;
-    } else if state.selected().is_some() {
+    } else if state.view.screen == Screen::Table && state.selected().is_some() {
         state.view.all_devices = false;
         state.view.go(Screen::Detail);
     }
