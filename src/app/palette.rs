@@ -122,7 +122,15 @@ pub fn completions(state: &State, line: &str) -> Vec<String> {
         ([verb], true) | ([verb, _], false) if takes_vm(verb) || *verb == "disconnect" => {
             let prefix = if ends_with_space { "" } else { words[1] };
             let all: Vec<String> = if takes_vm(verb) {
-                state.vms.values().map(|e| e.vm.name.clone()).collect()
+                // An operation offers only the VMs whose state it applies to (start: the
+                // shut-off ones), by the rule the reducer refuses with.
+                let op = verb.parse::<Op>().ok();
+                state
+                    .vms
+                    .values()
+                    .filter(|e| op.is_none_or(|op| op.wrong_state(e.vm.state, None).is_none()))
+                    .map(|e| e.vm.name.clone())
+                    .collect()
             } else {
                 state.hosts.iter().map(|h| h.label.clone()).collect()
             };
