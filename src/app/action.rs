@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Op;
+use crate::domain::{Op, VmState};
 
 /// A user intent, independent of the key that triggered it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -167,6 +167,17 @@ impl Action {
             Action::Reset => Some(Op::Reset),
             Action::Destroy => Some(Op::Destroy),
             _ => None,
+        }
+    }
+
+    /// The operation this action runs on a VM in `state`: `p` resumes a paused VM and
+    /// suspends any other.
+    #[must_use]
+    pub fn op_on(self, state: VmState) -> Option<Op> {
+        match self {
+            Action::ToggleSuspend if state == VmState::Paused => Some(Op::Resume),
+            Action::ToggleSuspend => Some(Op::Suspend),
+            a => a.op(),
         }
     }
 

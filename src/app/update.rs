@@ -13,7 +13,7 @@ use super::reports;
 use super::rows;
 use super::state::{JournalStatus, Overlay, Screen, SortKey, State, VmEntry};
 use super::{Action, Effect, LogScroll};
-use crate::domain::{HostId, Op, Vm, VmId, VmState};
+use crate::domain::{HostId, Vm, VmId, VmState};
 use crate::provider::libvirt::state::LifecycleEvent;
 use crate::provider::{DomainEventKind, ProviderEvent};
 
@@ -228,13 +228,10 @@ fn on_action(state: &mut State, a: Action) -> Vec<Effect> {
         }
         Action::ToggleSuspend => {
             if let Some(e) = state.selected() {
-                let op = if e.vm.state == VmState::Paused {
-                    Op::Resume
-                } else {
-                    Op::Suspend
-                };
-                let id = e.vm.id.clone();
-                return opflow::request(state, &id, op);
+                let (id, op) = (e.vm.id.clone(), a.op_on(e.vm.state));
+                if let Some(op) = op {
+                    return opflow::request(state, &id, op);
+                }
             }
             flash(state, "no VM selected", true);
         }
@@ -544,7 +541,7 @@ fn on_domain_event(
         && state
             .vms
             .get(&id)
-            .is_some_and(|e| e.vm.state == crate::domain::VmState::ShutOff);
+            .is_some_and(|e| e.vm.state == VmState::ShutOff);
     if let Some(text) = text.filter(|_| !start_noise) {
         let uri = state.host_uri(host).to_string();
         journal(state, &uri, name, text, JournalStatus::Event, None);

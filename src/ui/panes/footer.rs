@@ -6,8 +6,8 @@ use ratatui::widgets::{Clear, Paragraph};
 use ratatui::Frame;
 
 use crate::app::state::Overlay;
+use crate::app::Action;
 use crate::app::State;
-use crate::domain::Op;
 use crate::ui::theme::Theme;
 
 /// Operations, hidden from a read-only console's hints (it cannot run them).
@@ -58,16 +58,11 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             let vm_state = state.selected().map(|e| e.vm.state);
             let paused = vm_state == Some(crate::domain::VmState::Paused);
             let allowed = |action: &str| {
-                let op = match action {
-                    "start" => Op::Start,
-                    "shutdown" => Op::Shutdown,
-                    "reboot" => Op::Reboot,
-                    "toggle_suspend" if paused => Op::Resume,
-                    "toggle_suspend" => Op::Suspend,
-                    "destroy" => Op::Destroy,
-                    _ => return true,
-                };
-                vm_state.is_none_or(|s| op.wrong_state(s, None).is_none())
+                let op = Action::from_name(action).zip(vm_state);
+                match op.and_then(|(a, s)| Some((a.op_on(s)?, s))) {
+                    Some((op, s)) => op.wrong_state(s, None).is_none(),
+                    None => true,
+                }
             };
             let pick = |list: &[(&str, &'static str)]| -> Vec<(String, &'static str)> {
                 list.iter()
