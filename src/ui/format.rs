@@ -40,6 +40,25 @@ pub fn ago(ms: i64) -> String {
     }
 }
 
+/// The terminal columns `text` takes: two for a CJK character or an emoji, none for a
+/// combining mark.
+#[must_use]
+pub fn width(text: &str) -> usize {
+    text.width()
+}
+
+/// How many of `chars`, from the first, fit in `room` columns.
+fn fitting(chars: impl Iterator<Item = char>, mut room: usize) -> usize {
+    chars
+        .take_while(|c| {
+            let w = c.width().unwrap_or(0);
+            let ok = w <= room;
+            room = room.saturating_sub(w);
+            ok
+        })
+        .count()
+}
+
 /// `text` in `width` columns, its end replaced by "…" when it does not fit.
 #[must_use]
 pub fn fit(text: &str, width: u16) -> String {
@@ -48,16 +67,8 @@ pub fn fit(text: &str, width: u16) -> String {
         text.to_string()
     } else {
         // Columns, not characters: a cut CJK name keeps its "…" inside the width.
-        let mut room = w.saturating_sub(1);
-        let mut s: String = text
-            .chars()
-            .take_while(|c| {
-                let cw = c.width().unwrap_or(0);
-                let ok = cw <= room;
-                room = room.saturating_sub(cw);
-                ok
-            })
-            .collect();
+        let keep = fitting(text.chars(), w.saturating_sub(1));
+        let mut s: String = text.chars().take(keep).collect();
         s.push('…');
         s
     }
@@ -147,17 +158,7 @@ pub fn wrap_tagged<T: Copy>(
                 if len == start {
                     // Longer than a whole line: as much as fits, the rest on the next (at
                     // least one character, so a wide one on a narrow line still moves on).
-                    let mut room = width - len;
-                    let fits = word
-                        .iter()
-                        .take_while(|(c, _)| {
-                            let w = c.width().unwrap_or(0);
-                            let ok = w <= room;
-                            room = room.saturating_sub(w);
-                            ok
-                        })
-                        .count()
-                        .max(1);
+                    let fits = fitting(word.iter().map(|(c, _)| *c), width - len).max(1);
                     line.extend(word.drain(..fits));
                 }
                 lines.push(std::mem::replace(&mut line, pad.clone()));

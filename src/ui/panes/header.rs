@@ -10,7 +10,7 @@ use crate::app::state::HostView;
 use crate::app::State;
 use crate::domain::format::plural;
 use crate::provider::ConnStatus;
-use crate::ui::format::{ago, fit};
+use crate::ui::format::{ago, fit, width};
 use crate::ui::theme::Theme;
 
 const SEP: &str = " │ ";
@@ -76,10 +76,6 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         spans.push(Span::styled(tail, theme.warning));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
-}
-
-fn width(s: &str) -> usize {
-    unicode_width::UnicodeWidthStr::width(s)
 }
 
 /// The mark for hosts the line has no room for.

@@ -16,7 +16,7 @@ pub mod table;
 /// A pane title: `long` when it fits in `width` (borders included), else `short`.
 #[must_use]
 pub fn fit_title(long: String, short: String, width: u16) -> String {
-    if unicode_width::UnicodeWidthStr::width(long.as_str()) + 2 <= usize::from(width) {
+    if crate::ui::format::width(&long) + 2 <= usize::from(width) {
         long
     } else {
         short
@@ -29,9 +29,8 @@ pub fn fit_title(long: String, short: String, width: u16) -> String {
 #[must_use]
 pub fn title_with_name(before: &str, name: &str, after: &str, width: u16) -> String {
     let room = usize::from(width).saturating_sub(2);
-    let fixed = unicode_width::UnicodeWidthStr::width(before)
-        + unicode_width::UnicodeWidthStr::width(after);
-    let name = if fixed + unicode_width::UnicodeWidthStr::width(name) <= room {
+    let fixed = crate::ui::format::width(before) + crate::ui::format::width(after);
+    let name = if fixed + crate::ui::format::width(name) <= room {
         name.to_string()
     } else {
         let keep = room.saturating_sub(fixed).max(4);

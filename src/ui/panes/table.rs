@@ -11,7 +11,7 @@ use crate::app::state::{SortKey, VmEntry};
 use crate::app::State;
 use crate::domain::Metric;
 use crate::provider::ConnStatus;
-use crate::ui::format::{fit, kib};
+use crate::ui::format::{fit, kib, width};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::spark_text;
 
@@ -254,10 +254,8 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         area.width.saturating_sub(2),
         Need {
             // One more for the "!" of a VM with unusual readings.
-            name: need(&|e| {
-                unicode_width::UnicodeWidthStr::width(e.vm.name.as_str()) + usize::from(flagged(e))
-            }),
-            host: need(&|e| unicode_width::UnicodeWidthStr::width(state.host_label(e.vm.id.host))),
+            name: need(&|e| width(&e.vm.name) + usize::from(flagged(e))),
+            host: need(&|e| width(state.host_label(e.vm.id.host))),
             // A pending operation shows "shutdown…" where the state was.
             state: need(&|e| {
                 let pending = e
