@@ -192,6 +192,23 @@ pub struct ForecastResult {
 }
 
 impl ForecastResult {
+    /// When the last row with data began: what "last row" and "no rows since" name.
+    #[must_use]
+    pub fn last_row_ms(&self) -> Option<i64> {
+        self.history
+            .iter()
+            .rev()
+            .find(|(_, v)| v.is_finite())
+            .map(|(t, _)| *t)
+    }
+
+    /// Whether the history stopped too long before now to call its last row current
+    /// (more than [`STALE_ROWS`] empty rows): the forecast starts from that row.
+    #[must_use]
+    pub fn stale(&self) -> bool {
+        self.gap_rows > STALE_ROWS
+    }
+
     /// Whether the intervals are worth showing: under [`MIN_BAND_ROWS`] of history a band
     /// describes the few rows it came from, not the series (the view and the CLI hide it).
     #[must_use]

@@ -68,12 +68,7 @@ pub fn forecast(
         None => Failure::op(format!("{name}: {e}")),
     })?;
 
-    let last_row = r
-        .history
-        .iter()
-        .rev()
-        .find(|(_, v)| v.is_finite())
-        .map(|(t, _)| *t);
+    let last_row = r.last_row_ms();
     if json {
         let doc = forecast_json(name, &uri, m, &r, state_text.as_deref(), last_row);
         emit(
@@ -96,7 +91,7 @@ pub fn forecast(
     if let Some(mix) = crate::analytics::forecast::mix::steps_text(&r.forecast.mix) {
         let _ = writeln!(out, "mix: {mix}");
     }
-    if let Some(note) = history_note(name, not_running.as_deref(), &r, last_row) {
+    if let Some(note) = history_note(name, not_running.as_deref(), &r) {
         let _ = writeln!(out, "note: {note}");
     }
     let _ = writeln!(
@@ -131,15 +126,14 @@ fn history_note(
     name: &str,
     not_running: Option<&str>,
     r: &crate::analysis::ForecastResult,
-    last_row: Option<i64>,
 ) -> Option<String> {
-    let last = last_row.map_or_else(|| "-".into(), time);
+    let last = r.last_row_ms().map_or_else(|| "-".into(), time);
     if let Some(text) = not_running {
         return Some(format!(
             "{name} is {text}; its last row is from {last}: the forecast continues that history"
         ));
     }
-    (r.gap_rows > crate::analysis::STALE_ROWS).then(|| {
+    r.stale().then(|| {
         format!(
             "no rows since {last}: no console recorded {name} since then (none ran, or its \
              host was down); the forecast starts from that row, its bands wider for the gap"

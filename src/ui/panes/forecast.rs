@@ -68,11 +68,8 @@ fn vm_state_note(state: &State) -> String {
     let last = || {
         v.result
             .as_ref()
-            .and_then(|r| r.history.iter().rev().find(|(_, x)| x.is_finite()))
-            .map(|(t, _)| {
-                let hhmmss = crate::ui::format::clock(*t, state.tz_offset_s);
-                hhmmss[..5].to_string()
-            })
+            .and_then(crate::analysis::ForecastResult::last_row_ms)
+            .map(|t| crate::ui::format::clock(t, state.tz_offset_s)[..5].to_string())
     };
     let vm = v.vm.as_ref().and_then(|id| state.vms.get(id));
     match vm.map(|e| e.vm.state) {
@@ -85,7 +82,7 @@ fn vm_state_note(state: &State) -> String {
         _ if v
             .result
             .as_ref()
-            .is_some_and(|r| r.gap_rows > crate::analysis::STALE_ROWS) =>
+            .is_some_and(crate::analysis::ForecastResult::stale) =>
         {
             last()
                 .map(|t| format!(" (no rows since {t})"))
