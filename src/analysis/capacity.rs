@@ -125,10 +125,11 @@ fn pct_series(
     Ok((pct, read.in_progress))
 }
 
-/// Rows with data that stopped more than [`super::STALE_ROWS`] rows ago.
-fn is_stale(series: &[f64]) -> bool {
+/// The empty rows since the last with data, when there are more than
+/// [`super::STALE_ROWS`] of them (and some row has data).
+fn stale_gap(series: &[f64]) -> Option<usize> {
     let (recorded, gap) = super::split_trailing_gap(series);
-    !recorded.is_empty() && gap > super::STALE_ROWS
+    (!recorded.is_empty() && gap > super::STALE_ROWS).then_some(gap)
 }
 
 /// The read worked and holds no value, not even in the row in progress.
@@ -144,19 +145,17 @@ fn row(
     end: i64,
     tz_offset_s: i32,
 ) -> CapacityRow {
-    let (current_pct, crossing, note) = match read {
-        Err(e) => (None, None, Some(e)),
+    let stale = read.as_ref().ok().and_then(|(series, _)| stale_gap(series));
+    let (current_pct, crossing, note) = match (read, stale) {
+        (Err(e), _) => (None, None, Some(e)),
         // A last row hours old is not "now", and a crossing from it not current: a host
         // whose poller is down, or history no console has recorded since.
-        Ok((series, _)) if is_stale(&series) => {
-            let gap = super::split_trailing_gap(&series).1;
-            (
-                None,
-                None,
-                Some(super::no_rows_since(end, gap, tz_offset_s)),
-            )
-        }
-        Ok((series, in_progress)) => {
+        (Ok(_), Some(gap)) => (
+            None,
+            None,
+            Some(super::no_rows_since(end, gap, tz_offset_s)),
+        ),
+        (Ok((series, in_progress)), None) => {
             let current_pct = series.iter().rev().find(|v| v.is_finite()).copied();
             let rows = series.iter().filter(|v| v.is_finite()).count();
             let (model, cfg) = capacity_model(&series);
