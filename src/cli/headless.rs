@@ -157,13 +157,11 @@ pub fn find_vm(cfg: &Config, name: &str) -> Result<FoundVm, Failure> {
             if !reached.failed.is_empty() {
                 eprintln!("novacron: warning: {unreachable}; read {real} from {uri}");
             }
-            let vm = read_vm(conn, &uuid);
             Ok(FoundVm {
                 uri: uri.to_string(),
+                vm: read_vm(conn, &uuid),
                 uuid,
                 name: real,
-                state: vm.as_ref().map(|v| (v.state, v.state_text())),
-                vm,
             })
         }
         Err(e) if !reached.failed.is_empty() => Err(Failure::usage(format!(
@@ -174,14 +172,13 @@ pub fn find_vm(cfg: &Config, name: &str) -> Result<FoundVm, Failure> {
     }
 }
 
-/// A VM found by name, UUID or ID: where it is, its own name, and its state now.
+/// A VM found by name, UUID or ID: where it is, its own name, and the VM as read now.
 pub struct FoundVm {
     pub uri: String,
     pub uuid: String,
     pub name: String,
-    /// The state and its text ("shut off (destroyed)"), when it could be read.
-    pub state: Option<(VmState, String)>,
-    /// The VM as read, when it could be (its devices say which metrics it can have).
+    /// The VM as read, when it could be: its state, and the devices that say which
+    /// metrics it can have.
     pub vm: Option<crate::domain::Vm>,
 }
 

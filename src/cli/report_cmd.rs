@@ -35,7 +35,6 @@ pub fn forecast(
         uri,
         uuid,
         name: vm_name,
-        state,
         vm,
     } = find_vm(cfg, name)?;
     // As the console says it: a VM with no disk has no disk history, not "none recorded".
@@ -46,11 +45,12 @@ pub fn forecast(
         )));
     }
     // "running", "shut off", "paused": the state alone, for scripts (the reason is in the note).
-    let state_text = state.as_ref().map(|(s, _)| s.label().to_string());
+    let state_text = vm.as_ref().map(|v| v.state.label().to_string());
     // Not running: the forecast continues its history, not what it does while off.
-    let not_running = state
-        .filter(|(s, _)| *s != crate::domain::VmState::Running)
-        .map(|(_, text)| text);
+    let not_running = vm
+        .as_ref()
+        .filter(|v| v.state != crate::domain::VmState::Running)
+        .map(crate::domain::Vm::state_text);
     // The VM's own name, when it was given by UUID or ID.
     let name = vm_name.as_str();
     let store = open(cfg)?;
