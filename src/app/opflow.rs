@@ -301,7 +301,7 @@ pub fn on_event(state: &mut State, vm: &VmId, kind: &DomainEventKind) {
 /// operations with no event for too long are flagged rather than left pending forever.
 pub fn on_tick(state: &mut State) {
     let now = state.now_ms;
-    let mut expired: Vec<(OpId, Op, VmId, String, i64)> = state
+    let mut expired: Vec<(PendingOp, i64)> = state
         .ops
         .values()
         .filter_map(|p| match p.stage {
@@ -311,20 +311,29 @@ pub fn on_tick(state: &mut State) {
                 } else {
                     state.settings.event_timeout_ms
                 };
-                (now - at_ms >= limit).then(|| (p.id, p.op, p.vm.clone(), p.name.clone(), at_ms))
+                (now - at_ms >= limit).then(|| (p.clone(), at_ms))
             }
             OpStage::Sent => None,
         })
         .collect();
-    expired.sort_by_key(|e| e.0);
-    for (id, op, vm, name, at_ms) in expired {
+    expired.sort_by_key(|e| e.0.id);
+    for (
+        PendingOp {
+            id,
+            op,
+            vm,
+            name,
+            journal_seq,
+            ..
+        },
+        at_ms,
+    ) in expired
+    {
         if op == Op::Shutdown {
             let secs = state.settings.shutdown_timeout_ms / 1000;
-            if let Some(p) = state.ops.get(&id) {
-                state
-                    .late_shutdowns
-                    .insert(vm.clone(), (p.journal_seq, at_ms));
-            }
+            state
+                .late_shutdowns
+                .insert(vm.clone(), (journal_seq, at_ms));
             finish(
                 state,
                 id,
@@ -384,16 +393,24 @@ pub fn settle_offers(state: &mut State, show_next: bool) {
     }
 }
 
+/// The lifecycle event of `kind` when it starts or stops the VM: the run a timed-out
+/// shutdown and its force-off offer belonged to is over.
+fn ends_run(kind: &DomainEventKind) -> Option<&LifecycleEvent> {
+    match kind {
+        DomainEventKind::Lifecycle(
+            ev @ (LifecycleEvent::Started(_) | LifecycleEvent::Stopped(_)),
+        ) => Some(ev),
+        _ => None,
+    }
+}
+
 /// A lifecycle event for a VM whose graceful shutdown timed out. If the guest powered off
 /// by itself (no force-off pending: call this before [`on_event`] settles one), the
 /// shutdown's journal line says when; a force-off or a new start leaves the line as it is.
 pub fn end_late_shutdown(state: &mut State, vm: &VmId, kind: &DomainEventKind) {
-    let DomainEventKind::Lifecycle(ev) = kind else {
+    let Some(ev) = ends_run(kind) else {
         return;
     };
-    if !matches!(ev, LifecycleEvent::Started(_) | LifecycleEvent::Stopped(_)) {
-        return;
-    }
     let Some((seq, at_ms)) = state.late_shutdowns.remove(vm) else {
         return;
     };
@@ -416,11 +433,7 @@ pub fn end_late_shutdown(state: &mut State, vm: &VmId, kind: &DomainEventKind) {
 /// A lifecycle event (the VM stopped or started by any way): its force-off offer, shown or
 /// queued, belonged to the run that timed out and is withdrawn.
 pub fn withdraw_offers(state: &mut State, vm: &VmId, kind: &DomainEventKind) {
-    let ends_run = matches!(
-        kind,
-        DomainEventKind::Lifecycle(LifecycleEvent::Started(_) | LifecycleEvent::Stopped(_))
-    );
-    if !ends_run {
+    if ends_run(kind).is_none() {
         return;
     }
     state.offers.retain(|c| &c.vm != vm);
