@@ -274,22 +274,37 @@ fn header(data: &[u8], kind: u8) -> Result<(Precision, i64, usize), CodecError> 
     Ok((precision, unit, pos))
 }
 
+/// The exact values kept beside a frame (a raw chunk's, a log record's): their count, then
+/// per value the rows since the previous one and its 8 bytes, read from `pos` on.
+pub(crate) fn read_exceptions(
+    data: &[u8],
+    pos: &mut usize,
+) -> Result<Vec<(usize, u64)>, CodecError> {
+    let n_exc = get_varint(data, pos)?;
+    let mut exceptions = Vec::new();
+    let mut row = 0usize;
+    for _ in 0..n_exc {
+        let step = usize::try_from(get_varint(data, pos)?).map_err(|_| CodecError::Truncated)?;
+        // Damaged bytes can hold any step: past usize it is corrupt, not an overflow panic.
+        row = row
+            .checked_add(step)
+            .ok_or(CodecError::Corrupt("exception row"))?;
+        let b: [u8; 8] = data
+            .get(*pos..*pos + 8)
+            .and_then(|s| s.try_into().ok())
+            .ok_or(CodecError::Truncated)?;
+        exceptions.push((row, u64::from_le_bytes(b)));
+        *pos += 8;
+    }
+    Ok(exceptions)
+}
+
 /// Decodes a raw chunk into stored values (for re-encoding) with their timestamps.
 pub(crate) fn decode_raw_stored(
     data: &[u8],
 ) -> Result<(Precision, Vec<(i64, Stored)>), CodecError> {
     let (precision, unit, mut pos) = header(data, KIND_RAW)?;
-    let n_exc = get_varint(data, &mut pos)?;
-    let mut exceptions = Vec::new();
-    let mut row = 0usize;
-    for _ in 0..n_exc {
-        row += usize::try_from(get_varint(data, &mut pos)?).map_err(|_| CodecError::Truncated)?;
-        let bytes = data.get(pos..pos + 8).ok_or(CodecError::Truncated)?;
-        let mut b = [0u8; 8];
-        b.copy_from_slice(bytes);
-        exceptions.push((row, u64::from_le_bytes(b)));
-        pos += 8;
-    }
+    let exceptions = read_exceptions(data, &mut pos)?;
     let (rows, vals) = decode_frame(&data[pos..], 2)?;
     let mut out = Vec::with_capacity(rows);
     let mut exc = exceptions.iter().peekable();

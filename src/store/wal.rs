@@ -30,7 +30,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::bits::{get_varint, put_varint};
-use super::codec::{decode_frame, CodecError, FrameEncoder, Stored};
+use super::codec::{decode_frame, read_exceptions, CodecError, FrameEncoder, Stored};
 
 const KIND_WAL: u8 = 3;
 
@@ -80,18 +80,7 @@ pub(crate) fn decode(data: &[u8]) -> Result<Vec<WalRow>, CodecError> {
     let mut pos = 1;
     let unit =
         i64::try_from(get_varint(data, &mut pos)?).map_err(|_| CodecError::Corrupt("unit"))?;
-    let n_exc = get_varint(data, &mut pos)?;
-    let mut exc = Vec::new();
-    let mut row = 0usize;
-    for _ in 0..n_exc {
-        row += usize::try_from(get_varint(data, &mut pos)?).map_err(|_| CodecError::Truncated)?;
-        let b: [u8; 8] = data
-            .get(pos..pos + 8)
-            .and_then(|s| s.try_into().ok())
-            .ok_or(CodecError::Truncated)?;
-        exc.push((row, u64::from_le_bytes(b)));
-        pos += 8;
-    }
+    let exc = read_exceptions(data, &mut pos)?;
     let (_, vals) = decode_frame(&data[pos..], 3)?;
     let mut exc = exc.into_iter().peekable();
     let mut out = Vec::with_capacity(vals.len() / 3);
