@@ -275,9 +275,7 @@ fn on_input(state: &mut State, k: InputKey) -> Vec<Effect> {
             | InputKey::ClearLine
             | InputKey::Char(_) => {
                 edit(&mut buf, k);
-                state.view.filter.clone_from(&buf);
-                rows::rebuild(state);
-                state.view.overlay = Some(Overlay::Filter { buf });
+                set_filter_line(state, buf);
             }
             InputKey::Tab => state.view.overlay = Some(Overlay::Filter { buf }),
         },
@@ -285,17 +283,15 @@ fn on_input(state: &mut State, k: InputKey) -> Vec<Effect> {
             InputKey::Esc => {}
             InputKey::Enter => return run_command(state, &buf),
             InputKey::Tab => {
-                buf = palette::complete(state, &buf);
-                let completions = palette::completions(state, &buf);
-                state.view.overlay = Some(Overlay::Palette { buf, completions });
+                let completed = palette::complete(state, &buf);
+                set_palette_line(state, completed);
             }
             InputKey::Backspace
             | InputKey::DeleteWord
             | InputKey::ClearLine
             | InputKey::Char(_) => {
                 edit(&mut buf, k);
-                let completions = palette::completions(state, &buf);
-                state.view.overlay = Some(Overlay::Palette { buf, completions });
+                set_palette_line(state, buf);
             }
         },
     }
@@ -311,20 +307,24 @@ fn on_paste(state: &mut State, text: &str) {
         .map(|c| if c.is_whitespace() { ' ' } else { c })
         .filter(|c| !c.is_control())
         .collect();
-    match state.view.overlay.as_mut() {
-        Some(Overlay::Filter { buf }) => {
-            buf.push_str(&line);
-            state.view.filter.clone_from(buf);
-            rows::rebuild(state);
-        }
-        Some(Overlay::Palette { buf, .. }) => {
-            buf.push_str(&line);
-            let buf = buf.clone();
-            let completions = palette::completions(state, &buf);
-            state.view.overlay = Some(Overlay::Palette { buf, completions });
-        }
-        _ => {}
+    match state.view.overlay.take() {
+        Some(Overlay::Filter { buf }) => set_filter_line(state, buf + &line),
+        Some(Overlay::Palette { buf, .. }) => set_palette_line(state, buf + &line),
+        other => state.view.overlay = other,
     }
+}
+
+/// The filter line is now `buf`: the table narrows as it is typed.
+fn set_filter_line(state: &mut State, buf: String) {
+    state.view.filter.clone_from(&buf);
+    rows::rebuild(state);
+    state.view.overlay = Some(Overlay::Filter { buf });
+}
+
+/// The palette line is now `buf`, with what it could complete to.
+fn set_palette_line(state: &mut State, buf: String) {
+    let completions = palette::completions(state, &buf);
+    state.view.overlay = Some(Overlay::Palette { buf, completions });
 }
 
 fn edit(buf: &mut String, k: InputKey) {
