@@ -215,11 +215,5 @@ pub fn on_result(state: &mut State, request: u64, result: Result<ForecastResult,
 /// pane says it, not "nothing recorded in two weeks".
 fn no_device(state: &State) -> Option<String> {
     let f = &state.forecast;
-    let vm = &state.vms.get(f.vm.as_ref()?)?.vm;
-    let why = vm.missing_device(f.metric)?;
-    Some(format!(
-        "{} has {why}: no {} to forecast",
-        vm.name,
-        f.metric.label()
-    ))
+    state.vms.get(f.vm.as_ref()?)?.vm.no_forecast(f.metric)
 }

@@ -38,11 +38,8 @@ pub fn forecast(
         vm,
     } = find_vm(cfg, name)?;
     // As the console says it: a VM with no disk has no disk history, not "none recorded".
-    if let Some(why) = vm.as_ref().and_then(|v| v.missing_device(m)) {
-        return Err(Failure::op(format!(
-            "{vm_name} has {why}: no {} to forecast",
-            m.label()
-        )));
+    if let Some(why) = vm.as_ref().and_then(|v| v.no_forecast(m)) {
+        return Err(Failure::op(why));
     }
     // "running", "shut off", "paused": the state alone, for scripts (the reason is in the note).
     let state_text = vm.as_ref().map(|v| v.state.label().to_string());

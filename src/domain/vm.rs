@@ -110,6 +110,19 @@ pub struct Vm {
 }
 
 impl Vm {
+    /// "web-1 has no disks attached: no disk writes to forecast" when the VM has no
+    /// device of the kind `metric` measures: the console's F and `novacron forecast` say it
+    /// instead of "nothing recorded".
+    #[must_use]
+    pub fn no_forecast(&self, metric: super::Metric) -> Option<String> {
+        let why = self.missing_device(metric)?;
+        Some(format!(
+            "{} has {why}: no {} to forecast",
+            self.name,
+            metric.label()
+        ))
+    }
+
     /// "no disks attached" or "no network interfaces" when the VM has no device of the kind
     /// `metric` measures (nothing will ever be recorded for it).
     #[must_use]
