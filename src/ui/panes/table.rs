@@ -245,16 +245,24 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let need = |f: &dyn Fn(&VmEntry) -> usize| {
         u16::try_from(state.vms.values().map(f).max().unwrap_or(0)).unwrap_or(u16::MAX)
     };
-    let flagged = |e: &VmEntry| {
-        let entity = crate::app::ingest::vm_entity(state.host_uri(e.vm.id.host), &e.vm.id.uuid);
-        state.anomalies.any(&entity)
-    };
+    // One more for the "!" of a VM with unusual readings: only a longest name can need it,
+    // so the anomaly lookup (an entity string per VM) is made for those alone.
+    let longest = need(&|e| width(&e.vm.name));
+    let flagged = state
+        .vms
+        .values()
+        .filter(|e| width(&e.vm.name) == usize::from(longest))
+        .any(|e| {
+            let uri = state.host_uri(e.vm.id.host);
+            state
+                .anomalies
+                .any(&crate::app::ingest::vm_entity(uri, &e.vm.id.uuid))
+        });
     let w = columns(
         state.hosts.len() > 1,
         area.width.saturating_sub(2),
         Need {
-            // One more for the "!" of a VM with unusual readings.
-            name: need(&|e| width(&e.vm.name) + usize::from(flagged(e))),
+            name: longest.saturating_add(u16::from(flagged)),
             host: need(&|e| width(state.host_label(e.vm.id.host))),
             // A pending operation shows "shutdown…" where the state was.
             state: need(&|e| {
@@ -360,6 +368,26 @@ mod tests {
             state,
             ip: 12,
         }
+    }
+
+    #[test]
+    fn a_longest_name_with_unusual_readings_keeps_room_for_its_mark() {
+        let mut s = crate::app::fixtures::state();
+        let screen = |s: &State| crate::ui::panes::drawn(render, s, (80, 12));
+        // db-main, 7 columns, is the longest name: its row has no room to spare.
+        assert!(screen(&s).contains("│db-main local"), "{}", screen(&s));
+        let db = s.vms.values().find(|e| e.vm.name == "db-main").unwrap();
+        let entity = crate::app::ingest::vm_entity(s.host_uri(0), &db.vm.id.uuid);
+        s.anomalies.active.insert(
+            (entity, crate::domain::Metric::CpuPct),
+            crate::app::anomalies::Anomaly {
+                since_ms: 0,
+                text: "cpu 97 %".into(),
+                score: 2.0,
+            },
+        );
+        // Flagged, the name column grows by one for the "!" rather than cutting the name.
+        assert!(screen(&s).contains("│!db-main local"), "{}", screen(&s));
     }
 
     #[test]
