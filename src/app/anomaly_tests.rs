@@ -5,7 +5,6 @@ use super::analysis_tests::samples;
 use super::fixtures::{state, T0};
 use super::{update, Msg};
 use crate::domain::{Metric, VmId, VmState};
-use crate::provider::ProviderEvent;
 
 /// Feeds web-1 a row of `pct` % CPU (60 samples 5 s apart, two vCPUs) after `clock`
 /// (ns of CPU time, ms of wall time).
@@ -80,14 +79,7 @@ fn vm_in_state_has_no_alarm(stopped: VmState) {
     };
     let mut vm = s.vms[&id].vm.clone();
     vm.state = stopped;
-    update(
-        &mut s,
-        Msg::Provider(ProviderEvent::VmUpdated {
-            host: 0,
-            vm: Box::new(vm),
-        }),
-        T0,
-    );
+    super::fixtures::updated(&mut s, vm);
     assert!(!s.anomalies.any(WEB1), "a {stopped:?} VM has no alarm");
     assert_eq!(
         s.journal.back().map(|j| j.what.as_str()),

@@ -106,6 +106,18 @@ pub fn state() -> State {
     s
 }
 
+/// `vm` as its host's worker reports it after a change (added, or its state moved).
+pub fn updated(s: &mut State, vm: Vm) {
+    update(
+        s,
+        Msg::Provider(ProviderEvent::VmUpdated {
+            host: vm.id.host,
+            vm: Box::new(vm),
+        }),
+        T0,
+    );
+}
+
 /// The names of the visible rows, in order.
 #[must_use]
 pub fn names(s: &State) -> Vec<String> {

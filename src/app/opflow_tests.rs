@@ -1,7 +1,7 @@
 //! Operation safety: what the keys may do on a screen too small to show anything, a force-off
 //! offer that outlived its reason, and operations the VM's state rules out.
 
-use super::fixtures::{state, vm, T0};
+use super::fixtures::{state, updated, vm, T0};
 use super::state::Overlay;
 use super::update_tests::{act, event, key, select};
 use super::{update, Action, Effect, InputKey, Msg};
@@ -69,14 +69,7 @@ fn is_offer(s: &super::State) -> bool {
 }
 
 fn set_state(s: &mut super::State, name: &str, st: VmState) {
-    update(
-        s,
-        Msg::Provider(ProviderEvent::VmUpdated {
-            host: 0,
-            vm: Box::new(vm(0, name, st, 2, 2048)),
-        }),
-        T0,
-    );
+    updated(s, vm(0, name, st, 2, 2048));
 }
 
 #[test]
@@ -405,14 +398,7 @@ fn pasted_text_types_into_the_line_and_never_answers_a_dialog() {
 #[test]
 fn the_palette_names_a_vm_on_one_of_several_hosts_as_the_journal_does() {
     let mut s = state();
-    update(
-        &mut s,
-        Msg::Provider(ProviderEvent::VmUpdated {
-            host: 1,
-            vm: Box::new(vm(1, "web-1", VmState::Running, 2, 2048)),
-        }),
-        T0,
-    );
+    updated(&mut s, vm(1, "web-1", VmState::Running, 2, 2048));
     let run = |s: &mut super::State, line: &str| {
         act(s, Action::Palette);
         update(s, Msg::Paste(line.into()), T0);

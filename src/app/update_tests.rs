@@ -421,14 +421,7 @@ fn no_operation_from_a_pane_that_hides_the_selected_vm() {
 #[test]
 fn equal_values_sort_by_name_in_either_direction() {
     let mut s = state();
-    update(
-        &mut s,
-        Msg::Provider(ProviderEvent::VmUpdated {
-            host: 1,
-            vm: Box::new(vm(1, "web-2", VmState::ShutOff, 2, 2048)),
-        }),
-        T0,
-    );
+    super::fixtures::updated(&mut s, vm(1, "web-2", VmState::ShutOff, 2, 2048));
     act(&mut s, Action::SortMemory);
     assert_eq!(names(&s), ["db-main", "web-1", "web-2", "batch"]);
     act(&mut s, Action::SortMemory);
