@@ -3,7 +3,10 @@
 //! the console's blocking tasks and the headless commands alike; never called from `update`.
 
 pub mod capacity;
+mod error;
 pub mod rightsize;
+
+pub use error::ForecastError;
 
 use serde::Serialize;
 
@@ -75,10 +78,6 @@ pub fn trim_leading_gaps(values: &[f64]) -> &[f64] {
     &values[start..]
 }
 
-/// How a forecast error ends when the lookback holds no sample at all: a console just
-/// started may record the first one seconds later, so the view asks again soon.
-pub const NOTHING_RECORDED: &str = " recorded in the last two weeks";
-
 /// Rows of no data before now that still count as current: a poll or two late, or the
 /// row in progress. More, and the views say when the last row was.
 pub const STALE_ROWS: usize = 3;
@@ -118,12 +117,11 @@ pub fn clamp_to_range(f: &mut Forecast, metric: &str) {
 /// Why a series read up to the grid boundary `end_ms` has no row yet, and when the first is
 /// due: models see 5-minute averages, and the row in progress counts once it is complete.
 #[must_use]
-pub fn not_yet(metric: &str, end_ms: i64, tz_offset_s: i32) -> String {
-    format!(
-        "no history of {} yet: analytics work on 5-minute averages, the first is due at {}",
-        label(metric),
-        due_at(end_ms, tz_offset_s)
-    )
+pub fn not_yet(metric: &str, end_ms: i64, tz_offset_s: i32) -> ForecastError {
+    ForecastError::NotYet {
+        label: label(metric),
+        due: due_at(end_ms, tz_offset_s),
+    }
 }
 
 /// What an operator calls series `name` ("disk writes" for `disk_wr_bps`).
@@ -286,7 +284,7 @@ pub fn rows_text(rows: usize) -> String {
 /// Forecasts `horizon_rows` 5-minute rows of a series with the automatic model choice.
 ///
 /// # Errors
-/// A message saying why there is nothing to forecast (no history, store error).
+/// Why there is nothing to forecast (no history, store error).
 pub fn forecast_series(
     store: &dyn HistoryStore,
     entity: &str,
@@ -294,7 +292,7 @@ pub fn forecast_series(
     now_ms: i64,
     horizon_rows: usize,
     tz_offset_s: i32,
-) -> Result<ForecastResult, String> {
+) -> Result<ForecastResult, ForecastError> {
     let read = read_lookback(store, entity, metric, now_ms)?;
     forecast_grid(entity, metric, &read, horizon_rows, tz_offset_s)
 }
@@ -312,16 +310,16 @@ pub struct Lookback {
 /// The lookback grid ending at the 5-minute boundary at or before `now_ms`.
 ///
 /// # Errors
-/// The store's error as text.
+/// The store's error, said in full.
 pub fn read_lookback(
     store: &dyn HistoryStore,
     entity: &str,
     metric: &str,
     now_ms: i64,
-) -> Result<Lookback, String> {
+) -> Result<Lookback, ForecastError> {
     let end = now_ms - now_ms.rem_euclid(STEP_MS);
-    let mut rows =
-        grid(store, entity, metric, end - LOOKBACK_MS, end + STEP_MS).map_err(|e| e.to_string())?;
+    let mut rows = grid(store, entity, metric, end - LOOKBACK_MS, end + STEP_MS)
+        .map_err(|e| ForecastError::Unavailable(e.to_string()))?;
     let in_progress = rows.pop().is_some_and(f64::is_finite);
     Ok(Lookback {
         end,
@@ -333,14 +331,14 @@ pub fn read_lookback(
 /// [`forecast_series`] on a grid already read (so a shared store is not held while models run).
 ///
 /// # Errors
-/// A message saying why there is nothing to forecast.
+/// Why there is nothing to forecast.
 pub fn forecast_grid(
     entity: &str,
     metric: &str,
     read: &Lookback,
     horizon_rows: usize,
     tz_offset_s: i32,
-) -> Result<ForecastResult, String> {
+) -> Result<ForecastResult, ForecastError> {
     let end = read.end;
     let values = trim_leading_gaps(&read.rows);
     let cfg = ForecastConfig::default();
@@ -348,14 +346,19 @@ pub fn forecast_grid(
         return Err(if read.in_progress {
             not_yet(metric, end, tz_offset_s)
         } else {
-            format!("no {}{NOTHING_RECORDED}", label(metric))
+            ForecastError::NothingRecorded(label(metric))
         });
     }
     // Forecast from the last recorded row, over the gap up to now and the horizon after it,
     // and keep the steps from now: the bands widen for the rows nobody saw.
     let (recorded, gap_rows) = split_trailing_gap(values);
-    let mut f = forecast(recorded, horizon_rows + gap_rows, ModelKind::Auto, &cfg)
-        .map_err(|e| format!("cannot forecast {metric}: {e}"))?;
+    let mut f =
+        forecast(recorded, horizon_rows + gap_rows, ModelKind::Auto, &cfg).map_err(|e| {
+            ForecastError::Model {
+                metric: metric.to_string(),
+                reason: e.to_string(),
+            }
+        })?;
     f.skip_steps(gap_rows);
     clamp_to_range(&mut f, metric);
     // Backtest on this series: origins every hour over (at most) its last day.
@@ -588,15 +591,17 @@ mod tests {
         let now = 1_700_000_000_000;
         let s = MemoryStore::new(StoreConfig::default());
         let e = forecast_series(&s, "vm/x/u", "cpu_pct", now, 12, 0).unwrap_err();
-        assert_eq!(e, "no cpu recorded in the last two weeks");
+        assert_eq!(e.to_string(), "no cpu recorded in the last two weeks");
+        assert!(e.retry_soon(), "a console just started records one soon");
         // Recording started in the row in progress: the first complete row is due.
         let s = store_with(&[(now - 20_000, 3.0)]);
         let e = forecast_series(&s, "vm/x/u", "cpu_pct", now, 12, 0).unwrap_err();
         assert_eq!(
-            e,
+            e.to_string(),
             "no history of cpu yet: analytics work on 5-minute averages, \
              the first is due at 22:15 UTC"
         );
+        assert!(!e.retry_soon(), "the row is due at a known time");
         assert_eq!(due_at(now - now % STEP_MS, 3600), "23:15 UTC+01:00");
         assert_eq!(
             due_at(now - now % STEP_MS, -(5 * 3600 + 1800)),

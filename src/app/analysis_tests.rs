@@ -3,6 +3,7 @@
 use super::fixtures::{state, T0};
 use super::update_tests::{act, key, select};
 use super::{update, Action, Effect, InputKey, Msg};
+use crate::analysis::{not_yet, ForecastError};
 use crate::domain::{CounterSample, Metric, VmId, VmState};
 use crate::provider::{ProviderCmd, ProviderEvent};
 
@@ -218,7 +219,7 @@ fn forecast_opens_cycles_metrics_and_horizons() {
         &mut s,
         Msg::Forecast {
             request: r1,
-            result: Err("late".into()),
+            result: Err(ForecastError::Unavailable("late".into())),
         },
         T0,
     );
@@ -228,11 +229,17 @@ fn forecast_opens_cycles_metrics_and_horizons() {
         &mut s,
         Msg::Forecast {
             request: current,
-            result: Err("no history of mem_used_bytes yet".into()),
+            result: Err(not_yet("mem_used_bytes", T0, 0)),
         },
         T0,
     );
-    assert!(s.forecast.error.as_deref().unwrap().contains("no history"));
+    assert!(s
+        .forecast
+        .error
+        .as_ref()
+        .unwrap()
+        .to_string()
+        .contains("no history"));
     assert!(!s.forecast.loading);
 }
 
@@ -244,7 +251,7 @@ fn open_forecast_and_capacity_follow_each_new_row() {
     select(&mut s, "web-1");
     let (r1, ..) = forecast_request(&act(&mut s, Action::Forecast));
     let answer = |s: &mut super::State, request| {
-        let result = Err("no history of cpu_pct yet".into());
+        let result = Err(not_yet("cpu_pct", T0, 0));
         update(s, Msg::Forecast { request, result }, T0);
     };
     answer(&mut s, r1);
@@ -352,7 +359,7 @@ fn a_forecast_opened_before_the_first_sample_asks_again_soon() {
     let mut s = state();
     select(&mut s, "web-1");
     let (r1, ..) = forecast_request(&act(&mut s, Action::Forecast));
-    let result = Err(format!("no cpu{}", crate::analysis::NOTHING_RECORDED));
+    let result = Err(ForecastError::NothingRecorded("cpu".into()));
     update(
         &mut s,
         Msg::Forecast {
@@ -541,22 +548,23 @@ fn a_vm_without_disks_has_no_disk_forecast_and_says_why() {
     act(&mut s, Action::CycleMetric);
     let (request, metric, ..) = forecast_request(&act(&mut s, Action::CycleMetric));
     assert_eq!(metric, "disk_wr_bps");
-    let result = Err("no disk writes recorded in the last two weeks".into());
+    let result = Err(ForecastError::NothingRecorded("disk writes".into()));
     update(&mut s, Msg::Forecast { request, result }, T0);
     assert_eq!(
-        s.forecast.error.as_deref(),
+        s.forecast
+            .error
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
         Some("web-1 has no disks attached: no disk writes to forecast")
     );
     // web-1 has a network interface: the store's own message stays.
     let (request, ..) = forecast_request(&act(&mut s, Action::CycleMetric));
-    let result = Err("no network in recorded in the last two weeks".into());
+    let result = Err(ForecastError::NothingRecorded("network in".into()));
     update(&mut s, Msg::Forecast { request, result }, T0);
-    assert!(
-        s.forecast
-            .error
-            .as_deref()
-            .unwrap()
-            .starts_with("no network in"),
+    assert_eq!(
+        s.forecast.error,
+        Some(ForecastError::NothingRecorded("network in".into())),
         "web-1 has a network interface"
     );
 }

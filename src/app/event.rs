@@ -41,7 +41,7 @@ pub enum Msg {
     /// A forecast computed for request `request`.
     Forecast {
         request: u64,
-        result: Result<crate::analysis::ForecastResult, String>,
+        result: Result<crate::analysis::ForecastResult, crate::analysis::ForecastError>,
     },
     /// Anomaly detectors of a new entity, per metric, warmed from its history before
     /// `until_ms`.

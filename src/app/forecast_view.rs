@@ -5,7 +5,7 @@ use super::ingest::{host_entity, vm_entity};
 use super::opflow::flash;
 use super::state::{Screen, State};
 use super::Effect;
-use crate::analysis::ForecastResult;
+use crate::analysis::{ForecastError, ForecastResult};
 use crate::domain::{HostId, Metric, VmId};
 
 /// Horizons `+`/`-` step through: label and 5-minute rows.
@@ -34,7 +34,7 @@ pub struct ForecastView {
     pub request: u64,
     pub loading: bool,
     pub result: Option<ForecastResult>,
-    pub error: Option<String>,
+    pub error: Option<ForecastError>,
     /// The 5-minute row ([`analysis_row`]) the last request was made in.
     pub row: i64,
     /// When the last request was made.
@@ -175,10 +175,7 @@ pub fn change_horizon(state: &mut State, longer: bool) -> Vec<Effect> {
 /// found no sample at all (opened in a console's first seconds) asks again every 10 s.
 pub fn on_tick(state: &mut State) -> Vec<Effect> {
     let f = &state.forecast;
-    let nothing_yet = f
-        .error
-        .as_ref()
-        .is_some_and(|e| e.ends_with(crate::analysis::NOTHING_RECORDED))
+    let nothing_yet = f.error.as_ref().is_some_and(ForecastError::retry_soon)
         && state.now_ms - f.asked_ms >= 10_000;
     if state.view.screen == Screen::Forecast
         && !f.loading
@@ -191,7 +188,7 @@ pub fn on_tick(state: &mut State) -> Vec<Effect> {
 }
 
 /// The answer to request `request`.
-pub fn on_result(state: &mut State, request: u64, result: Result<ForecastResult, String>) {
+pub fn on_result(state: &mut State, request: u64, result: Result<ForecastResult, ForecastError>) {
     let f = &mut state.forecast;
     if request != f.request {
         return;
@@ -203,7 +200,7 @@ pub fn on_result(state: &mut State, request: u64, result: Result<ForecastResult,
             f.error = None;
         }
         Err(e) => {
-            let e = no_device(state).unwrap_or(e);
+            let e = no_device(state).map_or(e, ForecastError::Unavailable);
             let f = &mut state.forecast;
             f.result = None;
             f.error = Some(e);

@@ -227,7 +227,10 @@ fn title(state: &State, width: u16) -> String {
 /// The view before a forecast is there: computing, or why there is none.
 fn render_waiting(state: &State, theme: &Theme, f: &mut Frame, area: Rect, title: String) {
     let v = &state.forecast;
-    let msg = v.error.clone().unwrap_or_else(|| "computing…".into());
+    let msg = v
+        .error
+        .as_ref()
+        .map_or_else(|| "computing…".into(), ToString::to_string);
     // "No cpu recorded" of a VM that is off says why.
     let msg = match vm_state_note(state) {
         note if note.is_empty() || v.error.is_none() => msg,
