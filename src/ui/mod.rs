@@ -33,7 +33,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame) {
     let [header, body, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(3),
-        Constraint::Length(1),
+        Constraint::Length(panes::footer::height(state, area.width)),
     ])
     .areas(area);
     panes::header::render(state, theme, f, header);

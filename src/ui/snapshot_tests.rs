@@ -303,3 +303,20 @@ fn help_scrolled_to_the_end_shows_its_last_line() {
 fn too_small_terminal_says_so() {
     insta::assert_snapshot!(draw(&state(), 60, 20));
 }
+
+#[test]
+fn a_long_footer_message_takes_lines_from_the_panes_not_their_borders() {
+    let mut s = state();
+    crate::app::opflow::flash(
+        &mut s,
+        "disconnected qemu+ssh://kvm2.example/system: 3 VMs removed from the table, \
+         reconnecting every 5 s; esc dismisses this message",
+        true,
+    );
+    let screen = draw(&s, 80, 24);
+    let rows: Vec<&str> = screen.lines().collect();
+    // The message's lines are the last two; the journal's bottom border sits above them.
+    assert!(rows[22].contains("disconnected qemu"), "{screen}");
+    assert!(rows[23].contains("esc dismisses"), "{screen}");
+    assert!(rows[21].contains('└') && rows[21].contains('┘'), "{screen}");
+}

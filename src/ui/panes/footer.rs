@@ -108,20 +108,19 @@ fn first_key(state: &State, action: &str) -> Option<String> {
     Some(keys.split(' ').next().unwrap_or("").to_string())
 }
 
-/// A message longer than the line takes the lines above it (up to [`FLASH_LINES`]), over the
-/// bottom of the pane, rather than losing its end.
+/// The footer's height: a message longer than the line takes up to [`FLASH_LINES`] lines,
+/// the panes above giving way while it shows, rather than losing its end or covering them.
+#[must_use]
+pub fn height(state: &State, width: u16) -> u16 {
+    match (&state.view.overlay, &state.flash) {
+        (Some(Overlay::Filter { .. } | Overlay::Palette { .. }), _) | (_, None) => 1,
+        (_, Some(fl)) => u16::try_from(flash_lines(&fl.text, width).len().max(1)).unwrap_or(1),
+    }
+}
+
 fn render_flash(text: &str, error: bool, theme: &Theme, f: &mut Frame, area: Rect) {
-    let lines = flash_lines(text, area.width);
-    let up = u16::try_from(lines.len().saturating_sub(1))
-        .unwrap_or(0)
-        .min(area.y);
-    let area = Rect {
-        y: area.y - up,
-        height: area.height + up,
-        ..area
-    };
     let style = if error { theme.error } else { theme.ok };
-    let text: Vec<Line> = lines
+    let text: Vec<Line> = flash_lines(text, area.width)
         .into_iter()
         .map(|l| Line::from(Span::styled(l, style)))
         .collect();
