@@ -162,6 +162,11 @@ fn capacity_state() -> State {
                 note: Some("first data 07:45 UTC".into()),
                 ..row("qemu+ssh://kvm2/system", "pool new", 0.0, None)
             },
+            CapacityRow {
+                current_pct: None,
+                note: Some("no rows since 01:15 UTC (6h ago)".into()),
+                ..row("qemu+ssh://kvm2/system", "memory", 0.0, None)
+            },
         ],
         headroom: vec![
             HostHeadroom {
@@ -193,6 +198,30 @@ fn capacity_state() -> State {
 #[test]
 fn capacity_sorted_by_time_to_exhaustion_with_headroom() {
     insta::assert_snapshot!(draw(&capacity_state(), 80, 24));
+}
+
+#[test]
+fn a_capacity_note_longer_than_its_column_wraps_in_its_row() {
+    let screen = draw(&capacity_state(), 80, 24);
+    let rows: Vec<&str> = screen.lines().collect();
+    let at = rows
+        .iter()
+        .position(|l| l.contains("no rows since"))
+        .expect(&screen);
+    // Cut at the column before; now it goes on in the same column on the row's next line.
+    let col = rows[at].find("no rows").unwrap();
+    let cell = |l: &str| {
+        let t = l.get(col..).unwrap_or_default();
+        t.trim_end_matches('"')
+            .trim_end_matches('│')
+            .trim()
+            .to_string()
+    };
+    assert_eq!(
+        format!("{} {}", cell(rows[at]), cell(rows[at + 1])),
+        "no rows since 01:15 UTC (6h ago)",
+        "{screen}"
+    );
 }
 
 #[test]

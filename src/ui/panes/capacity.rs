@@ -1,7 +1,7 @@
 //! `C`: capacity, sorted by time to exhaustion: for each host's CPU, memory and storage pools,
 //! when the forecast crosses the threshold (with the 95 % band), and the headroom per host.
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
@@ -39,7 +39,9 @@ fn span(rows: usize) -> String {
     }
 }
 
-fn row<'a>(r: &CapacityRow, label: &str, theme: &Theme) -> Row<'a> {
+/// A row; a note (why there is no crossing) wraps within the band column, `band_w` wide,
+/// the row growing to hold it rather than cutting it.
+fn row<'a>(r: &CapacityRow, label: &str, band_w: u16, theme: &Theme) -> Row<'a> {
     let now = r
         .current_pct
         .map_or_else(|| "-".into(), |p| format!("{p:.1}%"));
@@ -62,21 +64,26 @@ fn row<'a>(r: &CapacityRow, label: &str, theme: &Theme) -> Row<'a> {
         ),
     };
     let model = r.crossing.as_ref().map_or("", |c| c.model.name());
+    let band = crate::ui::format::wrap_words(&band, usize::from(band_w.max(1)), 0);
+    let height = u16::try_from(band.len().max(1)).unwrap_or(1);
+    let band_style = if r.crossing.is_some() {
+        theme.text
+    } else {
+        theme.dim
+    };
+    let band: Vec<Line> = band
+        .into_iter()
+        .map(|l| Line::from(Span::styled(l, band_style)))
+        .collect();
     Row::new(vec![
         Cell::from(label.to_string()),
         Cell::from(r.resource.clone()),
         Cell::from(Line::from(now).right_aligned()),
         Cell::from(Span::styled(expected, style)),
-        Cell::from(Span::styled(
-            band,
-            if r.crossing.is_some() {
-                theme.text
-            } else {
-                theme.dim
-            },
-        )),
+        Cell::from(band),
         Cell::from(Span::styled(model, theme.dim)),
     ])
+    .height(height)
 }
 
 pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
@@ -107,11 +114,6 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             .find(|h| h.uri == uri)
             .map_or_else(|| uri.to_string(), |h| h.label.clone())
     };
-    let rows: Vec<Row> = c
-        .rows
-        .iter()
-        .map(|r| row(r, &label(&r.host), theme))
-        .collect();
     let title = super::fit_title(
         format!(
             " Capacity · time until usage crosses {:.0}%, soonest first{loading} (j/k select, esc back) ",
@@ -124,35 +126,45 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     // novacro"); the band, which also carries the notes, takes what is left.
     let host_w = super::column_width(&c.rows, |r| label(&r.host), 4);
     let resource_w = super::column_width(&c.rows, |r| r.resource.clone(), 8);
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(host_w),
-            Constraint::Length(resource_w),
-            Constraint::Length(7),
-            Constraint::Length(10),
-            Constraint::Min(22),
-            Constraint::Length(11),
-        ],
-    )
-    .row_highlight_style(theme.selected)
-    .header(
-        Row::new([
-            "HOST",
-            "RESOURCE",
-            "NOW",
-            "CROSSES IN",
-            "95 % BAND",
-            "MODEL",
-        ])
-        .style(theme.title),
-    )
-    .block(
-        Block::default()
-            .borders(Borders::ALL)
-            .border_style(theme.border)
-            .title(Span::styled(title, theme.title)),
-    );
+    let widths = [
+        Constraint::Length(host_w),
+        Constraint::Length(resource_w),
+        Constraint::Length(7),
+        Constraint::Length(10),
+        Constraint::Min(22),
+        Constraint::Length(11),
+    ];
+    // The band column's width as the table lays it out (flex start, one column apart,
+    // inside the borders), for the notes to wrap in.
+    let band_w = Layout::horizontal(widths)
+        .flex(Flex::Start)
+        .spacing(1)
+        .split(Rect::new(0, 0, table_area.width.saturating_sub(2), 1))[4]
+        .width;
+    let rows: Vec<Row> = c
+        .rows
+        .iter()
+        .map(|r| row(r, &label(&r.host), band_w, theme))
+        .collect();
+    let table = Table::new(rows, widths)
+        .row_highlight_style(theme.selected)
+        .header(
+            Row::new([
+                "HOST",
+                "RESOURCE",
+                "NOW",
+                "CROSSES IN",
+                "95 % BAND",
+                "MODEL",
+            ])
+            .style(theme.title),
+        )
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.border)
+                .title(Span::styled(title, theme.title)),
+        );
     // The selected row is kept in view (a fresh state each frame: render stays pure).
     let mut view = TableState::default().with_selected(Some(rep.scroll));
     f.render_stateful_widget(table, table_area, &mut view);
