@@ -18,6 +18,30 @@ pub fn local_offset_s() -> i32 {
     chrono::Local::now().offset().local_minus_utc()
 }
 
+/// Unicode's directional formatting characters. A VM name holding one (libvirt allows
+/// them) would reorder what the terminal draws after it on the line, so output drops them.
+#[must_use]
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// `text` as a terminal can show it on one line: directional formatting characters dropped,
+/// control characters (a tab, a carriage return in a name) shown as `?`.
+#[must_use]
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+        return text.into();
+    }
+    text.chars()
+        .filter(|c| !is_bidi_control(*c))
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect::<String>()
+        .into()
+}
+
 /// "1 row", "12 rows".
 #[must_use]
 pub fn plural(n: usize, noun: &str) -> String {

@@ -55,6 +55,24 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame) {
     }
     panes::footer::render(state, theme, f, footer);
     panes::overlay::render(state, theme, f, body);
+    drop_bidi_controls(f.buffer_mut());
+}
+
+/// Drops directional formatting characters from what is drawn: they have no width, so
+/// ratatui keeps them in the cell before, and a terminal would reorder the rest of the line
+/// (a VM name "web\u{202E}1-gnirts" shows its tail backwards over the columns after it).
+fn drop_bidi_controls(buf: &mut ratatui::buffer::Buffer) {
+    use crate::domain::format::is_bidi_control;
+    for cell in &mut buf.content {
+        if cell.symbol().chars().any(is_bidi_control) {
+            let kept: String = cell
+                .symbol()
+                .chars()
+                .filter(|c| !is_bidi_control(*c))
+                .collect();
+            cell.set_symbol(if kept.is_empty() { " " } else { &kept });
+        }
+    }
 }
 
 fn too_small(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {

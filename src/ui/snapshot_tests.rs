@@ -320,3 +320,17 @@ fn a_long_footer_message_takes_lines_from_the_panes_not_their_borders() {
     assert!(rows[23].contains("esc dismisses"), "{screen}");
     assert!(rows[21].contains('└') && rows[21].contains('┘'), "{screen}");
 }
+
+#[test]
+fn a_name_cannot_reorder_the_terminal_line_it_is_drawn_on() {
+    let mut s = state();
+    for e in s.vms.values_mut().filter(|e| e.vm.name == "web-1") {
+        e.vm.name = "web\u{202E}1-gnirts\u{2066}".into();
+    }
+    let screen = draw(&s, 80, 24);
+    assert!(screen.contains("web1-gnirts"), "{screen}");
+    assert!(
+        !screen.chars().any(crate::domain::format::is_bidi_control),
+        "{screen}"
+    );
+}
