@@ -267,10 +267,55 @@ pub fn command(args: &[String]) -> clap::Command {
         .iter()
         .map(|l| format!("  {}", l.trim_start()))
         .collect();
-    Cli::command().after_help(format!(
+    let mut cmd = Cli::command().after_help(format!(
         "Keys in the console (the same list as `?`):\n{keys}\n\nPalette (:) verbs, each VM named by name, UUID or running ID:\n{}\n\nExit codes: 0 ok, 1 operation failed, 2 usage or connection error.",
         verbs.join("\n").replace("palette verbs: ", "")
-    ))
+    ));
+    // Global options reach a subcommand when the command is built, unless it has its own
+    // argument of that id: give those that have no use for one a hidden copy, so their
+    // --help does not list it (`unused_option` refuses it).
+    for (sub, _) in CSV_ONLY {
+        let hidden: Vec<clap::Arg> = cmd
+            .get_arguments()
+            .filter(|a| unused_by(sub).contains(&a.get_id().as_str()))
+            .map(|a| a.clone().hide(true))
+            .collect();
+        cmd = cmd.mut_subcommand(sub, |c| c.args(hidden));
+    }
+    cmd
+}
+
+/// The subcommands that read only CSV files, and whether they read the config file.
+const CSV_ONLY: [(&str, bool); 2] = [("backtest", false), ("detect", true)];
+
+/// The global options (clap ids) subcommand `sub` has no use for.
+fn unused_by(sub: &str) -> Vec<&'static str> {
+    let reads_config = CSV_ONLY.iter().any(|&(s, config)| s == sub && config);
+    ["connect", "read_only", "history", "no_history", "config"]
+        .into_iter()
+        .filter(|id| !(reads_config && *id == "config"))
+        .collect()
+}
+
+/// An option given to a subcommand that has no use for it, by its flag.
+fn unused_option(cli: &Cli) -> Option<(&'static str, &'static str)> {
+    let sub = match cli.command {
+        Some(Command::Backtest { .. }) => "backtest",
+        Some(Command::Detect { .. }) => "detect",
+        _ => return None,
+    };
+    let given = [
+        ("connect", "--connect", !cli.connect.is_empty()),
+        ("read_only", "--read-only", cli.read_only),
+        ("history", "--history", cli.history.is_some()),
+        ("no_history", "--no-history", cli.no_history),
+        ("config", "--config", cli.config.is_some()),
+    ];
+    let unused = unused_by(sub);
+    given
+        .into_iter()
+        .find(|(id, _, set)| *set && unused.contains(id))
+        .map(|(_, flag, _)| (sub, flag))
 }
 
 /// Entry point used by `main`.
@@ -340,6 +385,11 @@ fn vm_timeout(
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
+    if let Some((sub, flag)) = unused_option(&cli) {
+        return Err(Failure::usage(format!(
+            "{flag} has no use with `novacron {sub}`, which works on CSV files, not on hosts or their history"
+        )));
+    }
     // The backtest reads only its CSVs: hosts and the config file are none of its business.
     if let Some(Command::Backtest { files, out, json }) = &cli.command {
         return analytics_cmd::backtest(files, out.as_deref(), *json);

@@ -377,3 +377,46 @@ fn a_series_without_a_mase_scale_is_named_not_silently_left_out() {
                 .and(predicate::str::contains("NaN").not()),
         );
 }
+
+#[test]
+fn csv_commands_list_and_take_only_the_options_they_use() {
+    let help = |sub: &str| {
+        let out = cli().args([sub, "--help"]).assert().success();
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    };
+    let backtest = help("backtest");
+    let detect = help("detect");
+    for flag in ["--connect", "--read-only", "--history", "--no-history"] {
+        assert!(!backtest.contains(flag), "backtest --help lists {flag}");
+        assert!(!detect.contains(flag), "detect --help lists {flag}");
+    }
+    assert!(!backtest.contains("--config"), "backtest reads no config");
+    assert!(
+        detect.contains("--config"),
+        "detect's settings are in the config"
+    );
+    // The console's help still lists them.
+    let main = String::from_utf8(cli().arg("--help").output().unwrap().stdout).unwrap();
+    assert!(main.contains("--connect") && main.contains("--history"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("s.csv");
+    write_series(&csv, 700, |i| (i % 7) as f64);
+    cli()
+        .args(["backtest", "-c", "test:///default"])
+        .arg(&csv)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--connect has no use with `novacron backtest`",
+        ));
+    cli()
+        .args(["detect", "--history"])
+        .arg(dir.path())
+        .arg(&csv)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--history has no use with `novacron detect`",
+        ));
+}
