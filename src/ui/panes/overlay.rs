@@ -1,5 +1,6 @@
 //! Modal boxes drawn over the screen: the confirmation dialog and palette completions.
 
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
@@ -33,7 +34,7 @@ fn confirm(c: &Confirm, theme: &Theme, f: &mut Frame, area: Rect) {
         .borders(Borders::ALL)
         .border_style(theme.warning)
         .title(Span::styled(format!(" Confirm {} ", c.op), theme.warning));
-    f.render_widget(Clear, r);
+    clear_box(f.buffer_mut(), r);
     f.render_widget(Paragraph::new(text).block(block), r);
 }
 
@@ -65,8 +66,26 @@ fn completions(items: &[String], theme: &Theme, f: &mut Frame, area: Rect) {
         .borders(Borders::ALL)
         .border_style(theme.border)
         .title(Span::styled(" complete (tab) ", theme.dim));
-    f.render_widget(Clear, r);
+    clear_box(f.buffer_mut(), r);
     f.render_widget(Paragraph::new(lines).block(block), r);
+}
+
+/// Clears `r` for a box, and blanks a two-column character (a CJK name in the table)
+/// whose second half falls under the box's left border: the terminal would draw it over
+/// that border, and ratatui, skipping the cell a wide character covers, never redraws it.
+fn clear_box(buf: &mut Buffer, r: Rect) {
+    use ratatui::widgets::Widget as _;
+    Clear.render(r, buf);
+    let Some(x) = r.x.checked_sub(1) else {
+        return;
+    };
+    for y in r.top()..r.bottom() {
+        if let Some(cell) = buf.cell_mut((x, y)) {
+            if crate::ui::format::width(cell.symbol()) > 1 {
+                cell.set_symbol(" ");
+            }
+        }
+    }
 }
 
 pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
@@ -79,6 +98,31 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_wide_character_under_a_box_edge_gives_way_to_the_border() {
+        use ratatui::buffer::Buffer;
+        use ratatui::layout::Rect;
+        use ratatui::widgets::{Block, Borders, Widget as _};
+        let area = Rect::new(0, 0, 12, 3);
+        let before = Buffer::empty(area);
+        let mut now = Buffer::empty(area);
+        // "数" takes columns 3 and 4; the box starts at column 4.
+        now.set_string(2, 1, "a数据", ratatui::style::Style::default());
+        let r = Rect::new(4, 0, 6, 3);
+        super::clear_box(&mut now, r);
+        Block::default().borders(Borders::ALL).render(r, &mut now);
+        let drawn: Vec<(u16, u16, String)> = before
+            .diff(&now)
+            .into_iter()
+            .map(|(x, y, c)| (x, y, c.symbol().to_string()))
+            .collect();
+        assert!(
+            drawn.contains(&(4, 1, "│".to_string())),
+            "the border at column 4 reaches the terminal: {drawn:?}"
+        );
+        assert!(!drawn.iter().any(|(_, _, s)| s == "数"), "{drawn:?}");
+    }
+
     use ratatui::backend::TestBackend;
     use ratatui::Terminal;
 
