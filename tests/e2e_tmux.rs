@@ -1,6 +1,6 @@
 //! End to end in a real terminal (tmux): launch the console on the lab, see the lab VMs,
-//! suspend and resume one with keys, quit, and check the terminal is restored. A second test
-//! sends SIGTERM instead of `q`.
+//! suspend and resume one with keys, quit, and check the terminal is restored; signals and
+//! ctrl-z restore it too.
 
 mod common;
 
@@ -207,24 +207,69 @@ fn suspend_and_resume_with_keys_then_quit_restores_the_terminal() {
     t.assert_restored();
 }
 
+/// SIGTERM, SIGHUP, SIGINT and SIGQUIT each end the console with the terminal restored, and
+/// the exit status a shell gives a process the signal ended (128 + its number), so a
+/// wrapper can tell them from `q`.
 #[test]
-fn sigterm_restores_the_terminal() {
-    if !lab::available() {
-        return;
+fn terminating_signals_restore_the_terminal_and_exit_128_plus_the_signal() {
+    for (sig, code) in [("TERM", 143), ("HUP", 129), ("INT", 130), ("QUIT", 131)] {
+        let t = Tmux::start(
+            &format!("nc-e2e-sig{sig}"),
+            "-c test:///default --no-history",
+        );
+        t.wait_screen("the table", Duration::from_secs(15), |s| {
+            s.contains("│test ")
+        });
+        signal(&t.pid(), sig);
+        assert_eq!(t.wait_exit().trim(), format!("EXIT={code}"), "SIG{sig}");
+        t.assert_restored();
     }
-    let t = Tmux::start("nc-e2e-term", "-c qemu:///system --read-only");
+}
+
+/// ctrl-z gives the terminal back and stops the console, as in any shell; continued, it
+/// takes the terminal again and draws the whole screen.
+#[test]
+fn ctrl_z_stops_the_console_and_continuing_redraws_it() {
+    let t = Tmux::start("nc-e2e-ctrlz", "-c test:///default --no-history");
     t.wait_screen("the table", Duration::from_secs(15), |s| {
-        s.contains("│nclab-") && s.contains("[read-only]")
+        s.contains("│test ")
     });
     let pid = t.pid();
+    t.keys(&["C-z"]);
+    let stopped = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|st| {
+            st.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('T')
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !stopped() {
+        assert!(Instant::now() < deadline, "not stopped:\n{}", t.screen());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    t.wait_screen("the shell's screen", Duration::from_secs(5), |s| {
+        !s.contains("│test ")
+    });
+    // As `fg` does; then a key works, so raw mode is back.
+    signal(&pid, "CONT");
+    t.wait_screen("the table again", Duration::from_secs(5), |s| {
+        s.contains("│test ") && s.contains("┌ VMs")
+    });
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit().trim(), "EXIT=0");
+    t.assert_restored();
+}
+
+fn signal(pid: &str, sig: &str) {
     assert!(!pid.is_empty(), "novacron pid");
     assert!(Command::new("kill")
-        .args(["-TERM", &pid])
+        .args([&format!("-{sig}"), pid])
         .status()
         .unwrap()
         .success());
-    assert_eq!(t.wait_exit().trim(), "EXIT=0");
-    t.assert_restored();
 }
 
 /// A read-only console started first holds nothing the console that records needs: that one

@@ -9,6 +9,7 @@ use crate::domain::{Op, VmState};
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Quit,
+    Background,
     Up,
     Down,
     Top,
@@ -43,8 +44,9 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 33] = [
         Action::Quit,
+        Action::Background,
         Action::Up,
         Action::Down,
         Action::Top,
@@ -83,6 +85,7 @@ impl Action {
     pub fn name(self) -> &'static str {
         match self {
             Action::Quit => "quit",
+            Action::Background => "background",
             Action::Up => "up",
             Action::Down => "down",
             Action::Top => "top",
@@ -122,6 +125,7 @@ impl Action {
     pub fn description(self) -> &'static str {
         match self {
             Action::Quit => "quit novacron",
+            Action::Background => "stop to the shell (fg resumes)",
             Action::Up => "move up",
             Action::Down => "move down",
             Action::Top => "go to the first row",

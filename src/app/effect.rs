@@ -59,6 +59,8 @@ pub enum Effect {
     ScrollLogs(LogScroll),
     /// Leave the loop and restore the terminal.
     Quit,
+    /// Give the terminal back and stop the process until the shell continues it (`fg`).
+    Background,
 }
 
 /// How the logs pane moves.

@@ -61,7 +61,9 @@ fn dispatch(state: &mut State, msg: Msg) -> Vec<Effect> {
         // Below the minimum size the screen only asks for a bigger window: quitting and
         // closing an overlay are all that may happen, never an operation or a confirmation
         // the operator cannot see.
-        Msg::Action(a) if state.too_small() && a != Action::Quit => Vec::new(),
+        Msg::Action(a) if state.too_small() && !matches!(a, Action::Quit | Action::Background) => {
+            Vec::new()
+        }
         Msg::Input(InputKey::Char(c)) if state.too_small() && state.quit_char() == Some(c) => {
             quit(state)
         }
@@ -166,6 +168,7 @@ fn on_action(state: &mut State, a: Action) -> Vec<Effect> {
     }
     match a {
         Action::Quit => return quit(state),
+        Action::Background => return vec![Effect::Background],
         Action::Up => scroll(state, -1),
         Action::Down => scroll(state, 1),
         Action::PageUp => scroll(state, -page),

@@ -1,5 +1,6 @@
 //! Command line: clap definitions, the TUI entry and the headless commands. Exit codes:
-//! 0 ok, 1 operation failed (libvirt's message), 2 usage or connection error.
+//! 0 ok, 1 operation failed (libvirt's message), 2 usage or connection error, 128 + N ended by
+//! signal N.
 
 mod analytics_cmd;
 mod headless;
@@ -268,7 +269,7 @@ pub fn command(args: &[String]) -> clap::Command {
         .map(|l| format!("  {}", l.trim_start()))
         .collect();
     let mut cmd = Cli::command().after_help(format!(
-        "Keys in the console (the same list as `?`):\n{keys}\n\nPalette (:) verbs, each VM named by name, UUID or running ID:\n{}\n\nExit codes: 0 ok, 1 operation failed, 2 usage or connection error.",
+        "Keys in the console (the same list as `?`):\n{keys}\n\nPalette (:) verbs, each VM named by name, UUID or running ID:\n{}\n\nExit codes: 0 ok, 1 operation failed, 2 usage or connection error, 128+N ended by signal N.",
         verbs.join("\n").replace("palette verbs: ", "")
     ));
     // Global options reach a subcommand when the command is built, unless it has its own
@@ -578,5 +579,12 @@ fn tui(cfg: config::Config) -> Result<(), Failure> {
     let res = rt.block_on(crate::tui::event_loop::run(cfg, store, note, locks));
     drop(server);
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
-    res.map_err(|e| Failure::usage(format!("{e:#}")))
+    match res.map_err(|e| Failure::usage(format!("{e:#}")))? {
+        // Ended by a signal: 128 + its number, as a shell reports it, and nothing to say.
+        Some(sig) => Err(Failure {
+            code: u8::try_from(128 + sig).unwrap_or(1),
+            message: String::new(),
+        }),
+        None => Ok(()),
+    }
 }

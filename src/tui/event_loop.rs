@@ -37,6 +37,8 @@ struct Runtime {
     analysis: crate::config::analysis::AnalysisSettings,
     /// Per-host console locks held by this console (none when read-only), by host id.
     locks: HashMap<usize, HostLock>,
+    /// ctrl-z or SIGTSTP asked the loop to stop the console to the shell.
+    background: bool,
 }
 
 impl Runtime {
@@ -166,6 +168,7 @@ impl Runtime {
                 }
                 Effect::ScrollLogs(s) => crate::ui::panes::logs::scroll(s),
                 Effect::Quit => {}
+                Effect::Background => self.background = true,
             }
         }
         back
@@ -184,19 +187,18 @@ fn dispatch(state: &mut State, rt: &mut Runtime, msg: Msg) {
 /// console's own database.
 pub type StoreNote = (String, crate::app::state::JournalStatus);
 
-/// Runs the console until the user quits or a signal arrives. The terminal is restored on
-/// every path out, including errors.
+/// Runs the console until the user quits or a terminating signal arrives, and gives that
+/// signal's number. The terminal is restored on every path out, including errors. `locks`:
+/// the console locks of `cfg.uris`, in that order (empty when read-only).
 ///
 /// # Errors
 /// Terminal I/O errors.
-/// Runs the console until quit. `locks`: the console locks of `cfg.uris`, in that order
-/// (empty when read-only).
 pub async fn run(
     cfg: Config,
     store: SharedStore,
     note: Option<StoreNote>,
     locks: Vec<HostLock>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<i32>> {
     let theme = Theme::new(&cfg.theme, cfg.color);
     let settings = Settings {
         read_only: cfg.read_only,
@@ -225,6 +227,7 @@ pub async fn run(
         history,
         analysis: cfg.analysis.clone(),
         locks: locks.into_iter().enumerate().collect(),
+        background: false,
     };
     // The terminal first: a first connection's library warnings go to the file, not the shell.
     let stderr_file = crate::logging::state_dir().join("novacron.stderr");
@@ -240,7 +243,18 @@ pub async fn run(
         provider: &mut rx,
         internal: &mut msg_rx,
     };
-    let result = event_loop(&mut term, &mut state, &mut rt, &mut chans, &cfg, &theme).await;
+    let result = event_loop(
+        &mut term,
+        &mut state,
+        &mut rt,
+        &mut chans,
+        &LoopConfig {
+            cfg: &cfg,
+            theme: &theme,
+            stderr_file: &stderr_file,
+        },
+    )
+    .await;
     terminal::restore();
     rt.history.stop();
     drop(rt);
@@ -256,21 +270,37 @@ struct Channels<'a> {
     internal: &'a mut mpsc::UnboundedReceiver<Msg>,
 }
 
+struct LoopConfig<'a> {
+    cfg: &'a Config,
+    theme: &'a Theme,
+    stderr_file: &'a std::path::Path,
+}
+
+/// Runs until quit (`None`) or a terminating signal (its number: the exit status is 128 + it).
 async fn event_loop(
     term: &mut terminal::Tui,
     state: &mut State,
     rt: &mut Runtime,
     chans: &mut Channels<'_>,
-    cfg: &Config,
-    theme: &Theme,
-) -> anyhow::Result<()> {
+    lc: &LoopConfig<'_>,
+) -> anyhow::Result<Option<i32>> {
+    let (cfg, theme) = (lc.cfg, lc.theme);
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigquit = signal(SignalKind::quit())?;
+    let mut sigtstp = signal(SignalKind::from_raw(libc::SIGTSTP))?;
+    let mut ended_by = None;
     let size = term.size()?;
     dispatch(state, rt, Msg::Resize(size.width, size.height));
     loop {
+        if std::mem::take(&mut rt.background) {
+            terminal::background(term, lc.stderr_file).context("taking the terminal back")?;
+            let size = term.size()?;
+            dispatch(state, rt, Msg::Resize(size.width, size.height));
+        }
         term.draw(|f| ui::render(state, theme, f))?;
         tokio::select! {
             ev = events.next() => match ev {
@@ -294,11 +324,17 @@ async fn event_loop(
             }
             Some(m) = chans.internal.recv() => dispatch(state, rt, m),
             _ = tick.tick() => dispatch(state, rt, Msg::Tick),
-            _ = sigterm.recv() => dispatch(state, rt, Msg::Terminate),
-            _ = sighup.recv() => dispatch(state, rt, Msg::Terminate),
+            _ = sigtstp.recv() => rt.background = true,
+            _ = sigterm.recv() => ended_by = Some(libc::SIGTERM),
+            _ = sighup.recv() => ended_by = Some(libc::SIGHUP),
+            _ = sigint.recv() => ended_by = Some(libc::SIGINT),
+            _ = sigquit.recv() => ended_by = Some(libc::SIGQUIT),
+        }
+        if ended_by.is_some() {
+            dispatch(state, rt, Msg::Terminate);
         }
         if state.quit {
-            return Ok(());
+            return Ok(ended_by);
         }
     }
 }

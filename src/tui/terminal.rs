@@ -1,5 +1,6 @@
-//! Terminal setup and restore. The restore runs on normal exit, on error, from the panic hook
-//! and on SIGTERM, so the operator's shell is never left in raw mode.
+//! Terminal setup and restore. The restore runs on normal exit, on error, from the panic hook,
+//! on SIGTERM, SIGHUP, SIGINT and SIGQUIT, and before the console stops for ctrl-z, so the
+//! operator's shell is never left in raw mode.
 
 use std::io::{self, Stdout};
 use std::os::fd::IntoRawFd;
@@ -66,19 +67,50 @@ pub fn init(stderr_file: &Path) -> io::Result<Tui> {
         restore();
         prev(info);
     }));
-    enable_raw_mode()?;
-    ACTIVE.store(true, Ordering::SeqCst);
-    divert_stderr(stderr_file);
-    let mut out = io::stdout();
-    if let Err(e) = execute!(out, EnterAlternateScreen, EnableBracketedPaste) {
-        restore();
-        return Err(e);
-    }
-    let t = Terminal::new(CrosstermBackend::new(out));
+    take(stderr_file)?;
+    let t = Terminal::new(CrosstermBackend::new(io::stdout()));
     if t.is_err() {
         restore();
     }
     t
+}
+
+/// Raw mode, the alternate screen and bracketed paste; stderr to `stderr_file`.
+fn take(stderr_file: &Path) -> io::Result<()> {
+    enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    divert_stderr(stderr_file);
+    if let Err(e) = execute!(io::stdout(), EnterAlternateScreen, EnableBracketedPaste) {
+        restore();
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Stops the console as ctrl-z stops a program in a shell: the terminal is given back, the
+/// process stops (SIGSTOP, which the shell reports as a stopped job), and when the shell
+/// continues it (`fg`, SIGCONT) the terminal is taken again and redrawn whole.
+///
+/// # Errors
+/// When the terminal refuses raw mode on the way back.
+pub fn background(term: &mut Tui, stderr_file: &Path) -> io::Result<()> {
+    restore();
+    // SAFETY: raise only sends a signal to this process; execution goes on here once the
+    // process is continued.
+    unsafe {
+        libc::raise(libc::SIGSTOP);
+    }
+    take(stderr_file)?;
+    // The shell drew over the screen meanwhile, so nothing ratatui remembers is there: clear
+    // it, and draw a blank frame so that the next frame is drawn whole. (Not
+    // `Terminal::clear`: it asks the terminal where the cursor is, and the input reader
+    // takes the answer.)
+    execute!(
+        io::stdout(),
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    )?;
+    term.draw(|f| f.render_widget(ratatui::widgets::Clear, f.area()))?;
+    Ok(())
 }
 
 /// Leaves the alternate screen and raw mode, and gives stderr back to the terminal (before a
