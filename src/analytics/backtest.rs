@@ -70,6 +70,9 @@ pub struct HorizonScore {
     pub coverage95: f64,
     /// Origins whose MASE was scored.
     pub origins: usize,
+    /// Origins with at least one step scored (sMAPE, coverage): more than `origins` on a
+    /// series whose history never changed, which has no MASE scale.
+    pub scored: usize,
 }
 
 /// Scores `forecasts` against `values` at each horizon of `horizons`.
@@ -89,6 +92,7 @@ fn score_horizon(values: &[f64], forecasts: &[OriginForecast], h: usize) -> Hori
     let (mut mase_sum, mut mase_n) = (0.0, 0_usize);
     let (mut smape_sum, mut smape_n) = (0.0, 0_usize);
     let (mut cover, mut cover_n) = (0_usize, 0_usize);
+    let mut scored = 0_usize;
     for f in forecasts {
         let o = f.origin;
         // sMAPE and coverage need no scale: an origin without one still counts for them.
@@ -116,6 +120,7 @@ fn score_horizon(values: &[f64], forecasts: &[OriginForecast], h: usize) -> Hori
                 }
             }
         }
+        scored += usize::from(abs_n > 0);
         if abs_n > 0 && scale > 0.0 {
             mase_sum += abs_sum / count_f64(abs_n) / scale;
             mase_n += 1;
@@ -128,6 +133,7 @@ fn score_horizon(values: &[f64], forecasts: &[OriginForecast], h: usize) -> Hori
         smape: ratio(smape_sum, smape_n),
         coverage95: ratio(count_f64(cover), cover_n),
         origins: mase_n,
+        scored,
     }
 }
 

@@ -79,7 +79,7 @@ pub fn forecast(
         m.unit().name(),
         r.forecast.model.name(),
         crate::domain::format::plural(rows, "row"),
-        crate::domain::format::plural(r.history.len(), "row"),
+        crate::domain::format::plural(r.rows_used, "row"),
         r.band_wait()
             .map_or_else(String::new, |w| format!(" ({w})")),
         r.backtest_summary()
@@ -157,7 +157,7 @@ fn forecast_json(
         .collect();
     serde_json::json!({"vm": name, "uri": uri, "metric": m.name(), "unit": m.unit().name(), "model": r.forecast.model.name(), "mix": r.forecast.mix,
         "backtest_mase": r.backtest_mase, "backtest_smape": r.backtest_smape, "backtest_origins": r.backtest_origins,
-        "history_rows": r.history.len(), "step_ms": crate::analysis::STEP_MS,
+        "history_rows": r.rows_used, "step_ms": crate::analysis::STEP_MS,
         "vm_state": vm_state, "last_row_ms": last_row_ms, "gap_rows": r.gap_rows,
         // Under an hour of history the bands describe those few rows, not the series.
         "intervals_meaningful": r.bands_meaningful(), "forecast": steps})

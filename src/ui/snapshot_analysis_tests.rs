@@ -80,6 +80,7 @@ fn forecast_view_with_bands() {
             ),
         ],
     };
+    let (rows_used, last_row_ms) = (history.len(), history.last().map(|(t, _)| *t));
     let result = Ok(ForecastResult {
         entity: "vm/qemu+ssh://kvm2/system/1-web-2".into(),
         metric: "cpu_pct".into(),
@@ -90,6 +91,8 @@ fn forecast_view_with_bands() {
         backtest_smape: Some(6.3),
         backtest_origins: 24,
         gap_rows: 0,
+        rows_used,
+        last_row_ms,
     });
     update(&mut s, Msg::Forecast { request, result }, T0);
     insta::assert_snapshot!(draw(&s, 80, 24));

@@ -133,7 +133,7 @@ fn summary_lines<'a>(
         Span::raw(format!(
             "{} · {} of history",
             f.model.name(),
-            crate::ui::format::plural(r.history.len(), "row")
+            crate::ui::format::plural(r.rows_used, "row")
         )),
     ]));
     // What the automatic choice combined, per range of steps ("≤1h", ">1h").
@@ -399,6 +399,8 @@ mod tests {
             backtest_smape: None,
             backtest_origins: 0,
             gap_rows: 0,
+            rows_used: rows,
+            last_row_ms: None,
         };
         summary_lines(&r, crate::domain::Unit::Percent, &Theme::default())
             .iter()
