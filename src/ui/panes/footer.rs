@@ -47,8 +47,8 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
                 return;
             }
             let read_only = state.settings.read_only;
-            // Operations only where the reducer runs them.
-            let ops = if read_only || !state.vm_in_view() {
+            // Operations only where the reducer runs them, on a VM (not on an empty table).
+            let ops = if read_only || !state.vm_in_view() || state.selected().is_none() {
                 &OPS[..0]
             } else {
                 &OPS[..]
@@ -189,6 +189,13 @@ mod tests {
         select(&mut s, "web-2");
         assert!(
             hints(&s, 80).starts_with("s start  / filter"),
+            "{}",
+            hints(&s, 80)
+        );
+        // A filter that matches nothing leaves no VM to act on.
+        s.rows.clear();
+        assert!(
+            hints(&s, 80).starts_with("/ filter  : cmd"),
             "{}",
             hints(&s, 80)
         );
