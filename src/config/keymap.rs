@@ -160,7 +160,7 @@ impl fmt::Display for Key {
 /// A keymap error, naming the file and what is allowed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeymapError {
-    #[error("{file}: not valid TOML: {message}")]
+    #[error("{file}: {message}")]
     Syntax { file: String, message: String },
     #[error("{file}: unknown action {action:?}; valid actions: {valid}")]
     UnknownAction {
@@ -190,15 +190,31 @@ pub struct Keymap {
     by_action: BTreeMap<Action, Vec<Key>>,
 }
 
-type RawKeymap = BTreeMap<String, Vec<String>>;
-
 fn parse_raw(file: &str, text: &str) -> Result<BTreeMap<Action, Vec<Key>>, KeymapError> {
-    let raw: RawKeymap = toml::from_str(text).map_err(|e| KeymapError::Syntax {
+    let raw: toml::Table = toml::from_str(text).map_err(|e| KeymapError::Syntax {
         file: file.to_string(),
-        message: e.message().to_string(),
+        message: e.to_string().trim().to_string(),
     })?;
     let mut out = BTreeMap::new();
-    for (name, keys) in raw {
+    for (name, value) in raw {
+        // Each action takes a list of key strings: say so for the action, not in serde's words.
+        let keys: Vec<String> = match &value {
+            toml::Value::Array(items) if items.iter().all(toml::Value::is_str) => items
+                .iter()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect(),
+            other => {
+                return Err(KeymapError::BadKey {
+                    file: file.to_string(),
+                    action: name.clone(),
+                    message: format!(
+                        "expected a list of key strings, such as {name} = [\"q\", \"ctrl-x\"]; \
+                         found {} {other}",
+                        other.type_str()
+                    ),
+                })
+            }
+        };
         let action = Action::from_name(&name).ok_or_else(|| KeymapError::UnknownAction {
             file: file.to_string(),
             action: name.clone(),
@@ -399,10 +415,27 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("my.toml") && e.contains("megakey"), "{e}");
-        let e = Keymap::load(Some(("my.toml", "start = \"s\"")))
+        // A value of the wrong type names its action and the form it takes.
+        for bad in [
+            "start = \"s\"",
+            "start = 5",
+            "[start]\nkey = \"s\"",
+            "start = [5]",
+        ] {
+            let e = Keymap::load(Some(("my.toml", bad)))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("my.toml")
+                    && e.contains("action \"start\"")
+                    && e.contains("start = [\"q\", \"ctrl-x\"]"),
+                "{bad}: {e}"
+            );
+        }
+        let e = Keymap::load(Some(("my.toml", "start = [\"s\"")))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("my.toml") && e.contains("TOML"), "{e}");
+        assert!(e.contains("my.toml") && e.contains("line 1"), "{e}");
     }
 
     #[test_case("reset = [\"ctrl-Q\"]", "write ctrl-q" ; "uppercase after ctrl")]

@@ -90,9 +90,10 @@ pub struct ThemeError {
 /// # Errors
 /// Bad TOML, unknown or missing fields, or a colour name outside [`COLOR_NAMES`].
 pub fn parse_theme(file: &str, text: &str) -> Result<ThemeColors, ThemeError> {
+    // The whole message: it shows the line, so a wrong type names its key.
     let t: ThemeFile = toml::from_str(text).map_err(|e| ThemeError {
         file: file.to_string(),
-        message: e.message().to_string(),
+        message: e.to_string().trim().to_string(),
     })?;
     let c = &t.colors;
     let fields = [
@@ -156,5 +157,15 @@ mod tests {
         let bad = DEFAULT_THEME.replace("[colors]", "[colors]\nsparkle = \"red\"");
         let e = parse_theme("mine.toml", &bad).unwrap_err().to_string();
         assert!(e.contains("sparkle"), "{e}");
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_names_its_key() {
+        let bad = DEFAULT_THEME.replace("border = ", "border = 5 #");
+        let e = parse_theme("mine.toml", &bad).unwrap_err().to_string();
+        assert!(
+            e.contains("mine.toml") && e.contains("border = 5") && e.contains("expected a string"),
+            "{e}"
+        );
     }
 }
