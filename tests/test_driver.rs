@@ -364,6 +364,13 @@ fn cli_ops_exit_codes() {
             predicate::str::contains("cannot connect to qemu+tcp://127.0.0.2:16599/system")
                 .and(predicate::str::contains("Connection refused")),
         );
+    // A script reading --json still gets a list to parse.
+    cli()
+        .args(["-c", "qemu+tcp://127.0.0.2:16599/system", "list", "--json"])
+        .assert()
+        .code(2)
+        .stdout("[]\n")
+        .stderr(predicate::str::contains("cannot connect to"));
     cli()
         .args(["-c", "nosuchdriver:///x", "list"])
         .assert()

@@ -45,7 +45,16 @@ struct ListedVm<'a> {
 pub fn list(cfg: &Config, json: bool) -> Result<(), Failure> {
     // The hosts that answer are listed; each one that does not is an error on stderr, and
     // the exit code says the list is incomplete.
-    let mut reached = Reached::open(cfg, false)?;
+    let mut reached = match Reached::open(cfg, false) {
+        Ok(r) => r,
+        // No host answered: a script reading --json still gets a list to parse (empty);
+        // stderr and the exit code say why.
+        Err(f) if json => {
+            emit("[]\n")?;
+            return Err(f);
+        }
+        Err(f) => return Err(f),
+    };
     let mut all: Vec<(String, Vm)> = Vec::new();
     let conns = std::mem::take(&mut reached.conns);
     for (host, (uri, conn)) in conns.iter().enumerate() {
