@@ -232,11 +232,17 @@ pub fn capacity(
         let mem_total = h.memory_bytes as f64;
         let cpu = pct_series(store, &entity, "cpu_pct", None, now_ms);
         let mem = pct_series(store, &entity, "mem_used_bytes", Some(mem_total), now_ms);
+        // What is past the threshold now: headroom counts what VMs are allocated, which
+        // says nothing of a host already busy.
+        let mut past = Vec::new();
         for (resource, read) in [("cpu", cpu), ("memory", mem)] {
             let never = !h.usage_stats && recorded_nothing(&read);
             let mut r = row(&h.uri, resource.into(), read, s, end, tz_offset_s);
             if never {
                 r.note = Some("no usage figures from this driver".into());
+            }
+            if let Some(p) = r.current_pct.filter(|p| *p >= s.threshold_pct) {
+                past.push(format!("{resource} {p:.1}%"));
             }
             rows.push(r);
         }
@@ -279,10 +285,17 @@ pub fn capacity(
         let known = h.cpus > 0 && h.memory_bytes > 0;
         room.push(HostHeadroom {
             host: h.uri.clone(),
-            text: if known {
-                hr.describe()
-            } else {
-                "headroom unknown: no CPU count and memory from this host yet".to_string()
+            text: match (known, past.is_empty()) {
+                (true, true) => hr.describe(),
+                (true, false) => format!(
+                    "{}, but {} already past {:.0}%",
+                    hr.describe(),
+                    past.join(" and "),
+                    s.threshold_pct
+                ),
+                (false, _) => {
+                    "headroom unknown: no CPU count and memory from this host yet".to_string()
+                }
             },
             headroom: known.then_some(hr),
         });
@@ -377,7 +390,25 @@ mod tests {
         assert_eq!(r.headroom[0].headroom.as_ref().unwrap().fits, 4);
         assert_eq!(
             r.headroom[0].text,
-            "room for 4 more 2 vCPU / 4 GiB VMs (memory runs out first)"
+            "room for 4 more 2 vCPU / 4 GiB VMs by allocation (memory runs out first)"
+        );
+    }
+
+    #[test]
+    fn headroom_by_allocation_says_when_usage_is_already_past_the_threshold() {
+        let mut batch = rows_before_now("host/h", "cpu_pct", 600, |_| 95.0);
+        batch.extend(rows_before_now("host/h", "mem_used_bytes", 600, |_| 8e9));
+        let r = capacity(
+            &store_of(&batch),
+            &[host(10, 12 << 30, Vec::new())],
+            &CapacitySettings::default(),
+            NOW,
+            0,
+        );
+        assert_eq!(
+            r.headroom[0].text,
+            "room for 4 more 2 vCPU / 4 GiB VMs by allocation (memory runs out first), \
+             but cpu 95.0% already past 90%"
         );
     }
 

@@ -105,7 +105,9 @@ pub struct Headroom {
 }
 
 impl Headroom {
-    /// "room for 7 more 2 vCPU / 4 GiB VMs (memory runs out first)".
+    /// "room for 7 more 2 vCPU / 4 GiB VMs by allocation (memory runs out first)": what the
+    /// VMs are given (vCPUs against the overcommit, memory against the host's), not what
+    /// they use.
     #[must_use]
     pub fn describe(&self) -> String {
         #[allow(clippy::cast_precision_loss)]
@@ -123,7 +125,7 @@ impl Headroom {
             Limit::Memory => "memory runs out first",
         };
         format!(
-            "room for {} more {} vCPU / {memory} VM{plural} ({limit})",
+            "room for {} more {} vCPU / {memory} VM{plural} by allocation ({limit})",
             self.fits, self.shape.vcpus
         )
     }
@@ -233,7 +235,7 @@ mod tests {
         assert_eq!((h.fits, h.limited_by), (6, Limit::Memory));
         assert_eq!(
             h.describe(),
-            "room for 6 more 2 vCPU / 4 GiB VMs (memory runs out first)"
+            "room for 6 more 2 vCPU / 4 GiB VMs by allocation (memory runs out first)"
         );
         let none = headroom(
             &HostResources {
@@ -266,7 +268,7 @@ mod tests {
         assert_eq!((h.fits, h.limited_by), (29, Limit::Cpu));
         assert_eq!(
             h.describe(),
-            "room for 29 more 1 vCPU / 64 MiB VMs (vCPUs run out first)"
+            "room for 29 more 1 vCPU / 64 MiB VMs by allocation (vCPUs run out first)"
         );
     }
 }

@@ -188,7 +188,9 @@ fn capacity_state() -> State {
                     limited_by: Limit::Cpu,
                     shape,
                 }),
-                text: "room for 11 more 2 vCPU / 4 GiB VMs".into(),
+                text: "room for 11 more 2 vCPU / 4 GiB VMs by allocation (vCPUs run out first), \
+                       but cpu 95.0% already past 90%"
+                    .into(),
             },
         ],
         threshold_pct: 90.0,

@@ -86,6 +86,44 @@ fn row<'a>(r: &CapacityRow, label: &str, band_w: u16, theme: &Theme) -> Row<'a> 
     .height(height)
 }
 
+fn host_label(state: &State, uri: &str) -> String {
+    state
+        .hosts
+        .iter()
+        .find(|h| h.uri == uri)
+        .map_or_else(|| uri.to_string(), |h| h.label.clone())
+}
+
+/// Each host's headroom, wrapped under its text (a busy host's adds why it is not room).
+fn headroom_lines(
+    state: &State,
+    c: &crate::analysis::capacity::CapacityReport,
+    width: u16,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let text_w = usize::from(width.saturating_sub(2 + 10)).max(10);
+    c.headroom
+        .iter()
+        .flat_map(|h| {
+            crate::ui::format::wrap_words(&h.text, text_w, 0)
+                .into_iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let host = if i == 0 {
+                        host_label(state, &h.host)
+                    } else {
+                        String::new()
+                    };
+                    Line::from(vec![
+                        Span::styled(format!("{host:<10}"), theme.dim),
+                        Span::raw(l),
+                    ])
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let rep = &state.reports;
     let loading = if rep.capacity_loading {
@@ -104,16 +142,11 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         );
         return;
     };
-    let hosts = u16::try_from(c.headroom.len()).unwrap_or(1);
+    let label = |uri: &str| host_label(state, uri);
+    let room = headroom_lines(state, c, area.width, theme);
+    let room_h = u16::try_from(room.len()).unwrap_or(1);
     let [table_area, room_area] =
-        Layout::vertical([Constraint::Min(4), Constraint::Length(hosts + 2)]).areas(area);
-    let label = |uri: &str| {
-        state
-            .hosts
-            .iter()
-            .find(|h| h.uri == uri)
-            .map_or_else(|| uri.to_string(), |h| h.label.clone())
-    };
+        Layout::vertical([Constraint::Min(4), Constraint::Length(room_h + 2)]).areas(area);
     let title = super::fit_title(
         format!(
             " Capacity · time until usage crosses {:.0}%, soonest first{loading} (j/k select, esc back) ",
@@ -168,21 +201,11 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     // The selected row is kept in view (a fresh state each frame: render stays pure).
     let mut view = TableState::default().with_selected(Some(rep.scroll));
     f.render_stateful_widget(table, table_area, &mut view);
-    let lines: Vec<Line> = c
-        .headroom
-        .iter()
-        .map(|h| {
-            Line::from(vec![
-                Span::styled(format!("{:<10}", label(&h.host)), theme.dim),
-                Span::raw(h.text.clone()),
-            ])
-        })
-        .collect();
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border)
         .title(Span::styled(" Headroom ", theme.title));
-    f.render_widget(Paragraph::new(lines).block(block), room_area);
+    f.render_widget(Paragraph::new(room).block(block), room_area);
 }
 
 #[cfg(test)]
