@@ -176,7 +176,11 @@ pub fn recommend(
         );
         // CPU quiet for long enough, yet not idle: say what kept it from the verdict.
         let why = match (net, disk_busy) {
-            _ if !(long_enough && quiet_cpu) => None,
+            _ if !quiet_cpu => None,
+            _ if !long_enough => Some(format!(
+                "only {got} of the {} samples it needs are recorded",
+                cfg.idle_min_samples
+            )),
             (None, _) => Some("no network recorded".to_string()),
             (Some(n), _) if n.p95 >= cfg.idle_network_bytes_per_s => {
                 Some(format!("network p95 {}/s", rate_text(n.p95)))
@@ -364,6 +368,22 @@ mod tests {
             ..usage
         };
         assert!(!recommend(2, 4 * G, &short, &few()).unwrap().idle);
+        // Quiet for a day, but not recorded long enough: the evidence says so.
+        let cfg = RightsizeConfig::default();
+        let day = Usage {
+            cpu_percent: &cpu[..288],
+            ..usage
+        };
+        let r = recommend(2, 4 * G, &day, &cfg).unwrap();
+        assert!(!r.idle);
+        assert!(
+            r.reason.ends_with(&format!(
+                "CPU quiet but only 288 of the {} samples it needs are recorded, so not called idle",
+                cfg.idle_min_samples
+            )),
+            "{}",
+            r.reason
+        );
     }
 
     #[test]
