@@ -79,7 +79,12 @@ pub fn savings(rec: &Recommendation, prices: &PriceTable) -> Option<Savings> {
         ),
         _ => return None,
     };
-    let recommended_monthly = if rec.idle { 0.0 } else { cost };
+    // An idle VM is to be stopped: it is recommended no instance type.
+    let (recommended_monthly, instance) = if rec.idle {
+        (0.0, None)
+    } else {
+        (cost, instance)
+    };
     Some(Savings {
         current_monthly,
         recommended_monthly,
@@ -150,6 +155,11 @@ mod tests {
         };
         let r = recommend(16, 64 * G, &big, &few()).unwrap();
         assert_eq!(savings(&r, &prices), None, "{r:?}");
+        // An idle VM is to be stopped: it costs nothing and is given no type.
+        let mut idle = rec(&cpu);
+        idle.idle = true;
+        let s = savings(&idle, &prices).unwrap();
+        assert_eq!((s.recommended_monthly, s.instance_type), (0.0, None));
     }
 
     #[test]

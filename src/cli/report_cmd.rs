@@ -315,8 +315,12 @@ pub fn rightsize(cfg: &Config, json: bool) -> Result<(), Failure> {
             let (verdict, text) = match &r.recommendation {
                 Some(rec) => {
                     let money = r.savings.as_ref().map_or_else(String::new, |s| {
+                        let as_type = s
+                            .instance_type
+                            .as_ref()
+                            .map_or_else(String::new, |t| format!(" as {t}"));
                         format!(
-                            " · {c}{:.2}/month → {c}{:.2}",
+                            " · {c}{:.2}/month → {c}{:.2}{as_type}",
                             s.current_monthly,
                             s.recommended_monthly,
                             c = a.currency

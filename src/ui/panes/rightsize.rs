@@ -91,6 +91,8 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let selected = rows.get(rep.scroll);
     let evidence = selected
         .map(|r| match &r.recommendation {
+            // An idle verdict already counts its samples.
+            Some(x) if x.idle => format!("{}: {}", r.name, x.reason),
             Some(x) => format!("{}: {} ({} rows of 5 min)", r.name, x.reason, r.samples),
             None => format!("{}: {}", r.name, r.note.clone().unwrap_or_default()),
         })
