@@ -91,9 +91,11 @@ pub fn forecast(
     if let Some(note) = history_note(name, not_running.as_deref(), &r) {
         let _ = writeln!(out, "note: {note}");
     }
+    let largest = r.forecast.point.iter().copied().fold(0.0_f64, f64::max);
+    let (div, in_unit) = table_scale(m.unit(), largest);
     let _ = writeln!(
         out,
-        "{:<21} {:>12} {:>12} {:>12} {:>12} {:>12}",
+        "{:<21} {:>12} {:>12} {:>12} {:>12} {:>12}  ({in_unit})",
         "time", "forecast", "lo95", "lo80", "hi80", "hi95"
     );
     // As in the console's forecast view (`--json` keeps them).
@@ -101,12 +103,18 @@ pub fn forecast(
     for i in 0..r.forecast.point.len() {
         let ts = r.start_ms + i64::try_from(i).unwrap_or(0) * crate::analysis::STEP_MS;
         let f = &r.forecast;
-        let band = |v: f64| if bands { format!("{v:.3}") } else { "-".into() };
+        let band = |v: f64| {
+            if bands {
+                format!("{:.3}", v / div)
+            } else {
+                "-".into()
+            }
+        };
         let _ = writeln!(
             out,
             "{:<21} {:>12.3} {:>12} {:>12} {:>12} {:>12}",
             time(ts),
-            f.point[i],
+            f.point[i] / div,
             band(f.lo95[i]),
             band(f.lo80[i]),
             band(f.hi80[i]),
@@ -115,6 +123,26 @@ pub fn forecast(
     }
     emit(&out)?;
     Ok(())
+}
+
+/// What the text table writes values in: bytes and rates scaled to the forecast's largest
+/// value (30408704 bytes reads 29.000 MiB); `--json` keeps the raw numbers.
+fn table_scale(unit: crate::domain::Unit, largest: f64) -> (f64, String) {
+    use crate::domain::Unit;
+    let per_s = match unit {
+        Unit::Bytes => "",
+        Unit::BytesPerSec => "/s",
+        other => return (1.0, other.name().to_string()),
+    };
+    let (div, name) = [
+        (1_073_741_824.0, "GiB"),
+        (1_048_576.0, "MiB"),
+        (1024.0, "KiB"),
+    ]
+    .into_iter()
+    .find(|(d, _)| largest >= *d)
+    .unwrap_or((1.0, "bytes"));
+    (div, format!("{name}{per_s}"))
 }
 
 /// Why the forecast does not start from a row just recorded: the VM is not running, or
@@ -342,4 +370,31 @@ pub fn rightsize(cfg: &Config, json: bool) -> Result<(), Failure> {
     let out = text_table(&["NAME", "HOST", "VERDICT", "EVIDENCE"], &table, &[]);
     emit(&out)?;
     reached.finish("reported")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table_scale;
+    use crate::domain::Unit;
+
+    #[test]
+    fn the_text_table_writes_bytes_and_rates_in_a_readable_unit() {
+        assert_eq!(
+            table_scale(Unit::Bytes, 30_408_704.0),
+            (1_048_576.0, "MiB".into())
+        );
+        assert_eq!(
+            table_scale(Unit::Bytes, 3e9),
+            (1_073_741_824.0, "GiB".into())
+        );
+        assert_eq!(
+            table_scale(Unit::BytesPerSec, 2048.0),
+            (1024.0, "KiB/s".into())
+        );
+        assert_eq!(
+            table_scale(Unit::BytesPerSec, 12.0),
+            (1.0, "bytes/s".into())
+        );
+        assert_eq!(table_scale(Unit::Percent, 97.0), (1.0, "%".into()));
+    }
 }
