@@ -40,7 +40,10 @@ impl MixPart {
 pub fn steps_text(parts: &[MixPart]) -> Option<String> {
     let parts: Vec<String> = parts
         .iter()
-        .map(|p| format!("steps {}-{}: {}", p.first_step, p.last_step, p.text()))
+        .map(|p| match (p.first_step, p.last_step) {
+            (a, b) if a == b => format!("step {a}: {}", p.text()),
+            (a, b) => format!("steps {a}-{b}: {}", p.text()),
+        })
         .collect();
     (!parts.is_empty()).then(|| parts.join("; "))
 }
@@ -147,6 +150,12 @@ mod tests {
         assert_eq!(
             steps_text(&parts).unwrap(),
             "steps 1-72: holt 75 %, median over up to 36 rows 25 %"
+        );
+        // A one-row horizon is one step, not "steps 1-1".
+        let parts = mix_parts(&w, &[1], &members, 1);
+        assert!(
+            steps_text(&parts).unwrap().starts_with("step 1: holt"),
+            "{parts:?}"
         );
     }
 

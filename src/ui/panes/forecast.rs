@@ -97,11 +97,29 @@ fn hours(ms: i64) -> f64 {
     ms as f64 / 3_600_000.0
 }
 
-fn summary_lines<'a>(
+/// A summary row: its label, and its text wrapped under itself within `width` columns of
+/// pane (a mix of three members does not fit 80 columns).
+fn labelled(label: &str, text: &str, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+    let room = usize::from(width.saturating_sub(2 + 10)).max(10);
+    crate::ui::format::wrap_words(text, room, 0)
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let label = if i == 0 { label } else { "" };
+            Line::from(vec![
+                Span::styled(format!("{label:<10}"), theme.dim),
+                Span::raw(l),
+            ])
+        })
+        .collect()
+}
+
+fn summary_lines(
     r: &ForecastResult,
     unit: crate::domain::Unit,
+    width: u16,
     theme: &Theme,
-) -> Vec<Line<'a>> {
+) -> Vec<Line<'static>> {
     let f = &r.forecast;
     let at = |i: usize| {
         if let Some(wait) = r.band_wait() {
@@ -117,25 +135,22 @@ fn summary_lines<'a>(
         )
     };
     let n = f.point.len();
-    let mut lines = vec![Line::from(vec![
-        Span::styled("next row  ", theme.dim),
-        Span::raw(at(0)),
-    ])];
+    let mut lines = labelled("next row", &at(0), width, theme);
     if n > 1 {
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:<10}", format!("in {}", rows_text(n))), theme.dim),
-            Span::raw(at(n - 1)),
-        ]));
+        lines.extend(labelled(
+            &format!("in {}", rows_text(n)),
+            &at(n - 1),
+            width,
+            theme,
+        ));
     }
     let bt = r.backtest_summary().unwrap_or_else(|| r.backtest_wait());
-    lines.push(Line::from(vec![
-        Span::styled("model     ", theme.dim),
-        Span::raw(format!(
-            "{} · {} of history",
-            f.model.name(),
-            crate::ui::format::plural(r.rows_used, "row")
-        )),
-    ]));
+    let model = format!(
+        "{} · {} of history",
+        f.model.name(),
+        crate::ui::format::plural(r.rows_used, "row")
+    );
+    lines.extend(labelled("model", &model, width, theme));
     // What the automatic choice combined, per range of steps ("≤1h", ">1h").
     for p in &f.mix {
         let label = match (f.mix.len(), p.first_step) {
@@ -143,15 +158,9 @@ fn summary_lines<'a>(
             (_, 1) => format!("mix ≤{}", rows_text(p.last_step)),
             (_, first) => format!("mix >{}", rows_text(first - 1)),
         };
-        lines.push(Line::from(vec![
-            Span::styled(format!("{label:<10}"), theme.dim),
-            Span::raw(p.text()),
-        ]));
+        lines.extend(labelled(&label, &p.text(), width, theme));
     }
-    lines.push(Line::from(vec![
-        Span::styled("backtest  ", theme.dim),
-        Span::raw(bt),
-    ]));
+    lines.extend(labelled("backtest", &bt, width, theme));
     lines
 }
 
@@ -254,7 +263,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         return;
     };
     let unit = v.metric.unit();
-    let summary = summary_lines(r, unit, theme);
+    let summary = summary_lines(r, unit, area.width, theme);
     let summary_rows = u16::try_from(summary.len()).unwrap_or(4).saturating_add(2);
     let [chart_area, text_area] =
         Layout::vertical([Constraint::Min(6), Constraint::Length(summary_rows)]).areas(area);
@@ -378,6 +387,21 @@ mod tests {
         assert_eq!(recorded_runs(&[]).count(), 0);
     }
 
+    #[test]
+    fn a_summary_row_longer_than_the_pane_wraps_under_its_text() {
+        let mix = "median over up to 144 rows 33 %, median over up to 288 rows 33 %, \
+                   daily profile 34 %";
+        let lines: Vec<String> = labelled("mix ≤1h", mix, 80, &Theme::default())
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines.iter().all(|l| l.chars().count() <= 78), "{lines:?}");
+        assert!(lines[1].starts_with(&" ".repeat(10)), "{lines:?}");
+        let words: Vec<&str> = lines.iter().flat_map(|l| l.split_whitespace()).collect();
+        assert_eq!(words.join(" "), format!("mix ≤1h {mix}"));
+    }
+
     fn text(rows: usize) -> String {
         let r = ForecastResult {
             entity: "vm/u/x".into(),
@@ -402,7 +426,7 @@ mod tests {
             rows_used: rows,
             last_row_ms: None,
         };
-        summary_lines(&r, crate::domain::Unit::Percent, &Theme::default())
+        summary_lines(&r, crate::domain::Unit::Percent, 80, &Theme::default())
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
