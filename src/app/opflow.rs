@@ -291,6 +291,11 @@ pub fn on_event(state: &mut State, vm: &VmId, kind: &DomainEventKind) {
     if !confirms(p.op, kind) {
         return;
     }
+    if let Some(how) = stopped_another_way(p.op, kind) {
+        let text = format!("stopped another way ({how}); the guest did not shut down");
+        finish(state, id, JournalStatus::Warning(text));
+        return;
+    }
     match p.stage {
         OpStage::Accepted { .. } => finish(state, id, JournalStatus::Done),
         OpStage::Sent => p.event_seen = true,
@@ -393,6 +398,19 @@ pub fn settle_offers(state: &mut State, show_next: bool) {
     }
 }
 
+/// A graceful shutdown whose VM stopped some other way (someone destroyed it, it crashed):
+/// not a shutdown done, so its line says what happened instead.
+fn stopped_another_way(op: Op, kind: &DomainEventKind) -> Option<&'static str> {
+    match kind {
+        DomainEventKind::Lifecycle(LifecycleEvent::Stopped(how))
+            if op == Op::Shutdown && *how != "shutdown" =>
+        {
+            Some(how)
+        }
+        _ => None,
+    }
+}
+
 /// The lifecycle event of `kind` when it starts or stops the VM: the run a timed-out
 /// shutdown and its force-off offer belonged to is over.
 fn ends_run(kind: &DomainEventKind) -> Option<&LifecycleEvent> {
@@ -420,13 +438,13 @@ pub fn end_late_shutdown(state: &mut State, vm: &VmId, kind: &DomainEventKind) {
         #[allow(clippy::cast_precision_loss)]
         let took = (state.now_ms - at_ms) as f64 / 1000.0;
         let secs = state.settings.shutdown_timeout_ms / 1000;
-        set_journal_status(
-            state,
-            seq,
-            JournalStatus::Warning(format!(
-                "shut down after {took:.0} s, past the {secs} s timeout"
-            )),
-        );
+        let text = match stopped_another_way(Op::Shutdown, kind) {
+            Some(how) => format!(
+                "stopped another way ({how}) after {took:.0} s; the guest did not shut down"
+            ),
+            None => format!("shut down after {took:.0} s, past the {secs} s timeout"),
+        };
+        set_journal_status(state, seq, JournalStatus::Warning(text));
     }
 }
 

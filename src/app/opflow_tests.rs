@@ -419,3 +419,33 @@ fn the_palette_names_a_vm_on_one_of_several_hosts_as_the_journal_does() {
         "{eff:?}"
     );
 }
+
+#[test]
+fn a_shutdown_is_not_credited_when_the_vm_stops_another_way() {
+    let line = |s: &super::State| {
+        s.journal
+            .iter()
+            .find(|e| e.what == "shutdown")
+            .unwrap()
+            .status
+            .text()
+    };
+    // Destroyed with virsh while the guest was still to act on the shutdown.
+    let mut s = state();
+    accepted_shutdown(&mut s);
+    lifecycle(&mut s, LifecycleEvent::Stopped("destroyed"));
+    assert_eq!(
+        line(&s),
+        "warning: stopped another way (destroyed); the guest did not shut down"
+    );
+    assert!(s.ops.is_empty(), "the shutdown is over");
+    // The same past the timeout: the force-off offer goes, the line says what happened.
+    let mut s = state();
+    timed_out_shutdown(&mut s);
+    lifecycle(&mut s, LifecycleEvent::Stopped("crashed"));
+    assert_eq!(
+        line(&s),
+        "warning: stopped another way (crashed) after 6 s; the guest did not shut down"
+    );
+    assert!(!is_offer(&s));
+}
