@@ -64,7 +64,7 @@ pub fn disconnect(state: &mut State, which: &str) -> Vec<Effect> {
         .map(|id| id.uuid.clone())
         .collect();
     for uuid in gone {
-        super::update::forget_vm(state, h.id, &h.uri, &uuid);
+        super::provider_events::forget_vm(state, h.id, &h.uri, &uuid);
     }
     state.watched.remove(&h.id);
     state.view.host_cursor = state

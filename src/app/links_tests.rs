@@ -154,3 +154,38 @@ fn labels_stay_with_their_hosts_across_connect_and_disconnect() {
     palette(&mut s, "connect test:///default");
     assert_eq!(s.host_label(5), "test");
 }
+
+#[test]
+fn a_state_change_no_event_reported_is_journalled_when_the_inventory_shows_it() {
+    let mut s = state();
+    let inventory = |s: &mut State, st: VmState| {
+        let mut db = super::fixtures::vm(0, "db-main", st, 4, 8192);
+        db.reason = "destroyed".into();
+        update(
+            s,
+            Msg::Provider(ProviderEvent::Inventory {
+                host: 0,
+                vms: vec![
+                    db,
+                    super::fixtures::vm(0, "web-1", VmState::Running, 2, 2048),
+                ],
+            }),
+            T0,
+        );
+    };
+    // Destroyed with virsh while the host was away: the re-read after reconnecting shows it.
+    inventory(&mut s, VmState::ShutOff);
+    let last = s.journal.back().unwrap();
+    assert_eq!(
+        (last.vm.as_str(), last.what.as_str(), &last.status),
+        (
+            "db-main",
+            "shut off (destroyed), was running (booted); found re-reading the inventory",
+            &JournalStatus::Event
+        )
+    );
+    // The same inventory again says nothing new.
+    let n = s.journal.len();
+    inventory(&mut s, VmState::ShutOff);
+    assert_eq!(s.journal.len(), n);
+}

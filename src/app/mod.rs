@@ -23,6 +23,7 @@ pub mod opflow;
 #[cfg(test)]
 mod opflow_tests;
 pub mod palette;
+mod provider_events;
 pub mod reports;
 pub mod rows;
 pub mod state;
