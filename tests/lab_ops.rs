@@ -214,7 +214,8 @@ async fn every_lifecycle_operation_round_trips_with_its_event() {
     })
     .await;
     let ProviderEvent::OpResult {
-        result: Err(msg), ..
+        result: Err(novacron::provider::OpError::Refused(msg)),
+        ..
     } = ev
     else {
         panic!("{ev:?}")

@@ -87,7 +87,11 @@ fn every_operation_changes_the_state_it_should() {
         ops::run_op(&conn, &uuid, op).unwrap_or_else(|e| panic!("{op}: {e}"));
         assert_eq!(state(), expected, "after {op}");
     }
-    let err = ops::run_op(&conn, &uuid, Op::Resume).unwrap_err();
+    // A refusal on a live connection, not an outcome unknown.
+    let Err(novacron::provider::OpError::Refused(err)) = ops::run_op(&conn, &uuid, Op::Resume)
+    else {
+        panic!("resume of a running VM was not refused");
+    };
     assert!(
         err.contains("not paused") || err.contains("not valid"),
         "libvirt's message: {err}"
@@ -159,7 +163,8 @@ async fn worker_reports_inventory_ops_and_their_events() {
     })
     .await;
     let ProviderEvent::OpResult {
-        result: Err(msg), ..
+        result: Err(novacron::provider::OpError::Refused(msg)),
+        ..
     } = ev
     else {
         panic!("{ev:?}")

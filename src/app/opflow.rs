@@ -8,7 +8,7 @@ use super::state::{
 use super::Effect;
 use crate::domain::{Op, VmId, VmState};
 use crate::provider::libvirt::state::LifecycleEvent;
-use crate::provider::{ConnStatus, DomainEventKind, OpId, ProviderCmd};
+use crate::provider::{ConnStatus, DomainEventKind, OpError, OpId, ProviderCmd};
 
 const FLASH_MS: i64 = 4_000;
 
@@ -243,14 +243,20 @@ pub fn abandon_host(state: &mut State, host: crate::domain::HostId, why: &str) {
 }
 
 /// libvirt answered the API call.
-pub fn on_result(state: &mut State, id: OpId, result: Result<(), String>) {
+pub fn on_result(state: &mut State, id: OpId, result: Result<(), OpError>) {
     let Some(p) = state.ops.get_mut(&id) else {
         return;
     };
     match result {
-        Err(msg) => {
-            let text = format!("{} {}: {msg}", p.op, p.name);
-            finish(state, id, JournalStatus::Failed(msg));
+        Err(e) => {
+            let text = format!("{} {}: {e}", p.op, p.name);
+            // Not "failed" when nobody knows: the inventory re-read after the reconnect
+            // journals the state the VM is in.
+            let status = match e {
+                OpError::Refused(msg) => JournalStatus::Failed(msg),
+                unknown @ OpError::Unknown(_) => JournalStatus::Warning(unknown.to_string()),
+            };
+            finish(state, id, status);
             flash(state, text, true);
         }
         Ok(()) if p.event_seen => finish(state, id, JournalStatus::Done),

@@ -449,3 +449,35 @@ fn a_shutdown_is_not_credited_when_the_vm_stops_another_way() {
     );
     assert!(!is_offer(&s));
 }
+
+#[test]
+fn an_op_cut_off_by_a_lost_connection_is_not_called_failed() {
+    let mut s = state();
+    select(&mut s, "web-1");
+    let effects = act(&mut s, Action::Reboot);
+    let Some(Effect::Provider {
+        cmd: ProviderCmd::Op { id, .. },
+        ..
+    }) = effects.first()
+    else {
+        panic!("{effects:?}");
+    };
+    let eof = "End of file while reading data: Input/output error";
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::OpResult {
+            id: *id,
+            result: Err(crate::provider::OpError::Unknown(eof.into())),
+        }),
+        T0,
+    );
+    let want = format!(
+        "the connection was lost before libvirt answered ({eof}); whether it was done is unknown"
+    );
+    assert_eq!(
+        s.journal.back().unwrap().status,
+        super::state::JournalStatus::Warning(want.clone())
+    );
+    assert!(s.flash.as_ref().unwrap().text.ends_with(&want));
+    assert!(s.ops.is_empty());
+}

@@ -168,7 +168,7 @@ fn a_refused_op_shows_libvirts_message() {
         &mut s,
         Msg::Provider(ProviderEvent::OpResult {
             id,
-            result: Err(msg.clone()),
+            result: Err(msg.clone().into()),
         }),
         T0,
     );

@@ -284,7 +284,15 @@ pub fn vm(cfg: &Config, op: Op, name: &str, timeout: Duration, force: bool) -> R
         )));
     }
     let started = Instant::now();
-    ops::run_op(conn, &uuid, op).map_err(|e| Failure::op(format!("{op} {name} on {uri}: {e}")))?;
+    ops::run_op(conn, &uuid, op).map_err(|e| {
+        let check = match e {
+            crate::provider::OpError::Unknown(_) => {
+                format!("; see `virsh -c {uri} domstate {name}`")
+            }
+            crate::provider::OpError::Refused(_) => String::new(),
+        };
+        Failure::op(format!("{op} {name} on {uri}: {e}{check}"))
+    })?;
     tracing::info!(
         "{uri}: {name}: {op} accepted; equivalent: {}",
         op.virsh(uri, name)
@@ -305,6 +313,14 @@ pub fn vm(cfg: &Config, op: Op, name: &str, timeout: Duration, force: bool) -> R
             started.elapsed().as_secs_f64()
         ));
         return Ok(());
+    }
+    // A connection that broke while we waited knows nothing of the VM: say that, not
+    // "still unknown", and not that --force would help.
+    if !conn.is_alive().unwrap_or(false) {
+        return Err(Failure::op(format!(
+            "{name}: {op} accepted, then the connection to {uri} was lost while waiting for \
+             it: whether it was done is unknown; see `virsh -c {uri} domstate {name}`"
+        )));
     }
     let now = current_state(conn, &uuid).map_or_else(|| "unknown".to_string(), |s| s.1);
     if op == Op::Shutdown && force {

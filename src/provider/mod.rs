@@ -128,8 +128,33 @@ pub enum ProviderEvent {
     },
     OpResult {
         id: OpId,
-        result: Result<(), String>,
+        result: Result<(), OpError>,
     },
+}
+
+/// Why an operation did not complete.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpError {
+    /// libvirt refused it, or it was never sent: libvirt's message, or why.
+    #[error("{0}")]
+    Refused(String),
+    /// The connection broke before libvirt answered: it may or may not have been done.
+    #[error(
+        "the connection was lost before libvirt answered ({0}); whether it was done is unknown"
+    )]
+    Unknown(String),
+}
+
+impl From<String> for OpError {
+    fn from(message: String) -> Self {
+        Self::Refused(message)
+    }
+}
+
+impl From<&str> for OpError {
+    fn from(message: &str) -> Self {
+        Self::Refused(message.to_string())
+    }
 }
 
 impl ProviderEvent {

@@ -75,7 +75,7 @@ fn journal_shows_failures_and_events() {
     else {
         panic!("{eff:?}");
     };
-    let err = Err("Timed out during operation: cannot acquire state change lock".to_string());
+    let err = Err("Timed out during operation: cannot acquire state change lock".into());
     update(
         &mut s,
         Msg::Provider(ProviderEvent::OpResult {

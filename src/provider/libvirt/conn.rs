@@ -307,7 +307,7 @@ impl Worker {
                 Ok(ProviderCmd::Op { id, .. }) => {
                     self.emit(ProviderEvent::OpResult {
                         id,
-                        result: Err(format!("{} is disconnected", self.opts.uri)),
+                        result: Err(format!("{} is disconnected", self.opts.uri).into()),
                     });
                 }
                 Ok(_) => {}
@@ -470,7 +470,7 @@ impl Worker {
         if let Err(e) = spawned {
             self.emit(ProviderEvent::OpResult {
                 id,
-                result: Err(format!("cannot start operation thread: {e}")),
+                result: Err(format!("cannot start operation thread: {e}").into()),
             });
         }
     }
