@@ -114,6 +114,31 @@ fn chart_title<'a>(
         .unwrap_or_else(|| build(0))
 }
 
+/// Stretches of `points` (time order) without a gap: a step over three times the median
+/// step (the poll interval, or the rows' step of a longer range) ends one.
+fn runs(points: &[(i64, f64)]) -> Vec<&[(i64, f64)]> {
+    let mut steps: Vec<i64> = points.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    if steps.is_empty() {
+        return if points.is_empty() {
+            Vec::new()
+        } else {
+            vec![points]
+        };
+    }
+    steps.sort_unstable();
+    let limit = steps[steps.len() / 2].max(1).saturating_mul(3);
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..points.len() {
+        if points[i].0 - points[i - 1].0 > limit {
+            out.push(&points[start..i]);
+            start = i;
+        }
+    }
+    out.push(&points[start..]);
+    out
+}
+
 /// A time chart over `[from_ms, to_ms]` with a titled border giving each series'
 /// now/min/max/avg, a y axis from 0 to the data's maximum in `unit`, and a time axis;
 /// `empty` is what it says while no series has a point.
@@ -154,25 +179,36 @@ pub fn time_chart(
     }
     #[allow(clippy::cast_precision_loss)]
     let to_x = |t: i64| (t - from_ms) as f64 / 1000.0;
-    let data: Vec<Vec<(f64, f64)>> = series
+    // One line per stretch of samples: a VM that was off, or a host that was away, leaves a
+    // gap, not a straight line across it.
+    let data: Vec<(usize, Vec<(f64, f64)>)> = series
         .iter()
-        .map(|s| s.points.iter().map(|(t, v)| (to_x(*t), *v)).collect())
-        .collect();
-    let datasets: Vec<Dataset> = series
-        .iter()
-        .zip(&data)
         .enumerate()
-        .map(|(i, (s, d))| {
+        .flat_map(|(i, s)| {
+            runs(s.points)
+                .into_iter()
+                .map(move |run| (i, run.iter().map(|(t, v)| (to_x(*t), *v)).collect()))
+        })
+        .collect();
+    let datasets: Vec<Dataset> = data
+        .iter()
+        .map(|(i, d)| {
             // Without colour a second series would look like the first: it gets dots.
-            let marker = if theme.color || i == 0 {
+            let marker = if theme.color || *i == 0 {
                 Marker::Braille
             } else {
                 Marker::Dot
             };
+            // A lone sample has no line to draw: it is a point.
+            let kind = if d.len() == 1 {
+                GraphType::Scatter
+            } else {
+                GraphType::Line
+            };
             Dataset::default()
                 .marker(marker)
-                .graph_type(GraphType::Line)
-                .style(s.style)
+                .graph_type(kind)
+                .style(series[*i].style)
                 .data(d)
         })
         .collect();
@@ -198,6 +234,18 @@ pub fn time_chart(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_gap_in_the_samples_splits_the_line() {
+        let pts: Vec<(i64, f64)> = [0, 5, 10, 15, 100, 105, 110, 200]
+            .into_iter()
+            .map(|s| (s * 1000, 1.0))
+            .collect();
+        let lens: Vec<usize> = super::runs(&pts).iter().map(|r| r.len()).collect();
+        assert_eq!(lens, [4, 3, 1]);
+        assert_eq!(super::runs(&pts[..4]).len(), 1, "steady samples: one line");
+        assert!(super::runs(&[]).is_empty());
+    }
+
     use super::*;
 
     #[test]
