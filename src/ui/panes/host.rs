@@ -65,7 +65,12 @@ fn figures(
     link: Vec<Line<'static>>,
 ) -> Vec<Line<'static>> {
     let m = &h.metrics;
+    // A host that is away reports nothing: its last figures are marked, as the table's are.
+    let up = matches!(h.status, ConnStatus::Connected { .. });
     let v = |x: Metric| {
+        if m.live.is_stale(x, state.now_ms, &state.settings.cadence) {
+            return "stale".to_string();
+        }
         m.live
             .value(x)
             .map_or_else(|| "-".into(), |val| metric(val, x.unit()))
@@ -77,10 +82,11 @@ fn figures(
         .count();
     let running = on_host().filter(|e| e.vm.state.is_active()).count() - paused;
     let total = on_host().count();
+    let seen = if up { "" } else { ", as last seen" };
     let vms = if paused > 0 {
-        format!("{running} running, {paused} paused of {total}")
+        format!("{running} running, {paused} paused of {total}{seen}")
     } else {
-        format!("{running} running of {total}")
+        format!("{running} running of {total}{seen}")
     };
     let unknown = |n: u64, text: String| if n == 0 { "unknown".to_string() } else { text };
     // The test driver has a size but no statistics: say so rather than show "-" forever.
@@ -127,10 +133,17 @@ fn figures(
         ]),
         Line::from(vec![
             Span::styled(format!("{:<10}", "poll"), theme.dim),
-            Span::raw(format!(
-                "{:.1} ms per poll tick · {} skipped (overran)",
-                m.last_poll_ms, m.overruns
-            )),
+            Span::raw(if up {
+                format!(
+                    "{:.1} ms per poll tick · {} skipped (overran)",
+                    m.last_poll_ms, m.overruns
+                )
+            } else {
+                format!(
+                    "none while disconnected (the last took {:.1} ms)",
+                    m.last_poll_ms
+                )
+            }),
         ]),
     ]);
     lines
@@ -280,5 +293,51 @@ mod tests {
             screen.contains("this driver gives no usage figures"),
             "{screen}"
         );
+    }
+
+    #[test]
+    fn a_host_that_is_away_marks_its_last_figures() {
+        let mut s = state();
+        let c = |busy, total| HostCounters {
+            node_stats: true,
+            cpus: 2,
+            cpu_busy_ns: busy,
+            cpu_total_ns: total,
+            mem_total_kib: 24 << 20,
+            mem_free_kib: 20 << 20,
+            ..HostCounters::default()
+        };
+        for (t, busy, total) in [(0, 0, 0), (5_000, 5_000_000_000, 10_000_000_000)] {
+            let sample = ProviderEvent::HostSample {
+                host: 0,
+                ts_ms: T0 + t,
+                counters: c(busy, total),
+                poll_ms: 2.4,
+                overruns: 0,
+                pools: None,
+            };
+            update(&mut s, Msg::Provider(sample), T0 + t);
+        }
+        update(&mut s, Msg::Action(Action::Hosts), T0 + 5_000);
+        let screen = super::super::drawn(super::render, &s, (80, 24));
+        assert!(screen.contains("50.0% busy of 2 CPUs"), "{screen}");
+        assert!(screen.contains("2.4 ms per poll tick"), "{screen}");
+        let down = crate::provider::ConnStatus::Disconnected {
+            error: "End of file while reading data".into(),
+            retry_in: std::time::Duration::from_secs(5),
+        };
+        let status = ProviderEvent::Status {
+            host: 0,
+            status: down,
+        };
+        update(&mut s, Msg::Provider(status), T0 + 6_000);
+        update(&mut s, Msg::Tick, T0 + 30_000);
+        let screen = super::super::drawn(super::render, &s, (80, 24));
+        assert!(
+            screen.contains("stale busy of 2 CPUs") && !screen.contains("50.0%"),
+            "{screen}"
+        );
+        assert!(screen.contains(", as last seen"), "{screen}");
+        assert!(screen.contains("none while disconnected"), "{screen}");
     }
 }
