@@ -563,3 +563,31 @@ fn cli_refuses_tui_without_a_terminal() {
         .code(2)
         .stderr(predicate::str::contains("needs a terminal"));
 }
+
+/// A name on two hosts: the error offers NAME@LABEL, the form the console's journal and
+/// palette use, and the headless commands take it.
+#[test]
+fn a_name_on_two_hosts_is_picked_by_its_label() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (ua, ub) = (
+        common::node_file(a.path(), 3),
+        common::node_file(b.path(), 3),
+    );
+    let run = |args: &[&str]| {
+        let mut c = cli();
+        c.args(["-c", &ua, "-c", &ub, "--no-history"]).args(args);
+        c.assert()
+    };
+    run(&["vm", "suspend", "vm-0001"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "choose one as vm-0001@test#1 or vm-0001@test#2",
+        ));
+    run(&["vm", "suspend", "vm-0001@test#2"])
+        .success()
+        .stdout(predicate::str::contains("vm-0001: suspend done"));
+    // A close name on both hosts is suggested with each host.
+    run(&["vm", "suspend", "vm-001"]).code(2).stderr(
+        predicate::str::contains("vm-0001@test#1").and(predicate::str::contains("vm-0001@test#2")),
+    );
+}

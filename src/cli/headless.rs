@@ -108,7 +108,8 @@ fn list_table(all: &[(String, Vm)]) -> String {
 }
 
 /// Finds `name` (or a UUID or ID) on exactly one connection, with suggestions when it is
-/// nowhere: its URI, connection, UUID and name.
+/// nowhere: its URI, connection, UUID and name. `NAME@LABEL`, the form the console's journal
+/// and palette use for a name on several hosts, picks the host by its label.
 fn find<'a>(
     conns: &'a [(String, Connect)],
     name: &str,
@@ -118,9 +119,11 @@ fn find<'a>(
             "the VM name is empty; `novacron list` shows the names",
         ));
     }
+    let uris: Vec<String> = conns.iter().map(|(u, _)| u.clone()).collect();
+    let labels = crate::app::state::host_labels(&uris);
     let mut found = Vec::new();
-    let mut suggestions = Vec::new();
-    for (uri, conn) in conns {
+    let mut suggestions: Vec<(usize, String)> = Vec::new();
+    for (i, (uri, conn)) in conns.iter().enumerate() {
         match inventory::lookup_by_name(conn, uri, name) {
             Ok(d) => found.push((
                 uri.as_str(),
@@ -128,27 +131,58 @@ fn find<'a>(
                 d.uuid_string().unwrap_or_default(),
                 d.name().unwrap_or_else(|_| name.to_string()),
             )),
-            Err(LibvirtError::NoSuchVm { suggestions: s, .. }) => suggestions.extend(s),
+            Err(LibvirtError::NoSuchVm { suggestions: s, .. }) => {
+                suggestions.extend(s.into_iter().map(|n| (i, n)));
+            }
             Err(e) => return Err(Failure::usage(e.to_string())),
         }
     }
+    // A name may hold '@' itself: the label form is read only when the whole is no name.
+    if found.is_empty() {
+        if let Some((vm, label)) = name.rsplit_once('@') {
+            if let Some(i) = labels.iter().position(|l| l == label) {
+                return find(&conns[i..=i], vm);
+            }
+        }
+    }
+    let at = |i: usize, n: &str| format!("{n}@{}", labels[i]);
     match found.len() {
         1 => Ok(found.remove(0)),
         0 => {
-            let uris: Vec<&str> = conns.iter().map(|(u, _)| u.as_str()).collect();
+            // A suggestion on several hosts is given with its host, as the palette takes it.
+            let shown: Vec<String> = suggestions
+                .iter()
+                .map(|(i, n)| {
+                    if suggestions.iter().filter(|(_, m)| m == n).count() > 1 {
+                        at(*i, n)
+                    } else {
+                        n.clone()
+                    }
+                })
+                .collect();
             Err(Failure::usage(
                 LibvirtError::NoSuchVm {
                     name: name.to_string(),
                     uri: uris.join(", "),
-                    suggestions,
+                    suggestions: shown,
                 }
                 .to_string(),
             ))
         }
-        _ => Err(Failure::usage(format!(
-            "{name:?} exists on {}; choose one with -c URI",
-            found.iter().map(|f| f.0).collect::<Vec<_>>().join(" and ")
-        ))),
+        _ => {
+            let picks: Vec<String> = found
+                .iter()
+                .map(|f| {
+                    let i = uris.iter().position(|u| u == f.0).unwrap_or(0);
+                    at(i, name)
+                })
+                .collect();
+            Err(Failure::usage(format!(
+                "{name:?} exists on {}; choose one as {} or with -c URI",
+                found.iter().map(|f| f.0).collect::<Vec<_>>().join(" and "),
+                picks.join(" or ")
+            )))
+        }
     }
 }
 
