@@ -390,6 +390,20 @@ fn forecast_of_the_host_from_the_host_pane_and_by_palette() {
     }
     let (_, _, _, entity) = forecast_request(&update(&mut s, Msg::Input(InputKey::Enter), T0));
     assert_eq!(entity, "vm/qemu:///system/0-db-main");
+    // A host by its label, and bare: what F forecasts where the palette was opened (back
+    // in the host pane, its host).
+    for (line, want) in [
+        ("forecast kvm2", "host/qemu+ssh://kvm2/system"),
+        ("forecast", "host/qemu:///system"),
+    ] {
+        act(&mut s, Action::Back);
+        act(&mut s, Action::Palette);
+        for c in line.chars() {
+            key(&mut s, c);
+        }
+        let (_, _, _, entity) = forecast_request(&update(&mut s, Msg::Input(InputKey::Enter), T0));
+        assert_eq!(entity, want, ":{line}");
+    }
     // By UUID, as virsh takes one; a number says what the palette takes.
     act(&mut s, Action::Back);
     act(&mut s, Action::Palette);

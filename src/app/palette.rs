@@ -47,7 +47,8 @@ pub enum Command {
         op: Op,
         vm: String,
     },
-    Forecast(String),
+    /// A VM or a host (by label or URI); none: what `F` opens from where the palette was.
+    Forecast(Option<String>),
     Capacity,
     Rightsize,
     Connect(String),
@@ -82,7 +83,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
             "disconnect needs a host's label or URI, e.g. :disconnect kvm2 (the header shows the labels)"
                 .into(),
         ),
-        ("forecast", Some(vm)) => Ok(Command::Forecast(vm.to_string())),
+        ("forecast", arg) => Ok(Command::Forecast(arg.map(str::to_string))),
         ("capacity", None) => Ok(Command::Capacity),
         ("rightsize", None) => Ok(Command::Rightsize),
         ("quit" | "q", Some(extra)) => Err(format!(
@@ -91,7 +92,6 @@ pub fn parse(line: &str) -> Result<Command, String> {
         ("capacity" | "rightsize", Some(extra)) => Err(format!(
             "{verb} takes no argument (got {extra:?}); it covers every host and VM"
         )),
-        ("forecast", None) => Err("forecast needs a VM name, e.g. :forecast web-1".into()),
         (v, a) => match v.parse::<Op>() {
             Ok(op) => a
                 .map(|vm| Command::Op {

@@ -356,9 +356,27 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
         }
         Ok(Command::Capacity) => return reports::open_capacity(state),
         Ok(Command::Rightsize) => return reports::open_rightsize(state),
-        Ok(Command::Forecast(vm)) => {
-            if let Some(id) = resolve(state, &vm) {
-                return forecast_view::open_vm(state, &id);
+        Ok(Command::Forecast(None)) => return on_action(state, Action::Forecast),
+        Ok(Command::Forecast(Some(which))) => {
+            // A host by its label or URI, when no VM has that name.
+            let host = state
+                .hosts
+                .iter()
+                .find(|h| h.label == which || h.uri == which)
+                .map(|h| h.id);
+            match host {
+                Some(h) if state.find_by_name(&which).is_empty() => {
+                    return forecast_view::open_host_metric(
+                        state,
+                        h,
+                        crate::domain::Metric::HostCpuPct,
+                    );
+                }
+                _ => {
+                    if let Some(id) = resolve(state, &which) {
+                        return forecast_view::open_vm(state, &id);
+                    }
+                }
             }
         }
     }
