@@ -371,3 +371,44 @@ fn forecasting_a_metric_of_a_device_the_vm_lacks_says_so() {
             "nclab-busy has no disks attached: no disk writes to forecast",
         ));
 }
+
+/// A host by its label or URI: its CPU, as F gives it in the host pane; it has no VM state.
+#[test]
+fn forecast_of_a_host_by_its_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = row_start_with_slack();
+    let uri = seed_analysis_history(dir.path(), &dir.path().join("history"), now);
+    for name in ["test", uri.as_str()] {
+        let doc = json(
+            dir.path(),
+            &uri,
+            &["forecast", name, "--horizon", "1h", "--json"],
+        );
+        assert_eq!(doc["host"], "test", "{doc}");
+        assert!(
+            doc.get("vm").is_none() && doc.get("vm_state").is_none(),
+            "{doc}"
+        );
+        assert_eq!(
+            (doc["metric"].as_str(), doc["history_rows"].as_u64()),
+            (Some("cpu_pct"), Some(576))
+        );
+        // The seeded host CPU rises from 40 % to 70 % over the two days.
+        let first = f(&doc["forecast"][0]["forecast"]);
+        assert!((60.0..80.0).contains(&first), "{first}");
+    }
+    let out = Command::cargo_bin("novacron")
+        .unwrap()
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .args(["-c", &uri, "--history"])
+        .arg(dir.path().join("history"))
+        .args(["forecast", "test", "--metric", "disk"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("a host's forecast is of cpu or mem"),
+        "{out:?}"
+    );
+}

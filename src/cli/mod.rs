@@ -128,7 +128,7 @@ pub enum Command {
     },
     /// Forecast a VM's metric from its history, with 80 % and 95 % intervals
     Forecast {
-        /// VM name, UUID or running ID
+        /// VM name, UUID or running ID; or a host's label or URI (cpu or mem)
         name: String,
         /// cpu, mem, disk, net, or a series name such as `disk_wr_iops`
         #[arg(long, default_value = "cpu")]

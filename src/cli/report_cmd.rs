@@ -31,6 +31,10 @@ pub fn forecast(
     let rows = usize::try_from(h.as_millis().div_ceil(300_000))
         .unwrap_or(1)
         .max(1);
+    // A host by its label or URI, as F gives it in the host pane.
+    if let Some((uri, label)) = host_named(cfg, name) {
+        return forecast_host(cfg, (&uri, &label), m, rows, json);
+    }
     let super::headless::FoundVm {
         uri,
         uuid,
@@ -65,9 +69,91 @@ pub fn forecast(
         None => Failure::op(format!("{name}: {e}")),
     })?;
 
+    print_forecast(
+        &Subject {
+            host: false,
+            name,
+            uri: &uri,
+            state_text: state_text.as_deref(),
+            not_running: not_running.as_deref(),
+        },
+        m,
+        rows,
+        &r,
+        json,
+    )
+}
+
+/// What a forecast is of: a VM (with its state), or a host.
+struct Subject<'a> {
+    host: bool,
+    name: &'a str,
+    uri: &'a str,
+    state_text: Option<&'a str>,
+    not_running: Option<&'a str>,
+}
+
+/// The host `name` names among those configured (its label or URI), for a host forecast.
+fn host_named(cfg: &Config, name: &str) -> Option<(String, String)> {
+    let labels = crate::app::state::host_labels(&cfg.uris);
+    cfg.uris
+        .iter()
+        .zip(labels)
+        .find(|(u, l)| l == name || u.as_str() == name)
+        .map(|(u, l)| (u.clone(), l))
+}
+
+/// `novacron forecast HOST`: a host's CPU or memory, as `F` gives it in the host pane.
+fn forecast_host(
+    cfg: &Config,
+    (uri, label): (&str, &str),
+    m: crate::domain::Metric,
+    rows: usize,
+    json: bool,
+) -> Result<(), Failure> {
+    use crate::domain::Metric;
+    let m = match m {
+        Metric::CpuPct => Metric::HostCpuPct,
+        Metric::MemUsedBytes => Metric::HostMemUsedBytes,
+        other => {
+            return Err(Failure::usage(format!(
+                "a host's forecast is of cpu or mem, not {}",
+                other.name()
+            )))
+        }
+    };
+    let store = open(cfg)?;
+    let r = crate::analysis::forecast_series(
+        store.as_ref(),
+        &crate::app::ingest::host_entity(uri),
+        m.name(),
+        chrono::Utc::now().timestamp_millis(),
+        rows,
+        crate::domain::format::local_offset_s(),
+    )
+    .map_err(|e| Failure::op(format!("host {label}: {e}")))?;
+    let subject = Subject {
+        host: true,
+        name: label,
+        uri,
+        state_text: None,
+        not_running: None,
+    };
+    print_forecast(&subject, m, rows, &r, json)
+}
+
+/// The forecast as text or, with `json`, as the `--json` document.
+fn print_forecast(
+    subject: &Subject,
+    m: crate::domain::Metric,
+    rows: usize,
+    r: &crate::analysis::ForecastResult,
+    json: bool,
+) -> Result<(), Failure> {
+    let (name, uri) = (subject.name, subject.uri);
     let last_row = r.last_row_ms();
     if json {
-        let doc = forecast_json(name, &uri, m, &r, state_text.as_deref(), last_row);
+        let doc = forecast_json(subject, m, r, last_row);
         emit(
             &(serde_json::to_string_pretty(&doc).map_err(|e| Failure::op(e.to_string()))? + "\n"),
         )?;
@@ -88,7 +174,7 @@ pub fn forecast(
     if let Some(mix) = crate::analytics::forecast::mix::steps_text(&r.forecast.mix) {
         let _ = writeln!(out, "mix: {mix}");
     }
-    if let Some(note) = history_note(name, not_running.as_deref(), &r) {
+    if let Some(note) = history_note(name, subject.not_running, r) {
         let _ = writeln!(out, "note: {note}");
     }
     let largest = r.forecast.point.iter().copied().fold(0.0_f64, f64::max);
@@ -166,15 +252,14 @@ fn history_note(
     })
 }
 
-/// The `forecast --json` document.
+/// The `forecast --json` document: `vm` and `vm_state` for a VM, `host` for a host.
 fn forecast_json(
-    name: &str,
-    uri: &str,
+    subject: &Subject,
     m: crate::domain::Metric,
     r: &crate::analysis::ForecastResult,
-    vm_state: Option<&str>,
     last_row_ms: Option<i64>,
 ) -> serde_json::Value {
+    let (name, uri, vm_state) = (subject.name, subject.uri, subject.state_text);
     let steps: Vec<serde_json::Value> = (0..r.forecast.point.len())
         .map(|i| {
             let ts = r.start_ms + i64::try_from(i).unwrap_or(0) * crate::analysis::STEP_MS;
@@ -183,12 +268,22 @@ fn forecast_json(
                 "lo95": r.forecast.lo95[i], "hi95": r.forecast.hi95[i]})
         })
         .collect();
-    serde_json::json!({"vm": name, "uri": uri, "metric": m.name(), "unit": m.unit().name(), "model": r.forecast.model.name(), "mix": r.forecast.mix,
+    let mut doc = serde_json::json!({"vm": name, "uri": uri, "metric": m.name(), "unit": m.unit().name(), "model": r.forecast.model.name(), "mix": r.forecast.mix,
         "backtest_mase": r.backtest_mase, "backtest_smape": r.backtest_smape, "backtest_origins": r.backtest_origins,
         "history_rows": r.rows_used, "step_ms": crate::analysis::STEP_MS,
         "vm_state": vm_state, "last_row_ms": last_row_ms, "gap_rows": r.gap_rows,
         // Under an hour of history the bands describe those few rows, not the series.
-        "intervals_meaningful": r.bands_meaningful(), "forecast": steps})
+        "intervals_meaningful": r.bands_meaningful(), "forecast": steps});
+    // A host has no VM state: its document names it as a host.
+    if subject.host {
+        if let Some(o) = doc.as_object_mut() {
+            if let Some(n) = o.remove("vm") {
+                o.insert("host".into(), n);
+            }
+            o.remove("vm_state");
+        }
+    }
+    doc
 }
 
 /// `novacron capacity [--json]`: the capacity report of every connection, from its history.
