@@ -501,6 +501,30 @@ fn f_and_enter_on_an_analysis_pane_act_on_its_row_not_the_hidden_selection() {
         (metric, entity.as_str()),
         ("mem_used_bytes", "host/qemu:///system")
     );
+    assert_eq!(
+        s.forecast.capacity_note, None,
+        "no crossing, nothing to tell apart"
+    );
+    act(&mut s, Action::Back);
+    // A crossing by the two-week trend: the view says why its own line may differ.
+    if let Some(c) = s.reports.capacity.as_mut() {
+        c.rows[1].crossing = Some(crate::analytics::capacity::Crossing {
+            threshold: 90.0,
+            rising: true,
+            already: false,
+            expected: Some(1170),
+            earliest: Some(900),
+            latest: None,
+            horizon: 2016,
+            model: crate::analytics::forecast::ModelKind::TrendDaily,
+        });
+    }
+    forecast_request(&act(&mut s, Action::OpenDetail));
+    let note = s.forecast.capacity_note.clone().unwrap_or_default();
+    assert!(
+        note.starts_with("capacity's 90% crossing follows trend_daily"),
+        "{note}"
+    );
     act(&mut s, Action::Back);
     act(&mut s, Action::Down);
     assert!(act(&mut s, Action::Forecast).is_empty());

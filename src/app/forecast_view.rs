@@ -39,6 +39,8 @@ pub struct ForecastView {
     pub row: i64,
     /// When the last request was made.
     pub asked_ms: i64,
+    /// Opened from a capacity row whose crossing another model made: how the two differ.
+    pub capacity_note: Option<String>,
 }
 
 /// The 5-minute row whose average a job started at `now_ms` can read: rows are written as
@@ -63,6 +65,7 @@ impl Default for ForecastView {
             error: None,
             row: 0,
             asked_ms: 0,
+            capacity_note: None,
         }
     }
 }

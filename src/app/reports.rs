@@ -139,13 +139,36 @@ fn forecast_selected(state: &mut State) -> Vec<Effect> {
                     )
                 }
             };
+            let note = capacity_note(row);
             match state.hosts.iter().find(|h| h.uri == row.host).map(|h| h.id) {
-                Some(host) => forecast_view::open_host_metric(state, host, metric),
+                Some(host) => {
+                    let effects = forecast_view::open_host_metric(state, host, metric);
+                    state.forecast.capacity_note = note;
+                    effects
+                }
                 None => nothing(state, "that host is no longer connected"),
             }
         }
         _ => Vec::new(),
     }
+}
+
+/// Why the forecast view of a capacity row may not cross where the row says: the crossing
+/// days ahead follows the two-week trend and daily profile, the view the automatic choice
+/// backtested for hours ahead.
+fn capacity_note(row: &crate::analysis::capacity::CapacityRow) -> Option<String> {
+    use crate::analytics::forecast::ModelKind;
+    let c = row
+        .crossing
+        .as_ref()
+        .filter(|c| c.model != ModelKind::Auto)?;
+    Some(format!(
+        "capacity's {:.0}% crossing follows {} (the two-week trend and daily profile, for \
+         days ahead); this view's automatic choice is backtested for hours ahead, so its \
+         line may cross later or not at all",
+        c.threshold,
+        c.model.name()
+    ))
 }
 
 /// `enter` on the recommendations pane: the detail pane of the row's VM, which becomes the

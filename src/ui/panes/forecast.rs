@@ -263,7 +263,10 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         return;
     };
     let unit = v.metric.unit();
-    let summary = summary_lines(r, unit, area.width, theme);
+    let mut summary = summary_lines(r, unit, area.width, theme);
+    if let Some(note) = &v.capacity_note {
+        summary.extend(labelled("capacity", note, area.width, theme));
+    }
     let summary_rows = u16::try_from(summary.len()).unwrap_or(4).saturating_add(2);
     let [chart_area, text_area] =
         Layout::vertical([Constraint::Min(6), Constraint::Length(summary_rows)]).areas(area);
