@@ -334,3 +334,22 @@ fn a_name_cannot_reorder_the_terminal_line_it_is_drawn_on() {
         "{screen}"
     );
 }
+
+#[test]
+fn the_selected_row_stays_drawn_while_a_long_message_takes_table_rows() {
+    let mut s = state();
+    for i in 0..12 {
+        crate::app::fixtures::updated(
+            &mut s,
+            crate::app::fixtures::vm(0, &format!("extra-{i:02}"), VmState::Running, 1, 512),
+        );
+    }
+    // The last row the table shows at 80×24 with a one-line footer.
+    let body = crate::app::rows::table_body_height(24);
+    s.view.cursor = body - 1;
+    let name = s.selected().unwrap().vm.name.clone();
+    assert!(draw(&s, 80, 24).contains(&format!("│{name} ")));
+    crate::app::opflow::flash(&mut s, "word ".repeat(40), true);
+    let screen = draw(&s, 80, 24);
+    assert!(screen.contains(&format!("│{name} ")), "{name}:\n{screen}");
+}

@@ -232,7 +232,13 @@ fn title(state: &State) -> String {
 
 pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let body_height = usize::from(area.height.saturating_sub(3));
-    let offset = state.view.offset;
+    // The reducer scrolls for the usual layout; a footer message of several lines takes
+    // rows from it for a few seconds, and the selected row must stay drawn (a key acts on
+    // it), so the view scrolls here by what is missing.
+    let offset = state
+        .view
+        .offset
+        .max((state.view.cursor + 1).saturating_sub(body_height));
     let visible: Vec<&VmEntry> = state
         .rows
         .iter()
