@@ -481,3 +481,17 @@ fn an_op_cut_off_by_a_lost_connection_is_not_called_failed() {
     assert!(s.flash.as_ref().unwrap().text.ends_with(&want));
     assert!(s.ops.is_empty());
 }
+
+#[test]
+fn ctrl_z_stops_the_console_only_where_a_shell_can_continue_it() {
+    let mut s = state();
+    assert_eq!(act(&mut s, Action::Background), vec![Effect::Background]);
+    // Started by ssh or tmux directly: nothing would ever continue it.
+    s.settings.job_control = false;
+    assert!(act(&mut s, Action::Background).is_empty());
+    let f = s.flash.as_ref().unwrap();
+    assert!(
+        f.error && f.text.starts_with("no shell to return to"),
+        "{f:?}"
+    );
+}

@@ -279,6 +279,9 @@ pub struct Settings {
     /// An accepted operation with no confirming event after this long is flagged.
     pub event_timeout_ms: i64,
     pub cadence: Cadence,
+    /// A shell with job control started the console, so ctrl-z can stop it and `fg` bring
+    /// it back; not when started by ssh or tmux directly, or by `sh -c`.
+    pub job_control: bool,
 }
 
 impl Default for Settings {
@@ -288,6 +291,7 @@ impl Default for Settings {
             shutdown_timeout_ms: 60_000,
             event_timeout_ms: 30_000,
             cadence: Cadence::default(),
+            job_control: true,
         }
     }
 }

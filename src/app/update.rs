@@ -166,7 +166,14 @@ fn on_action(state: &mut State, a: Action) -> Vec<Effect> {
     }
     match a {
         Action::Quit => return quit(state),
-        Action::Background => return vec![Effect::Background],
+        Action::Background if state.settings.job_control => return vec![Effect::Background],
+        Action::Background => flash(
+            state,
+            "no shell to return to: the console was not started by a shell with job \
+             control (but by ssh or tmux directly, or sh -c), so nothing could bring it \
+             back; q quits",
+            true,
+        ),
         Action::Up => scroll(state, -1),
         Action::Down => scroll(state, 1),
         Action::PageUp => scroll(state, -page),

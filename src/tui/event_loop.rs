@@ -203,6 +203,7 @@ pub async fn run(
     let settings = Settings {
         read_only: cfg.read_only,
         shutdown_timeout_ms: i64::try_from(cfg.shutdown_timeout.as_millis()).unwrap_or(i64::MAX),
+        job_control: terminal::job_control(),
         ..Settings::default()
     };
     let mut state = State::new(&cfg.uris, settings, cfg.keymap.help_lines(), now_ms());
@@ -324,7 +325,8 @@ async fn event_loop(
             }
             Some(m) = chans.internal.recv() => dispatch(state, rt, m),
             _ = tick.tick() => dispatch(state, rt, Msg::Tick),
-            _ = sigtstp.recv() => rt.background = true,
+            // As a tty's ctrl-z, when something can continue the console afterwards.
+            _ = sigtstp.recv() => rt.background = state.settings.job_control,
             _ = sigterm.recv() => ended_by = Some(libc::SIGTERM),
             _ = sighup.recv() => ended_by = Some(libc::SIGHUP),
             _ = sigint.recv() => ended_by = Some(libc::SIGINT),

@@ -75,6 +75,16 @@ pub fn init(stderr_file: &Path) -> io::Result<Tui> {
     t
 }
 
+/// Whether a job-control shell started the console: it put it in a process group of its
+/// own, apart from the session leader's. Not so when the console leads its session (`ssh -t
+/// host novacron`, `tmux new-session novacron`) or runs under a shell without job control
+/// (`sh -c`): there a stop is never continued, or tmux continues it at once.
+#[must_use]
+pub fn job_control() -> bool {
+    // SAFETY: getpgrp and getsid only read this process's ids.
+    unsafe { libc::getpgrp() != libc::getsid(0) }
+}
+
 /// Raw mode, the alternate screen and bracketed paste; stderr to `stderr_file`.
 fn take(stderr_file: &Path) -> io::Result<()> {
     enable_raw_mode()?;
@@ -95,10 +105,11 @@ fn take(stderr_file: &Path) -> io::Result<()> {
 /// When the terminal refuses raw mode on the way back.
 pub fn background(term: &mut Tui, stderr_file: &Path) -> io::Result<()> {
     restore();
-    // SAFETY: raise only sends a signal to this process; execution goes on here once the
-    // process is continued.
+    // The whole process group, as the terminal's ctrl-z stops it: a wrapper script the
+    // shell waits on stops too, so the shell sees the job stopped and `fg` continues all.
+    // SAFETY: kill only sends a signal; execution goes on here once continued.
     unsafe {
-        libc::raise(libc::SIGSTOP);
+        libc::kill(0, libc::SIGSTOP);
     }
     take(stderr_file)?;
     // The shell drew over the screen meanwhile, so nothing ratatui remembers is there: clear
