@@ -119,6 +119,7 @@ pub fn on_status(state: &mut State, host: HostId, status: ConnStatus) {
         h.since_ms = now;
     }
     h.ever_up |= up(&status);
+    h.reconciling |= back;
     let failed = match &status {
         ConnStatus::Failed { error } => Some(error.clone()),
         _ => None,

@@ -158,9 +158,11 @@ fn labels_stay_with_their_hosts_across_connect_and_disconnect() {
 #[test]
 fn a_state_change_no_event_reported_is_journalled_when_the_inventory_shows_it() {
     let mut s = state();
-    let inventory = |s: &mut State, st: VmState| {
+    let inventory = |s: &mut State, st: VmState, at: i64| {
         let mut db = super::fixtures::vm(0, "db-main", st, 4, 8192);
-        db.reason = "destroyed".into();
+        if st == VmState::ShutOff {
+            db.reason = "destroyed".into();
+        }
         update(
             s,
             Msg::Provider(ProviderEvent::Inventory {
@@ -170,11 +172,32 @@ fn a_state_change_no_event_reported_is_journalled_when_the_inventory_shows_it() 
                     super::fixtures::vm(0, "web-1", VmState::Running, 2, 2048),
                 ],
             }),
-            T0,
+            at,
         );
     };
+    let status = |s: &mut State, status: ConnStatus, at: i64| {
+        update(
+            s,
+            Msg::Provider(ProviderEvent::Status { host: 0, status }),
+            at,
+        );
+    };
+    // A periodic re-read while connected can race an event: it journals nothing.
+    let n = s.journal.len();
+    inventory(&mut s, VmState::Paused, T0);
+    assert_eq!(s.journal.len(), n);
+    inventory(&mut s, VmState::Running, T0);
     // Destroyed with virsh while the host was away: the re-read after reconnecting shows it.
-    inventory(&mut s, VmState::ShutOff);
+    let down = ConnStatus::Disconnected {
+        error: "EOF".into(),
+        retry_in: std::time::Duration::from_secs(5),
+    };
+    status(&mut s, down, T0 + 1_000);
+    let up = ConnStatus::Connected {
+        hostname: "h".into(),
+    };
+    status(&mut s, up, T0 + 20_000);
+    inventory(&mut s, VmState::ShutOff, T0 + 20_100);
     let last = s.journal.back().unwrap();
     assert_eq!(
         (last.vm.as_str(), last.what.as_str(), &last.status),
@@ -184,8 +207,8 @@ fn a_state_change_no_event_reported_is_journalled_when_the_inventory_shows_it() 
             &JournalStatus::Event
         )
     );
-    // The same inventory again says nothing new.
+    // Only that first inventory: the next says nothing new.
     let n = s.journal.len();
-    inventory(&mut s, VmState::ShutOff);
+    inventory(&mut s, VmState::Paused, T0 + 30_000);
     assert_eq!(s.journal.len(), n);
 }

@@ -13,14 +13,21 @@ use crate::domain::{HostId, Vm, VmId, VmState};
 use crate::provider::libvirt::state::LifecycleEvent;
 use crate::provider::{DomainEventKind, ProviderEvent};
 
-/// A VM whose state the inventory reads differently from what the console holds changed
-/// without an event reaching it (the host was away, or an event was lost): the journal
-/// says so, as it says what events report.
+/// A VM whose state the inventory read after a reconnect differs from what the console
+/// holds changed while the host was away, with no event to say so: the journal says it.
 fn missed_change(state: &mut State, uri: &str, vm: &Vm) {
     let Some(before) = state.vms.get(&vm.id).map(|e| &e.vm) else {
         return;
     };
     if before.state == vm.state {
+        return;
+    }
+    // An event since the reconnect already said it (its refresh was still queued).
+    let since = state.host(vm.id.host).map_or(i64::MAX, |h| h.since_ms);
+    let told = state.journal.iter().rev().any(|j| {
+        j.ts_ms >= since && j.host == uri && j.vm == vm.name && j.status == JournalStatus::Event
+    });
+    if told {
         return;
     }
     let what = format!(
@@ -102,8 +109,15 @@ pub(super) fn on_provider(state: &mut State, ev: ProviderEvent) -> Vec<Effect> {
             for uuid in gone {
                 forget_vm(state, host, &uri, &uuid);
             }
+            // Only the first inventory after a reconnect: a periodic re-read can race an
+            // event whose refresh is still queued, and would call it missed.
+            let reconciling = state
+                .host_mut(host)
+                .is_some_and(|h| std::mem::take(&mut h.reconciling));
             for vm in vms {
-                missed_change(state, &uri, &vm);
+                if reconciling {
+                    missed_change(state, &uri, &vm);
+                }
                 upsert(state, vm);
             }
             rows::rebuild(state);

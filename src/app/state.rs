@@ -25,6 +25,9 @@ pub struct HostView {
     pub since_ms: i64,
     /// It has been connected at least once (a later connection is a reconnection).
     pub ever_up: bool,
+    /// Reconnected, and its inventory not re-read since: that inventory tells what changed
+    /// while the host was away.
+    pub reconciling: bool,
     pub metrics: HostMetrics,
 }
 
@@ -39,6 +42,7 @@ impl HostView {
             status: ConnStatus::Connecting,
             since_ms: now_ms,
             ever_up: false,
+            reconciling: false,
             metrics: HostMetrics::default(),
         }
     }
