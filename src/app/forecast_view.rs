@@ -155,6 +155,8 @@ pub fn cycle_metric(state: &mut State) -> Vec<Effect> {
     state.forecast.metric = list[(i + 1) % list.len()];
     state.forecast.result = None;
     state.forecast.error = None;
+    // The capacity row's note was about the metric it opened on.
+    state.forecast.capacity_note = None;
     request(state)
 }
 

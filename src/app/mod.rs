@@ -25,6 +25,8 @@ mod opflow_tests;
 pub mod palette;
 mod provider_events;
 pub mod reports;
+#[cfg(test)]
+mod reports_tests;
 pub mod rows;
 pub mod state;
 mod update;
