@@ -12,7 +12,7 @@ use super::Failure;
 use crate::app::ingest::vm_entity;
 use crate::config::Config;
 
-/// `novacron forecast NAME [--metric cpu] [--horizon 6h] [--json]`.
+/// `novacron forecast NAME|HOST [--metric cpu] [--horizon 6h] [--json]`.
 pub fn forecast(
     cfg: &Config,
     name: &str,
@@ -31,16 +31,19 @@ pub fn forecast(
     let rows = usize::try_from(h.as_millis().div_ceil(300_000))
         .unwrap_or(1)
         .max(1);
-    // A host by its label or URI, as F gives it in the host pane.
-    if let Some((uri, label)) = host_named(cfg, name) {
-        return forecast_host(cfg, (&uri, &label), m, rows, json);
-    }
+    // A host by its label or URI, as F gives it in the host pane, when no VM has that name
+    // (as the palette reads it).
+    let found = match (find_vm(cfg, name), host_named(cfg, name)) {
+        (Ok(found), _) => found,
+        (Err(_), Some((uri, label))) => return forecast_host(cfg, (&uri, &label), m, rows, json),
+        (Err(e), None) => return Err(e),
+    };
     let super::headless::FoundVm {
         uri,
         uuid,
         name: vm_name,
         vm,
-    } = find_vm(cfg, name)?;
+    } = found;
     // As the console says it: a VM with no disk has no disk history, not "none recorded".
     if let Some(why) = vm.as_ref().and_then(|v| v.no_forecast(m)) {
         return Err(Failure::op(why));
