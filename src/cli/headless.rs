@@ -112,6 +112,7 @@ fn list_table(all: &[(String, Vm)]) -> String {
 /// and palette use for a name on several hosts, picks the host by its label.
 fn find<'a>(
     conns: &'a [(String, Connect)],
+    all_uris: &[String],
     name: &str,
 ) -> Result<(&'a str, &'a Connect, String, String), Failure> {
     if name.trim().is_empty() {
@@ -120,7 +121,18 @@ fn find<'a>(
         ));
     }
     let uris: Vec<String> = conns.iter().map(|(u, _)| u.clone()).collect();
-    let labels = crate::app::state::host_labels(&uris);
+    // Labels as the console gives them, over every configured host: one that did not
+    // answer still counts in the numbering (local#1, local#2).
+    let all_labels = crate::app::state::host_labels(all_uris);
+    let labels: Vec<String> = uris
+        .iter()
+        .map(|u| {
+            all_uris.iter().position(|a| a == u).map_or_else(
+                || crate::app::state::host_label(u),
+                |i| all_labels[i].clone(),
+            )
+        })
+        .collect();
     let mut found = Vec::new();
     let mut suggestions: Vec<(usize, String)> = Vec::new();
     for (i, (uri, conn)) in conns.iter().enumerate() {
@@ -141,7 +153,7 @@ fn find<'a>(
     if found.is_empty() {
         if let Some((vm, label)) = name.rsplit_once('@') {
             if let Some(i) = labels.iter().position(|l| l == label) {
-                return find(&conns[i..=i], vm);
+                return find(&conns[i..=i], all_uris, vm);
             }
         }
     }
@@ -195,7 +207,7 @@ fn find<'a>(
 pub fn find_vm(cfg: &Config, name: &str) -> Result<FoundVm, Failure> {
     let reached = Reached::open(cfg, true)?;
     let unreachable = reached.failed.join("; ");
-    match find(&reached.conns, name) {
+    match find(&reached.conns, &cfg.uris, name) {
         Ok((uri, conn, uuid, real)) => {
             if !reached.failed.is_empty() {
                 eprintln!("novacron: warning: {unreachable}; read {real} from {uri}");
@@ -250,12 +262,19 @@ fn wait_for(
     done: fn(VmState) -> bool,
     timeout: Duration,
 ) -> Option<String> {
-    poll_until(|| current_state(conn, uuid), done, timeout)
+    // A connection that broke answers nothing more: stop at once, not at the timeout (an
+    // hour for a long shutdown); the caller says the connection was lost.
+    let read = || match current_state(conn, uuid) {
+        None if !conn.is_alive().unwrap_or(false) => Err(()),
+        other => Ok(other),
+    };
+    poll_until(read, done, timeout)
 }
 
-/// Reads the state until `done` holds (its text) or `timeout` has passed (None).
+/// Reads the state until `done` holds (its text) or `timeout` has passed (None); a read
+/// that fails for good (`Err`) ends it at once (None).
 fn poll_until(
-    mut read: impl FnMut() -> Option<(VmState, String)>,
+    mut read: impl FnMut() -> Result<Option<(VmState, String)>, ()>,
     done: fn(VmState) -> bool,
     timeout: Duration,
 ) -> Option<String> {
@@ -264,10 +283,10 @@ fn poll_until(
         // The last read starts after the deadline: a VM that got there during a slow read
         // or the sleep is done, not "still shut off".
         let late = Instant::now() >= deadline;
-        if let Some((s, text)) = read() {
-            if done(s) {
-                return Some(text);
-            }
+        match read() {
+            Ok(Some((s, text))) if done(s) => return Some(text),
+            Err(()) => return None,
+            Ok(_) => {}
         }
         if late {
             return None;
@@ -308,7 +327,7 @@ pub fn vm(cfg: &Config, op: Op, name: &str, timeout: Duration, force: bool) -> R
         )));
     }
     let conns = reached.conns;
-    let (uri, conn, uuid, real) = find(&conns, name)?;
+    let (uri, conn, uuid, real) = find(&conns, &cfg.uris, name)?;
     let name = real.as_str();
     // As in the console: an operation that cannot apply to the VM's state is refused with
     // the reason, not sent and reported done (suspending a paused VM).
@@ -410,9 +429,9 @@ mod tests {
             calls += 1;
             if calls == 1 {
                 std::thread::sleep(Duration::from_millis(150));
-                Some((VmState::Running, "running".to_string()))
+                Ok(Some((VmState::Running, "running".to_string())))
             } else {
-                Some((VmState::ShutOff, "shut off (shutdown)".to_string()))
+                Ok(Some((VmState::ShutOff, "shut off (shutdown)".to_string())))
             }
         };
         let got = poll_until(read, |s| s == VmState::ShutOff, Duration::from_millis(100));
@@ -421,12 +440,26 @@ mod tests {
 
     #[test]
     fn a_state_never_reached_times_out() {
-        let read = || Some((VmState::Running, "running".to_string()));
+        let read = || Ok(Some((VmState::Running, "running".to_string())));
         let t = Instant::now();
         assert_eq!(
             poll_until(read, |s| s == VmState::ShutOff, Duration::from_millis(200)),
             None
         );
         assert!(t.elapsed() >= Duration::from_millis(200));
+    }
+
+    #[test]
+    fn a_connection_that_broke_ends_the_wait_at_once() {
+        let t = Instant::now();
+        assert_eq!(
+            poll_until(
+                || Err(()),
+                |s| s == VmState::ShutOff,
+                Duration::from_secs(3600)
+            ),
+            None
+        );
+        assert!(t.elapsed() < Duration::from_secs(1));
     }
 }
