@@ -174,12 +174,16 @@ pub enum KeymapError {
         action: String,
         message: String,
     },
-    #[error("{file}: key {key:?} is bound to both {first:?} and {second:?}; bind each key once")]
+    #[error(
+        "{file}: key {key:?} is bound to both {first:?} and {second:?}; bind each key once{hint}"
+    )]
     Duplicate {
         file: String,
         key: String,
         first: String,
         second: String,
+        /// How to free a key a default binding holds (a default added in a later release).
+        hint: String,
     },
 }
 
@@ -250,9 +254,12 @@ impl Keymap {
     /// See [`KeymapError`].
     pub fn load(user: Option<(&str, &str)>) -> Result<Keymap, KeymapError> {
         let mut by_action = parse_raw("keymaps/default.toml (built in)", DEFAULT_KEYMAP)?;
+        let mut mine = Vec::new();
         let file = match user {
             Some((file, text)) => {
-                by_action.extend(parse_raw(file, text)?);
+                let user_map = parse_raw(file, text)?;
+                mine.extend(user_map.keys().copied());
+                by_action.extend(user_map);
                 file
             }
             None => "keymaps/default.toml (built in)",
@@ -261,11 +268,24 @@ impl Keymap {
         for (action, keys) in &by_action {
             for k in keys {
                 if let Some(prev) = by_key.insert(*k, *action) {
+                    // One side is a default the file does not name: say how to free the key.
+                    let hint = [prev, *action]
+                        .into_iter()
+                        .find(|a| !mine.is_empty() && !mine.contains(a))
+                        .map_or_else(String::new, |a| {
+                            format!(
+                                " (\"{k}\" is {}'s by default: give it another key in this \
+                                 file, or none with {} = [])",
+                                a.name(),
+                                a.name()
+                            )
+                        });
                     return Err(KeymapError::Duplicate {
                         file: file.to_string(),
                         key: k.to_string(),
                         first: prev.name().to_string(),
                         second: action.name().to_string(),
+                        hint,
                     });
                 }
             }
@@ -411,6 +431,22 @@ mod tests {
             e.contains("my.toml") && e.contains("\"j\"") && e.contains("down"),
             "{e}"
         );
+        // A key a default holds (one added in a later release, say): how to free it.
+        let e = Keymap::load(Some(("my.toml", "zoom_out = [\"ctrl-z\"]")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with(
+                "(\"ctrl-z\" is background's by default: give it another key in this \
+                 file, or none with background = [])"
+            ),
+            "{e}"
+        );
+        Keymap::load(Some((
+            "my.toml",
+            "zoom_out = [\"ctrl-z\"]\nbackground = []",
+        )))
+        .unwrap();
         let e = Keymap::load(Some(("my.toml", "start = [\"megakey\"]")))
             .unwrap_err()
             .to_string();
