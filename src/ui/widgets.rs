@@ -114,25 +114,30 @@ fn chart_title<'a>(
         .unwrap_or_else(|| build(0))
 }
 
-/// Stretches of `points` (time order) without a gap: a step over three times the median
-/// step (the poll interval, or the rows' step of a longer range) ends one.
+/// Stretches of `points` (time order) without a gap: a step over three times the steps
+/// around it ends one. Around it, not over the whole series: history rows a minute apart
+/// are followed by live samples seconds apart, and neither is a gap in the other.
 fn runs(points: &[(i64, f64)]) -> Vec<&[(i64, f64)]> {
-    let mut steps: Vec<i64> = points.windows(2).map(|w| w[1].0 - w[0].0).collect();
-    if steps.is_empty() {
-        return if points.is_empty() {
-            Vec::new()
-        } else {
-            vec![points]
-        };
+    if points.is_empty() {
+        return Vec::new();
     }
-    steps.sort_unstable();
-    let limit = steps[steps.len() / 2].max(1).saturating_mul(3);
+    let steps: Vec<i64> = points.windows(2).map(|w| w[1].0 - w[0].0).collect();
     let mut out = Vec::new();
     let mut start = 0;
-    for i in 1..points.len() {
-        if points[i].0 - points[i - 1].0 > limit {
-            out.push(&points[start..i]);
-            start = i;
+    for (i, &step) in steps.iter().enumerate() {
+        // The (upper) median of up to four steps on each side.
+        let mut near: Vec<i64> = steps[i.saturating_sub(4)..i]
+            .iter()
+            .chain(steps.get(i + 1..(i + 5).min(steps.len())).unwrap_or(&[]))
+            .copied()
+            .collect();
+        if near.is_empty() {
+            continue;
+        }
+        near.sort_unstable();
+        if step > near[near.len() / 2].max(1).saturating_mul(3) {
+            out.push(&points[start..=i]);
+            start = i + 1;
         }
     }
     out.push(&points[start..]);
@@ -244,6 +249,16 @@ mod tests {
         assert_eq!(lens, [4, 3, 1]);
         assert_eq!(super::runs(&pts[..4]).len(), 1, "steady samples: one line");
         assert!(super::runs(&[]).is_empty());
+        // Minute rows of history, then live samples 5 s apart: one line, whichever are
+        // more; a 90 s stop among the live samples is a gap.
+        let mut mixed: Vec<(i64, f64)> = (0..30).map(|i| (i * 60_000, 1.0)).collect();
+        let live = 30 * 60_000;
+        mixed.extend((0..100).map(|i| (live + i * 5_000, 1.0)));
+        assert_eq!(super::runs(&mixed).len(), 1);
+        let end = mixed.last().unwrap().0;
+        mixed.extend((0..10).map(|i| (end + 90_000 + i * 5_000, 1.0)));
+        let lens: Vec<usize> = super::runs(&mixed).iter().map(|r| r.len()).collect();
+        assert_eq!(lens, [130, 10]);
     }
 
     use super::*;
