@@ -174,7 +174,8 @@ pub fn recommend(
             gib_text(memory_sized),
             gib_text(bytes_f64(memory_bytes))
         );
-        // CPU quiet for long enough, yet not idle: say what kept it from the verdict.
+        // CPU quiet, yet not idle: say what kept it from the verdict (too few samples, no
+        // network figures, traffic, disk writes).
         let why = match (net, disk_busy) {
             _ if !quiet_cpu => None,
             _ if !long_enough => Some(format!(

@@ -97,9 +97,14 @@ fn figures(
             " · no usage figures from this driver",
         )
     } else {
+        // "stale busy of 2 CPUs" reads wrong: a stale figure says so before the count.
+        let figure = |x: Metric, word: &str| match v(x) {
+            stale if stale == "stale" => "usage stale · ".to_string(),
+            val => format!("{val} {word} of "),
+        };
         (
-            format!("{} busy of ", v(Metric::HostCpuPct)),
-            format!("{} used of ", v(Metric::HostMemUsedBytes)),
+            figure(Metric::HostCpuPct, "busy"),
+            figure(Metric::HostMemUsedBytes, "used"),
             "",
         )
     };
@@ -334,7 +339,7 @@ mod tests {
         update(&mut s, Msg::Tick, T0 + 30_000);
         let screen = super::super::drawn(super::render, &s, (80, 24));
         assert!(
-            screen.contains("stale busy of 2 CPUs") && !screen.contains("50.0%"),
+            screen.contains("usage stale · 2 CPUs") && !screen.contains("50.0%"),
             "{screen}"
         );
         assert!(screen.contains(", as last seen"), "{screen}");
