@@ -32,26 +32,7 @@ impl Tmux {
         let script = format!(
             "XDG_STATE_HOME={x}/state XDG_CONFIG_HOME={x}/config {bin} {args}; echo \"EXIT=$?\" > {d}/exit; stty -a > {d}/stty; echo SHELL-BACK; sleep 60"
         );
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", session])
-            .output();
-        let st = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                session,
-                "-x",
-                "100",
-                "-y",
-                "30",
-                "sh",
-                "-c",
-                &script,
-            ])
-            .status()
-            .expect("tmux");
-        assert!(st.success(), "tmux new-session failed");
+        new_session(session, &["sh", "-c", &script]);
         Self {
             session: session.into(),
             dir,
@@ -133,6 +114,19 @@ impl Tmux {
         });
         assert!(!s.contains("┌ VMs"), "alternate screen not left:\n{s}");
     }
+}
+
+/// A detached 100×30 tmux session `session` running `cmd`, replacing one of that name.
+fn new_session(session: &str, cmd: &[&str]) {
+    let _ = Command::new("tmux")
+        .args(["kill-session", "-t", session])
+        .output();
+    let st = Command::new("tmux")
+        .args(["new-session", "-d", "-s", session, "-x", "100", "-y", "30"])
+        .args(cmd)
+        .status()
+        .expect("tmux");
+    assert!(st.success(), "tmux new-session failed");
 }
 
 impl Drop for Tmux {
@@ -236,23 +230,7 @@ fn ctrl_z_stops_the_console_to_its_shell_and_fg_redraws_it() {
     let tmux = |args: &[&str]| {
         assert!(Command::new("tmux").args(args).status().unwrap().success());
     };
-    let _ = Command::new("tmux")
-        .args(["kill-session", "-t", session])
-        .output();
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        session,
-        "-x",
-        "100",
-        "-y",
-        "30",
-        "bash",
-        "--norc",
-        "--noprofile",
-        "-i",
-    ]);
+    new_session(session, &["bash", "--norc", "--noprofile", "-i"]);
     let screen = || {
         let out = Command::new("tmux")
             .args(["capture-pane", "-p", "-t", session])

@@ -64,6 +64,16 @@ fn lifecycle(s: &mut super::State, ev: LifecycleEvent) {
     );
 }
 
+/// The journal line of web-1's shutdown, status and all.
+fn shutdown_line(s: &super::State) -> String {
+    s.journal
+        .iter()
+        .find(|e| e.what == "shutdown")
+        .unwrap()
+        .status
+        .text()
+}
+
 fn is_offer(s: &super::State) -> bool {
     matches!(&s.view.overlay, Some(Overlay::Confirm(c)) if c.offer && c.op == Op::Destroy)
 }
@@ -276,14 +286,7 @@ fn a_destroy_may_overtake_an_accepted_operation_but_not_one_still_being_sent() {
 fn a_shutdown_past_its_timeout_that_completes_says_so_on_its_line() {
     let mut s = state();
     timed_out_shutdown(&mut s);
-    let line = |s: &super::State| {
-        s.journal
-            .iter()
-            .find(|e| e.what == "shutdown")
-            .unwrap()
-            .status
-            .text()
-    };
+    let line = shutdown_line;
     assert_eq!(line(&s), "warning: still running after 5 s");
     lifecycle(&mut s, LifecycleEvent::Stopped("shutdown"));
     assert_eq!(
@@ -422,14 +425,7 @@ fn the_palette_names_a_vm_on_one_of_several_hosts_as_the_journal_does() {
 
 #[test]
 fn a_shutdown_is_not_credited_when_the_vm_stops_another_way() {
-    let line = |s: &super::State| {
-        s.journal
-            .iter()
-            .find(|e| e.what == "shutdown")
-            .unwrap()
-            .status
-            .text()
-    };
+    let line = shutdown_line;
     // Destroyed with virsh while the guest was still to act on the shutdown.
     let mut s = state();
     accepted_shutdown(&mut s);
