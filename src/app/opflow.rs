@@ -56,11 +56,7 @@ pub fn journal(
     }
     state.journal_seq += 1;
     let seq = state.journal_seq;
-    let host_label = state
-        .hosts
-        .iter()
-        .find(|h| h.uri == host)
-        .map_or_else(String::new, |h| h.label.clone());
+    let host_label = state.host_label_of(host).unwrap_or_default().to_string();
     state.journal.push_back(JournalEntry {
         seq,
         ts_ms: state.now_ms,

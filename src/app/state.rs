@@ -461,6 +461,15 @@ impl State {
         self.host(host).map_or("?", |h| h.label.as_str())
     }
 
+    /// The label of the connected host with `uri`.
+    #[must_use]
+    pub fn host_label_of(&self, uri: &str) -> Option<&str> {
+        self.hosts
+            .iter()
+            .find(|h| h.uri == uri)
+            .map(|h| h.label.as_str())
+    }
+
     #[must_use]
     pub fn host_uri(&self, host: HostId) -> &str {
         self.host(host).map_or("?", |h| h.uri.as_str())

@@ -86,12 +86,9 @@ fn row<'a>(r: &CapacityRow, label: &str, band_w: u16, theme: &Theme) -> Row<'a> 
     .height(height)
 }
 
-fn host_label(state: &State, uri: &str) -> String {
-    state
-        .hosts
-        .iter()
-        .find(|h| h.uri == uri)
-        .map_or_else(|| uri.to_string(), |h| h.label.clone())
+/// A host's label, or its URI once it is no longer connected.
+fn host_label<'a>(state: &'a State, uri: &'a str) -> &'a str {
+    state.host_label_of(uri).unwrap_or(uri)
 }
 
 /// Each host's headroom, wrapped under its text (a busy host's adds why it is not room).
@@ -101,25 +98,17 @@ fn headroom_lines(
     width: u16,
     theme: &Theme,
 ) -> Vec<Line<'static>> {
-    let text_w = usize::from(width.saturating_sub(2 + 10)).max(10);
+    let room = usize::from(width).saturating_sub(2 + super::LABEL).max(10);
     c.headroom
         .iter()
         .flat_map(|h| {
-            crate::ui::format::wrap_words(&h.text, text_w, 0)
-                .into_iter()
-                .enumerate()
-                .map(|(i, l)| {
-                    let host = if i == 0 {
-                        host_label(state, &h.host)
-                    } else {
-                        String::new()
-                    };
-                    Line::from(vec![
-                        Span::styled(format!("{host:<10}"), theme.dim),
-                        Span::raw(l),
-                    ])
-                })
-                .collect::<Vec<_>>()
+            super::labelled(
+                host_label(state, &h.host),
+                &h.text,
+                room,
+                0,
+                (theme.dim, ratatui::style::Style::default()),
+            )
         })
         .collect()
 }
@@ -142,7 +131,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         );
         return;
     };
-    let label = |uri: &str| host_label(state, uri);
+    let label = |uri: &str| host_label(state, uri).to_string();
     let room = headroom_lines(state, c, area.width, theme);
     let room_h = u16::try_from(room.len()).unwrap_or(1);
     let [table_area, room_area] =

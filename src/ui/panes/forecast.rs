@@ -97,21 +97,17 @@ fn hours(ms: i64) -> f64 {
     ms as f64 / 3_600_000.0
 }
 
-/// A summary row: its label, and its text wrapped under itself within `width` columns of
-/// pane (a mix of three members does not fit 80 columns).
+/// A summary row: its label, and its text wrapped under itself within a pane `width`
+/// columns wide (a mix of three members does not fit 80 columns).
 fn labelled(label: &str, text: &str, width: u16, theme: &Theme) -> Vec<Line<'static>> {
-    let room = usize::from(width.saturating_sub(2 + 10)).max(10);
-    crate::ui::format::wrap_words(text, room, 0)
-        .into_iter()
-        .enumerate()
-        .map(|(i, l)| {
-            let label = if i == 0 { label } else { "" };
-            Line::from(vec![
-                Span::styled(format!("{label:<10}"), theme.dim),
-                Span::raw(l),
-            ])
-        })
-        .collect()
+    let room = usize::from(width).saturating_sub(2 + super::LABEL).max(10);
+    super::labelled(
+        label,
+        text,
+        room,
+        0,
+        (theme.dim, ratatui::style::Style::default()),
+    )
 }
 
 fn summary_lines(

@@ -7,11 +7,12 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::detail::{chart_grid, ChartSpec};
+use super::LABEL;
 use crate::app::state::HostView;
 use crate::app::State;
 use crate::domain::{Metric, Unit};
 use crate::provider::ConnStatus;
-use crate::ui::format::{ago, fit, kib, metric, wrap_words};
+use crate::ui::format::{ago, fit, kib, metric};
 use crate::ui::theme::Theme;
 
 /// Why a host is down and what happens next; `None` while it is up or connecting.
@@ -41,21 +42,14 @@ fn link(state: &State, h: &HostView, theme: &Theme, width: usize) -> Vec<Line<'s
     };
     // The title names the host by its label; its URI leads the link line.
     let text = format!("{}  {text}", h.uri);
-    wrap_words(&text, width.saturating_sub(LABEL).max(1), 2)
-        .into_iter()
-        .enumerate()
-        .map(|(i, l)| {
-            let label = if i == 0 { "link" } else { "" };
-            Line::from(vec![
-                Span::styled(format!("{label:<LABEL$}"), theme.dim),
-                Span::styled(l, style),
-            ])
-        })
-        .collect()
+    super::labelled(
+        "link",
+        &text,
+        width.saturating_sub(LABEL),
+        2,
+        (theme.dim, style),
+    )
 }
-
-/// Width of the figure names ("link", "cpu", …).
-const LABEL: usize = 10;
 
 /// The figures under the title: link, CPU, memory, VMs, the poll's cost.
 fn figures(

@@ -13,6 +13,34 @@ pub mod overlay;
 pub mod rightsize;
 pub mod table;
 
+/// Width of the name column of a labelled row ("link", "model", a host's label).
+pub const LABEL: usize = 10;
+
+/// A labelled row: `label` in its column, `text` wrapped within `room` columns under
+/// itself (continuation lines indented `indent`); only the first line carries the label.
+/// The host pane's figures, the forecast summary and capacity's headroom are drawn so.
+#[must_use]
+pub fn labelled(
+    label: &str,
+    text: &str,
+    room: usize,
+    indent: usize,
+    (label_style, text_style): (ratatui::style::Style, ratatui::style::Style),
+) -> Vec<ratatui::text::Line<'static>> {
+    use ratatui::text::{Line, Span};
+    crate::ui::format::wrap_words(text, room.max(1), indent)
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let label = if i == 0 { label } else { "" };
+            Line::from(vec![
+                Span::styled(format!("{label:<LABEL$}"), label_style),
+                Span::styled(l, text_style),
+            ])
+        })
+        .collect()
+}
+
 /// A pane title: `long` when it fits in `width` (borders included), else `short`.
 #[must_use]
 pub fn fit_title(long: String, short: String, width: u16) -> String {
