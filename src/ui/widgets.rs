@@ -125,17 +125,21 @@ fn runs(points: &[(i64, f64)]) -> Vec<&[(i64, f64)]> {
     let mut out = Vec::new();
     let mut start = 0;
     for (i, &step) in steps.iter().enumerate() {
-        // The (upper) median of up to four steps on each side.
-        let mut near: Vec<i64> = steps[i.saturating_sub(4)..i]
-            .iter()
-            .chain(steps.get(i + 1..(i + 5).min(steps.len())).unwrap_or(&[]))
-            .copied()
-            .collect();
-        if near.is_empty() {
+        // The (upper) median of up to four steps on each side, on the stack: this runs
+        // for every point of every chart each frame.
+        let mut near = [0_i64; 8];
+        let mut n = 0;
+        let after = steps.get(i + 1..(i + 5).min(steps.len())).unwrap_or(&[]);
+        for &x in steps[i.saturating_sub(4)..i].iter().chain(after) {
+            near[n] = x;
+            n += 1;
+        }
+        if n == 0 {
             continue;
         }
+        let near = &mut near[..n];
         near.sort_unstable();
-        if step > near[near.len() / 2].max(1).saturating_mul(3) {
+        if step > near[n / 2].max(1).saturating_mul(3) {
             out.push(&points[start..=i]);
             start = i + 1;
         }
