@@ -154,9 +154,8 @@ fn print_forecast(
     json: bool,
 ) -> Result<(), Failure> {
     let (name, uri) = (subject.name, subject.uri);
-    let last_row = r.last_row_ms();
     if json {
-        let doc = forecast_json(subject, m, r, last_row);
+        let doc = forecast_json(subject, m, r);
         emit(
             &(serde_json::to_string_pretty(&doc).map_err(|e| Failure::op(e.to_string()))? + "\n"),
         )?;
@@ -260,9 +259,7 @@ fn forecast_json(
     subject: &Subject,
     m: crate::domain::Metric,
     r: &crate::analysis::ForecastResult,
-    last_row_ms: Option<i64>,
 ) -> serde_json::Value {
-    let (name, uri, vm_state) = (subject.name, subject.uri, subject.state_text);
     let steps: Vec<serde_json::Value> = (0..r.forecast.point.len())
         .map(|i| {
             let ts = r.start_ms + i64::try_from(i).unwrap_or(0) * crate::analysis::STEP_MS;
@@ -271,19 +268,19 @@ fn forecast_json(
                 "lo95": r.forecast.lo95[i], "hi95": r.forecast.hi95[i]})
         })
         .collect();
-    let mut doc = serde_json::json!({"vm": name, "uri": uri, "metric": m.name(), "unit": m.unit().name(), "model": r.forecast.model.name(), "mix": r.forecast.mix,
+    let mut doc = serde_json::json!({"uri": subject.uri, "metric": m.name(), "unit": m.unit().name(), "model": r.forecast.model.name(), "mix": r.forecast.mix,
         "backtest_mase": r.backtest_mase, "backtest_smape": r.backtest_smape, "backtest_origins": r.backtest_origins,
         "history_rows": r.rows_used, "step_ms": crate::analysis::STEP_MS,
-        "vm_state": vm_state, "last_row_ms": last_row_ms, "gap_rows": r.gap_rows,
+        "last_row_ms": r.last_row_ms(), "gap_rows": r.gap_rows,
         // Under an hour of history the bands describe those few rows, not the series.
         "intervals_meaningful": r.bands_meaningful(), "forecast": steps});
-    // A host has no VM state: its document names it as a host.
-    if subject.host {
-        if let Some(o) = doc.as_object_mut() {
-            if let Some(n) = o.remove("vm") {
-                o.insert("host".into(), n);
-            }
-            o.remove("vm_state");
+    // A VM with its state; a host, which has none, named as a host.
+    if let Some(o) = doc.as_object_mut() {
+        if subject.host {
+            o.insert("host".into(), subject.name.into());
+        } else {
+            o.insert("vm".into(), subject.name.into());
+            o.insert("vm_state".into(), subject.state_text.into());
         }
     }
     doc
