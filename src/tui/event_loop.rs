@@ -325,8 +325,8 @@ async fn event_loop(
             }
             Some(m) = chans.internal.recv() => dispatch(state, rt, m),
             _ = tick.tick() => dispatch(state, rt, Msg::Tick),
-            // As a tty's ctrl-z, when something can continue the console afterwards.
-            _ = sigtstp.recv() => rt.background = state.settings.job_control,
+            // As the key: the reducer decides whether anything could continue the console.
+            _ = sigtstp.recv() => dispatch(state, rt, Msg::Action(crate::app::Action::Background)),
             _ = sigterm.recv() => ended_by = Some(libc::SIGTERM),
             _ = sighup.recv() => ended_by = Some(libc::SIGHUP),
             _ = sigint.recv() => ended_by = Some(libc::SIGINT),
