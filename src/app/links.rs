@@ -32,11 +32,7 @@ pub fn connect(state: &mut State, uri: String) -> Vec<Effect> {
 /// `:disconnect HOST` (its label or URI): its worker stopped, its VMs, operations and offers
 /// dropped. Its history stays on disk.
 pub fn disconnect(state: &mut State, which: &str) -> Vec<Effect> {
-    let Some(pos) = state
-        .hosts
-        .iter()
-        .position(|h| h.label == which || h.uri == which)
-    else {
+    let Some(pos) = state.host_named(which) else {
         let known: Vec<String> = state
             .hosts
             .iter()

@@ -461,6 +461,15 @@ impl State {
         self.host(host).map_or("?", |h| h.label.as_str())
     }
 
+    /// Where the host a user names (by its label or URI, as `:disconnect` and `:forecast`
+    /// take it) is in `hosts`.
+    #[must_use]
+    pub fn host_named(&self, which: &str) -> Option<usize> {
+        self.hosts
+            .iter()
+            .position(|h| h.label == which || h.uri == which)
+    }
+
     /// The label of the connected host with `uri`.
     #[must_use]
     pub fn host_label_of(&self, uri: &str) -> Option<&str> {

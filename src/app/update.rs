@@ -366,11 +366,7 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
         Ok(Command::Forecast(None)) => return on_action(state, Action::Forecast),
         Ok(Command::Forecast(Some(which))) => {
             // A host by its label or URI, when no VM has that name.
-            let host = state
-                .hosts
-                .iter()
-                .find(|h| h.label == which || h.uri == which)
-                .map(|h| h.id);
+            let host = state.host_named(&which).map(|i| state.hosts[i].id);
             match host {
                 Some(h) if state.find_by_name(&which).is_empty() => {
                     return forecast_view::open_host_metric(
