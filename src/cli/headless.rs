@@ -210,7 +210,12 @@ pub fn find_vm(cfg: &Config, name: &str) -> Result<FoundVm, Failure> {
     match find(&reached.conns, &cfg.uris, name) {
         Ok((uri, conn, uuid, real)) => {
             if !reached.failed.is_empty() {
-                eprintln!("novacron: warning: {unreachable}; read {real} from {uri}");
+                eprintln!(
+                    "novacron: warning: {}",
+                    crate::domain::format::printable_message(&format!(
+                        "{unreachable}; read {real} from {uri}"
+                    ))
+                );
             }
             Ok(FoundVm {
                 uri: uri.to_string(),
@@ -299,7 +304,7 @@ fn poll_until(
 /// would tell a script to retry a destroy that already happened, so a failed write is only a
 /// warning.
 fn tell(text: &str) {
-    if let Err(e) = emit(text) {
+    if let Err(e) = emit(&crate::domain::format::printable_message(text)) {
         eprintln!(
             "novacron: warning: {} (the operation itself succeeded)",
             e.message

@@ -342,7 +342,10 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             if !f.message.is_empty() {
-                eprintln!("novacron: {}", f.message);
+                eprintln!(
+                    "novacron: {}",
+                    crate::domain::format::printable_message(&f.message)
+                );
             }
             ExitCode::from(f.code)
         }

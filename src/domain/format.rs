@@ -32,12 +32,24 @@ pub fn is_bidi_control(c: char) -> bool {
 /// control characters (a tab, a carriage return in a name) shown as `?`.
 #[must_use]
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+    shown(text, |_| false)
+}
+
+/// [`printable`] for a message of several lines (an error naming a VM): its line breaks and
+/// tabs stay.
+#[must_use]
+pub fn printable_message(text: &str) -> std::borrow::Cow<'_, str> {
+    shown(text, |c| c == '\n' || c == '\t')
+}
+
+fn shown(text: &str, keep: impl Fn(char) -> bool) -> std::borrow::Cow<'_, str> {
+    let odd = |c: char| (c.is_control() && !keep(c)) || is_bidi_control(c);
+    if !text.chars().any(odd) {
         return text.into();
     }
     text.chars()
         .filter(|c| !is_bidi_control(*c))
-        .map(|c| if c.is_control() { '?' } else { c })
+        .map(|c| if odd(c) { '?' } else { c })
         .collect::<String>()
         .into()
 }
@@ -89,5 +101,27 @@ pub fn metric(v: f64, unit: Unit) -> String {
         Unit::PerSec => format!("{v:.1}/s"),
         Unit::Millis => format!("{v:.1}ms"),
         Unit::Ratio => format!("{v:.2}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_keeps_a_messages_lines_but_not_its_direction_marks() {
+        let name = "db\u{202E}1\rx";
+        assert_eq!(printable(name), "db1?x");
+        let message = format!("no VM {name}\n\tdid you mean db1?");
+        assert_eq!(
+            printable_message(&message),
+            "no VM db1?x\n\tdid you mean db1?"
+        );
+        assert_eq!(printable(&message), "no VM db1?x??did you mean db1?");
+        // Nothing to change: the text itself, not a copy.
+        assert!(matches!(
+            printable_message("a\nb"),
+            std::borrow::Cow::Borrowed("a\nb")
+        ));
     }
 }
