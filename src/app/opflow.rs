@@ -18,6 +18,7 @@ pub fn flash(state: &mut State, text: impl Into<String>, error: bool) {
         text: text.into(),
         error,
         until_ms: state.now_ms + FLASH_MS,
+        busy: None,
     });
 }
 
@@ -104,11 +105,11 @@ pub fn request(state: &mut State, vm: &VmId, op: Op) -> Vec<Effect> {
                 .is_some_and(|p| matches!(p.stage, OpStage::Accepted { .. }))
     });
     if entry.pending.is_some() && !overtakable {
-        flash(
-            state,
-            format!("{} already has an operation in progress", entry.vm.name),
-            true,
-        );
+        let text = format!("{} already has an operation in progress", entry.vm.name);
+        flash(state, text, true);
+        if let Some(f) = &mut state.flash {
+            f.busy = Some(vm.clone());
+        }
         return Vec::new();
     }
     let name = entry.vm.name.clone();
@@ -220,6 +221,13 @@ fn finish(state: &mut State, id: OpId, status: JournalStatus) {
             if e.pending == Some(id) {
                 e.pending = None;
             }
+        }
+        if state
+            .flash
+            .as_ref()
+            .is_some_and(|f| f.busy.as_ref() == Some(&p.vm))
+        {
+            state.flash = None;
         }
     }
 }

@@ -491,3 +491,34 @@ fn ctrl_z_stops_the_console_only_where_a_shell_can_continue_it() {
         "{f:?}"
     );
 }
+
+#[test]
+fn the_in_progress_refusal_goes_when_the_operation_it_names_ends() {
+    let mut s = state();
+    accepted_shutdown(&mut s);
+    act(&mut s, Action::Reboot);
+    let text = |s: &super::State| s.flash.as_ref().map(|f| f.text.clone());
+    assert_eq!(
+        text(&s).as_deref(),
+        Some("web-1 already has an operation in progress")
+    );
+    // Another VM's operation ending leaves it.
+    event(&mut s, 1, "web-2", LifecycleEvent::Started("booted"));
+    assert!(text(&s).is_some());
+    lifecycle(&mut s, LifecycleEvent::Stopped("shutdown"));
+    assert_eq!(text(&s), None, "still says web-1 is busy");
+}
+
+#[test]
+fn y_on_an_offer_that_just_appeared_says_why_nothing_happened() {
+    let mut s = state();
+    timed_out_shutdown(&mut s);
+    assert!(is_offer(&s));
+    let sent = update(&mut s, Msg::Input(InputKey::Char('y')), T0 + 5_100);
+    assert_eq!(ops_sent(&sent), 0);
+    assert!(is_offer(&s), "still asking");
+    assert_eq!(
+        s.flash.as_ref().map(|f| f.text.as_str()),
+        Some("destroy web-1: this offer just appeared; y again")
+    );
+}

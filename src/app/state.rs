@@ -306,6 +306,9 @@ pub struct Flash {
     pub text: String,
     pub error: bool,
     pub until_ms: i64,
+    /// The VM whose operation in progress this says refused another: gone when that
+    /// operation ends, not a few seconds later.
+    pub busy: Option<crate::domain::VmId>,
 }
 
 /// One line of `?` help: keys, action name, description.

@@ -264,6 +264,8 @@ fn on_input(state: &mut State, k: InputKey) -> Vec<Effect> {
         Overlay::Confirm(c) => match k {
             // An offer that just appeared on its own ignores y for a moment.
             InputKey::Char('y' | 'Y') if c.offer && state.now_ms - c.shown_ms < OFFER_SETTLE_MS => {
+                let text = format!("{} {}: this offer just appeared; y again", c.op, c.name);
+                flash(state, text, false);
                 state.view.overlay = Some(Overlay::Confirm(c));
             }
             InputKey::Char('y' | 'Y') => return opflow::send(state, &c.vm, &c.name, c.op),
