@@ -76,31 +76,41 @@ fn ratio(a: usize, b: usize) -> f64 {
     }
 }
 
-/// Scores `flags` (one per row) for rows stamped `ts` against inclusive `windows` of
-/// timestamps. Timestamps compare as strings, so they must share one fixed-width format.
+/// Rows the protocol leaves out of the score at the start of a series of `n` rows (the
+/// detectors' warm-up): `min(floor(0.15 n), 750)`.
 #[must_use]
-pub fn score_events(ts: &[String], flags: &[bool], windows: &[(String, String)]) -> EventScore {
-    let n = ts.len().min(flags.len());
+pub fn warmup_rows(n: usize) -> usize {
     #[allow(
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss,
         clippy::cast_precision_loss
     )]
-    let skip = (((0.15 * n as f64).floor()) as usize).min(750).min(n);
+    let skip = ((0.15 * n as f64).floor()) as usize;
+    skip.min(750).min(n)
+}
+
+/// One event: consecutive flagged rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    /// First row.
+    pub start: usize,
+    /// One past the last row.
+    pub end: usize,
+    /// Indices of the windows that hold one of its rows.
+    pub windows: Vec<usize>,
+}
+
+/// The scored events of `flags` (one per row, after the warm-up) for rows stamped `ts`,
+/// with the inclusive `windows` of timestamps each touches. Timestamps compare as strings,
+/// so they must share one fixed-width format.
+#[must_use]
+pub fn events(ts: &[String], flags: &[bool], windows: &[(String, String)]) -> Vec<Event> {
+    let n = ts.len().min(flags.len());
     let holds = |w: &(String, String), t: usize| {
         ts[t].as_str() >= w.0.as_str() && ts[t].as_str() <= w.1.as_str()
     };
-    let outside = (skip..n)
-        .filter(|&t| !windows.iter().any(|w| holds(w, t)))
-        .count();
-    let mut s = EventScore {
-        windows: windows.len(),
-        #[allow(clippy::cast_precision_loss)]
-        days: outside as f64 / ROWS_PER_DAY,
-        ..EventScore::default()
-    };
-    let mut hit = vec![false; windows.len()];
-    let mut t = skip;
+    let mut out = Vec::new();
+    let mut t = warmup_rows(n);
     while t < n {
         if !flags[t] {
             t += 1;
@@ -110,24 +120,45 @@ pub fn score_events(ts: &[String], flags: &[bool], windows: &[(String, String)])
         while t < n && flags[t] {
             t += 1;
         }
-        s.events += 1;
-        let mut any = false;
-        for r in start..t {
-            for (w, h) in windows.iter().zip(hit.iter_mut()) {
-                if holds(w, r) {
-                    *h = true;
-                    any = true;
-                }
-            }
-        }
-        if any {
-            s.true_events += 1;
-        } else {
-            s.false_events += 1;
-        }
+        let touched = (0..windows.len())
+            .filter(|&w| (start..t).any(|r| holds(&windows[w], r)))
+            .collect();
+        out.push(Event {
+            start,
+            end: t,
+            windows: touched,
+        });
     }
-    s.windows_hit = hit.iter().filter(|h| **h).count();
-    s
+    out
+}
+
+/// Scores `flags` (one per row) for rows stamped `ts` against inclusive `windows` of
+/// timestamps, as [`events`] reads them.
+#[must_use]
+pub fn score_events(ts: &[String], flags: &[bool], windows: &[(String, String)]) -> EventScore {
+    let n = ts.len().min(flags.len());
+    let outside = (warmup_rows(n)..n)
+        .filter(|&t| {
+            !windows
+                .iter()
+                .any(|w| ts[t].as_str() >= w.0.as_str() && ts[t].as_str() <= w.1.as_str())
+        })
+        .count();
+    let evs = events(ts, flags, windows);
+    let mut hit = vec![false; windows.len()];
+    for w in evs.iter().flat_map(|e| &e.windows) {
+        hit[*w] = true;
+    }
+    let true_events = evs.iter().filter(|e| !e.windows.is_empty()).count();
+    EventScore {
+        events: evs.len(),
+        true_events,
+        false_events: evs.len() - true_events,
+        windows: windows.len(),
+        windows_hit: hit.iter().filter(|h| **h).count(),
+        #[allow(clippy::cast_precision_loss)]
+        days: outside as f64 / ROWS_PER_DAY,
+    }
 }
 
 #[cfg(test)]

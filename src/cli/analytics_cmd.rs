@@ -14,7 +14,7 @@ use crate::analytics::anomaly::ensemble::EnsembleConfig;
 use crate::analytics::backtest::{
     backtest_model, detect_rows, origins, BacktestSpec, HorizonScore,
 };
-use crate::analytics::events::{score_events, EventScore};
+use crate::analytics::events::{events, score_events, EventScore};
 use crate::analytics::forecast::{ForecastConfig, ModelKind};
 
 /// A CSV field: quoted (RFC 4180) when it holds a comma, a quote or a line break.
@@ -258,12 +258,14 @@ pub fn detect(
         "series", "rows", "events", "true", "windows", "hit", "false", "false/d"
     );
     let mut scores: Vec<EventScore> = Vec::new();
+    let mut listed = String::new();
     for s in &series {
         let dec = detect_rows(&s.values, cfg);
+        let ts = canonical_ts(s);
         if let Some(w) = writer.as_mut() {
             let name = field(&s.name);
             // Times in the protocol's UTC format; scores in full, as the forecasts.
-            for (ts, (score, flag)) in canonical_ts(s).iter().zip(&dec) {
+            for (ts, (score, flag)) in ts.iter().zip(&dec) {
                 w.line(format_args!(
                     "{name},{},{score},{}",
                     field(ts),
@@ -272,10 +274,12 @@ pub fn detect(
             }
         }
         let flags: Vec<bool> = dec.iter().map(|d| d.1).collect();
-        let sc = match &labels {
-            Some(l) => score_events(&canonical_ts(s), &flags, l.of(&s.name)?),
-            None => score_events(&s.ts, &flags, &[]),
+        let wins = match &labels {
+            Some(l) => l.of(&s.name)?,
+            None => &[],
         };
+        let sc = score_events(&ts, &flags, wins);
+        list_events(&mut listed, s, &ts, &dec, wins, labels.is_some());
         let known = labels.is_some();
         let opt = |x: usize| if known { x.to_string() } else { "-".into() };
         let _ = writeln!(
@@ -316,5 +320,50 @@ pub fn detect(
             p.false_per_day()
         );
     }
+    if !listed.is_empty() {
+        let _ = writeln!(
+            t,
+            "\nevents (consecutive flagged rows, past each series' warm-up rows):\n{listed}"
+        );
+    }
     report(&t, out)
+}
+
+/// One line per scored event of `s`: its rows' times, length, peak score and, with labelled
+/// `windows`, whether it touches one.
+fn list_events(
+    out: &mut String,
+    s: &Series,
+    ts: &[String],
+    dec: &[(f64, bool)],
+    windows: &[(String, String)],
+    labelled: bool,
+) {
+    let flags: Vec<bool> = dec.iter().map(|d| d.1).collect();
+    for e in events(ts, &flags, windows) {
+        let peak = dec[e.start..e.end]
+            .iter()
+            .map(|d| d.0)
+            .fold(f64::NAN, f64::max);
+        let verdict = match (labelled, e.windows.as_slice()) {
+            (false, _) => String::new(),
+            (true, []) => "  outside the windows".into(),
+            (true, w) => format!(
+                "  in window {}",
+                w.iter()
+                    .map(|i| format!("{} – {}", windows[*i].0, windows[*i].1))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "  {:<34} {} – {} {:>4} {} peak {peak:.1}{verdict}",
+            s.name,
+            ts[e.start],
+            ts[e.end - 1],
+            e.end - e.start,
+            if e.end - e.start == 1 { "row " } else { "rows" },
+        );
+    }
 }

@@ -11,9 +11,7 @@ use super::Failure;
 /// One series: its name (the file stem), row timestamps and values (a missing value → NaN gap).
 pub struct Series {
     pub name: String,
-    /// As written in the file (the output repeats them).
-    pub ts: Vec<String>,
-    /// The same, read: every row has one, none before the row above it.
+    /// Row times: every row has one, none before the row above it.
     pub times: Vec<NaiveDateTime>,
     pub values: Vec<f64>,
 }
@@ -37,7 +35,7 @@ pub fn read_csv(path: &Path) -> Result<Series, Failure> {
             path.display()
         )));
     }
-    let (mut ts, mut values, mut lines_of) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut values, mut lines_of) = (Vec::new(), Vec::new());
     let mut times: Vec<NaiveDateTime> = Vec::new();
     for (i, line) in lines {
         let line = line.trim();
@@ -53,7 +51,6 @@ pub fn read_csv(path: &Path) -> Result<Series, Failure> {
         };
         let at = time_of(path, i + 1, t.trim(), times.last().zip(lines_of.last()))?;
         times.push(at);
-        ts.push(t.trim().to_string());
         lines_of.push(i + 1);
         values.push(value(v.trim()).ok_or_else(|| {
             Failure::usage(format!(
@@ -83,7 +80,6 @@ pub fn read_csv(path: &Path) -> Result<Series, Failure> {
     );
     Ok(Series {
         name,
-        ts,
         times,
         values,
     })
