@@ -11,6 +11,7 @@ pub mod events;
 pub mod forecast;
 pub mod pricing;
 pub mod rightsize;
+pub mod shift;
 pub mod stats;
 
 /// Errors of the analytics functions.

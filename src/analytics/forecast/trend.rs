@@ -118,17 +118,20 @@ impl LinearFit {
     }
 }
 
-/// Median of the residuals of `ys` from `fit` at each time of day, pooling each with its
-/// neighbours ±`season / 48` rows.
-fn residual_profile(
+/// Median of the residuals of `ys` from `base(row)` at each time of day, pooling each with
+/// its neighbours ±`season / 48` rows; rows whose residual is not finite are left out.
+pub(crate) fn residual_profile(
     ys: &[f64],
-    fit: &LinearFit,
+    base: impl Fn(usize) -> f64,
     season: usize,
     phase: impl Fn(usize) -> usize,
 ) -> Vec<f64> {
     let mut by_phase = vec![Vec::new(); season];
-    for (i, y) in ys.iter().enumerate().filter(|(_, y)| y.is_finite()) {
-        by_phase[phase(i)].push(y - fit.at(i));
+    for (i, y) in ys.iter().enumerate() {
+        let r = y - base(i);
+        if r.is_finite() {
+            by_phase[phase(i)].push(r);
+        }
     }
     let reach = season / 48;
     let mut buf = Vec::new();
@@ -141,6 +144,35 @@ fn residual_profile(
             median_in_place(&mut buf).unwrap_or(0.0)
         })
         .collect()
+}
+
+/// The least-squares line through `ys` and the median daily profile of its residuals, fitted
+/// together; row `i` of `ys` is at time of day `(offset + i) % season`. `None` below two
+/// seasons of finite rows (the profile would be one day's noise) or three points.
+fn line_with_daily_profile(
+    ys: &[f64],
+    season: usize,
+    offset: usize,
+) -> Option<(LinearFit, Vec<f64>)> {
+    let mut fit = LinearFit::fit(ys)?;
+    if season == 0 || fit.n < 2 * season {
+        return None;
+    }
+    let phase = |row: usize| (offset + row) % season;
+    // Backfitting: a line through a wave is tilted by where the window starts and ends in
+    // the day (three days rising 0.01 a row under a ±10 wave fit a slope of 0.003), so the
+    // line is refitted on the rows minus the profile until both settle.
+    let mut profile = residual_profile(ys, |i| fit.at(i), season, phase);
+    for _ in 0..4 {
+        let flat: Vec<f64> = ys
+            .iter()
+            .enumerate()
+            .map(|(i, y)| y - profile[phase(i)])
+            .collect();
+        fit = LinearFit::fit(&flat)?;
+        profile = residual_profile(ys, |i| fit.at(i), season, phase);
+    }
+    Some((fit, profile))
 }
 
 /// The trend with a daily shape, for capacity days ahead: the least-squares line over the
@@ -158,24 +190,8 @@ pub fn trend_with_daily_profile(
 ) -> Option<Forecast> {
     let start = history.len().saturating_sub(window.max(3));
     let ys = &history[start..];
-    let mut fit = LinearFit::fit(ys)?;
-    if season == 0 || fit.n < 2 * season {
-        return None;
-    }
+    let (fit, profile) = line_with_daily_profile(ys, season, start)?;
     let phase = |row: usize| (start + row) % season;
-    // Backfitting: a line through a wave is tilted by where the window starts and ends in
-    // the day (three days rising 0.01 a row under a ±10 wave fit a slope of 0.003), so the
-    // line is refitted on the rows minus the profile until both settle.
-    let mut profile = residual_profile(ys, &fit, season, phase);
-    for _ in 0..4 {
-        let flat: Vec<f64> = ys
-            .iter()
-            .enumerate()
-            .map(|(i, y)| y - profile[phase(i)])
-            .collect();
-        fit = LinearFit::fit(&flat)?;
-        profile = residual_profile(ys, &fit, season, phase);
-    }
     let (sse, m) = ys
         .iter()
         .enumerate()
