@@ -8,6 +8,7 @@ use crate::analytics::capacity::{
     headroom, time_to_threshold, Crossing, Headroom, HostResources, VmShape,
 };
 use crate::analytics::forecast::{ForecastConfig, ModelKind};
+use crate::analytics::shift::{level_shifts, LevelShift};
 use crate::store::HistoryStore;
 
 /// Capacity settings (validated from the config file's `[capacity]`).
@@ -69,6 +70,28 @@ pub struct CapacityRow {
     pub crossing: Option<Crossing>,
     /// Why there is no crossing (no history yet).
     pub note: Option<String>,
+    /// When the level last changed for good (a VM started or stopped), if it did within the
+    /// history read: the crossing is forecast from the rows since, not through the step.
+    pub level_shift_ms: Option<i64>,
+    /// That change in words: "since a +20.0 pt step 1d 4h ago".
+    pub basis: Option<String>,
+}
+
+#[cfg(test)]
+impl CapacityRow {
+    /// A row of `resource` at `current_pct` with no crossing, for tests of the views.
+    #[must_use]
+    pub fn bare(host: &str, resource: &str, current_pct: Option<f64>) -> Self {
+        Self {
+            host: host.into(),
+            resource: resource.into(),
+            current_pct,
+            crossing: None,
+            note: None,
+            level_shift_ms: None,
+            basis: None,
+        }
+    }
 }
 
 impl CapacityRow {
@@ -146,6 +169,7 @@ fn row(
     tz_offset_s: i32,
 ) -> CapacityRow {
     let stale = read.as_ref().ok().and_then(|(series, _)| stale_gap(series));
+    let mut level_shift = None;
     let (current_pct, crossing, note) = match (read, stale) {
         (Err(e), _) => (None, None, Some(e)),
         // A last row hours old is not "now", and a crossing from it not current: a host
@@ -158,8 +182,14 @@ fn row(
         (Ok((series, in_progress)), None) => {
             let current_pct = series.iter().rev().find(|v| v.is_finite()).copied();
             let rows = series.iter().filter(|v| v.is_finite()).count();
-            let (model, cfg) = capacity_model(&series);
-            match time_to_threshold(&series, s.threshold_pct, true, s.horizon_rows, model, &cfg) {
+            let (from, model, cfg) = capacity_model(&series);
+            if let Some(shift) = from {
+                let ago = series.len() - shift.row;
+                let at = end - i64::try_from(ago).unwrap_or(i64::MAX) * STEP_MS;
+                level_shift = Some((at, shift_text(shift.jump, ago)));
+            }
+            let history = &series[from.map_or(0, |s| s.row)..];
+            match time_to_threshold(history, s.threshold_pct, true, s.horizon_rows, model, &cfg) {
                 // A week ahead from under an hour of rows is noise: only a crossing that has
                 // already happened is said.
                 Ok(c) if !c.already && rows < super::MIN_BAND_ROWS => (
@@ -186,7 +216,15 @@ fn row(
         current_pct,
         crossing,
         note,
+        level_shift_ms: level_shift.as_ref().map(|(at, _)| *at),
+        basis: level_shift.map(|(_, text)| text),
     }
+}
+
+/// "since a +20.0 pt step 1d 4h ago" for a step of `jump` percentage points
+/// `ago` rows before the grid boundary.
+fn shift_text(jump: f64, ago: usize) -> String {
+    format!("since a {jump:+.1} pt step {} ago", super::rows_text(ago))
 }
 
 /// Rows of history before time to exhaustion follows the trend: two days, the least from
@@ -194,21 +232,49 @@ fn row(
 /// cycle tilts by 0.13 % a row and would fill a flat host in a day).
 pub const TREND_MIN_ROWS: usize = 576;
 
-/// The model behind a crossing. Exhaustion is days ahead, beyond what the automatic choice
-/// is backtested on (hours) and where its damped and flat members would hide steady growth:
-/// with two days of history or more, the least-squares trend over all of it (up to the
-/// two-week lookback) plus the daily profile around it, fitted together, so a busy hour's
-/// peak crosses first, with a Student-t band that widens with the distance; before that,
-/// the automatic choice.
-fn capacity_model(series: &[f64]) -> (ModelKind, ForecastConfig) {
+/// The least step, in percentage points, that restarts the trend: a smaller one is real on a
+/// quiet host but moves no crossing.
+pub const MIN_STEP_POINTS: f64 = 1.0;
+
+/// Steps the same way that make a staircase: growth, not a new level (see [`capacity_model`]).
+pub const STAIRCASE_STEPS: usize = 3;
+
+/// Rows a level must hold before capacity forecasts from it alone: three hours, so a burst of
+/// an hour or two is not taken for a new level.
+pub const SHIFT_MIN_ROWS: usize = 36;
+
+/// The model behind a crossing, and the level change its rows start at. Exhaustion is days
+/// ahead, beyond what the automatic choice is backtested on (hours) and where its damped and
+/// flat members would hide steady growth: with two days of history or more, the
+/// least-squares trend over all of it (up to the two-week lookback) plus the daily profile
+/// around it, fitted together, so a busy hour's peak crosses first, with a Student-t band
+/// that widens with the distance; before that, the automatic choice.
+///
+/// A lasting step in that history (a VM started or stopped) would tilt the line into growth
+/// that is not there: the rows from the last step on are used instead, with the trend once
+/// they reach two days and the automatic choice (a level) until then. A staircase, though
+/// ([`STAIRCASE_STEPS`] or more steps all the same way: a VM deployed every day), is how
+/// the host grows, and the trend runs through it.
+fn capacity_model(series: &[f64]) -> (Option<LevelShift>, ModelKind, ForecastConfig) {
     let cfg = ForecastConfig::default();
-    if series.iter().filter(|v| v.is_finite()).count() < TREND_MIN_ROWS {
-        return (ModelKind::Auto, cfg);
+    let finite = |ys: &[f64]| ys.iter().filter(|v| v.is_finite()).count();
+    if finite(series) < TREND_MIN_ROWS {
+        return (None, ModelKind::Auto, cfg);
+    }
+    let mut steps = level_shifts(series, cfg.season, SHIFT_MIN_ROWS);
+    steps.retain(|s| s.jump.abs() >= MIN_STEP_POINTS);
+    let staircase = steps.len() >= STAIRCASE_STEPS
+        && (steps.iter().all(|s| s.jump > 0.0) || steps.iter().all(|s| s.jump < 0.0));
+    let shift = steps.last().copied().filter(|_| !staircase);
+    let rows = &series[shift.map_or(0, |s| s.row)..];
+    if finite(rows) < TREND_MIN_ROWS {
+        return (shift, ModelKind::Auto, cfg);
     }
     (
+        shift,
         ModelKind::TrendDaily,
         ForecastConfig {
-            trend_window: series.len(),
+            trend_window: rows.len(),
             ..cfg
         },
     )
@@ -310,260 +376,5 @@ pub fn capacity(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::{MemoryStore, Sample, SeriesKey, StoreConfig};
-
-    const NOW: i64 = 1_795_435_200_000; // 2026-11-23 12:00:00 UTC
-
-    fn sample(entity: &str, metric: &str, ts_ms: i64, value: f64) -> (SeriesKey, Sample) {
-        (SeriesKey::new(entity, metric), Sample { ts_ms, value })
-    }
-
-    /// One sample per 5-minute row, the last `rows` rows before `NOW`, of `value(row)`.
-    fn rows_before_now(
-        entity: &str,
-        metric: &str,
-        rows: i64,
-        value: impl Fn(f64) -> f64,
-    ) -> Vec<(SeriesKey, Sample)> {
-        (0..rows)
-            .map(|i| {
-                #[allow(clippy::cast_precision_loss)]
-                let v = value(i as f64);
-                sample(entity, metric, NOW - (rows - i) * STEP_MS + 1_000, v)
-            })
-            .collect()
-    }
-
-    fn store_of(batch: &[(SeriesKey, Sample)]) -> MemoryStore {
-        let mut store = MemoryStore::new(StoreConfig::default());
-        store.append(batch).unwrap();
-        store.flush().unwrap();
-        store
-    }
-
-    /// Host "h": 8 CPUs, 32 GiB.
-    fn host(vcpus_allocated: u32, memory_allocated_bytes: u64, pools: Vec<PoolInput>) -> HostInput {
-        HostInput {
-            uri: "h".into(),
-            cpus: 8,
-            memory_bytes: 32 << 30,
-            vcpus_allocated,
-            memory_allocated_bytes,
-            pools,
-            usage_stats: true,
-        }
-    }
-
-    #[test]
-    fn a_filling_pool_sorts_before_a_flat_cpu_and_headroom_counts_vms() {
-        let mut batch = rows_before_now("pool/h/data", "used_pct", 600, |i| 50.0 + 0.05 * i);
-        batch.extend(rows_before_now("host/h", "cpu_pct", 600, |_| 20.0));
-        batch.extend(rows_before_now("host/h", "mem_used_bytes", 600, |_| 8e9));
-        let pools = vec![PoolInput {
-            name: "data".into(),
-            capacity: 100,
-            allocation: 80,
-        }];
-        let hosts = [host(10, 12 << 30, pools)];
-        let r = capacity(
-            &store_of(&batch),
-            &hosts,
-            &CapacitySettings::default(),
-            NOW,
-            0,
-        );
-        assert_eq!(r.rows[0].resource, "pool data", "{:?}", r.rows);
-        let c = r.rows[0].crossing.as_ref().unwrap();
-        // 80 % now, rising 0.05 % per row: 90 % about 200 rows (~17 h) ahead.
-        let at = c.expected.unwrap();
-        assert!((150..=260).contains(&at), "crossing in {at} rows");
-        assert!(c.earliest.unwrap() <= at);
-        let cpu = r.rows.iter().find(|x| x.resource == "cpu").unwrap();
-        assert_eq!(
-            cpu.crossing.as_ref().unwrap().expected,
-            None,
-            "flat 20 % never reaches 90 %"
-        );
-        // 8 CPUs × 4 = 32 vCPUs, 10 used → 11 more 2-vCPU VMs; memory 32−1−12 = 19 GiB → 4 of 4 GiB.
-        assert_eq!(r.headroom[0].headroom.as_ref().unwrap().fits, 4);
-        assert_eq!(
-            r.headroom[0].text,
-            "room for 4 more 2 vCPU / 4 GiB VMs by allocation (memory runs out first)"
-        );
-    }
-
-    #[test]
-    fn headroom_by_allocation_says_when_usage_is_already_past_the_threshold() {
-        let mut batch = rows_before_now("host/h", "cpu_pct", 600, |_| 95.0);
-        batch.extend(rows_before_now("host/h", "mem_used_bytes", 600, |_| 8e9));
-        let r = capacity(
-            &store_of(&batch),
-            &[host(10, 12 << 30, Vec::new())],
-            &CapacitySettings::default(),
-            NOW,
-            0,
-        );
-        assert_eq!(
-            r.headroom[0].text,
-            "room for 4 more 2 vCPU / 4 GiB VMs by allocation (memory runs out first), \
-             but cpu 95.0% already past 90%"
-        );
-    }
-
-    #[test]
-    fn memory_of_a_host_of_unknown_size_is_not_read_as_a_percentage() {
-        let batch = rows_before_now("host/h", "mem_used_bytes", 600, |_| 8e9);
-        let mut h = host(0, 0, Vec::new());
-        h.memory_bytes = 0;
-        let r = capacity(
-            &store_of(&batch),
-            &[h],
-            &CapacitySettings::default(),
-            NOW,
-            0,
-        );
-        let mem = r.rows.iter().find(|x| x.resource == "memory").unwrap();
-        assert_eq!((mem.current_pct, &mem.crossing), (None, &None));
-        assert_eq!(mem.note.as_deref(), Some("memory size unknown"));
-        // No headroom figure either: "fits 0" would say the host is full.
-        assert_eq!(r.headroom[0].headroom, None);
-        assert!(
-            r.headroom[0].text.contains("unknown"),
-            "{}",
-            r.headroom[0].text
-        );
-    }
-
-    #[test]
-    fn under_an_hour_of_rows_says_collecting_unless_already_past() {
-        // Two rows rising fast: a week's projection from them would be noise.
-        let mut batch = rows_before_now("host/h", "cpu_pct", 2, |i| 70.0 + 3.0 * i);
-        batch.extend(rows_before_now("host/h", "mem_used_bytes", 2, |_| 31e9));
-        let hosts = [host(0, 0, Vec::new())];
-        let r = capacity(
-            &store_of(&batch),
-            &hosts,
-            &CapacitySettings::default(),
-            NOW,
-            0,
-        );
-        let cpu = r.rows.iter().find(|x| x.resource == "cpu").unwrap();
-        assert_eq!(cpu.crossing, None);
-        assert_eq!(cpu.note.as_deref(), Some("collecting: 2/12 rows"));
-        assert_eq!(cpu.current_pct, Some(73.0));
-        // 31 GB of 32 GiB is past 90 % already: that is said from the first row.
-        let mem = r.rows.iter().find(|x| x.resource == "memory").unwrap();
-        assert!(mem.crossing.as_ref().is_some_and(|c| c.already), "{mem:?}");
-        // With an hour of rows the projection is made.
-        let batch = rows_before_now("host/h", "cpu_pct", 12, |i| 70.0 + 1.0 * i);
-        let r = capacity(
-            &store_of(&batch),
-            &hosts,
-            &CapacitySettings::default(),
-            NOW,
-            0,
-        );
-        assert!(r.rows[0].crossing.is_some(), "{:?}", r.rows[0]);
-    }
-
-    #[test]
-    fn a_daily_peak_crosses_before_the_trend_through_the_day() {
-        // Three days: 40 % rising 0.01 a row, ±35 around it each day. The line reaches
-        // 90 % in 4136 rows, past the week; the afternoon peaks top 90 % in about two days.
-        let batch = rows_before_now("host/h", "cpu_pct", 864, |t| {
-            40.0 + 0.01 * t + 35.0 * (std::f64::consts::TAU * t / 288.0).sin()
-        });
-        let hosts = [host(0, 0, Vec::new())];
-        let r = capacity(
-            &store_of(&batch),
-            &hosts,
-            &CapacitySettings::default(),
-            NOW,
-            0,
-        );
-        let c = r.rows[0].crossing.as_ref().unwrap();
-        assert_eq!(
-            (r.rows[0].resource.as_str(), c.model),
-            ("cpu", ModelKind::TrendDaily)
-        );
-        // The peak of day 6 (row 1512) is the first over 90 %; it gets there at row 1509
-        // (40 + 15.09 + 35 cos(2π·3/288) = 90.01), step 1509 − 864 + 1.
-        assert_eq!(c.expected, Some(646), "{c:?}");
-        assert!(c.earliest.unwrap() <= 646 && c.latest.unwrap_or(usize::MAX) >= 646);
-    }
-
-    #[test]
-    fn without_a_complete_row_the_note_tells_recording_from_nothing() {
-        let now = NOW + 100_000; // 100 s into a 5-minute row
-        let store = store_of(&[sample("host/h", "cpu_pct", now - 50_000, 12.0)]);
-        let hosts = [host(0, 0, Vec::new())];
-        let r = capacity(&store, &hosts, &CapacitySettings::default(), now, 0);
-        let note = |res: &str| {
-            let row = r.rows.iter().find(|x| x.resource == res).unwrap();
-            assert!(row.crossing.is_none() && row.current_pct.is_none());
-            row.note.clone().unwrap()
-        };
-        // The row in progress started at 12:00 and completes at 12:05.
-        assert_eq!(note("cpu"), "first data 12:05 UTC");
-        assert_eq!(note("memory"), "nothing recorded");
-    }
-
-    #[test]
-    fn history_that_stopped_hours_ago_is_not_now() {
-        // A host at 95 % until 06:00, nothing recorded since: neither "95 %" nor "now".
-        let batch: Vec<_> = (0..500)
-            .map(|i| sample("host/h", "cpu_pct", NOW - (571 - i) * STEP_MS + 1_000, 95.0))
-            .collect();
-        let r = capacity(
-            &store_of(&batch),
-            &[host(0, 0, Vec::new())],
-            &CapacitySettings::default(),
-            NOW,
-            0,
-        );
-        let cpu = r.rows.iter().find(|x| x.resource == "cpu").unwrap();
-        assert_eq!((cpu.current_pct, &cpu.crossing), (None, &None));
-        assert_eq!(
-            cpu.note.as_deref(),
-            Some("no rows since 06:00 UTC (6h ago)")
-        );
-    }
-
-    #[test]
-    fn a_pool_without_history_shows_its_fill_as_read() {
-        let pools = vec![PoolInput {
-            name: "data".into(),
-            capacity: 200,
-            allocation: 50,
-        }];
-        let r = capacity(
-            &store_of(&[]),
-            &[host(0, 0, pools)],
-            &CapacitySettings::default(),
-            NOW,
-            0,
-        );
-        let row = r.rows.iter().find(|x| x.resource == "pool data").unwrap();
-        assert_eq!(row.current_pct, Some(25.0));
-        assert!(row.crossing.is_none());
-        assert_eq!(row.note.as_deref(), Some("no history to forecast from"));
-    }
-
-    #[test]
-    fn a_driver_without_statistics_says_so_instead_of_nothing_recorded() {
-        let hosts = [HostInput {
-            usage_stats: false,
-            ..host(0, 0, Vec::new())
-        }];
-        let r = capacity(&store_of(&[]), &hosts, &CapacitySettings::default(), NOW, 0);
-        for res in ["cpu", "memory"] {
-            let row = r.rows.iter().find(|x| x.resource == res).unwrap();
-            assert_eq!(
-                row.note.as_deref(),
-                Some("no usage figures from this driver")
-            );
-        }
-    }
-}
+#[path = "capacity_tests.rs"]
+mod tests;

@@ -280,12 +280,8 @@ fn open_forecast_and_capacity_follow_each_new_row() {
     let Some(Effect::LoadCapacity { request, .. }) = eff.first().cloned() else {
         panic!("{eff:?}");
     };
-    let row = |resource: &str| crate::analysis::capacity::CapacityRow {
-        host: "qemu:///system".into(),
-        resource: resource.into(),
-        current_pct: Some(10.0),
-        crossing: None,
-        note: None,
+    let row = |resource: &str| {
+        crate::analysis::capacity::CapacityRow::bare("qemu:///system", resource, Some(10.0))
     };
     let report = crate::analysis::capacity::CapacityReport {
         rows: vec![row("cpu"), row("memory"), row("pool a")],

@@ -162,10 +162,15 @@ fn capacity_note(row: &crate::analysis::capacity::CapacityRow) -> Option<String>
         .crossing
         .as_ref()
         .filter(|c| c.model != ModelKind::Auto)?;
+    let over = if row.basis.is_some() {
+        "the trend and daily profile since the level changed"
+    } else {
+        "the two-week trend and daily profile"
+    };
     Some(format!(
-        "capacity's {:.0}% crossing follows {} (the two-week trend and daily profile, for \
-         days ahead); this view's automatic choice is backtested for hours ahead, so its \
-         line may cross later or not at all",
+        "capacity's {:.0}% crossing follows {} ({over}, for days ahead); this view's \
+         automatic choice is backtested for hours ahead, so its line may cross later or not \
+         at all",
         c.threshold,
         c.model.name()
     ))

@@ -65,13 +65,7 @@ fn f_on_a_capacity_row_forecasts_its_host_resource() {
     let Some(Effect::LoadCapacity { request, .. }) = eff.first().cloned() else {
         panic!("{eff:?}");
     };
-    let row = |resource: &str| CapacityRow {
-        host: "qemu:///system".into(),
-        resource: resource.into(),
-        current_pct: Some(10.0),
-        crossing: None,
-        note: None,
-    };
+    let row = |resource: &str| CapacityRow::bare("qemu:///system", resource, Some(10.0));
     let report = CapacityReport {
         rows: vec![row("cpu"), row("memory"), row("pool a")],
         headroom: Vec::new(),

@@ -380,6 +380,12 @@ pub fn capacity(cfg: &Config, json: bool) -> Result<(), Failure> {
             "{:<24} {:<22} {:>7} {:>12}  {:<24} {model}",
             row.host, row.resource, now, expected, band
         );
+        // Why the trend starts where it does, under its row.
+        if let (Some(basis), Some(c)) = (&row.basis, &row.crossing) {
+            if !c.already {
+                let _ = writeln!(out, "{:<24} {basis}", "");
+            }
+        }
     }
     for h in &r.headroom {
         let _ = writeln!(out, "{}: {}", h.host, h.text);

@@ -130,11 +130,8 @@ fn capacity_state() -> State {
         model: ModelKind::Auto,
     };
     let row = |host: &str, resource: &str, now: f64, c: Option<Crossing>| CapacityRow {
-        host: host.into(),
-        resource: resource.into(),
-        current_pct: Some(now),
         crossing: c,
-        note: None,
+        ..CapacityRow::bare(host, resource, Some(now))
     };
     let shape = VmShape {
         vcpus: 2,
@@ -148,12 +145,16 @@ fn capacity_state() -> State {
                 84.2,
                 Some(crossing(Some(40), Some(12), Some(300))),
             ),
-            row(
-                "qemu:///system",
-                "memory",
-                71.0,
-                Some(crossing(Some(900), Some(400), None)),
-            ),
+            CapacityRow {
+                level_shift_ms: Some(1_700_000_000_000),
+                basis: Some("since a +12.0 pt step 1d 4h ago".into()),
+                ..row(
+                    "qemu:///system",
+                    "memory",
+                    71.0,
+                    Some(crossing(Some(900), Some(400), None)),
+                )
+            },
             row(
                 "qemu+ssh://kvm2/system",
                 "cpu",

@@ -49,7 +49,11 @@ fn row<'a>(r: &CapacityRow, label: &str, band_w: u16, theme: &Theme) -> Row<'a> 
         Some(c) if c.already => ("now".to_string(), String::new(), theme.error),
         Some(c) => (
             when(c.expected, c.horizon),
-            band(c.earliest, c.latest, c.horizon),
+            // Why the trend starts where it does: a level change since which it is fitted.
+            match &r.basis {
+                Some(basis) => format!("{} · {basis}", band(c.earliest, c.latest, c.horizon)),
+                None => band(c.earliest, c.latest, c.horizon),
+            },
             if c.expected.is_some() {
                 theme.warning
             } else {
