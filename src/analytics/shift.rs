@@ -5,7 +5,8 @@
 //!
 //! The series is first made flat: its daily profile is taken out (once two days are there;
 //! the profile is taken around a centred one-day rolling median, which keeps steps sharp),
-//! and so is its steady trend (the median row-to-row change, which a step moves only once).
+//! and so is its steady trend (the median change over six hours, which a step moves for
+//! only six hours of rows).
 //! At each row, the step is the median of the `min_rows` rows after it less the median of
 //! the `min_rows` before. Where that is at least [`SHIFT_SIGMAS`] robust standard deviations
 //! of the row-to-row noise, the row where the means change most is the step, if the rows
@@ -36,7 +37,7 @@ pub struct LevelShift {
 #[must_use]
 pub fn level_shifts(ys: &[f64], season: usize, min_rows: usize) -> Vec<LevelShift> {
     let width = min_rows.max(2);
-    let z = flattened(ys, season);
+    let z = flattened(ys, season, 2 * width);
     let n = z.len();
     if n < 2 * width {
         return Vec::new();
@@ -79,6 +80,8 @@ pub fn level_shifts(ys: &[f64], season: usize, min_rows: usize) -> Vec<LevelShif
         if let Some(jump) = local(at).filter(|s| counts(*s)) {
             if holds(&z[at..(at + 2 * width).min(n)], jump) {
                 out.push(LevelShift { row: at, jump });
+                // The next step needs its own rows before it.
+                k = k.max(at + width - 1);
             }
         }
         k += 1;
@@ -137,8 +140,9 @@ impl Means {
 }
 
 /// `ys` less its median daily profile (around a centred one-day rolling median, once two
-/// days of finite rows are there) and less its steady trend (the median row-to-row change).
-fn flattened(ys: &[f64], season: usize) -> Vec<f64> {
+/// days of finite rows are there) and less its steady trend (the median change over `lag`
+/// rows).
+fn flattened(ys: &[f64], season: usize, lag: usize) -> Vec<f64> {
     let finite = ys.iter().filter(|y| y.is_finite()).count();
     let z: Vec<f64> = if season < 2 || finite < 2 * season {
         ys.to_vec()
@@ -167,8 +171,16 @@ fn flattened(ys: &[f64], season: usize) -> Vec<f64> {
             .map(|(i, y)| y - profile[i % season])
             .collect()
     };
-    let diffs: Vec<f64> = z.windows(2).map(|w| w[1] - w[0]).collect();
-    let slope = median(&diffs).unwrap_or(0.0);
+    // Changes over `lag` rows, not one: a sawtooth of noise (+0.2 a row, then back) has a
+    // median one-row change of +0.2, a trend that is not there; over `lag` rows a step
+    // moves only `lag` of the changes.
+    let lag = lag.max(1);
+    let changes: Vec<f64> = z
+        .iter()
+        .zip(z.iter().skip(lag))
+        .map(|(a, b)| (b - a) / count_f64(lag))
+        .collect();
+    let slope = median(&changes).unwrap_or(0.0);
     z.iter()
         .enumerate()
         .map(|(i, v)| v - slope * count_f64(i))
