@@ -356,14 +356,23 @@ fn list_events(
                     .join(", ")
             ),
         };
+        let rows = e.end - e.start;
+        let span = if rows == 1 {
+            ts[e.start].clone()
+        } else {
+            format!("{} – {}", ts[e.start], ts[e.end - 1])
+        };
+        // A series that sat at one value scores in the quadrillions: powers of ten then.
+        let peak = if peak.abs() >= 1e4 {
+            format!("{peak:.1e}")
+        } else {
+            format!("{peak:.1}")
+        };
         let _ = writeln!(
             out,
-            "  {:<34} {} – {} {:>4} {} peak {peak:.1}{verdict}",
+            "  {:<34} {span:<41} {rows:>4} {} peak {peak}{verdict}",
             s.name,
-            ts[e.start],
-            ts[e.end - 1],
-            e.end - e.start,
-            if e.end - e.start == 1 { "row " } else { "rows" },
+            if rows == 1 { "row " } else { "rows" },
         );
     }
 }

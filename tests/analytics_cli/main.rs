@@ -127,7 +127,17 @@ fn detect_flags_a_spike_and_scores_it_against_its_window() {
         .success()
         .stdout(predicate::str::contains(
             "pooled: precision 1.000  recall 1.000",
-        ));
+        ))
+        // The event itself, listed with its window (one row: an alarm is not repeated).
+        .stdout(
+            predicate::str::is_match(format!(
+                "(?m)^  spiky +{} +1 row  peak [0-9.]+  in window {} – {}$",
+                ts(1500),
+                ts(1490),
+                ts(1520)
+            ))
+            .unwrap(),
+        );
     let text = std::fs::read_to_string(&out).unwrap();
     assert_eq!(
         text.lines().next(),
