@@ -203,6 +203,49 @@ fn capacity_finds_the_rising_host_cpu_and_rightsize_the_oversized_vm() {
     );
 }
 
+/// A host whose CPU stepped from 20 % to 60 % fourteen hours ago and stayed there: capacity
+/// forecasts the new level, and says why, instead of a trend through the step that would
+/// cross 90 % within days.
+#[test]
+fn capacity_forecasts_a_host_from_its_last_step_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = row_start_with_slack();
+    let uri =
+        common::seed_analysis_history_with(dir.path(), &dir.path().join("history"), now, |i| {
+            if i < 408 {
+                20.0
+            } else {
+                60.0
+            }
+        });
+    let cap = json(dir.path(), &uri, &["capacity", "--json"]);
+    let cpu = cap["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resource"] == "cpu")
+        .unwrap();
+    assert_eq!(cpu["crossing"]["model"], "auto", "{cpu}");
+    assert!(cpu["crossing"]["expected"].is_null(), "{cpu}");
+    assert!(cpu["level_shift_ms"].is_i64(), "{cpu}");
+    let basis = cpu["basis"].as_str().unwrap();
+    // 168 rows ago; the step read from three hours either side of it, noise and all.
+    let jump: f64 = basis
+        .strip_prefix("since a +")
+        .and_then(|b| b.strip_suffix(" pt step 14h ago"))
+        .and_then(|j| j.parse().ok())
+        .unwrap_or_else(|| panic!("{basis}"));
+    assert!((jump - 40.0).abs() < 1.5, "{basis}");
+    // The text puts it under the row.
+    let text = String::from_utf8(run(dir.path(), &uri, &["capacity"])).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().position(|l| l.trim() == basis);
+    assert!(
+        at.is_some_and(|i| i > 0 && lines[i - 1].contains(" cpu ")),
+        "{text}"
+    );
+}
+
 /// Reports run at once (cron jobs at the same minute, no console running) take turns on the
 /// database instead of failing on sled's lock.
 #[test]

@@ -101,6 +101,18 @@ pub fn seeded_vm_cpu(ts_ms: i64) -> f64 {
 /// (plus a little deterministic noise) with 1 GiB of memory in use, and the host's CPU rises
 /// from 40 % to 70 % (so it crosses 90 % about 32 h after `now_ms`). Returns the URI.
 pub fn seed_analysis_history(dir: &Path, history: &Path, now_ms: i64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    seed_analysis_history_with(dir, history, now_ms, |i| 40.0 + 30.0 * i as f64 / 576.0)
+}
+
+/// [`seed_analysis_history`] with the host's CPU percent at row `i` of the 576 (before the
+/// noise) from `host_cpu`.
+pub fn seed_analysis_history_with(
+    dir: &Path,
+    history: &Path,
+    now_ms: i64,
+    host_cpu: impl Fn(i64) -> f64,
+) -> String {
     use novacron::store::{HistoryStore, Sample, SeriesKey, SledStore, StoreConfig};
     let node = dir.join("analysis-node.xml");
     std::fs::write(
@@ -120,13 +132,11 @@ pub fn seed_analysis_history(dir: &Path, history: &Path, now_ms: i64) -> String 
         let ts = now_ms - (rows - i) * 300_000 + 1_000;
         #[allow(clippy::cast_precision_loss)]
         let noise = ((i * 7919) % 13) as f64 * 0.1 - 0.6;
-        #[allow(clippy::cast_precision_loss)]
-        let rising = 40.0 + 30.0 * i as f64 / rows as f64;
         for (entity, metric, value) in [
             (&vm, "cpu_pct", seeded_vm_cpu(ts) + noise),
             (&vm, "mem_used_bytes", f64::from(1u32 << 30)),
             (&vm, "net_rx_bps", 50_000.0),
-            (&host, "cpu_pct", rising + noise),
+            (&host, "cpu_pct", host_cpu(i) + noise),
         ] {
             batch.push((SeriesKey::new(entity, metric), Sample { ts_ms: ts, value }));
         }
