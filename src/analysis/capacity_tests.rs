@@ -32,6 +32,18 @@ fn store_of(batch: &[(SeriesKey, Sample)]) -> MemoryStore {
     store
 }
 
+/// The capacity row of `resource` of a host "h" (8 CPUs, 32 GiB) with history `batch`.
+fn row_of(batch: &[(SeriesKey, Sample)], resource: &str) -> CapacityRow {
+    let r = capacity(
+        &store_of(batch),
+        &[host(0, 0, Vec::new())],
+        &CapacitySettings::default(),
+        NOW,
+        0,
+    );
+    r.rows.into_iter().find(|x| x.resource == resource).unwrap()
+}
+
 /// Host "h": 8 CPUs, 32 GiB.
 fn host(vcpus_allocated: u32, memory_allocated_bytes: u64, pools: Vec<PoolInput>) -> HostInput {
     HostInput {
@@ -205,14 +217,7 @@ fn history_that_stopped_hours_ago_is_not_now() {
     let batch: Vec<_> = (0..500)
         .map(|i| sample("host/h", "cpu_pct", NOW - (571 - i) * STEP_MS + 1_000, 95.0))
         .collect();
-    let r = capacity(
-        &store_of(&batch),
-        &[host(0, 0, Vec::new())],
-        &CapacitySettings::default(),
-        NOW,
-        0,
-    );
-    let cpu = r.rows.iter().find(|x| x.resource == "cpu").unwrap();
+    let cpu = row_of(&batch, "cpu");
     assert_eq!((cpu.current_pct, &cpu.crossing), (None, &None));
     assert_eq!(
         cpu.note.as_deref(),
@@ -265,14 +270,7 @@ fn a_step_a_week_ago_is_a_new_level_not_growth() {
         let level = if t < 2016.0 { 0.40 } else { 0.70 };
         32.0 * gib * (level + 0.01 * (std::f64::consts::TAU * t / 288.0).sin())
     });
-    let r = capacity(
-        &store_of(&batch),
-        &[host(0, 0, Vec::new())],
-        &CapacitySettings::default(),
-        NOW,
-        0,
-    );
-    let mem = r.rows.iter().find(|x| x.resource == "memory").unwrap();
+    let mem = row_of(&batch, "memory");
     let c = mem.crossing.as_ref().unwrap();
     assert_eq!(
         (c.expected, c.model),
@@ -283,7 +281,7 @@ fn a_step_a_week_ago_is_a_new_level_not_growth() {
     assert_eq!(mem.level_shift_ms, Some(NOW - 2016 * STEP_MS));
     assert_eq!(mem.basis.as_deref(), Some("since a +30.0 pt step 7d ago"));
     // The CPU row, with no history, has no basis.
-    let cpu = r.rows.iter().find(|x| x.resource == "cpu").unwrap();
+    let cpu = row_of(&batch, "cpu");
     assert_eq!((cpu.level_shift_ms, &cpu.basis), (None, &None));
 }
 
@@ -323,14 +321,7 @@ fn a_staircase_of_steps_is_growth_and_the_trend_runs_through_it() {
         let steps = (((t + 37.0 * (t / 288.0).floor()) / 288.0).floor()).min(9.0);
         gib * (6.4 + 2.0 * steps) + gib * 0.1 * (std::f64::consts::TAU * t / 288.0).sin()
     });
-    let r = capacity(
-        &store_of(&batch),
-        &[host(0, 0, Vec::new())],
-        &CapacitySettings::default(),
-        NOW,
-        0,
-    );
-    let mem = r.rows.iter().find(|x| x.resource == "memory").unwrap();
+    let mem = row_of(&batch, "memory");
     let c = mem.crossing.as_ref().unwrap();
     assert_eq!(c.model, ModelKind::TrendDaily, "{mem:?}");
     assert!(c.expected.is_some_and(|s| s < 3 * 288), "{mem:?}");
