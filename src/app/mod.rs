@@ -28,6 +28,8 @@ pub mod reports;
 #[cfg(test)]
 mod reports_tests;
 pub mod rows;
+#[cfg(test)]
+mod safety_tests;
 pub mod state;
 mod update;
 #[cfg(test)]

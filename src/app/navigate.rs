@@ -65,6 +65,10 @@ pub fn open_detail(state: &mut State) {
 /// what it does shows (esc goes back).
 pub fn open_filter(state: &mut State) {
     state.view.go(Screen::Table);
+    // Reopened over a filter that hides every row, it keeps the VM from before.
+    if let Some(e) = state.selected() {
+        state.view.filter_origin = Some((e.vm.id.clone(), state.view.chosen));
+    }
     state.view.overlay = Some(Overlay::Filter {
         buf: state.view.filter.clone(),
     });

@@ -396,6 +396,7 @@ pub fn settle_offers(state: &mut State, show_next: bool) {
         |state, c| !offer_stands(state, c),
         " is shut off; force-off no longer needed",
     );
+    close_shown_request(state, |state, c| !state.vms.contains_key(&c.vm), "VM gone");
     // Never onto a screen too small to show it, where a blind esc would answer it.
     while show_next && state.view.overlay.is_none() && !state.too_small() {
         let Some(mut c) = state.offers.pop_front() else {
@@ -470,6 +471,7 @@ pub fn withdraw_offers(state: &mut State, vm: &VmId, kind: &DomainEventKind) {
         |_, c| &c.vm == vm,
         ": state changed; force-off offer withdrawn",
     );
+    close_shown_request(state, |_, c| &c.vm == vm, "state changed");
 }
 
 /// A host's link went down or came back: what happened to its VMs meanwhile is unknown, so
@@ -482,6 +484,20 @@ pub fn withdraw_host_offers(state: &mut State, host: crate::domain::HostId) {
         |_, c| c.vm.host == host,
         ": link to its host changed; force-off offer withdrawn",
     );
+    close_shown_request(state, |_, c| c.vm.host == host, "link to its host changed");
+}
+
+/// Closes the confirmation the operator asked for (destroy, reset), if one is on screen and
+/// `gone` says what it asked about changed (`what`): answered after the VM stopped, started
+/// again or went, `y` would act on a run it was not asked about. Nothing was sent.
+fn close_shown_request(state: &mut State, gone: impl Fn(&State, &Confirm) -> bool, what: &str) {
+    if let Some(Overlay::Confirm(c)) = &state.view.overlay {
+        if !c.offer && gone(state, c) {
+            let text = format!("{} {}: {what} meanwhile; nothing was sent", c.op, c.name);
+            state.view.overlay = None;
+            flash(state, text, false);
+        }
+    }
 }
 
 /// Closes the force-off offer on screen, if there is one and `gone` says it no longer

@@ -9,7 +9,7 @@ use crate::domain::{Op, VmState};
 use crate::provider::libvirt::state::LifecycleEvent;
 use crate::provider::{ConnStatus, DomainEventKind, ProviderCmd, ProviderEvent};
 
-fn ops_sent(effects: &[Effect]) -> usize {
+pub(super) fn ops_sent(effects: &[Effect]) -> usize {
     effects
         .iter()
         .filter(|e| {
@@ -25,13 +25,13 @@ fn ops_sent(effects: &[Effect]) -> usize {
 }
 
 /// A shutdown of web-1 accepted and left past its timeout: the force-off offer is due.
-fn timed_out_shutdown(s: &mut super::State) {
+pub(super) fn timed_out_shutdown(s: &mut super::State) {
     accepted_shutdown(s);
     update(s, Msg::Tick, T0 + 5_000);
 }
 
 /// A shutdown of web-1 with a 5 s timeout, accepted by libvirt at `T0`.
-fn accepted_shutdown(s: &mut super::State) {
+pub(super) fn accepted_shutdown(s: &mut super::State) {
     s.settings.shutdown_timeout_ms = 5_000;
     select(s, "web-1");
     let effects = act(s, Action::Shutdown);
@@ -51,7 +51,7 @@ fn accepted_shutdown(s: &mut super::State) {
 }
 
 /// web-1's lifecycle event `ev`, as libvirt would send it.
-fn lifecycle(s: &mut super::State, ev: LifecycleEvent) {
+pub(super) fn lifecycle(s: &mut super::State, ev: LifecycleEvent) {
     update(
         s,
         Msg::Provider(ProviderEvent::DomainEvent {
@@ -74,7 +74,7 @@ fn shutdown_line(s: &super::State) -> String {
         .text()
 }
 
-fn is_offer(s: &super::State) -> bool {
+pub(super) fn is_offer(s: &super::State) -> bool {
     matches!(&s.view.overlay, Some(Overlay::Confirm(c)) if c.offer && c.op == Op::Destroy)
 }
 
@@ -489,36 +489,5 @@ fn ctrl_z_stops_the_console_only_where_a_shell_can_continue_it() {
     assert!(
         f.error && f.text.starts_with("no shell to return to"),
         "{f:?}"
-    );
-}
-
-#[test]
-fn the_in_progress_refusal_goes_when_the_operation_it_names_ends() {
-    let mut s = state();
-    accepted_shutdown(&mut s);
-    act(&mut s, Action::Reboot);
-    let text = |s: &super::State| s.flash.as_ref().map(|f| f.text.clone());
-    assert_eq!(
-        text(&s).as_deref(),
-        Some("web-1 already has an operation in progress")
-    );
-    // Another VM's operation ending leaves it.
-    event(&mut s, 1, "web-2", LifecycleEvent::Started("booted"));
-    assert!(text(&s).is_some());
-    lifecycle(&mut s, LifecycleEvent::Stopped("shutdown"));
-    assert_eq!(text(&s), None, "still says web-1 is busy");
-}
-
-#[test]
-fn y_on_an_offer_that_just_appeared_says_why_nothing_happened() {
-    let mut s = state();
-    timed_out_shutdown(&mut s);
-    assert!(is_offer(&s));
-    let sent = update(&mut s, Msg::Input(InputKey::Char('y')), T0 + 5_100);
-    assert_eq!(ops_sent(&sent), 0);
-    assert!(is_offer(&s), "still asking");
-    assert_eq!(
-        s.flash.as_ref().map(|f| f.text.as_str()),
-        Some("destroy web-1: this offer just appeared; y again")
     );
 }

@@ -235,6 +235,11 @@ pub struct View {
     pub chosen: bool,
     /// The detail pane shows every device line in place of the charts (`enter` again).
     pub all_devices: bool,
+    /// The VM selected when the filter line opened, and whether the operator had picked it:
+    /// the cursor goes back to it whenever the filter shows it again, and `esc` (which clears
+    /// the filter) always does, so a filter that matched nothing does not leave the next key
+    /// on the first row.
+    pub filter_origin: Option<(VmId, bool)>,
 }
 
 impl View {
@@ -271,6 +276,7 @@ impl Default for View {
             came_from: Vec::new(),
             chosen: false,
             all_devices: false,
+            filter_origin: None,
         }
     }
 }

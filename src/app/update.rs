@@ -278,8 +278,10 @@ fn on_input(state: &mut State, k: InputKey) -> Vec<Effect> {
             InputKey::Esc => {
                 state.view.filter.clear();
                 rows::rebuild(state);
+                back_to_filter_origin(state);
+                state.view.filter_origin = None;
             }
-            InputKey::Enter => {}
+            InputKey::Enter => state.view.filter_origin = None,
             InputKey::Backspace
             | InputKey::DeleteWord
             | InputKey::ClearLine
@@ -328,7 +330,20 @@ fn on_paste(state: &mut State, text: &str) {
 fn set_filter_line(state: &mut State, buf: String) {
     state.view.filter.clone_from(&buf);
     rows::rebuild(state);
+    back_to_filter_origin(state);
     state.view.overlay = Some(Overlay::Filter { buf });
+}
+
+/// The cursor back on the VM selected when the filter line opened, if it is listed.
+fn back_to_filter_origin(state: &mut State) {
+    let Some((id, chosen)) = state.view.filter_origin.clone() else {
+        return;
+    };
+    if let Some(pos) = state.rows.iter().position(|r| *r == id) {
+        state.view.cursor = pos;
+        state.view.chosen = chosen;
+        rows::clamp_cursor(state);
+    }
 }
 
 /// The palette line is now `buf`, with what it could complete to.

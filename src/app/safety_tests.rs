@@ -1,0 +1,94 @@
+//! What a key answers: a confirmation whose VM changed meanwhile, an offer that just
+//! appeared, a refusal that outlived its reason, the selection behind a filter, and
+//! operations on a VM that leaves its host (a transient VM that stops).
+
+use super::fixtures::{state, T0};
+use super::opflow_tests::{accepted_shutdown, is_offer, lifecycle, ops_sent, timed_out_shutdown};
+use super::state::Overlay;
+use super::update_tests::{act, event, key, select};
+use super::{update, Action, InputKey, Msg};
+use crate::provider::libvirt::state::LifecycleEvent;
+
+#[test]
+fn the_in_progress_refusal_goes_when_the_operation_it_names_ends() {
+    let mut s = state();
+    accepted_shutdown(&mut s);
+    act(&mut s, Action::Reboot);
+    let text = |s: &super::State| s.flash.as_ref().map(|f| f.text.clone());
+    assert_eq!(
+        text(&s).as_deref(),
+        Some("web-1 already has an operation in progress")
+    );
+    // Another VM's operation ending leaves it.
+    event(&mut s, 1, "web-2", LifecycleEvent::Started("booted"));
+    assert!(text(&s).is_some());
+    lifecycle(&mut s, LifecycleEvent::Stopped("shutdown"));
+    assert_eq!(text(&s), None, "still says web-1 is busy");
+}
+
+#[test]
+fn y_on_an_offer_that_just_appeared_says_why_nothing_happened() {
+    let mut s = state();
+    timed_out_shutdown(&mut s);
+    assert!(is_offer(&s));
+    let sent = update(&mut s, Msg::Input(InputKey::Char('y')), T0 + 5_100);
+    assert_eq!(ops_sent(&sent), 0);
+    assert!(is_offer(&s), "still asking");
+    assert_eq!(
+        s.flash.as_ref().map(|f| f.text.as_str()),
+        Some("destroy web-1: this offer just appeared; y again")
+    );
+}
+
+#[test]
+fn esc_on_a_filter_that_matched_nothing_goes_back_to_the_vm_picked_before() {
+    let mut s = state();
+    select(&mut s, "web-1");
+    act(&mut s, Action::Filter);
+    for c in "web-1x".chars() {
+        key(&mut s, c);
+    }
+    assert!(s.selected().is_none(), "a typo lists nothing");
+    update(&mut s, Msg::Input(InputKey::Esc), T0);
+    assert_eq!(s.selected().unwrap().vm.name, "web-1", "not the first row");
+    // While typing, the cursor comes back to it whenever the filter lists it again.
+    act(&mut s, Action::Filter);
+    for c in "db".chars() {
+        key(&mut s, c);
+    }
+    assert_eq!(s.selected().unwrap().vm.name, "db-main");
+    for _ in 0..2 {
+        update(&mut s, Msg::Input(InputKey::Backspace), T0);
+    }
+    assert_eq!(s.selected().unwrap().vm.name, "web-1");
+    // Kept with enter, the filter's own row is the selection from then on.
+    key(&mut s, 'd');
+    key(&mut s, 'b');
+    update(&mut s, Msg::Input(InputKey::Enter), T0);
+    act(&mut s, Action::Filter);
+    update(&mut s, Msg::Input(InputKey::Esc), T0);
+    assert_eq!(s.selected().unwrap().vm.name, "db-main");
+}
+
+#[test]
+fn a_destroy_confirmation_is_withdrawn_when_its_vm_stops_or_goes_meanwhile() {
+    let mut s = state();
+    select(&mut s, "web-1");
+    act(&mut s, Action::Destroy);
+    assert!(matches!(&s.view.overlay, Some(Overlay::Confirm(c)) if !c.offer));
+    // Destroyed and started again from another shell: y must not kill the new run.
+    lifecycle(&mut s, LifecycleEvent::Stopped("destroyed"));
+    assert!(s.view.overlay.is_none());
+    assert_eq!(
+        s.flash.as_ref().map(|f| f.text.as_str()),
+        Some("destroy web-1: state changed meanwhile; nothing was sent")
+    );
+    assert_eq!(ops_sent(&key(&mut s, 'y')), 0);
+    // Undefined while asked about: gone, and said.
+    lifecycle(&mut s, LifecycleEvent::Started("booted"));
+    select(&mut s, "web-1");
+    act(&mut s, Action::Reset);
+    lifecycle(&mut s, LifecycleEvent::Undefined("removed"));
+    assert!(s.view.overlay.is_none(), "{:?}", s.view.overlay);
+    assert_eq!(ops_sent(&key(&mut s, 'y')), 0);
+}
