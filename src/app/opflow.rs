@@ -312,6 +312,26 @@ pub fn on_event(state: &mut State, vm: &VmId, kind: &DomainEventKind) {
     }
 }
 
+/// The VM of operation `id` went from its host (undefined, or a transient VM that stopped):
+/// stopping is what removes a transient VM, so a destroy or shutdown counts as confirmed
+/// (once libvirt has answered); anything else can no longer be.
+pub fn on_vm_gone(state: &mut State, id: OpId) {
+    let Some(p) = state.ops.get_mut(&id) else {
+        return;
+    };
+    match (p.op, p.stage) {
+        (Op::Destroy | Op::Shutdown, OpStage::Accepted { .. }) => {
+            finish(state, id, JournalStatus::Done);
+        }
+        (Op::Destroy | Op::Shutdown, OpStage::Sent) => p.event_seen = true,
+        _ => finish(
+            state,
+            id,
+            JournalStatus::Warning("the VM is gone from its host".into()),
+        ),
+    }
+}
+
 /// Once a second: a graceful shutdown past its timeout offers force-off; other accepted
 /// operations with no event for too long are flagged rather than left pending forever.
 pub fn on_tick(state: &mut State) {

@@ -79,6 +79,9 @@ pub fn forget_vm(state: &mut State, host: HostId, uri: &str, uuid: &str) {
         uuid: uuid.to_string(),
     };
     let gone = state.vms.remove(&id);
+    if let Some(op) = gone.as_ref().and_then(|e| e.pending) {
+        opflow::on_vm_gone(state, op);
+    }
     if state.view.screen == Screen::Detail && state.view.selected.as_ref() == Some(&id) {
         state.view.back();
         let name = gone.map_or_else(|| uuid.to_string(), |e| e.vm.name);

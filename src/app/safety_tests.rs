@@ -4,10 +4,11 @@
 
 use super::fixtures::{state, T0};
 use super::opflow_tests::{accepted_shutdown, is_offer, lifecycle, ops_sent, timed_out_shutdown};
-use super::state::Overlay;
+use super::state::{JournalStatus, Overlay};
 use super::update_tests::{act, event, key, select};
-use super::{update, Action, InputKey, Msg};
+use super::{update, Action, Effect, InputKey, Msg};
 use crate::provider::libvirt::state::LifecycleEvent;
+use crate::provider::{ProviderCmd, ProviderEvent};
 
 #[test]
 fn the_in_progress_refusal_goes_when_the_operation_it_names_ends() {
@@ -91,4 +92,62 @@ fn a_destroy_confirmation_is_withdrawn_when_its_vm_stops_or_goes_meanwhile() {
     lifecycle(&mut s, LifecycleEvent::Undefined("removed"));
     assert!(s.view.overlay.is_none(), "{:?}", s.view.overlay);
     assert_eq!(ops_sent(&key(&mut s, 'y')), 0);
+}
+
+/// Destroys web-1 (confirmed) and returns the operation's id.
+fn destroy_web1(s: &mut super::State) -> u64 {
+    select(s, "web-1");
+    act(s, Action::Destroy);
+    let sent = key(s, 'y');
+    let Some(Effect::Provider {
+        cmd: ProviderCmd::Op { id, .. },
+        ..
+    }) = sent.first()
+    else {
+        panic!("no destroy sent: {sent:?}");
+    };
+    *id
+}
+
+fn destroy_line(s: &super::State) -> JournalStatus {
+    s.journal
+        .iter()
+        .find(|e| e.what == "destroy")
+        .unwrap()
+        .status
+        .clone()
+}
+
+fn removed(s: &mut super::State) {
+    let ev = ProviderEvent::VmRemoved {
+        host: 0,
+        uuid: "0-web-1".into(),
+    };
+    update(s, Msg::Provider(ev), T0 + 1_000);
+}
+
+#[test]
+fn a_transient_vm_gone_after_its_destroy_is_done_in_either_order() {
+    // Accepted, then gone (libvirt removes a transient VM once it stops).
+    let mut s = state();
+    let id = destroy_web1(&mut s);
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::OpResult { id, result: Ok(()) }),
+        T0,
+    );
+    removed(&mut s);
+    assert_eq!(destroy_line(&s), JournalStatus::Done);
+    assert!(s.ops.is_empty());
+    // Gone before libvirt answered.
+    let mut s = state();
+    let id = destroy_web1(&mut s);
+    removed(&mut s);
+    assert!(!s.ops.is_empty(), "waits for the answer");
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::OpResult { id, result: Ok(()) }),
+        T0,
+    );
+    assert_eq!(destroy_line(&s), JournalStatus::Done);
 }

@@ -247,6 +247,18 @@ fn read_vm(conn: &Connect, uuid: &str) -> Option<crate::domain::Vm> {
     inventory::read_vm(0, &dom, false).ok()
 }
 
+/// What a stopped transient VM is said to be, being gone.
+const TRANSIENT_GONE: &str = "gone (a transient VM is removed when it stops)";
+
+/// libvirt says there is no domain with that UUID (not that it could not be asked).
+fn no_such_domain(conn: &Connect, uuid: &str) -> bool {
+    use virt::enumutil::Enum::Known;
+    matches!(
+        conn.lookup_domain_by_uuid_string(uuid),
+        Err(e) if e.code() == Known(virt::error::ErrorNumber::NoDomain)
+    )
+}
+
 fn current_state(conn: &Connect, uuid: &str) -> Option<(VmState, String)> {
     read_vm(conn, uuid).map(|vm| (vm.state, vm.state_text()))
 }
@@ -271,6 +283,10 @@ fn wait_for(
     // hour for a long shutdown); the caller says the connection was lost.
     let read = || match current_state(conn, uuid) {
         None if !conn.is_alive().unwrap_or(false) => Err(()),
+        // libvirt removes a transient VM (`virsh create`) once it stops: gone is shut off.
+        None if done(VmState::ShutOff) && no_such_domain(conn, uuid) => {
+            Ok(Some((VmState::ShutOff, TRANSIENT_GONE.to_string())))
+        }
         other => Ok(other),
     };
     poll_until(read, done, timeout)
@@ -383,8 +399,12 @@ pub fn vm(cfg: &Config, op: Op, name: &str, timeout: Duration, force: bool) -> R
     let now = current_state(conn, &uuid).map_or_else(|| "unknown".to_string(), |s| s.1);
     if op == Op::Shutdown && force {
         if let Err(e) = ops::run_op(conn, &uuid, Op::Destroy) {
-            // The guest may have powered off between the last read and the destroy.
-            if let Some((VmState::ShutOff, text)) = current_state(conn, &uuid) {
+            // The guest may have powered off between the last read and the destroy (and a
+            // transient one be gone).
+            let now = current_state(conn, &uuid).or_else(|| {
+                no_such_domain(conn, &uuid).then(|| (VmState::ShutOff, TRANSIENT_GONE.to_string()))
+            });
+            if let Some((VmState::ShutOff, text)) = now {
                 tell(&format!(
                     "{name}: shut down after the {} s timeout, before the force-off, \
                      in {:.1} s, now {text}\n",
