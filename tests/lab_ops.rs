@@ -252,3 +252,44 @@ async fn a_change_made_with_virsh_reaches_the_app_within_a_second() {
         eprintln!("virsh {cmd} → app state {expected:?} in {:?}", t0.elapsed());
     }
 }
+
+/// A transient VM (`virsh create`) is removed by libvirt once it stops: `vm destroy` says it
+/// is gone and exits 0, rather than waiting 30 s and calling the done destroy unknown.
+#[test]
+fn vm_destroy_of_a_transient_vm_is_done_when_it_is_gone() {
+    if !lab::available() {
+        return;
+    }
+    let test_vm = TestVm::define("nctest-transient", "idle");
+    let xml = lab::virsh(&["dumpxml", &test_vm.name]);
+    assert!(xml.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("transient.xml");
+    std::fs::write(&file, &xml.stdout).unwrap();
+    assert!(lab::virsh(&["undefine", &test_vm.name]).status.success());
+    let created = lab::virsh(&["create", file.to_str().unwrap()]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let t0 = Instant::now();
+    let out = assert_cmd::Command::cargo_bin("novacron")
+        .unwrap()
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .args(["-c", lab::URI, "vm", "destroy", &test_vm.name])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("gone (a transient VM is removed when it stops)"),
+        "{text}"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(20), "{:?}", t0.elapsed());
+}
