@@ -31,15 +31,7 @@ pub fn journal(
     status: JournalStatus,
     virsh: Option<String>,
 ) -> u64 {
-    // The log reads like the journal line: "HOST VM what: outcome".
-    let outcome = status.text();
-    let sep = if outcome.is_empty() { "" } else { ": " };
-    let who = if vm.is_empty() {
-        String::new()
-    } else {
-        format!(" {vm}")
-    };
-    tracing::info!(target: "journal", "{host}{who} {what}{sep}{outcome}");
+    log_line(host, vm, &what, &status);
     // The same event again within a few seconds is counted on its line, not repeated: the
     // five lines on screen are for what differs.
     if let Some(last) = state.journal.back_mut() {
@@ -77,8 +69,23 @@ pub fn journal(
 
 fn set_journal_status(state: &mut State, seq: u64, status: JournalStatus) {
     if let Some(e) = state.journal.iter_mut().find(|e| e.seq == seq) {
+        log_line(&e.host, &e.vm, &e.what, &status);
         e.status = status;
     }
+}
+
+/// The log's copy of a journal line, as it reads: "HOST VM what: outcome". Each outcome an
+/// operation's line takes (accepted, done, a warning) is logged too, so the log keeps how it
+/// ended after the five lines on screen have moved on.
+fn log_line(host: &str, vm: &str, what: &str, status: &JournalStatus) {
+    let outcome = status.text();
+    let sep = if outcome.is_empty() { "" } else { ": " };
+    let who = if vm.is_empty() {
+        String::new()
+    } else {
+        format!(" {vm}")
+    };
+    tracing::info!(target: "journal", "{host}{who} {what}{sep}{outcome}");
 }
 
 /// The user asked for `op` on `vm`: check read-only, then confirm destructive ones, else send.

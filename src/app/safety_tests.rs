@@ -151,3 +151,39 @@ fn a_transient_vm_gone_after_its_destroy_is_done_in_either_order() {
     );
     assert_eq!(destroy_line(&s), JournalStatus::Done);
 }
+
+/// What the log holds of an operation: every outcome its journal line took.
+#[test]
+fn the_log_keeps_how_an_operation_ended() {
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let mut s = state();
+        accepted_shutdown(&mut s);
+        lifecycle(&mut s, LifecycleEvent::Stopped("shutdown"));
+    });
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    for outcome in [
+        "web-1 shutdown: pending",
+        "web-1 shutdown: waiting for event",
+        "web-1 shutdown: done",
+    ] {
+        assert!(log.contains(outcome), "{outcome:?} not in {log}");
+    }
+}
