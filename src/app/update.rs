@@ -102,7 +102,7 @@ fn dispatch(state: &mut State, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::HistoryError(e) => {
-            opflow::flash(state, format!("history: {e}"), true);
+            opflow::flash(state, e, true);
             Vec::new()
         }
         Msg::History {

@@ -26,6 +26,15 @@ use super::{
 /// Timestamps beyond ±2^60 ms (36 million years) are refused so window arithmetic cannot overflow.
 const MAX_ABS_TS: i64 = 1 << 60;
 
+/// Which parts of a failed flush reached the disk.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Durable {
+    /// The log record of the pending rows.
+    rows: bool,
+    /// The packs and deletions in sled.
+    changes: bool,
+}
+
 /// `(tier, window, group)` → `(series id, chunk)` in sealing order.
 pub(crate) type PendingPacks = BTreeMap<(u8, i64, u32), Vec<(u32, Vec<u8>)>>;
 
@@ -74,6 +83,8 @@ pub(crate) struct Engine<K: Kv> {
     /// Raw samples held in sealed chunks.
     pub(crate) sealed_samples: u64,
     pub(crate) dropped_late: u64,
+    /// Rows a failing disk kept out of the log past the cap (see `shed_unwritten`).
+    pub(crate) unlogged: u64,
     pub(crate) retained_before: [i64; 3],
     pub(crate) sealed: u64,
 }
@@ -104,6 +115,7 @@ impl<K: Kv> Engine<K> {
             now: i64::MIN,
             sealed_samples: 0,
             dropped_late: 0,
+            unlogged: 0,
             retained_before: [i64::MIN; 3],
             sealed: 0,
         }
@@ -243,8 +255,6 @@ impl<K: Kv> Engine<K> {
         let seq = self.next_wal_seq;
         let record = (!self.pending_rows.is_empty())
             .then(|| wal::encode(&mut self.pending_rows, self.cfg.ts_quantum_ms));
-        report.samples = self.pending_rows.len() as u64;
-        self.pending_rows.clear();
         // Every log record older than the oldest open raw chunk is covered by sealed chunks.
         let keep_from = self
             .open
@@ -253,43 +263,126 @@ impl<K: Kv> Engine<K> {
             .filter_map(|s| s.raw.as_ref().map(|r| r.first_wal_seq))
             .min();
         let reset = self.wal_oldest.is_some() && keep_from.is_none_or(|k| k >= seq);
-        for ((tier, window, group), entries) in std::mem::take(&mut self.pending_packs) {
-            let key = keys::chunk(Tier::ALL[usize::from(tier)], window, group);
-            let existing = self.kv.get(&key)?;
-            let merged = pack::merge(existing.as_deref(), entries)
-                .map_err(|e| self.damaged(format!("pack: {e}")))?;
-            self.pending_ops.push(KvOp::Put(key, merged));
-        }
-        report.chunks_expired = self.expire()?;
-        report.chunks_sealed = std::mem::take(&mut self.sealed);
-        let mut ops = std::mem::take(&mut self.pending_ops);
-        if record.is_some() {
-            self.next_wal_seq += 1;
-        }
-        if !ops.is_empty() {
-            ops.push(KvOp::Put(keys::META.to_vec(), self.meta()));
-        }
-        // The log may only forget records once the chunks that replace them are durable.
-        if !reset {
-            self.kv
-                .wal_write(record.as_deref().map(|r| (seq, r)), false)?;
-        }
-        if !ops.is_empty() {
-            self.kv.apply(ops)?;
-            self.kv.sync()?;
-        }
-        if reset {
-            self.kv
-                .wal_write(record.as_deref().map(|r| (seq, r)), true)?;
-            self.wal_oldest = None;
-            self.wal_records = 0;
-        }
-        if record.is_some() {
-            self.wal_oldest.get_or_insert(seq);
-            self.wal_records += 1;
+        // What a failed write leaves to the next flush: rows not in the log, and changes
+        // (sealed packs, deletions) not in sled. A full disk must not lose the samples the
+        // console is still showing.
+        let packs = std::mem::take(&mut self.pending_packs);
+        let sealed_ops = std::mem::take(&mut self.pending_ops);
+        let expired = self.expire();
+        let expire_ops = std::mem::take(&mut self.pending_ops);
+        let wrote = match expired {
+            Ok(n) => {
+                report.chunks_expired = n;
+                self.write_out(
+                    seq,
+                    record.as_deref(),
+                    reset,
+                    &packs,
+                    &sealed_ops,
+                    &expire_ops,
+                )
+            }
+            Err(e) => Err((e, Durable::default())),
+        };
+        match wrote {
+            Ok(()) => {
+                report.samples = self.pending_rows.len() as u64;
+                report.chunks_sealed = std::mem::take(&mut self.sealed);
+                self.pending_rows.clear();
+            }
+            Err((e, durable)) => {
+                if durable.rows {
+                    self.pending_rows.clear();
+                }
+                if !durable.changes {
+                    self.pending_packs = packs;
+                    self.pending_ops = sealed_ops;
+                    self.pending_ops.extend(expire_ops);
+                }
+                self.shed_unwritten();
+                return Err(e);
+            }
         }
         self.kv.maintain()?;
         Ok(report)
+    }
+
+    /// Writes a flush out: the log record of the rows (`seq`), then the packs and deletions
+    /// to sled; with `reset`, sled first and then a fresh log holding only the record. On an
+    /// error it says which of the two became durable.
+    fn write_out(
+        &mut self,
+        seq: u64,
+        record: Option<&[u8]>,
+        reset: bool,
+        packs: &PendingPacks,
+        sealed_ops: &[KvOp],
+        expire_ops: &[KvOp],
+    ) -> Result<(), (StoreError, Durable)> {
+        let nothing = Durable::default();
+        let mut ops = sealed_ops.to_vec();
+        for ((tier, window, group), entries) in packs {
+            let key = keys::chunk(Tier::ALL[usize::from(*tier)], *window, *group);
+            let existing = self.kv.get(&key).map_err(|e| (e, nothing))?;
+            let merged = pack::merge(existing.as_deref(), entries.clone())
+                .map_err(|e| (self.damaged(format!("pack: {e}")), nothing))?;
+            ops.push(KvOp::Put(key, merged));
+        }
+        ops.extend_from_slice(expire_ops);
+        if !ops.is_empty() {
+            ops.push(KvOp::Put(keys::META.to_vec(), self.meta()));
+        }
+        let logged = |e: &mut Self| {
+            if record.is_some() {
+                e.next_wal_seq = seq + 1;
+                e.wal_oldest.get_or_insert(seq);
+                e.wal_records += 1;
+            }
+        };
+        // The log may only forget records once the chunks that replace them are durable.
+        if !reset {
+            self.kv
+                .wal_write(record.map(|r| (seq, r)), false)
+                .map_err(|e| (e, nothing))?;
+            logged(self);
+        }
+        if !ops.is_empty() {
+            let rows = Durable {
+                rows: !reset,
+                changes: false,
+            };
+            self.kv.apply(ops).map_err(|e| (e, rows))?;
+            self.kv.sync().map_err(|e| (e, rows))?;
+        }
+        if reset {
+            // Failed, the log keeps its old records (covered by sled now) until a later
+            // flush resets it.
+            let changes = Durable {
+                rows: false,
+                changes: true,
+            };
+            self.kv
+                .wal_write(record.map(|r| (seq, r)), true)
+                .map_err(|e| (e, changes))?;
+            self.wal_oldest = None;
+            self.wal_records = 0;
+            logged(self);
+        }
+        Ok(())
+    }
+
+    /// After a failed flush, the rows still to log are capped at `max_pending_samples` (the
+    /// oldest go first): a disk full for hours must not fill memory. The open chunks keep
+    /// them in memory, and sealing a chunk stores them all the same; only a restart before
+    /// that loses them.
+    fn shed_unwritten(&mut self) {
+        let cap = self.cfg.max_pending_samples.max(1);
+        if self.pending_rows.len() > cap {
+            self.pending_rows.sort_by_key(|r| r.ts_ms);
+            let excess = self.pending_rows.len() - cap / 2;
+            self.pending_rows.drain(..excess);
+            self.unlogged += excess as u64;
+        }
     }
 
     /// Queues deletion of chunks past each tier's retention; returns how many.

@@ -15,7 +15,7 @@ use super::super::codec::{dequantize, quantize};
 use super::super::kv::{Kv, MemKv};
 use super::super::retention::Retention;
 use super::super::rollup::floor_to;
-use super::super::{Point, Query, Sample, SeriesKey, StoreConfig, Tier};
+use super::super::{Point, Query, Sample, SeriesKey, StoreConfig, StoreError, Tier};
 use super::Engine;
 
 const T0: i64 = 1_700_000_017_000;
@@ -79,12 +79,13 @@ fn assert_points_eq(got: &[Point], want: &[Point]) {
 
 /// Feeds `hours` of 3 series at `every_ms` with occasional gaps, late and non-finite samples.
 fn feed(
-    e: &mut Engine<MemKv>,
+    e: &mut Engine<impl Kv>,
     r: &mut Reference,
     hours: i64,
     every_ms: i64,
     seed: u64,
     flush_every: usize,
+    flaky: bool,
 ) {
     let mut x = seed | 1;
     let mut rnd = || {
@@ -116,12 +117,15 @@ fn feed(
         }
         e.append(&batch).unwrap();
         if step as usize % flush_every == 0 {
-            e.flush().unwrap();
+            // A failing disk (FlakyKv) fails some flushes; the next one catches up.
+            if let Err(err) = e.flush() {
+                assert!(flaky, "{err}");
+            }
         }
     }
 }
 
-fn query(e: &Engine<MemKv>, k: &SeriesKey, from: i64, to: i64, step: i64) -> (Tier, Vec<Point>) {
+fn query(e: &Engine<impl Kv>, k: &SeriesKey, from: i64, to: i64, step: i64) -> (Tier, Vec<Point>) {
     let r = e
         .query(&Query {
             key: k.clone(),
@@ -139,7 +143,7 @@ fn query(e: &Engine<MemKv>, k: &SeriesKey, from: i64, to: i64, step: i64) -> (Ti
 fn queries_match_brute_force_at_every_tier() {
     let mut e = Engine::new(MemKv::default(), StoreConfig::default());
     let mut r = Reference::default();
-    feed(&mut e, &mut r, 30, 5_000, 7, 3);
+    feed(&mut e, &mut r, 30, 5_000, 7, 3, false);
     let from = floor_to(T0, 3_600_000) + 3_600_000;
     let to = from + 26 * 3_600_000;
     for i in 0..3 {
@@ -180,7 +184,7 @@ fn queries_match_brute_force_at_every_tier() {
 fn raw_range_returns_every_accepted_sample_bit_exact() {
     let mut e = Engine::new(MemKv::default(), StoreConfig::default());
     let mut r = Reference::default();
-    feed(&mut e, &mut r, 3, 5_000, 11, 1);
+    feed(&mut e, &mut r, 3, 5_000, 11, 1, false);
     for i in 0..3 {
         let got = e.raw_range(&key(i), i64::MIN / 4, i64::MAX / 4).unwrap();
         let want = &r.series[&key(i)];
@@ -204,7 +208,7 @@ fn recovery_keeps_everything_flushed_and_loses_only_the_unflushed_interval() {
     let cfg = StoreConfig::default();
     let mut e = Engine::new(MemKv::default(), cfg.clone());
     let mut r = Reference::default();
-    feed(&mut e, &mut r, 7, 5_000, 3, 1);
+    feed(&mut e, &mut r, 7, 5_000, 3, 1, false);
     e.flush().unwrap();
     let unflushed = Sample {
         ts_ms: e.now + 5_000,
@@ -229,6 +233,125 @@ fn recovery_keeps_everything_flushed_and_loses_only_the_unflushed_interval() {
     }
 }
 
+/// A disk that refuses some writes: every third log write and every fifth sled write fail,
+/// before anything is written (`ENOSPC`).
+#[derive(Default)]
+struct FlakyKv {
+    inner: MemKv,
+    failing: bool,
+    /// Every write fails (a disk that stays full).
+    full: bool,
+    writes: u64,
+}
+
+impl FlakyKv {
+    fn refuse(&mut self, every: u64) -> Result<(), StoreError> {
+        self.writes += 1;
+        if self.full || (self.failing && self.writes % every == 1) {
+            return Err(StoreError::Io {
+                path: "flaky".into(),
+                source: std::io::Error::from_raw_os_error(28),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Kv for FlakyKv {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(key)
+    }
+    fn range(&self, lo: &[u8], hi: &[u8]) -> Result<super::super::kv::Pairs, StoreError> {
+        self.inner.range(lo, hi)
+    }
+    fn count(&self, lo: &[u8], hi: &[u8]) -> Result<u64, StoreError> {
+        self.inner.count(lo, hi)
+    }
+    fn apply(&mut self, ops: Vec<super::super::kv::KvOp>) -> Result<(), StoreError> {
+        self.refuse(5)?;
+        self.inner.apply(ops)
+    }
+    fn sync(&mut self) -> Result<(), StoreError> {
+        self.inner.sync()
+    }
+    fn disk_bytes(&self) -> Result<u64, StoreError> {
+        self.inner.disk_bytes()
+    }
+    fn wal_take(&mut self) -> super::super::kv::Records {
+        self.inner.wal_take()
+    }
+    fn wal_write(&mut self, record: Option<(u64, &[u8])>, reset: bool) -> Result<(), StoreError> {
+        self.refuse(3)?;
+        self.inner.wal_write(record, reset)
+    }
+    fn path(&self) -> Option<&std::path::Path> {
+        None
+    }
+}
+
+#[test]
+fn flushes_a_full_disk_refused_lose_nothing_once_one_succeeds() {
+    let cfg = StoreConfig::default();
+    let mut e = Engine::new(FlakyKv::default(), cfg.clone());
+    let mut r = Reference::default();
+    e.kv.failing = true;
+    // Seven hours with flushes failing now and then: hourly chunks seal meanwhile.
+    feed(&mut e, &mut r, 7, 5_000, 3, 1, true);
+    e.kv.failing = false;
+    e.flush().unwrap();
+    assert!(e.kv.writes > 100, "the disk was asked");
+    let e = Engine::open(e.kv.inner, cfg).unwrap(); // "kill -9" after the flush
+    assert_eq!(e.unlogged, 0);
+    let from = floor_to(T0, 3_600_000);
+    let to = from + 8 * 3_600_000;
+    for i in 0..3 {
+        assert_eq!(
+            e.latest(&key(i)).unwrap().map(|s| s.ts_ms),
+            r.series[&key(i)].last().map(|w| w.0)
+        );
+        for step in [5_000, 60_000, 3_600_000] {
+            assert_points_eq(
+                &query(&e, &key(i), from, to, step).1,
+                &r.buckets(&key(i), from, to, step),
+            );
+        }
+    }
+}
+
+#[test]
+fn a_disk_full_for_long_holds_at_most_the_newest_rows_to_log() {
+    let cfg = StoreConfig {
+        max_pending_samples: 100,
+        ..StoreConfig::default()
+    };
+    let mut e = Engine::new(FlakyKv::default(), cfg.clone());
+    e.kv.full = true;
+    let k = key(0);
+    for i in 0..50 {
+        let batch: Vec<_> = (0..10)
+            .map(|j| {
+                let s = Sample {
+                    ts_ms: T0 + (i * 10 + j) * 1_000,
+                    value: 1.0,
+                };
+                (k.clone(), s)
+            })
+            .collect();
+        // Each append past the cap tries a flush, which the disk refuses.
+        let _ = e.append(&batch);
+        assert!(e.pending_rows.len() <= 110, "{}", e.pending_rows.len());
+    }
+    assert!(e.unlogged > 0);
+    e.kv.full = false;
+    e.flush().unwrap();
+    let e = Engine::open(e.kv.inner, cfg).unwrap();
+    // The newest rows were kept for the log.
+    assert_eq!(
+        e.latest(&k).unwrap().map(|s| s.ts_ms),
+        Some(T0 + 499 * 1_000)
+    );
+}
+
 #[test]
 fn retention_removes_expired_windows_like_the_brute_force_rule() {
     let cfg = StoreConfig {
@@ -241,7 +364,7 @@ fn retention_removes_expired_windows_like_the_brute_force_rule() {
     };
     let mut e = Engine::new(MemKv::default(), cfg.clone());
     let mut r = Reference::default();
-    feed(&mut e, &mut r, 12, 10_000, 5, 6);
+    feed(&mut e, &mut r, 12, 10_000, 5, 6, false);
     e.flush().unwrap();
     for tier in Tier::ALL {
         let horizon = cfg.retention.horizon(tier, e.now);
@@ -389,7 +512,7 @@ proptest! {
         let cfg = StoreConfig::default();
         let mut e = Engine::new(MemKv::default(), cfg.clone());
         let mut r = Reference::default();
-        feed(&mut e, &mut r, hours, 5_000, seed, flush_every);
+        feed(&mut e, &mut r, hours, 5_000, seed, flush_every, false);
         e.flush().unwrap();
         let e = Engine::open(e.kv, cfg).unwrap();
         let from = floor_to(T0, 3_600_000);

@@ -9,6 +9,7 @@ pub(crate) type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 /// Write-ahead records `(seq, record)` in log order.
 pub(crate) type Records = Vec<(u64, Vec<u8>)>;
 
+#[derive(Clone)]
 pub(crate) enum KvOp {
     Put(Vec<u8>, Vec<u8>),
     Del(Vec<u8>),

@@ -261,6 +261,11 @@ pub struct StoreStats {
     pub wal_records: u64,
     /// Samples refused because they were not newer than their series' last sample.
     pub dropped_late: u64,
+    /// Samples a disk that refused writes for long kept out of the write-ahead log (the
+    /// oldest past `max_pending_samples`): stored when their chunk seals, lost if the
+    /// console stops before that.
+    #[serde(default)]
+    pub unlogged: u64,
     /// Approximate heap bytes of open (unsealed) chunks.
     pub open_bytes: u64,
 }

@@ -181,6 +181,7 @@ impl<K: Kv> Engine<K> {
             rollup_packs: rollup,
             wal_records: self.wal_records(),
             dropped_late: self.dropped_late,
+            unlogged: self.unlogged,
             open_bytes: self
                 .open
                 .iter()

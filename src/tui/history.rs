@@ -34,6 +34,19 @@ pub struct History {
     writer: Option<HistoryWriter>,
 }
 
+/// A failed write as a running console says it: "--no-history" would need a restart, and
+/// nothing is lost yet (the rows are kept and written by the next flush that can).
+fn running_text(e: &StoreError) -> String {
+    match e {
+        StoreError::Io { path, source } => format!(
+            "history: writing {} failed ({source}); samples are kept and written once it \
+             works: free space or fix permissions",
+            path.display()
+        ),
+        other => format!("history: {other}"),
+    }
+}
+
 impl History {
     /// Starts the writer; its failures are reported to the app as messages.
     ///
@@ -47,7 +60,7 @@ impl History {
         let writer = HistoryWriter::spawn(store.clone(), flush, move |ev| {
             if let WriterEvent::Failed(e) = ev {
                 tracing::error!("history: {e}");
-                let _ = tx.send(Msg::HistoryError(e.to_string()));
+                let _ = tx.send(Msg::HistoryError(running_text(&e)));
             }
         })?;
         Ok(Self {
