@@ -187,6 +187,9 @@ impl<K: Kv> Engine<K> {
     }
 
     pub(crate) fn append(&mut self, batch: &[(SeriesKey, Sample)]) -> Result<(), StoreError> {
+        // Taken all the same while the store cannot open again (a disk still full): the
+        // samples wait in memory for a flush that can write them.
+        let _ = self.kv.ready();
         let q = self.cfg.ts_quantum_ms;
         let mut outs = Vec::new();
         for (key, s) in batch {
@@ -236,6 +239,8 @@ impl<K: Kv> Engine<K> {
     }
 
     pub(crate) fn flush(&mut self) -> Result<FlushReport, StoreError> {
+        // Sealing below reads chunks: a store a failed write closed opens again first.
+        self.kv.ready()?;
         let mut report = FlushReport::default();
         let mut outs = Vec::new();
         for id in 0..self.open.len() {

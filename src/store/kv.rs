@@ -32,6 +32,11 @@ pub(crate) trait Kv: Send {
     /// Durably appends a record, first dropping every earlier record if `reset`.
     fn wal_write(&mut self, record: Option<(u64, &[u8])>, reset: bool) -> Result<(), StoreError>;
     fn path(&self) -> Option<&Path>;
+    /// Makes the store usable again after a write failed (sled stops working after an I/O
+    /// error until it is reopened); called before each flush writes.
+    fn ready(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Housekeeping at the end of a flush, once everything is durable.
     fn maintain(&mut self) -> Result<(), StoreError> {
         Ok(())

@@ -101,6 +101,16 @@ impl SledKv {
         self.db()
     }
 
+    /// After an I/O error (a full disk) sled keeps failing every write until it is reopened:
+    /// it is closed here and opened again by the next flush ([`Kv::ready`]), which finds
+    /// what sled had made durable before.
+    fn close_after_io_error(&mut self, r: Result<(), StoreError>) -> Result<(), StoreError> {
+        if matches!(r, Err(StoreError::Io { .. })) {
+            let _ = self.close();
+        }
+        r
+    }
+
     fn count_loaded(&self, bytes: u64) {
         self.loaded.fetch_add(bytes, Ordering::Relaxed);
     }
@@ -109,6 +119,19 @@ impl SledKv {
         *self.loaded.get_mut() = 0;
         self.flushes_since_open = 0;
     }
+}
+
+/// sled wraps an OS error in one whose text is the first's debug dump (`Os { code: 28, kind:
+/// StorageFull, … }`): the OS error again, which reads "No space left on device (os error 28)".
+pub(crate) fn plain_io(e: io::Error) -> io::Error {
+    if e.raw_os_error().is_some() {
+        return e;
+    }
+    let text = e.to_string();
+    text.split_once("Os { code: ")
+        .and_then(|(_, rest)| rest.split(',').next())
+        .and_then(|code| code.trim().parse().ok())
+        .map_or(e, io::Error::from_raw_os_error)
 }
 
 pub(crate) fn map_sled_error(path: &Path, e: sled::Error) -> StoreError {
@@ -120,7 +143,10 @@ pub(crate) fn map_sled_error(path: &Path, e: sled::Error) -> StoreError {
                 .and_then(|s| s.trim().parse().ok());
             StoreError::Locked { path, pid }
         }
-        sled::Error::Io(source) => StoreError::Io { path, source },
+        sled::Error::Io(source) => StoreError::Io {
+            path,
+            source: plain_io(source),
+        },
         sled::Error::Unsupported(s) => StoreError::Incompatible { path, detail: s },
         // sled's own text is a debug dump ("at file offset Some(Inline(158841)) backtrace ()").
         sled::Error::Corruption { .. } => StoreError::Damaged {
@@ -187,12 +213,18 @@ impl Kv for SledKv {
         }
         self.count_loaded(bytes);
         let db = self.db_mut()?;
-        db.apply_batch(batch).map_err(|e| self.err(e))
+        let r = db.apply_batch(batch).map_err(|e| self.err(e));
+        self.close_after_io_error(r)
     }
 
     fn sync(&mut self) -> Result<(), StoreError> {
         let db = self.db_mut()?;
-        db.flush().map(|_| ()).map_err(|e| self.err(e))
+        let r = db.flush().map(|_| ()).map_err(|e| self.err(e));
+        self.close_after_io_error(r)
+    }
+
+    fn ready(&mut self) -> Result<(), StoreError> {
+        self.db_mut().map(drop)
     }
 
     fn disk_bytes(&self) -> Result<u64, StoreError> {

@@ -318,3 +318,22 @@ fn a_directory_of_other_files_or_a_file_is_refused_and_left_alone() {
         drop(SledStore::open(&p, StoreConfig::default()).unwrap());
     }
 }
+
+#[test]
+fn a_full_disk_reads_as_the_os_says_it_not_as_a_debug_dump() {
+    use super::super::sled_kv::plain_io;
+    let wrapped = std::io::Error::other(
+        "Os { code: 28, kind: StorageFull, message: \"No space left on device\" }",
+    );
+    let e = plain_io(wrapped);
+    assert_eq!(e.raw_os_error(), Some(28));
+    assert!(e.to_string().starts_with("No space left on device"), "{e}");
+    // Anything else is left as it is.
+    let other = plain_io(std::io::Error::other(
+        "the storage engine could not be reopened",
+    ));
+    assert_eq!(
+        other.to_string(),
+        "the storage engine could not be reopened"
+    );
+}
