@@ -136,12 +136,24 @@ fn history(
     file_name: &str,
 ) -> Result<(Option<PathBuf>, crate::store::Retention), ConfigError> {
     let hf = cf.history.clone().unwrap_or_default();
-    let path = if o.no_history || hf.enabled == Some(false) {
+    if hf.path.as_deref().is_some_and(|p| p.trim().is_empty()) {
+        return Err(ConfigError::Value {
+            origin: format!("{file_name}: history.path"),
+            message: "is empty; give a directory, or enabled = false for no history".into(),
+        });
+    }
+    // The command line wins over the file: --history PATH records even where the file
+    // says enabled = false.
+    let path = if o.no_history {
+        None
+    } else if let Some(p) = &o.history {
+        Some(p.clone())
+    } else if hf.enabled == Some(false) {
         None
     } else {
-        o.history
-            .clone()
-            .or_else(|| hf.path.as_deref().map(|p| config_path(p, file_name)))
+        hf.path
+            .as_deref()
+            .map(|p| config_path(p, file_name))
             .or_else(|| crate::store::default_history_path(|k| std::env::var(k).ok()))
     };
     let day = 86_400;

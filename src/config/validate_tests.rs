@@ -246,6 +246,26 @@ fn history_location_and_retention() {
 }
 
 #[test]
+fn history_on_the_command_line_wins_over_the_file_and_an_empty_path_is_refused() {
+    let (_f, o) = with_file("[history]\nenabled = false\n");
+    assert_eq!(load(&o, None, false).unwrap().history_path, None);
+    let o2 = Overrides {
+        history: Some("/cli/h".into()),
+        ..o
+    };
+    assert_eq!(
+        load(&o2, None, false).unwrap().history_path,
+        Some(PathBuf::from("/cli/h"))
+    );
+    let (f, o) = with_file("[history]\npath = \"\"\n");
+    let e = load(&o, None, false).unwrap_err().to_string();
+    assert!(
+        e.contains(&f.path().display().to_string()) && e.contains("history.path: is empty"),
+        "{e}"
+    );
+}
+
+#[test]
 fn missing_explicit_config_file_is_an_error_naming_it() {
     let o = Overrides {
         config: Some("/nonexistent/novacron.toml".into()),
