@@ -74,6 +74,30 @@ pub fn fit(text: &str, width: u16) -> String {
     }
 }
 
+/// `text` in `width` columns, its middle replaced by "…" when it does not fit: names that
+/// differ at their end (web-prod-eu-west-01, -02) stay told apart. The end keeps the
+/// smaller half.
+#[must_use]
+pub fn fit_middle(text: &str, width: u16) -> String {
+    let w = usize::from(width);
+    if text.width() <= w || w < 5 {
+        return fit(text, width);
+    }
+    let room = w - 1;
+    let tail_room = room / 2;
+    let tail_n = fitting(text.chars().rev(), tail_room);
+    let tail: String = {
+        let mut t: Vec<char> = text.chars().rev().take(tail_n).collect();
+        t.reverse();
+        t.into_iter().collect()
+    };
+    let head_n = fitting(text.chars(), room - tail.width());
+    let mut s: String = text.chars().take(head_n).collect();
+    s.push('…');
+    s.push_str(&tail);
+    s
+}
+
 /// `text` in lines of at most `width` characters, broken between words and at its own line
 /// breaks; lines after the first start with `indent` spaces. A word longer than a line is cut.
 #[must_use]

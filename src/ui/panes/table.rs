@@ -11,7 +11,7 @@ use crate::app::state::{SortKey, VmEntry};
 use crate::app::State;
 use crate::domain::Metric;
 use crate::provider::ConnStatus;
-use crate::ui::format::{fit, kib, width};
+use crate::ui::format::{fit, fit_middle, kib, width};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::spark_text;
 
@@ -78,8 +78,9 @@ struct Columns {
 }
 
 /// The columns that fit `inner_width` for rows that need `need`. The whole name and state
-/// come first: the sparkline is dropped before either is cut, and when they must be cut
-/// anyway, the state keeps at least its word ("running", "shut off") and the name the rest.
+/// come first: the sparkline, then autostart, are dropped before either is cut, and when
+/// they must be cut anyway, the state keeps at least its word ("running", "shut off") and the
+/// name the rest (cut in its middle, so names that differ at the end stay apart).
 fn columns(multi_host: bool, inner_width: u16, need: Need) -> Columns {
     let mut cols = vec![Col::Name];
     if multi_host {
@@ -113,6 +114,10 @@ fn columns(multi_host: bool, inner_width: u16, need: Need) -> Columns {
     };
     if rest(&cols, host) + name_need + state_need > inner_width {
         cols.retain(|c| *c != Col::Spark);
+    }
+    // Then autostart, which matters least of what is left (the detail pane has it).
+    if rest(&cols, host) + name_need + state_need > inner_width {
+        cols.retain(|c| *c != Col::Auto);
     }
     // Still too narrow: a long host label gives way before the name and state do.
     let host = if rest(&cols, host) + name_need + state_need > inner_width {
@@ -165,11 +170,11 @@ fn cell<'a>(state: &State, e: &VmEntry, col: Col, w: &Columns, theme: &Theme) ->
             if state.anomalies.any(&entity) {
                 // Something about this VM is unusual now: the detail pane says what.
                 Cell::from(Span::styled(
-                    fit(&format!("!{}", e.vm.name), w.name),
+                    fit_middle(&format!("!{}", e.vm.name), w.name),
                     theme.error,
                 ))
             } else {
-                Cell::from(fit(&e.vm.name, w.name))
+                Cell::from(fit_middle(&e.vm.name, w.name))
             }
         }
         Col::Host => Cell::from(fit(state.host_label(e.vm.id.host), w.host)),
@@ -443,7 +448,7 @@ mod tests {
             off.name,
             off.state
         );
-        // Names too long for 80 columns: the sparkline goes, the state keeps its word.
+        // Names too long for 80 columns: the sparkline and autostart go, the state is whole.
         let long = columns(
             true,
             78,
@@ -454,10 +459,10 @@ mod tests {
                 ip: 15,
             },
         );
-        assert!(!long.cols.contains(&Col::Spark));
+        assert!(!long.cols.contains(&Col::Spark) && !long.cols.contains(&Col::Auto));
         assert_eq!(
             (long.state, long.name),
-            (20, 8),
+            (20, 13),
             "the state whole, the name the rest"
         );
         // Hosts named by address keep the whole address (10.0.0.5 and 10.0.0.6 differ last).
@@ -474,9 +479,31 @@ mod tests {
         );
         assert_eq!(
             (long_host.host, long_host.name, long_host.state),
-            (12, 8, 16)
+            (12, 9, 20)
         );
         assert_eq!(fit("web-prod-eu-west-01", 10), "web-prod-…");
         assert_eq!(fit("web-1", 10), "web-1");
+    }
+
+    #[test]
+    fn a_cut_name_keeps_its_end_so_numbered_vms_stay_apart() {
+        assert_eq!(fit_middle("rv-cluster-node-prod-01", 12), "rv-clu…od-01");
+        assert_eq!(fit_middle("rv-cluster-node-prod-02", 12), "rv-clu…od-02");
+        assert_eq!(fit_middle("web-1", 12), "web-1");
+        // Wide characters count their columns on both sides.
+        let cjk = fit_middle("名前テスト名前テスト", 9);
+        assert!(width(&cjk) <= 9 && cjk.contains('…'), "{cjk}");
+        // At 80 columns autostart goes before a 23-column name is cut.
+        let c = columns(
+            false,
+            78,
+            Need {
+                name: 23,
+                host: 4,
+                state: 16,
+                ip: 12,
+            },
+        );
+        assert!(!c.cols.contains(&Col::Auto) && c.name == 23, "{}", c.name);
     }
 }
