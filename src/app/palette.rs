@@ -62,13 +62,21 @@ pub enum Command {
 /// # Errors
 /// An unknown verb, a missing or extra argument.
 pub fn parse(line: &str) -> Result<Command, String> {
-    let mut words = line.split_whitespace();
+    let (words, open) = split(line);
+    if let Some(q) = open {
+        return Err(format!(
+            "a {q} quote is left open; close it: :start \"web 1\" (or write web\\ 1)"
+        ));
+    }
+    let mut words = words.iter().map(String::as_str);
     let Some(verb) = words.next() else {
         return Err(format!("empty command; verbs: {}", VERBS.join(", ")));
     };
     let arg = words.next();
     if words.next().is_some() {
-        return Err(format!("{verb}: too many arguments; usage: {verb} NAME"));
+        return Err(format!(
+            "{verb}: too many arguments; usage: {verb} NAME (quote a name with spaces: \"web 1\")"
+        ));
     }
     match (verb, arg) {
         ("quit" | "q", None) => Ok(Command::Quit),
@@ -107,11 +115,59 @@ pub fn parse(line: &str) -> Result<Command, String> {
     }
 }
 
+/// The words of a command line, split at blanks: "double" or 'single' quotes hold a word
+/// with blanks (a VM may be named "web 1"), and `\` takes the next character as it is. The
+/// quote still open at the end, if any.
+fn split(line: &str) -> (Vec<String>, Option<char>) {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quote = None;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (_, '\\') => {
+                let next = chars.next().unwrap_or('\\');
+                word.get_or_insert_with(String::new).push(next);
+            }
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                word.get_or_insert_with(String::new);
+            }
+            (None, c) if c.is_whitespace() => words.extend(word.take()),
+            (_, c) => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(word);
+    (words, quote)
+}
+
+/// `name` as the palette reads it back: in double quotes when it holds blanks or quotes.
+fn quoted(name: &str) -> String {
+    if name
+        .chars()
+        .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '\\'))
+    {
+        let inner: String = name
+            .chars()
+            .flat_map(|c| match c {
+                '"' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        format!("\"{inner}\"")
+    } else {
+        name.to_string()
+    }
+}
+
 /// Candidates for the word being typed: verbs first, then VM names for verbs that take one.
 #[must_use]
 pub fn completions(state: &State, line: &str) -> Vec<String> {
-    let ends_with_space = line.ends_with(' ');
-    let words: Vec<&str> = line.split_whitespace().collect();
+    let (owned, open) = split(line);
+    // A blank typed inside quotes is part of the name being typed.
+    let ends_with_space = line.ends_with(' ') && open.is_none();
+    let words: Vec<&str> = owned.iter().map(String::as_str).collect();
     match (words.as_slice(), ends_with_space) {
         ([], _) => VERBS.iter().map(|v| (*v).to_string()).collect(),
         ([verb], false) => VERBS
@@ -138,7 +194,10 @@ pub fn completions(state: &State, line: &str) -> Vec<String> {
                 all.into_iter().filter(|n| n.starts_with(prefix)).collect();
             names.sort();
             names.dedup();
-            names.into_iter().map(|n| format!("{verb} {n}")).collect()
+            names
+                .into_iter()
+                .map(|n| format!("{verb} {}", quoted(&n)))
+                .collect()
         }
         _ => Vec::new(),
     }
@@ -205,6 +264,10 @@ mod tests {
     #[test_case("quit", Ok(Command::Quit) ; "quit")]
     #[test_case("connect test:///default", Ok(Command::Connect("test:///default".into())) ; "connect")]
     #[test_case("disconnect kvm2", Ok(Command::Disconnect("kvm2".into())) ; "disconnect")]
+    #[test_case("start \"web 1\"", Ok(Command::Op { op: Op::Start, vm: "web 1".into() }) ; "double quotes")]
+    #[test_case("start 'web 1'", Ok(Command::Op { op: Op::Start, vm: "web 1".into() }) ; "single quotes")]
+    #[test_case("start web\\ 1", Ok(Command::Op { op: Op::Start, vm: "web 1".into() }) ; "escaped blank")]
+    #[test_case("start \"a \\\"b\\\"\"", Ok(Command::Op { op: Op::Start, vm: "a \"b\"".into() }) ; "escaped quote")]
     #[allow(clippy::needless_pass_by_value)]
     fn parses_commands(line: &str, expected: Result<Command, String>) {
         assert_eq!(parse(line), expected);
@@ -217,8 +280,28 @@ mod tests {
     #[test_case("rightsize 7d", "rightsize takes no argument" ; "rightsize with an argument")]
     #[test_case("start a b", "too many arguments" ; "extra argument")]
     #[test_case("", "empty command" ; "empty")]
+    #[test_case("start \"web 1", "quote is left open" ; "open quote")]
     fn bad_commands_say_what_is_allowed(line: &str, fragment: &str) {
         let err = parse(line).unwrap_err();
         assert!(err.contains(fragment), "{err}");
+    }
+
+    #[test]
+    fn a_name_with_a_blank_completes_quoted_and_parses_back() {
+        use crate::app::fixtures::{state, updated, vm};
+        use crate::domain::VmState;
+        let mut s = state();
+        updated(&mut s, vm(0, "rv-sp ace", VmState::ShutOff, 1, 512));
+        let line = complete(&s, "start rv-sp");
+        assert_eq!(line, "start \"rv-sp ace\"");
+        assert_eq!(
+            parse(&line),
+            Ok(Command::Op {
+                op: Op::Start,
+                vm: "rv-sp ace".into()
+            })
+        );
+        // Typing inside the quotes goes on completing the name.
+        assert_eq!(complete(&s, "start \"rv-sp a"), "start \"rv-sp ace\"");
     }
 }
