@@ -28,8 +28,39 @@ pub enum LockError {
     },
 }
 
+/// The daemon a URI reaches, as one spelling: `qemu+unix:///system` and
+/// `qemu:///system?no_verify=1` are the same daemon as `qemu:///system`, and
+/// `qemu+ssh://root@KVM2/system` as `qemu+ssh://kvm2/system`. A `socket=` parameter picks
+/// another daemon, so it stays.
+#[must_use]
+pub fn daemon_key(uri: &str) -> String {
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return uri.to_string();
+    };
+    let (place, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (authority, path) = place.split_once('/').unwrap_or((place, ""));
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, h)| h)
+        .to_ascii_lowercase();
+    let scheme = match scheme.split_once('+') {
+        Some((driver, "unix")) if host.is_empty() => driver,
+        _ => scheme,
+    };
+    let socket: Vec<&str> = query
+        .split('&')
+        .filter(|p| p.starts_with("socket="))
+        .collect();
+    let path = path.trim_end_matches('/');
+    if socket.is_empty() {
+        format!("{scheme}://{host}/{path}")
+    } else {
+        format!("{scheme}://{host}/{path}?{}", socket.join("&"))
+    }
+}
+
 fn file_name(uri: &str) -> String {
-    let s: String = uri
+    let s: String = daemon_key(uri)
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
@@ -96,5 +127,22 @@ mod tests {
             "{e}"
         );
         let _c = lock_host(dir.path(), "test:///default").unwrap();
+    }
+
+    #[test]
+    fn another_spelling_of_the_same_daemon_is_the_same_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let _a = lock_host(dir.path(), "qemu:///system").unwrap();
+        for same in [
+            "qemu+unix:///system",
+            "qemu:///system?foo=bar",
+            "qemu:///system/",
+        ] {
+            assert!(lock_host(dir.path(), same).is_err(), "{same} got a lock");
+        }
+        let _b = lock_host(dir.path(), "qemu:///session").unwrap();
+        let _c = lock_host(dir.path(), "qemu:///system?socket=/run/other.sock").unwrap();
+        let _d = lock_host(dir.path(), "qemu+ssh://root@KVM2/system").unwrap();
+        assert!(lock_host(dir.path(), "qemu+ssh://kvm2/system?no_tty=1").is_err());
     }
 }
