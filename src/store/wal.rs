@@ -115,6 +115,26 @@ pub(crate) fn crc32(parts: &[&[u8]]) -> u32 {
     !crc
 }
 
+/// What a damaged log holds, for the operator deciding to move it aside: the samples not
+/// yet sealed into chunks, since the first row of its first intact record.
+fn holds_since(records: &super::kv::Records) -> String {
+    let first = records
+        .iter()
+        .filter_map(|(_, r)| decode(r).ok())
+        .flat_map(|rows| rows.into_iter().map(|r| r.ts_ms))
+        .min()
+        .and_then(chrono::DateTime::from_timestamp_millis);
+    match first {
+        Some(t) => format!(
+            "it holds the samples recorded since {} that are not yet sealed into chunks",
+            t.format("%Y-%m-%d %H:%M UTC")
+        ),
+        None => "it holds the samples not yet sealed into chunks (its first record is the \
+                 damaged one, so since when is not known)"
+            .into(),
+    }
+}
+
 /// The append-only log file.
 pub(crate) struct WalFile {
     file: File,
@@ -154,7 +174,8 @@ impl WalFile {
                         io::ErrorKind::InvalidData,
                         format!(
                             "the record at byte {pos} is damaged and {after} bytes of later \
-                             records follow it"
+                             records follow it; {}",
+                            holds_since(&records)
                         ),
                     ));
                 }
@@ -256,6 +277,34 @@ mod tests {
             "{e}"
         );
         assert_eq!(std::fs::read(&path).unwrap(), bytes, "nothing was cut");
+    }
+
+    #[test]
+    fn a_damaged_log_says_since_when_its_samples_were_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wal.log");
+        let (mut w, _) = WalFile::open(&path).unwrap();
+        let t0 = 1_765_000_000_000; // 2025-12-06 05:46:40 UTC
+        for seq in 0..3 {
+            let mut rows = vec![WalRow {
+                id: 0,
+                ts_ms: t0 + seq * 60_000,
+                v: Stored::Q(1),
+            }];
+            let body = encode(&mut rows, 1_000);
+            w.write(Some((u64::try_from(seq).unwrap(), &body)), false)
+                .unwrap();
+        }
+        drop(w);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let second = bytes.len() / 3 + 18;
+        bytes[second] ^= 0xff;
+        std::fs::write(&path, &bytes).unwrap();
+        let e = WalFile::open(&path).err().unwrap().to_string();
+        assert!(
+            e.contains("since 2025-12-06 05:46 UTC that are not yet sealed"),
+            "{e}"
+        );
     }
 
     #[test]
