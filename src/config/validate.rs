@@ -129,6 +129,36 @@ fn span(d: Duration) -> String {
     }
 }
 
+/// A parse error in the config file's terms, not Rust's: "expected f64" is "expected a
+/// number", "expected struct `CapacityFile`" is "expected a \[capacity\] table".
+fn plain_types(message: &str) -> String {
+    const STRUCT: &str = "expected struct ";
+    let mut out = message.to_string();
+    for (rust, plain) in [
+        ("expected f64", "expected a number"),
+        ("expected u8", "expected a whole number, 0 or more"),
+        ("expected u16", "expected a whole number, 0 or more"),
+        ("expected u32", "expected a whole number, 0 or more"),
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected usize", "expected a whole number, 0 or more"),
+        ("expected i64", "expected a whole number"),
+    ] {
+        out = out.replace(rust, plain);
+    }
+    // "expected struct CapacityFile": the section a key such as `capacity = 5` should be.
+    if let Some(at) = out.find(STRUCT) {
+        let from = at + STRUCT.len();
+        let len = out[from..]
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(out.len() - from);
+        let name = out[from..from + len]
+            .trim_end_matches("File")
+            .to_lowercase();
+        out.replace_range(at..from + len, &format!("expected a [{name}] table"));
+    }
+    out
+}
+
 /// Where history lives (None: memory only) and how long each tier is kept.
 fn history(
     o: &Overrides,
@@ -303,7 +333,7 @@ pub fn load(
     let cf: ConfigFile = match file {
         Some(text) => toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: file_name.clone(),
-            message: e.to_string().trim().to_string(),
+            message: plain_types(e.to_string().trim()),
         })?,
         None => ConfigFile::default(),
     };

@@ -274,3 +274,22 @@ fn missing_explicit_config_file_is_an_error_naming_it() {
     let e = load(&o, None, false).unwrap_err().to_string();
     assert!(e.contains("/nonexistent/novacron.toml"), "{e}");
 }
+
+#[test]
+fn a_value_of_the_wrong_type_is_named_in_the_files_terms() {
+    for (text, plain) in [
+        ("[capacity]\nthreshold = \"90%\"\n", "expected a number"),
+        (
+            "[capacity]\nvm_vcpus = -1\n",
+            "expected a whole number, 0 or more",
+        ),
+        ("capacity = 5\n", "expected a [capacity] table"),
+    ] {
+        let (_f, o) = with_file(text);
+        let e = load(&o, None, false).unwrap_err().to_string();
+        assert!(
+            e.contains(plain) && !e.contains("f64") && !e.contains("struct"),
+            "{e}"
+        );
+    }
+}
