@@ -180,7 +180,11 @@ fn on_domain_event(
 ) {
     let id = VmId { host, uuid };
     let text = match kind {
-        DomainEventKind::Lifecycle(ev) => Some(ev.describe()),
+        // QEMU stopped by a signal (every destroy) sends "shutdown (on host request)" before
+        // "stopped (destroyed)": journalled, it read as a graceful shutdown.
+        DomainEventKind::Lifecycle(ev) => {
+            (*ev != LifecycleEvent::Shutdown("on host request")).then(|| ev.describe())
+        }
         DomainEventKind::Reboot => Some("rebooted".to_string()),
         DomainEventKind::DeviceAdded(a) => Some(format!("device {a} added")),
         DomainEventKind::DeviceRemoved(a) => Some(format!("device {a} removed")),

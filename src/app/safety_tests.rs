@@ -1,6 +1,7 @@
 //! What a key answers: a confirmation whose VM changed meanwhile, an offer that just
-//! appeared, a refusal that outlived its reason, the selection behind a filter, and
-//! operations on a VM that leaves its host (a transient VM that stops).
+//! appeared, a refusal that outlived its reason, the selection behind a filter, operations
+//! on a VM that leaves its host (a transient VM that stops), and how the journal and the log
+//! tell what happened.
 
 use super::fixtures::{state, T0};
 use super::opflow_tests::{accepted_shutdown, is_offer, lifecycle, ops_sent, timed_out_shutdown};
@@ -186,4 +187,23 @@ fn the_log_keeps_how_an_operation_ended() {
     ] {
         assert!(log.contains(outcome), "{outcome:?} not in {log}");
     }
+}
+
+#[test]
+fn a_destroy_is_journalled_as_one_stop_and_a_dead_qemu_as_crashed() {
+    let mut s = state();
+    let before = s.journal.len();
+    // What libvirt sends for a destroy: QEMU killed by a signal, then stopped.
+    lifecycle(&mut s, LifecycleEvent::Shutdown("on host request"));
+    lifecycle(&mut s, LifecycleEvent::Stopped("destroyed"));
+    let lines: Vec<&str> = s
+        .journal
+        .iter()
+        .skip(before)
+        .map(|e| e.what.as_str())
+        .collect();
+    assert_eq!(lines, ["stopped (destroyed)"]);
+    // QEMU killed from outside: the same word as the table's "shut off (crashed)".
+    let ev = crate::provider::libvirt::state::lifecycle_event(5, 5);
+    assert_eq!(ev.describe(), "stopped (crashed)");
 }

@@ -169,7 +169,9 @@ pub fn lifecycle_event(event: i32, detail: i32) -> LifecycleEvent {
                 "crashed",
                 "migrated",
                 "saved",
-                "failed",
+                // VIR_DOMAIN_EVENT_STOPPED_FAILED: QEMU died; the VM then reads "shut off
+                // (crashed)", and the journal says it the same way.
+                "crashed",
                 "from snapshot",
             ],
             detail,
