@@ -212,3 +212,14 @@ fn a_state_change_no_event_reported_is_journalled_when_the_inventory_shows_it() 
     inventory(&mut s, VmState::Paused, T0 + 30_000);
     assert_eq!(s.journal.len(), n);
 }
+
+#[test]
+fn with_one_host_the_sort_keys_skip_host() {
+    let mut s = state();
+    s.hosts.truncate(1);
+    s.view.sort = crate::app::state::SortKey::Name;
+    act(&mut s, Action::SortNext);
+    assert_eq!(s.view.sort, crate::app::state::SortKey::State);
+    act(&mut s, Action::SortPrev);
+    assert_eq!(s.view.sort, crate::app::state::SortKey::Name);
+}

@@ -152,17 +152,19 @@ pub fn sort_by(state: &mut State, key: SortKey) {
 
 /// Moves the sort to the previous/next column.
 pub fn shift_sort(state: &mut State, forward: bool) {
-    let n = SortKey::ORDER.len();
-    let i = SortKey::ORDER
-        .iter()
-        .position(|k| *k == state.view.sort)
-        .unwrap_or(0);
+    // With one host there is no HOST column to sort by: the key would seem to do nothing.
+    let keys: Vec<SortKey> = SortKey::ORDER
+        .into_iter()
+        .filter(|k| *k != SortKey::Host || state.hosts.len() > 1)
+        .collect();
+    let n = keys.len();
+    let i = keys.iter().position(|k| *k == state.view.sort).unwrap_or(0);
     let j = if forward {
         (i + 1) % n
     } else {
         (i + n - 1) % n
     };
-    state.view.sort = SortKey::ORDER[j];
+    state.view.sort = keys[j];
     state.view.descending = state.view.sort.default_descending();
     rebuild(state);
 }
