@@ -423,7 +423,7 @@ fn cli_vm_timeout_is_checked_before_anything_is_sent() {
         ),
         (
             vec!["suspend", "test", "--force"],
-            "apply to `vm shutdown` only, not to `vm suspend`",
+            "--force applies to `vm shutdown` only, not to `vm suspend`",
         ),
         (vec!["suspend", ""], "the VM name is empty"),
     ] {

@@ -377,8 +377,13 @@ fn vm_timeout(
 ) -> Result<std::time::Duration, Failure> {
     use std::time::Duration;
     if op != Op::Shutdown && (timeout.is_some() || force) {
+        let given = match (timeout.is_some(), force) {
+            (true, true) => "--timeout and --force apply",
+            (true, false) => "--timeout applies",
+            _ => "--force applies",
+        };
         return Err(Failure::usage(format!(
-            "--timeout and --force apply to `vm shutdown` only, not to `vm {op}`"
+            "{given} to `vm shutdown` only, not to `vm {op}`"
         )));
     }
     let Some(t) = timeout else {
