@@ -33,7 +33,7 @@ mod safety_tests;
 pub mod state;
 mod update;
 #[cfg(test)]
-mod update_tests;
+pub(crate) mod update_tests;
 
 pub use action::Action;
 pub use effect::{Effect, LogScroll};

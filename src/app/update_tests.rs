@@ -8,7 +8,7 @@ use crate::domain::{Op, VmId, VmState};
 use crate::provider::libvirt::state::LifecycleEvent;
 use crate::provider::{ConnStatus, DomainEventKind, ProviderCmd, ProviderEvent};
 
-pub(super) fn act(s: &mut super::State, a: Action) -> Vec<Effect> {
+pub(crate) fn act(s: &mut super::State, a: Action) -> Vec<Effect> {
     update(s, Msg::Action(a), T0)
 }
 
@@ -16,7 +16,7 @@ pub(super) fn key(s: &mut super::State, c: char) -> Vec<Effect> {
     update(s, Msg::Input(InputKey::Char(c)), T0)
 }
 
-pub(super) fn select(s: &mut super::State, name: &str) {
+pub(crate) fn select(s: &mut super::State, name: &str) {
     act(s, Action::Top);
     while s.selected().map(|e| e.vm.name.as_str()) != Some(name) {
         let before = s.view.cursor;

@@ -10,13 +10,16 @@ use crate::app::Action;
 use crate::app::State;
 use crate::ui::theme::Theme;
 
-/// Operations, hidden from a read-only console's hints (it cannot run them).
-const OPS: [(&str, &str); 5] = [
+/// Operations, hidden from a read-only console's hints (it cannot run them). Reset is last:
+/// on a narrow line it is the first to give way. The suspend key says what the help and the
+/// journal say ("suspend", or "resume" on a paused VM).
+const OPS: [(&str, &str); 6] = [
     ("start", "start"),
     ("shutdown", "shut"),
     ("reboot", "reboot"),
-    ("toggle_suspend", "pause"),
+    ("toggle_suspend", "suspend"),
     ("destroy", "destroy"),
+    ("reset", "reset"),
 ];
 
 /// The other hints, after the operations.
@@ -41,11 +44,22 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             Span::styled("█", theme.accent),
             Span::styled("   tab complete · enter run · esc cancel", theme.dim),
         ]),
-        _ => {
+        _ if state.flash.is_some() => {
             if let Some(fl) = &state.flash {
                 render_flash(&fl.text, fl.error, theme, f, area);
-                return;
             }
+            return;
+        }
+        // The dialog answers y and n (or esc) alone: no other key, not even quit.
+        Some(Overlay::Confirm(_)) => Line::from(vec![
+            Span::styled("y", theme.accent),
+            Span::styled(" yes  ", theme.dim),
+            Span::styled("n", theme.accent),
+            Span::styled(" no  ", theme.dim),
+            Span::styled("esc", theme.accent),
+            Span::styled(" no", theme.dim),
+        ]),
+        _ => {
             let read_only = state.settings.read_only;
             // Operations only where the reducer runs them, on a VM (not on an empty table).
             let ops = if read_only || !state.vm_in_view() || state.selected().is_none() {
@@ -57,7 +71,14 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             // start, a paused one resume and destroy), and p says which it will do.
             let vm_state = state.selected().map(|e| e.vm.state);
             let paused = vm_state == Some(crate::domain::VmState::Paused);
+            // While its operation is in progress only destroy may act (it can overtake a
+            // shutdown the guest ignores); the others would be refused.
+            let busy = state.selected().is_some_and(|e| e.pending.is_some());
             let allowed = |action: &str| {
+                let is_op = OPS.iter().any(|(a, _)| *a == action);
+                if busy && is_op && action != "destroy" {
+                    return false;
+                }
                 let op = Action::from_name(action).zip(vm_state);
                 match op.and_then(|(a, s)| Some((a.op_on(s)?, s))) {
                     Some((op, s)) => op.wrong_state(s, None).is_none(),
@@ -68,7 +89,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
                 list.iter()
                     .filter(|(action, _)| allowed(action))
                     .map(|&(action, label)| match label {
-                        "pause" if paused => (action, "resume"),
+                        "suspend" if paused => (action, "resume"),
                         _ => (action, label),
                     })
                     .filter_map(|(action, label)| Some((first_key(state, action)?, label)))
@@ -166,7 +187,7 @@ mod tests {
     }
 
     #[test]
-    fn the_pause_key_says_resume_on_a_paused_vm() {
+    fn the_suspend_key_says_resume_on_a_paused_vm() {
         let mut s = crate::app::fixtures::state();
         let select = |s: &mut crate::app::State, name: &str| {
             s.view.cursor = s
@@ -176,7 +197,7 @@ mod tests {
                 .unwrap();
         };
         select(&mut s, "web-1");
-        assert!(hints(&s, 80).contains("p pause"), "{}", hints(&s, 80));
+        assert!(hints(&s, 80).contains("p suspend"), "{}", hints(&s, 80));
         select(&mut s, "batch");
         assert!(hints(&s, 80).contains("p resume"), "{}", hints(&s, 80));
         // Only what the state allows: a paused VM is not started, shut down or rebooted,
@@ -198,6 +219,29 @@ mod tests {
             hints(&s, 80).starts_with("/ filter  : cmd"),
             "{}",
             hints(&s, 80)
+        );
+    }
+
+    #[test]
+    fn reset_shows_at_80_columns_and_a_busy_vm_offers_destroy_alone() {
+        let mut s = crate::app::fixtures::state();
+        crate::app::update_tests::select(&mut s, "web-1");
+        let l = hints(&s, 80);
+        assert!(
+            l.starts_with("S shut  r reboot  p suspend  D destroy  R reset  / filter"),
+            "{l}"
+        );
+        crate::app::update_tests::act(&mut s, Action::Shutdown);
+        s.flash = None;
+        let l = hints(&s, 80);
+        assert!(l.starts_with("D destroy  / filter"), "{l}");
+        // A confirmation answers y and n alone.
+        crate::app::update_tests::select(&mut s, "db-main");
+        crate::app::update_tests::act(&mut s, Action::Destroy);
+        let l = hints(&s, 80);
+        assert!(
+            l.starts_with("y yes  n no  esc no") && !l.contains("quit"),
+            "{l}"
         );
     }
 
