@@ -591,3 +591,34 @@ fn a_name_on_two_hosts_is_picked_by_its_label() {
         predicate::str::contains("vm-0001@test#1").and(predicate::str::contains("vm-0001@test#2")),
     );
 }
+
+/// A VM named "1" beside VM alpha running as ID 1: virsh would take the ID, so naming "1"
+/// acts on neither and says how to name each.
+#[test]
+fn a_number_that_is_a_name_and_an_id_is_refused_with_both_uuids() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = dir.path().join("node.xml");
+    let dom = |name: &str, tail: &str| {
+        format!(
+            "<domain type='test'><name>{name}</name><uuid>00000000-0000-4000-8000-0000000000{tail}</uuid>\
+             <memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>"
+        )
+    };
+    std::fs::write(
+        &node,
+        format!("<node>{}{}</node>", dom("alpha", "a1"), dom("1", "b1")),
+    )
+    .unwrap();
+    let uri = format!("test://{}", node.display());
+    cli()
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .args(["-c", &uri, "vm", "suspend", "1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "is the name of one VM and the running ID of alpha",
+        ))
+        .stderr(predicate::str::contains(
+            "00000000-0000-4000-8000-0000000000b1",
+        ));
+}

@@ -207,3 +207,30 @@ fn a_destroy_is_journalled_as_one_stop_and_a_dead_qemu_as_crashed() {
     let ev = crate::provider::libvirt::state::lifecycle_event(5, 5);
     assert_eq!(ev.describe(), "stopped (crashed)");
 }
+
+#[test]
+fn a_number_that_is_one_vms_name_and_anothers_id_acts_on_neither() {
+    let mut s = state();
+    let id = s
+        .vms
+        .values()
+        .find(|e| e.vm.name == "web-1")
+        .unwrap()
+        .vm
+        .dom_id;
+    let id = id.expect("web-1 runs").to_string();
+    let mut named = crate::app::fixtures::vm(0, &id, crate::domain::VmState::ShutOff, 1, 512);
+    named.dom_id = None;
+    crate::app::fixtures::updated(&mut s, named);
+    act(&mut s, Action::Palette);
+    for c in format!("start {id}").chars() {
+        key(&mut s, c);
+    }
+    let sent = update(&mut s, Msg::Input(InputKey::Enter), T0);
+    assert_eq!(ops_sent(&sent), 0);
+    let text = s.flash.as_ref().map(|f| f.text.clone()).unwrap_or_default();
+    assert!(
+        text.contains("is the name of one VM and the running ID of web-1"),
+        "{text}"
+    );
+}

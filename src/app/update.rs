@@ -405,6 +405,23 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
 
 /// The VM a palette argument names, or a flash saying why there is none.
 fn resolve(state: &mut State, vm: &str) -> Option<VmId> {
+    // A VM named "4" beside a running VM with ID 4: virsh (and the journal's virsh line)
+    // would take the ID. Neither is guessed.
+    if let Ok(id) = vm.parse::<u32>() {
+        let named = state.vms.values().find(|e| e.vm.name == vm);
+        let numbered = state.vms.values().find(|e| e.vm.dom_id == Some(id));
+        if let (Some(a), Some(b)) = (named, numbered) {
+            if a.vm.id != b.vm.id {
+                let text = format!(
+                    "{vm:?} is the name of one VM and the running ID of {}: give the UUID \
+                     of the one you mean ({} or {})",
+                    b.vm.name, a.vm.id.uuid, b.vm.id.uuid
+                );
+                flash(state, text, true);
+                return None;
+            }
+        }
+    }
     let found: Vec<VmId> = state
         .find_by_name(vm)
         .iter()

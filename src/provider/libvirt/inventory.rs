@@ -81,6 +81,27 @@ pub fn read_inventory(
 /// [`LibvirtError::NoSuchVm`] with up to three suggestions.
 pub fn lookup_by_name(conn: &Connect, uri: &str, name: &str) -> Result<Domain, LibvirtError> {
     if let Ok(d) = conn.lookup_domain_by_name(name) {
+        // A VM named "4" beside a running VM with ID 4: virsh takes the ID, the journal's
+        // virsh line would act on the other one. Neither is guessed.
+        let by_id = name
+            .parse::<u32>()
+            .ok()
+            .and_then(|id| conn.lookup_domain_by_id(id).ok());
+        if let Some(other) = by_id {
+            let (a, b) = (
+                d.uuid_string().unwrap_or_default(),
+                other.uuid_string().unwrap_or_default(),
+            );
+            if a != b {
+                return Err(LibvirtError::NameIsAnId {
+                    name: name.to_string(),
+                    uri: uri.to_string(),
+                    by_id: other.name().unwrap_or_default(),
+                    name_uuid: a,
+                    id_uuid: b,
+                });
+            }
+        }
         return Ok(d);
     }
     if name.len() == 36 && name.matches('-').count() == 4 {
