@@ -293,3 +293,60 @@ fn vm_destroy_of_a_transient_vm_is_done_when_it_is_gone() {
     );
     assert!(t0.elapsed() < Duration::from_secs(20), "{:?}", t0.elapsed());
 }
+
+/// ctrl-c while `vm shutdown --force` waits on a guest that ignores ACPI: the console's
+/// request is out, so it says what was sent and that no force-off was done, and exits 130.
+#[test]
+fn vm_shutdown_interrupted_says_what_was_sent_and_forces_nothing() {
+    if !lab::available() {
+        return;
+    }
+    let test_vm = TestVm::define("nctest-deaf", "idle");
+    // acpi=off on the kernel line: the guest never sees the power button.
+    let xml = lab::virsh(&["dumpxml", &test_vm.name]);
+    let xml = String::from_utf8(xml.stdout)
+        .unwrap()
+        .replace("<cmdline>", "<cmdline>acpi=off ");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("deaf.xml");
+    std::fs::write(&file, xml).unwrap();
+    assert!(lab::virsh(&["define", file.to_str().unwrap()])
+        .status
+        .success());
+    test_vm.start_and_boot();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("novacron"))
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .args([
+            "-c",
+            lab::URI,
+            "vm",
+            "shutdown",
+            &test_vm.name,
+            "--timeout",
+            "60",
+            "--force",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: a signal to the child this test started.
+    unsafe {
+        libc::kill(pid, libc::SIGINT);
+    }
+    let t0 = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+    assert!(
+        err.contains("interrupted while waiting: the shutdown request was sent")
+            && err.contains("no force-off was done"),
+        "{err}"
+    );
+    let state = lab::virsh(&["domstate", &test_vm.name]);
+    assert!(String::from_utf8_lossy(&state.stdout).contains("running"));
+}

@@ -278,6 +278,7 @@ fn wait_for(
     uuid: &str,
     done: fn(VmState) -> bool,
     timeout: Duration,
+    stop: &Interrupt,
 ) -> Option<String> {
     // A connection that broke answers nothing more: stop at once, not at the timeout (an
     // hour for a long shutdown); the caller says the connection was lost.
@@ -289,7 +290,45 @@ fn wait_for(
         }
         other => Ok(other),
     };
-    poll_until(read, done, timeout)
+    poll_until(read, done, timeout, || stop.hit().is_some())
+}
+
+/// INT, TERM and HUP (ctrl-c, `kill`, a closed ssh session) while `vm` waits for the VM:
+/// the request is out already, so the wait ends saying so instead of dying silently.
+struct Interrupt(Vec<(i32, std::sync::Arc<std::sync::atomic::AtomicBool>)>);
+
+impl Interrupt {
+    fn watch() -> Self {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        Self(
+            [SIGINT, SIGTERM, SIGHUP]
+                .into_iter()
+                .filter_map(|sig| {
+                    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                    signal_hook::flag::register(sig, flag.clone())
+                        .ok()
+                        .map(|_| (sig, flag))
+                })
+                .collect(),
+        )
+    }
+
+    /// The signal that came, if one did.
+    fn hit(&self) -> Option<i32> {
+        self.0
+            .iter()
+            .find(|(_, f)| f.load(std::sync::atomic::Ordering::Relaxed))
+            .map(|(sig, _)| *sig)
+    }
+
+    /// The failure `vm` ends with: what was sent, what was not, exit 128 + the signal.
+    fn failure(&self, what: &str) -> Option<Failure> {
+        let sig = self.hit()?;
+        Some(Failure {
+            code: u8::try_from(128 + sig).unwrap_or(1),
+            message: what.to_string(),
+        })
+    }
 }
 
 /// Reads the state until `done` holds (its text) or `timeout` has passed (None); a read
@@ -298,9 +337,13 @@ fn poll_until(
     mut read: impl FnMut() -> Result<Option<(VmState, String)>, ()>,
     done: fn(VmState) -> bool,
     timeout: Duration,
+    stopped: impl Fn() -> bool,
 ) -> Option<String> {
     let deadline = Instant::now() + timeout;
     loop {
+        if stopped() {
+            return None;
+        }
         // The last read starts after the deadline: a VM that got there during a slow read
         // or the sleep is done, not "still shut off".
         let late = Instant::now() >= deadline;
@@ -314,6 +357,49 @@ fn poll_until(
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// `vm shutdown --force` past its timeout: the destroy, and what the VM is then.
+fn force_off(
+    conn: &Connect,
+    uuid: &str,
+    name: &str,
+    timeout: Duration,
+    started: Instant,
+    stop: &Interrupt,
+) -> Result<(), Failure> {
+    if let Err(e) = ops::run_op(conn, uuid, Op::Destroy) {
+        // The guest may have powered off between the last read and the destroy (and a
+        // transient one be gone).
+        let now = current_state(conn, uuid).or_else(|| {
+            no_such_domain(conn, uuid).then(|| (VmState::ShutOff, TRANSIENT_GONE.to_string()))
+        });
+        if let Some((VmState::ShutOff, text)) = now {
+            tell(&format!(
+                "{name}: shut down after the {} s timeout, before the force-off, \
+                 in {:.1} s, now {text}\n",
+                timeout.as_secs(),
+                started.elapsed().as_secs_f64()
+            ));
+            return Ok(());
+        }
+        return Err(Failure::op(format!(
+            "force-off of {name} after the shutdown timeout failed: {e}"
+        )));
+    }
+    let text = wait_for(
+        conn,
+        uuid,
+        |s| s == VmState::ShutOff,
+        Duration::from_secs(30),
+        stop,
+    )
+    .unwrap_or_else(|| "unknown".into());
+    tell(&format!(
+        "{name}: did not shut down within {} s; forced off (destroy), now {text}\n",
+        timeout.as_secs()
+    ));
+    Ok(())
 }
 
 /// Says what an operation did. It is done whether or not stdout takes the text: exit 1
@@ -381,12 +467,24 @@ pub fn vm(cfg: &Config, op: Op, name: &str, timeout: Duration, force: bool) -> R
     } else {
         Duration::from_secs(30)
     };
-    if let Some(text) = wait_for(conn, &uuid, done, wait) {
+    let stop = Interrupt::watch();
+    if let Some(text) = wait_for(conn, &uuid, done, wait, &stop) {
         tell(&format!(
             "{name}: {op} done in {:.1} s, now {text}\n",
             started.elapsed().as_secs_f64()
         ));
         return Ok(());
+    }
+    let forced = if op == Op::Shutdown && force {
+        "; no force-off was done"
+    } else {
+        ""
+    };
+    if let Some(f) = stop.failure(&format!(
+        "{name}: interrupted while waiting: the {op} request was sent and libvirt accepted \
+         it{forced}; see `virsh -c {uri} domstate {name}`"
+    )) {
+        return Err(f);
     }
     // A connection that broke while we waited knows nothing of the VM: say that, not
     // "still unknown", and not that --force would help.
@@ -398,37 +496,7 @@ pub fn vm(cfg: &Config, op: Op, name: &str, timeout: Duration, force: bool) -> R
     }
     let now = current_state(conn, &uuid).map_or_else(|| "unknown".to_string(), |s| s.1);
     if op == Op::Shutdown && force {
-        if let Err(e) = ops::run_op(conn, &uuid, Op::Destroy) {
-            // The guest may have powered off between the last read and the destroy (and a
-            // transient one be gone).
-            let now = current_state(conn, &uuid).or_else(|| {
-                no_such_domain(conn, &uuid).then(|| (VmState::ShutOff, TRANSIENT_GONE.to_string()))
-            });
-            if let Some((VmState::ShutOff, text)) = now {
-                tell(&format!(
-                    "{name}: shut down after the {} s timeout, before the force-off, \
-                     in {:.1} s, now {text}\n",
-                    timeout.as_secs(),
-                    started.elapsed().as_secs_f64()
-                ));
-                return Ok(());
-            }
-            return Err(Failure::op(format!(
-                "force-off of {name} after the shutdown timeout failed: {e}"
-            )));
-        }
-        let text = wait_for(
-            conn,
-            &uuid,
-            |s| s == VmState::ShutOff,
-            Duration::from_secs(30),
-        )
-        .unwrap_or_else(|| "unknown".into());
-        tell(&format!(
-            "{name}: did not shut down within {} s; forced off (destroy), now {text}\n",
-            timeout.as_secs()
-        ));
-        return Ok(());
+        return force_off(conn, &uuid, name, timeout, started, &stop);
     }
     let hint = if op == Op::Shutdown {
         "; add --force to force it off after the timeout"
@@ -459,7 +527,12 @@ mod tests {
                 Ok(Some((VmState::ShutOff, "shut off (shutdown)".to_string())))
             }
         };
-        let got = poll_until(read, |s| s == VmState::ShutOff, Duration::from_millis(100));
+        let got = poll_until(
+            read,
+            |s| s == VmState::ShutOff,
+            Duration::from_millis(100),
+            || false,
+        );
         assert_eq!(got.as_deref(), Some("shut off (shutdown)"));
     }
 
@@ -468,7 +541,12 @@ mod tests {
         let read = || Ok(Some((VmState::Running, "running".to_string())));
         let t = Instant::now();
         assert_eq!(
-            poll_until(read, |s| s == VmState::ShutOff, Duration::from_millis(200)),
+            poll_until(
+                read,
+                |s| s == VmState::ShutOff,
+                Duration::from_millis(200),
+                || false
+            ),
             None
         );
         assert!(t.elapsed() >= Duration::from_millis(200));
@@ -481,7 +559,24 @@ mod tests {
             poll_until(
                 || Err(()),
                 |s| s == VmState::ShutOff,
-                Duration::from_secs(3600)
+                Duration::from_secs(3600),
+                || false
+            ),
+            None
+        );
+        assert!(t.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_signal_ends_the_wait_at_once() {
+        let t = Instant::now();
+        let read = || Ok(Some((VmState::Running, "running".to_string())));
+        assert_eq!(
+            poll_until(
+                read,
+                |s| s == VmState::ShutOff,
+                Duration::from_secs(3600),
+                || true
             ),
             None
         );
