@@ -516,6 +516,32 @@ fn library_warnings_do_not_draw_over_the_screen() {
     assert!(kept.contains("failed to load external entity"), "{kept:?}");
 }
 
+/// A second console recording the same history database is refused at once (the first
+/// answers on its socket): not after the wait a report holding it for a moment gets.
+#[test]
+fn a_second_console_on_the_same_history_is_refused_at_once() {
+    let a = Tmux::start("nc-e2e-hist-a", "-c test:///default");
+    a.wait_screen("console A", Duration::from_secs(15), |s| {
+        s.contains("│test")
+    });
+    let shared = a.dir.path().to_path_buf();
+    let t0 = Instant::now();
+    let b = Tmux::start_in(
+        "nc-e2e-hist-b",
+        tempfile::tempdir().unwrap(),
+        &shared,
+        "-c test:///default",
+    );
+    assert_eq!(b.wait_exit().trim(), "EXIT=2");
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    let msg = b.wait_screen("the refusal", Duration::from_secs(5), |s| {
+        s.contains("locked by another novacron") || s.contains("already managing")
+    });
+    assert!(msg.contains("novacron"), "{msg}");
+    a.keys(&["q"]);
+    assert_eq!(a.wait_exit().trim(), "EXIT=0");
+}
+
 /// The console lock of a host follows `:disconnect` and `:connect`: a host one console has let
 /// go of can be managed by another, and taking it back is refused while that one runs.
 #[test]

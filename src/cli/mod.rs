@@ -517,14 +517,26 @@ fn open_store(
             });
             Box::new(remote.discarding_writes())
         }
-        // One that records waits for a report holding the database to finish.
-        Some(p) => match SledStore::open_waiting(p, &sc, history_cmd::LOCK_PATIENCE) {
+        // One that records waits for a report holding the database to finish; a console
+        // holding it (its socket answers) will not, so that is said at once.
+        Some(p) => match SledStore::open_waiting(p, &sc, lock_patience(p)) {
             Ok(s) => Box::new(s),
             Err(e) => return Err(Failure::usage(e.to_string())),
         },
         None => Box::new(MemoryStore::new(sc)),
     };
     Ok((std::sync::Arc::new(std::sync::Mutex::new(store)), note))
+}
+
+/// How long a recording console waits for the history database: a report holding it takes
+/// turns, but another console recording it answers on its socket and would hold it for good.
+fn lock_patience(path: &std::path::Path) -> std::time::Duration {
+    use crate::store::remote::{socket_path, RemoteStore};
+    if RemoteStore::new(&socket_path(path)).connected() {
+        std::time::Duration::ZERO
+    } else {
+        history_cmd::LOCK_PATIENCE
+    }
 }
 
 /// Serves the console's history database to headless commands run beside it (see
