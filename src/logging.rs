@@ -49,8 +49,11 @@ pub fn init_tui(dir: &Path) -> std::io::Result<(LogGuard, PathBuf)> {
 
 /// Logging for headless commands: warnings and errors to stderr, as `novacron: warning: …`
 /// lines like the commands' own errors (no timestamps or escape codes in a report's stderr).
+/// sled's own lines ("empty/corrupt configuration file found") are left out: the store says
+/// what they mean in its error, once, in novacron's words.
 pub fn init_cli() -> LogGuard {
-    let f = EnvFilter::try_from_env("NOVACRON_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let f =
+        EnvFilter::try_from_env("NOVACRON_LOG").unwrap_or_else(|_| EnvFilter::new("warn,sled=off"));
     let _ = tracing_subscriber::registry()
         .with(
             fmt::layer()
