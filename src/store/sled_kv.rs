@@ -224,6 +224,18 @@ impl Kv for SledKv {
     }
 
     fn ready(&mut self) -> Result<(), StoreError> {
+        // A tmp cleaner or an rm -rf under a running console: sled and the log would go on
+        // writing into files no directory holds, lost at exit without a word.
+        if !self.path.join("conf").exists() {
+            return Err(StoreError::Io {
+                path: self.path.clone(),
+                source: io::Error::new(
+                    io::ErrorKind::NotFound,
+                    "the database directory was removed while recording; nothing more is \
+                     kept until the console restarts",
+                ),
+            });
+        }
         self.db_mut().map(drop)
     }
 

@@ -337,3 +337,31 @@ fn a_full_disk_reads_as_the_os_says_it_not_as_a_debug_dump() {
         "the storage engine could not be reopened"
     );
 }
+
+#[test]
+fn a_database_removed_under_a_running_store_is_said_at_the_next_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h");
+    let mut s = SledStore::open(&path, StoreConfig::default()).unwrap();
+    let k = SeriesKey::vm("h", "a", "cpu_pct");
+    s.append(&[(
+        k.clone(),
+        Sample {
+            ts_ms: 1_700_000_000_000,
+            value: 1.0,
+        },
+    )])
+    .unwrap();
+    s.flush().unwrap();
+    std::fs::remove_dir_all(&path).unwrap();
+    s.append(&[(
+        k,
+        Sample {
+            ts_ms: 1_700_000_001_000,
+            value: 2.0,
+        },
+    )])
+    .unwrap();
+    let e = s.flush().unwrap_err().to_string();
+    assert!(e.contains("was removed while recording"), "{e}");
+}

@@ -38,6 +38,9 @@ pub struct History {
 /// nothing is lost yet (the rows are kept and written by the next flush that can).
 fn running_text(e: &StoreError) -> String {
     match e {
+        StoreError::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
+            format!("history: {}: {source}", path.display())
+        }
         StoreError::Io { path, source } => format!(
             "history: writing {} failed ({source}); samples are kept and written once it \
              works: free space or fix permissions",
