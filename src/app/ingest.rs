@@ -245,15 +245,13 @@ pub fn backfill_spark(state: &mut State, entity: &str, recent: &[f64]) {
     {
         Some(&mut h.metrics.live)
     } else {
-        let hosts: Vec<String> = state.hosts.iter().map(|h| h.uri.clone()).collect();
-        state
+        // By host id, not position: a host connected again with :connect has a new id.
+        let id = state
             .vms
-            .values_mut()
-            .find(|e| {
-                hosts
-                    .get(e.vm.id.host)
-                    .is_some_and(|u| vm_entity(u, &e.vm.id.uuid) == entity)
-            })
+            .values()
+            .find(|e| vm_entity(state.host_uri(e.vm.id.host), &e.vm.id.uuid) == entity)
+            .map(|e| e.vm.id.clone());
+        id.and_then(|id| state.vms.get_mut(&id))
             .map(|e| &mut e.metrics.live)
     };
     if let Some(live) = live {

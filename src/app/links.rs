@@ -62,6 +62,8 @@ pub fn disconnect(state: &mut State, which: &str) -> Vec<Effect> {
     for uuid in gone {
         super::provider_events::forget_vm(state, h.id, &h.uri, &uuid);
     }
+    // Connected again, the host is warmed again (detectors and sparkline from history).
+    state.anomalies.forget(&super::ingest::host_entity(&h.uri));
     state.watched.remove(&h.id);
     state.view.host_cursor = state
         .view

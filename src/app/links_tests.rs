@@ -223,3 +223,47 @@ fn with_one_host_the_sort_keys_skip_host() {
     act(&mut s, Action::SortPrev);
     assert_eq!(s.view.sort, crate::app::state::SortKey::Name);
 }
+
+#[test]
+fn a_host_connected_again_gets_its_sparklines_from_history() {
+    let mut s = state();
+    let uri = s.hosts[0].uri.clone();
+    let label = s.hosts[0].label.clone();
+    // Warmed while first connected.
+    s.anomalies
+        .warming
+        .insert(crate::app::ingest::host_entity(&uri));
+    super::links::disconnect(&mut s, &label);
+    super::links::connect(&mut s, uri.clone());
+    let host = s.hosts.last().unwrap().id;
+    assert_ne!(host, s.hosts.len() - 1, "a new id, not its position");
+    let vm = crate::app::fixtures::vm(host, "web-1", VmState::Running, 2, 2048);
+    let uuid = vm.id.uuid.clone();
+    update(
+        &mut s,
+        Msg::Provider(ProviderEvent::Inventory {
+            host,
+            vms: vec![vm],
+        }),
+        T0,
+    );
+    // Nothing of the old connection stays warm: the first samples ask for history again.
+    assert!(s.anomalies.warming.is_empty(), "{:?}", s.anomalies.warming);
+    let entity = crate::app::ingest::vm_entity(&uri, &uuid);
+    update(
+        &mut s,
+        Msg::DetectorHistory {
+            entity,
+            until_ms: T0,
+            series: Vec::new(),
+            recent_cpu: vec![1.0, 2.0, 3.0],
+        },
+        T0,
+    );
+    let e = s.vms.values().find(|e| e.vm.id.host == host).unwrap();
+    assert!(
+        e.metrics.live.spark.len() >= 3,
+        "{:?}",
+        e.metrics.live.spark
+    );
+}
