@@ -350,3 +350,37 @@ fn vm_shutdown_interrupted_says_what_was_sent_and_forces_nothing() {
     let state = lab::virsh(&["domstate", &test_vm.name]);
     assert!(String::from_utf8_lossy(&state.stdout).contains("running"));
 }
+
+/// `list` shows a lab guest's address as the console's IP column does (no prefix length),
+/// and `--json` keeps what libvirt gave.
+#[test]
+fn list_shows_addresses_as_the_console_does() {
+    if !lab::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = assert_cmd::Command::cargo_bin("novacron")
+            .unwrap()
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .args(["-c", lab::URI])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run(&["list"]);
+    let row = text.lines().find(|l| l.starts_with("nclab-busy ")).unwrap();
+    // The IP column comes after MEM/MAX ("96M/96M"), whatever words the state takes.
+    let words: Vec<&str> = row.split_whitespace().collect();
+    let mem = words
+        .iter()
+        .position(|w| w.ends_with('M') && w.contains('/'))
+        .unwrap();
+    let ip = words[mem + 1];
+    assert!(ip.contains('.') && !ip.contains('/'), "{row}");
+    let json = run(&["list", "--json"]);
+    assert!(json.contains(&format!("{ip}/")), "{json}");
+}

@@ -95,7 +95,11 @@ fn list_table(all: &[(String, Vm)]) -> String {
                 // What the VM holds over its maximum: a headless read has no usage figures
                 // (the console's MEM column is memory in use over what it holds).
                 format!("{}/{}", kib(vm.mem_kib), kib(vm.max_mem_kib)),
-                vm.ips.first().cloned().unwrap_or_else(|| "-".into()),
+                // As the console's IP column: the address, its prefix length left to --json.
+                vm.ips.first().map_or_else(
+                    || "-".into(),
+                    |ip| ip.split('/').next().unwrap_or(ip).to_string(),
+                ),
                 (if vm.autostart { "yes" } else { "no" }).to_string(),
             ]
         })
