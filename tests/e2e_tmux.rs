@@ -161,7 +161,10 @@ fn suspend_and_resume_with_keys_then_quit_restores_the_terminal() {
         t.keys(&["/"]);
         t.keys(&["-l", vm]);
         t.keys(&["Enter"]);
-        t.wait_screen(vm, Duration::from_secs(5), |s| !row_of(s, vm).is_empty());
+        // The filter in the title: enter has landed (the row alone may show unfiltered).
+        t.wait_screen(vm, Duration::from_secs(5), |s| {
+            !row_of(s, vm).is_empty() && s.contains(&format!("filter {vm}"))
+        });
         // Wait for esc to land: an ESC followed at once by '/' reads as alt-/.
         t.keys(&["Escape"]);
         t.wait_screen("filter cleared", Duration::from_secs(5), |s| {
