@@ -13,6 +13,7 @@ mod event;
 #[doc(hidden)]
 pub mod fixtures;
 pub mod forecast_view;
+mod host_labels;
 pub mod ingest;
 mod links;
 #[cfg(test)]
