@@ -45,6 +45,34 @@ impl Drop for Unmount<'_> {
     }
 }
 
+/// Fills the file system `dir` is on with a file, leaving `spare` bytes of it unwritten.
+fn fill(dir: &Path, spare: u64) -> std::path::PathBuf {
+    let filler = dir.join("filler");
+    let mut f = std::fs::File::create(&filler).unwrap();
+    for size in [64 << 10, 4 << 10, 1] {
+        let chunk = vec![0u8; size];
+        while std::io::Write::write_all(&mut f, &chunk).is_ok() {}
+    }
+    let len = f.metadata().unwrap().len();
+    f.set_len(len.saturating_sub(spare)).unwrap();
+    filler
+}
+
+/// Points of series `i` in the `n` seconds from `T0`, one a second as written.
+fn points(store: &SledStore, i: usize, n: i64) -> usize {
+    store
+        .query(&Query {
+            key: key(i),
+            from_ms: T0,
+            to_ms: T0 + n * 1_000,
+            max_points: None,
+            step_ms: Some(1_000),
+        })
+        .unwrap()
+        .points
+        .len()
+}
+
 /// Room for the small log records but not for sled's pages: sled fails writes (the store
 /// closes it and opens it again at the next flush), and once there is room nothing is lost.
 #[test]
@@ -81,16 +109,8 @@ fn sled_failing_a_write_is_reopened_and_loses_nothing() {
     for _ in 0..5 {
         assert!(!round(&mut store, 0..SERIES, &mut n));
     }
-    let filler = dir.path().join("filler");
-    let mut f = std::fs::File::create(&filler).unwrap();
-    for size in [64 << 10, 4 << 10, 1] {
-        let chunk = vec![0u8; size];
-        while std::io::Write::write_all(&mut f, &chunk).is_ok() {}
-    }
     // A little room: log records fit, sled's pages soon do not.
-    let len = f.metadata().unwrap().len();
-    f.set_len(len.saturating_sub(24 << 10)).unwrap();
-    drop(f);
+    let filler = fill(dir.path(), 24 << 10);
     let mut refused = 0;
     for k in 0..40 {
         // A different tenth of the series stops every few rounds: sealing, so sled writes.
@@ -105,16 +125,7 @@ fn sled_failing_a_write_is_reopened_and_loses_nothing() {
     drop(store);
     let store = SledStore::open(&db, cfg).unwrap();
     for (i, want) in expected.iter().enumerate() {
-        let r = store
-            .query(&Query {
-                key: key(i),
-                from_ms: T0,
-                to_ms: T0 + n * 1_000,
-                max_points: None,
-                step_ms: Some(1_000),
-            })
-            .unwrap();
-        assert_eq!(r.points.len(), *want, "series {i}");
+        assert_eq!(points(&store, i, n), *want, "series {i}");
     }
 }
 
@@ -145,13 +156,7 @@ fn samples_recorded_while_the_disk_was_full_are_written_once_it_has_room() {
     }
     store.flush().unwrap();
     // Fill the file system, then keep recording: flushes fail.
-    let filler = dir.path().join("filler");
-    let mut f = std::fs::File::create(&filler).unwrap();
-    for size in [64 << 10, 4 << 10, 1] {
-        let chunk = vec![0u8; size];
-        while std::io::Write::write_all(&mut f, &chunk).is_ok() {}
-    }
-    drop(f);
+    let filler = fill(dir.path(), 0);
     let mut refused = 0;
     for _ in 0..120 {
         let _ = store.append(&batch(n));
@@ -167,15 +172,10 @@ fn samples_recorded_while_the_disk_was_full_are_written_once_it_has_room() {
     drop(store);
     let store = SledStore::open(&db, StoreConfig::default()).unwrap();
     for i in 0..SERIES {
-        let r = store
-            .query(&Query {
-                key: key(i),
-                from_ms: T0,
-                to_ms: T0 + n * 1_000,
-                max_points: None,
-                step_ms: Some(1_000),
-            })
-            .unwrap();
-        assert_eq!(r.points.len(), usize::try_from(n).unwrap(), "series {i}");
+        assert_eq!(
+            points(&store, i, n),
+            usize::try_from(n).unwrap(),
+            "series {i}"
+        );
     }
 }
