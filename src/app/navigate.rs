@@ -86,8 +86,15 @@ pub fn toggle_screen(state: &mut State, s: Screen) {
 pub fn back(state: &mut State) {
     if state.view.screen == Screen::Table {
         if !state.view.filter.is_empty() {
+            // A kept filter that lists nothing leaves no VM selected: clearing it goes back
+            // to the one selected before (not the first row, for the next key to act on).
+            let none = state.selected().is_none();
             state.view.filter.clear();
             rows::rebuild(state);
+            if none {
+                rows::back_to_filter_origin(state);
+            }
+            state.view.filter_origin = None;
         } else if !state.view.came_from.is_empty() {
             // Come to the table by `/` from another pane: esc goes back there.
             state.view.back();

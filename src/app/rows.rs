@@ -168,3 +168,15 @@ pub fn shift_sort(state: &mut State, forward: bool) {
     state.view.descending = state.view.sort.default_descending();
     rebuild(state);
 }
+
+/// The cursor back on the VM selected when the filter line opened, if it is listed.
+pub fn back_to_filter_origin(state: &mut State) {
+    let Some((id, chosen)) = state.view.filter_origin.clone() else {
+        return;
+    };
+    if let Some(pos) = state.rows.iter().position(|r| *r == id) {
+        state.view.cursor = pos;
+        state.view.chosen = chosen;
+        clamp_cursor(state);
+    }
+}

@@ -63,6 +63,19 @@ fn esc_on_a_filter_that_matched_nothing_goes_back_to_the_vm_picked_before() {
         update(&mut s, Msg::Input(InputKey::Backspace), T0);
     }
     assert_eq!(s.selected().unwrap().vm.name, "web-1");
+    // Kept with enter, a filter that lists nothing: esc clears it back to web-1 too.
+    for c in "x".chars() {
+        key(&mut s, c);
+    }
+    update(&mut s, Msg::Input(InputKey::Enter), T0);
+    assert!(s.selected().is_none());
+    act(&mut s, Action::Back);
+    assert_eq!(
+        s.selected().unwrap().vm.name,
+        "web-1",
+        "kept filter, then esc"
+    );
+    act(&mut s, Action::Filter);
     // Kept with enter, the filter's own row is the selection from then on.
     key(&mut s, 'd');
     key(&mut s, 'b');

@@ -278,10 +278,11 @@ fn on_input(state: &mut State, k: InputKey) -> Vec<Effect> {
             InputKey::Esc => {
                 state.view.filter.clear();
                 rows::rebuild(state);
-                back_to_filter_origin(state);
+                rows::back_to_filter_origin(state);
                 state.view.filter_origin = None;
             }
-            InputKey::Enter => state.view.filter_origin = None,
+            // Kept: esc on a kept filter that lists nothing goes back to it too.
+            InputKey::Enter => {}
             InputKey::Backspace
             | InputKey::DeleteWord
             | InputKey::ClearLine
@@ -330,20 +331,8 @@ fn on_paste(state: &mut State, text: &str) {
 fn set_filter_line(state: &mut State, buf: String) {
     state.view.filter.clone_from(&buf);
     rows::rebuild(state);
-    back_to_filter_origin(state);
+    rows::back_to_filter_origin(state);
     state.view.overlay = Some(Overlay::Filter { buf });
-}
-
-/// The cursor back on the VM selected when the filter line opened, if it is listed.
-fn back_to_filter_origin(state: &mut State) {
-    let Some((id, chosen)) = state.view.filter_origin.clone() else {
-        return;
-    };
-    if let Some(pos) = state.rows.iter().position(|r| *r == id) {
-        state.view.cursor = pos;
-        state.view.chosen = chosen;
-        rows::clamp_cursor(state);
-    }
 }
 
 /// The palette line is now `buf`, with what it could complete to.
