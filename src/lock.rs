@@ -34,8 +34,10 @@ pub enum LockError {
 /// another daemon, so it stays.
 #[must_use]
 pub fn daemon_key(uri: &str) -> String {
+    // A #fragment means nothing to libvirt; %73 is an "s" spelt out.
+    let uri = decode_percent(uri.split('#').next().unwrap_or(uri));
     let Some((scheme, rest)) = uri.split_once("://") else {
-        return uri.to_string();
+        return uri;
     };
     let (place, query) = rest.split_once('?').unwrap_or((rest, ""));
     let (authority, path) = place.split_once('/').unwrap_or((place, ""));
@@ -57,6 +59,31 @@ pub fn daemon_key(uri: &str) -> String {
     } else {
         format!("{scheme}://{host}/{path}?{}", socket.join("&"))
     }
+}
+
+/// `text` with each `%XX` replaced by the byte it stands for (left as it is when that does
+/// not make UTF-8).
+fn decode_percent(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_string())
 }
 
 fn file_name(uri: &str) -> String {
@@ -137,6 +164,8 @@ mod tests {
             "qemu+unix:///system",
             "qemu:///system?foo=bar",
             "qemu:///system/",
+            "qemu:///system#frag",
+            "qemu:///%73ystem",
         ] {
             assert!(lock_host(dir.path(), same).is_err(), "{same} got a lock");
         }
