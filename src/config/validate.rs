@@ -136,12 +136,17 @@ fn plain_types(message: &str) -> String {
     let mut out = message.to_string();
     for (rust, plain) in [
         ("expected f64", "expected a number"),
-        ("expected u8", "expected a whole number, 0 or more"),
-        ("expected u16", "expected a whole number, 0 or more"),
-        ("expected u32", "expected a whole number, 0 or more"),
-        ("expected u64", "expected a whole number, 0 or more"),
-        ("expected usize", "expected a whole number, 0 or more"),
+        ("expected u8", "expected a whole number, not negative"),
+        ("expected u16", "expected a whole number, not negative"),
+        ("expected u32", "expected a whole number, not negative"),
+        ("expected u64", "expected a whole number, not negative"),
+        ("expected usize", "expected a whole number, not negative"),
         ("expected i64", "expected a whole number"),
+        (
+            "expected a sequence",
+            "expected a list such as [\"a\", \"b\"]",
+        ),
+        (" as i128", " (too large)"),
     ] {
         out = out.replace(rust, plain);
     }
@@ -156,6 +161,13 @@ fn plain_types(message: &str) -> String {
             .to_lowercase();
         out.replace_range(at..from + len, &format!("expected a [{name}] table"));
     }
+    // "invalid length 2, expected a [capacity] table with 6 elements": serde's count of the
+    // table's fields, which says nothing to a config file's reader.
+    if let Some(at) = out.find(" table with ") {
+        if let Some(end) = out[at..].find(" elements") {
+            out.replace_range(at + " table".len()..at + end + " elements".len(), "");
+        }
+    }
     out
 }
 
@@ -166,7 +178,7 @@ fn history(
     file_name: &str,
 ) -> Result<(Option<PathBuf>, crate::store::Retention), ConfigError> {
     let hf = cf.history.clone().unwrap_or_default();
-    if hf.path.as_deref().is_some_and(|p| p.trim().is_empty()) {
+    if hf.enabled != Some(false) && hf.path.as_deref().is_some_and(|p| p.trim().is_empty()) {
         return Err(ConfigError::Value {
             origin: format!("{file_name}: history.path"),
             message: "is empty; give a directory, or enabled = false for no history".into(),

@@ -257,6 +257,9 @@ fn history_on_the_command_line_wins_over_the_file_and_an_empty_path_is_refused()
         load(&o2, None, false).unwrap().history_path,
         Some(PathBuf::from("/cli/h"))
     );
+    // Off, an empty path is no matter.
+    let (_f, o) = with_file("[history]\nenabled = false\npath = \"\"\n");
+    assert_eq!(load(&o, None, false).unwrap().history_path, None);
     let (f, o) = with_file("[history]\npath = \"\"\n");
     let e = load(&o, None, false).unwrap_err().to_string();
     assert!(
@@ -281,14 +284,23 @@ fn a_value_of_the_wrong_type_is_named_in_the_files_terms() {
         ("[capacity]\nthreshold = \"90%\"\n", "expected a number"),
         (
             "[capacity]\nvm_vcpus = -1\n",
-            "expected a whole number, 0 or more",
+            "a whole number, not negative",
         ),
         ("capacity = 5\n", "expected a [capacity] table"),
+        ("capacity = [1, 2]\n", "expected a [capacity] table"),
+        (
+            "[capacity]\nvm_vcpus = 99999999999999999999\n",
+            "(too large)",
+        ),
     ] {
         let (_f, o) = with_file(text);
         let e = load(&o, None, false).unwrap_err().to_string();
         assert!(
-            e.contains(plain) && !e.contains("f64") && !e.contains("struct"),
+            e.contains(plain)
+                && !e.contains("f64")
+                && !e.contains("struct")
+                && !e.contains("elements")
+                && !e.contains("i128"),
             "{e}"
         );
     }
