@@ -65,6 +65,11 @@ pub fn disconnect(state: &mut State, which: &str) -> Vec<Effect> {
     // Connected again, the host is warmed again (detectors and sparkline from history).
     state.anomalies.forget(&super::ingest::host_entity(&h.uri));
     state.watched.remove(&h.id);
+    // Down to one host there is no HOST column: a sort by host would read as no sort.
+    if state.hosts.len() <= 1 && state.view.sort == super::state::SortKey::Host {
+        state.view.sort = super::state::SortKey::Name;
+        state.view.descending = false;
+    }
     state.view.host_cursor = state
         .view
         .host_cursor

@@ -267,3 +267,12 @@ fn a_host_connected_again_gets_its_sparklines_from_history() {
         e.metrics.live.spark
     );
 }
+
+#[test]
+fn a_sort_by_host_goes_back_to_name_when_one_host_is_left() {
+    let mut s = state();
+    s.view.sort = crate::app::state::SortKey::Host;
+    let label = s.hosts[1].label.clone();
+    super::links::disconnect(&mut s, &label);
+    assert_eq!(s.view.sort, crate::app::state::SortKey::Name);
+}
