@@ -119,6 +119,13 @@ pub fn parse(line: &str) -> Result<Command, String> {
 /// with blanks (a VM may be named "web 1"), and `\` takes the next character as it is. The
 /// quote still open at the end, if any.
 fn split(line: &str) -> (Vec<String>, Option<char>) {
+    let (words, quote, _) = split_at_end(line);
+    (words, quote)
+}
+
+/// [`split`], and whether the line ends between words (a blank that no quote or `\` holds),
+/// where completion starts a new word.
+fn split_at_end(line: &str) -> (Vec<String>, Option<char>, bool) {
     let mut words = Vec::new();
     let mut word: Option<String> = None;
     let mut quote = None;
@@ -138,8 +145,9 @@ fn split(line: &str) -> (Vec<String>, Option<char>) {
             (_, c) => word.get_or_insert_with(String::new).push(c),
         }
     }
+    let between = word.is_none() && quote.is_none();
     words.extend(word);
-    (words, quote)
+    (words, quote, between)
 }
 
 /// `name` as the palette reads it back: in double quotes when it holds blanks or quotes.
@@ -164,9 +172,9 @@ fn quoted(name: &str) -> String {
 /// Candidates for the word being typed: verbs first, then VM names for verbs that take one.
 #[must_use]
 pub fn completions(state: &State, line: &str) -> Vec<String> {
-    let (owned, open) = split(line);
-    // A blank typed inside quotes is part of the name being typed.
-    let ends_with_space = line.ends_with(' ') && open.is_none();
+    // A blank inside quotes or after `\` is part of the name being typed.
+    let (owned, _, between) = split_at_end(line);
+    let ends_with_space = between && !owned.is_empty();
     let words: Vec<&str> = owned.iter().map(String::as_str).collect();
     match (words.as_slice(), ends_with_space) {
         ([], _) => VERBS.iter().map(|v| (*v).to_string()).collect(),
@@ -301,7 +309,8 @@ mod tests {
                 vm: "rv-sp ace".into()
             })
         );
-        // Typing inside the quotes goes on completing the name.
+        // Typing inside the quotes, or after an escaped blank, goes on completing the name.
         assert_eq!(complete(&s, "start \"rv-sp a"), "start \"rv-sp ace\"");
+        assert_eq!(complete(&s, "start rv-sp\\ "), "start \"rv-sp ace\"");
     }
 }

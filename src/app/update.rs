@@ -403,8 +403,8 @@ fn resolve(state: &mut State, vm: &str) -> Option<VmId> {
             if a.vm.id != b.vm.id {
                 let text = format!(
                     "{vm:?} is the name of one VM and the running ID of {}: give the UUID \
-                     of the one you mean ({} or {})",
-                    b.vm.name, a.vm.id.uuid, b.vm.id.uuid
+                     of the one you mean ({} for the VM named {vm:?}, {} for {})",
+                    b.vm.name, a.vm.id.uuid, b.vm.id.uuid, b.vm.name
                 );
                 flash(state, text, true);
                 return None;
