@@ -77,7 +77,7 @@ fn set_journal_status(state: &mut State, seq: u64, status: JournalStatus) {
 /// The log's copy of a journal line, as it reads: "HOST VM what: outcome". Each outcome an
 /// operation's line takes (accepted, done, a warning) is logged too, so the log keeps how it
 /// ended after the five lines on screen have moved on.
-fn log_line(host: &str, vm: &str, what: &str, status: &JournalStatus) {
+pub(crate) fn log_line(host: &str, vm: &str, what: &str, status: &JournalStatus) {
     let outcome = status.text();
     let sep = if outcome.is_empty() { "" } else { ": " };
     let who = if vm.is_empty() {
@@ -85,7 +85,18 @@ fn log_line(host: &str, vm: &str, what: &str, status: &JournalStatus) {
     } else {
         format!(" {vm}")
     };
-    tracing::info!(target: "journal", "{host}{who} {what}{sep}{outcome}");
+    let line = format!("{host}{who} {what}{sep}{outcome}");
+    #[cfg(test)]
+    LOGGED.with(|l| l.borrow_mut().push(line.clone()));
+    tracing::info!(target: "journal", "{line}");
+}
+
+#[cfg(test)]
+thread_local! {
+    /// What [`log_line`] logged on this thread: a test's own record, where a tracing
+    /// subscriber set for one test thread can miss events other threads' tests race it to.
+    pub(crate) static LOGGED: std::cell::RefCell<Vec<String>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// The user asked for `op` on `vm`: check read-only, then confirm destructive ones, else send.

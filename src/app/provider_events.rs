@@ -171,6 +171,38 @@ pub(super) fn on_provider(state: &mut State, ev: ProviderEvent) -> Vec<Effect> {
     Vec::new()
 }
 
+/// A destroy makes QEMU send "shutdown (on host request)" (stopped by a signal) just before
+/// "stopped (destroyed)": one line, not a graceful-looking shutdown and then the stop. The
+/// shutdown line already written becomes the stop. Any other cause (a `kill -TERM` of QEMU
+/// from outside) keeps both lines. True when the line was taken over.
+fn destroy_ends_host_shutdown(
+    state: &mut State,
+    uri: &str,
+    name: &str,
+    kind: &DomainEventKind,
+    text: &str,
+) -> bool {
+    if *kind != DomainEventKind::Lifecycle(LifecycleEvent::Stopped("destroyed")) {
+        return false;
+    }
+    let now = state.now_ms;
+    match state.journal.back_mut() {
+        Some(last)
+            if last.host == uri
+                && last.vm == name
+                && last.status == JournalStatus::Event
+                && last.what == LifecycleEvent::Shutdown("on host request").describe()
+                && now - last.ts_ms <= 5_000 =>
+        {
+            last.what = text.to_string();
+            last.ts_ms = now;
+            super::opflow::log_line(uri, name, text, &JournalStatus::Event);
+            true
+        }
+        _ => false,
+    }
+}
+
 fn on_domain_event(
     state: &mut State,
     host: HostId,
@@ -180,11 +212,7 @@ fn on_domain_event(
 ) {
     let id = VmId { host, uuid };
     let text = match kind {
-        // QEMU stopped by a signal (every destroy) sends "shutdown (on host request)" before
-        // "stopped (destroyed)": journalled, it read as a graceful shutdown.
-        DomainEventKind::Lifecycle(ev) => {
-            (*ev != LifecycleEvent::Shutdown("on host request")).then(|| ev.describe())
-        }
+        DomainEventKind::Lifecycle(ev) => Some(ev.describe()),
         DomainEventKind::Reboot => Some("rebooted".to_string()),
         DomainEventKind::DeviceAdded(a) => Some(format!("device {a} added")),
         DomainEventKind::DeviceRemoved(a) => Some(format!("device {a} removed")),
@@ -201,7 +229,9 @@ fn on_domain_event(
             .is_some_and(|e| e.vm.state == VmState::ShutOff);
     if let Some(text) = text.filter(|_| !start_noise) {
         let uri = state.host_uri(host).to_string();
-        journal(state, &uri, name, text, JournalStatus::Event, None);
+        if !destroy_ends_host_shutdown(state, &uri, name, kind, &text) {
+            journal(state, &uri, name, text, JournalStatus::Event, None);
+        }
     }
     // The worker re-reads the domain on every event; an undefine is final right away.
     if matches!(

@@ -169,30 +169,11 @@ fn a_transient_vm_gone_after_its_destroy_is_done_in_either_order() {
 /// What the log holds of an operation: every outcome its journal line took.
 #[test]
 fn the_log_keeps_how_an_operation_ended() {
-    use std::sync::{Arc, Mutex};
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::with_default(subscriber, || {
-        let mut s = state();
-        accepted_shutdown(&mut s);
-        lifecycle(&mut s, LifecycleEvent::Stopped("shutdown"));
-    });
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    super::opflow::LOGGED.with(|l| l.borrow_mut().clear());
+    let mut s = state();
+    accepted_shutdown(&mut s);
+    lifecycle(&mut s, LifecycleEvent::Stopped("shutdown"));
+    let log = super::opflow::LOGGED.with(|l| l.borrow().join("\n"));
     for outcome in [
         "web-1 shutdown: pending",
         "web-1 shutdown: waiting for event",
@@ -216,6 +197,18 @@ fn a_destroy_is_journalled_as_one_stop_and_a_dead_qemu_as_crashed() {
         .map(|e| e.what.as_str())
         .collect();
     assert_eq!(lines, ["stopped (destroyed)"]);
+    // QEMU sent SIGTERM from outside: both lines, the stop not a destroy.
+    lifecycle(&mut s, LifecycleEvent::Started("booted"));
+    let before = s.journal.len();
+    lifecycle(&mut s, LifecycleEvent::Shutdown("on host request"));
+    lifecycle(&mut s, LifecycleEvent::Stopped("shutdown"));
+    let lines: Vec<&str> = s
+        .journal
+        .iter()
+        .skip(before)
+        .map(|e| e.what.as_str())
+        .collect();
+    assert_eq!(lines, ["shutdown (on host request)", "stopped (shutdown)"]);
     // QEMU killed from outside: the same word as the table's "shut off (crashed)".
     let ev = crate::provider::libvirt::state::lifecycle_event(5, 5);
     assert_eq!(ev.describe(), "stopped (crashed)");
