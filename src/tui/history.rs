@@ -60,10 +60,26 @@ impl History {
         flush: std::time::Duration,
         tx: UnboundedSender<Msg>,
     ) -> Result<Self, StoreError> {
+        // The log says a failure once, not at every flush it lasts (5 s apart).
+        let last = std::sync::Mutex::new(None::<String>);
         let writer = HistoryWriter::spawn(store.clone(), flush, move |ev| {
-            if let WriterEvent::Failed(e) = ev {
-                tracing::error!("history: {e}");
-                let _ = tx.send(Msg::HistoryError(running_text(&e)));
+            let mut last = last
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match ev {
+                WriterEvent::Failed(e) => {
+                    let text = running_text(&e);
+                    if last.as_deref() != Some(text.as_str()) {
+                        tracing::error!("{text}");
+                        *last = Some(text.clone());
+                    }
+                    let _ = tx.send(Msg::HistoryError(text));
+                }
+                WriterEvent::Flushed(_) => {
+                    if last.take().is_some() {
+                        tracing::info!("history: writing again");
+                    }
+                }
             }
         })?;
         Ok(Self {
