@@ -545,6 +545,48 @@ fn a_second_console_on_the_same_history_is_refused_at_once() {
     assert_eq!(a.wait_exit().trim(), "EXIT=0");
 }
 
+/// C in a real terminal over a real history database whose host CPU stepped from 20 to 60 %
+/// fourteen hours ago: the row forecasts the new level and says why.
+#[test]
+fn capacity_pane_says_it_forecasts_from_the_last_step() {
+    let xdg = tempfile::tempdir().unwrap();
+    let history = xdg.path().join("state/novacron/history");
+    std::fs::create_dir_all(&history).unwrap();
+    let now = common::row_start_with_slack();
+    let uri = common::seed_analysis_history_with(xdg.path(), &history, now, |i| {
+        if i < 408 {
+            20.0
+        } else {
+            60.0
+        }
+    });
+    let t = Tmux::start_in(
+        "nc-e2e-step",
+        tempfile::tempdir().unwrap(),
+        xdg.path(),
+        &format!("-c {uri}"),
+    );
+    t.wait_screen("the VM", Duration::from_secs(15), |s| {
+        !row_of(s, common::SEEDED_VM).is_empty()
+    });
+    t.keys(&["C"]);
+    let s = t.wait_screen("capacity", Duration::from_secs(30), |s| {
+        s.contains("room for ") && s.contains("pt step")
+    });
+    // "│test cpu  60.0% > 7 d  4 d 11 h – > 7 d · since a +39.2 pt step 14h ago  auto │"
+    let cpu = s.lines().find(|l| l.contains(" cpu ")).unwrap_or("");
+    assert!(
+        cpu.contains("60.0%") && cpu.contains("since a +") && cpu.contains("step 14h ago"),
+        "{s}"
+    );
+    assert!(
+        cpu.contains("auto"),
+        "five hours past the step are too few for a trend: {s}"
+    );
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit().trim(), "EXIT=0");
+}
+
 /// The console lock of a host follows `:disconnect` and `:connect`: a host one console has let
 /// go of can be managed by another, and taking it back is refused while that one runs.
 #[test]
