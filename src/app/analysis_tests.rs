@@ -417,7 +417,8 @@ fn forecast_of_the_host_from_the_host_pane_and_by_palette() {
     assert!(
         s.flash
             .as_ref()
-            .is_some_and(|f| f.text.contains("(name, UUID or running ID)")),
+            .is_some_and(|f| f.text.starts_with("no VM or host named \"92\"")
+                && f.text.contains("or a host's label or URI")),
         "{:?}",
         s.flash
     );

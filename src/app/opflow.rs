@@ -138,7 +138,13 @@ pub fn request(state: &mut State, vm: &VmId, op: Op) -> Vec<Effect> {
         return Vec::new();
     };
     if let Some(why) = op.wrong_state(entry.vm.state, Some(('p', 'D'))) {
-        flash(state, format!("{op} {name}: {name} {why}"), true);
+        // With several hosts, which one's VM: as the journal writes it.
+        let who = if state.hosts.len() > 1 {
+            format!("{name}@{}", state.host_label(vm.host))
+        } else {
+            name.clone()
+        };
+        flash(state, format!("{op} {who}: {name} {why}"), true);
         return Vec::new();
     }
     if op.is_destructive() {

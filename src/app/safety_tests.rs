@@ -240,3 +240,39 @@ fn a_number_that_is_one_vms_name_and_anothers_id_acts_on_neither() {
         "{text}"
     );
 }
+
+#[test]
+fn a_name_no_vm_has_suggests_near_ones_with_their_host_where_it_is_on_several() {
+    let mut s = state();
+    // web-1 on both hosts of the fixture.
+    crate::app::fixtures::updated(
+        &mut s,
+        crate::app::fixtures::vm(1, "web-1", crate::domain::VmState::Running, 1, 512),
+    );
+    for line in ["start web-x", "start web-1@nowhere"] {
+        act(&mut s, Action::Palette);
+        for c in line.chars() {
+            key(&mut s, c);
+        }
+        update(&mut s, Msg::Input(InputKey::Enter), T0);
+        let f = s.flash.as_ref().map(|f| f.text.clone()).unwrap_or_default();
+        let (a, b) = (s.hosts[0].label.clone(), s.hosts[1].label.clone());
+        assert!(
+            f.contains(&format!("web-1@{a}")) && f.contains(&format!("web-1@{b}")),
+            "{line}: {f}"
+        );
+    }
+}
+
+#[test]
+fn with_two_hosts_a_refusal_names_the_vms_host() {
+    let mut s = state();
+    select(&mut s, "web-1");
+    act(&mut s, Action::Start);
+    let label = s.hosts[0].label.clone();
+    let f = s.flash.as_ref().map(|f| f.text.clone()).unwrap_or_default();
+    assert!(
+        f.starts_with(&format!("start web-1@{label}: web-1 ")),
+        "{f}"
+    );
+}

@@ -363,7 +363,7 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
         Ok(Command::Connect(uri)) => return links::connect(state, uri),
         Ok(Command::Disconnect(host)) => return links::disconnect(state, &host),
         Ok(Command::Op { op, vm }) => {
-            if let Some(id) = resolve(state, &vm) {
+            if let Some(id) = resolve(state, &vm, "VM") {
                 return opflow::request(state, &id, op);
             }
         }
@@ -382,7 +382,7 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
                     );
                 }
                 _ => {
-                    if let Some(id) = resolve(state, &which) {
+                    if let Some(id) = resolve(state, &which, "VM or host") {
                         return forecast_view::open_vm(state, &id);
                     }
                 }
@@ -392,8 +392,9 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
     Vec::new()
 }
 
-/// The VM a palette argument names, or a flash saying why there is none.
-fn resolve(state: &mut State, vm: &str) -> Option<VmId> {
+/// The VM a palette argument names, or a flash saying why there is none (`what` the verb
+/// takes: "VM", or "VM or host" for :forecast).
+fn resolve(state: &mut State, vm: &str, what: &str) -> Option<VmId> {
     // A VM named "4" beside a running VM with ID 4: virsh (and the journal's virsh line)
     // would take the ID. Neither is guessed.
     if let Ok(id) = vm.parse::<u32>() {
@@ -419,16 +420,15 @@ fn resolve(state: &mut State, vm: &str) -> Option<VmId> {
     match found.as_slice() {
         [id] => return Some(id.clone()),
         [] => {
-            let names: Vec<String> = state.vms.values().map(|e| e.vm.name.clone()).collect();
-            let close = crate::provider::libvirt::inventory::close_names(vm, &names);
-            let hint = if close.is_empty() {
-                String::new()
+            let hint = suggestions(state, vm);
+            let takes = if what == "VM" {
+                "a VM's name, UUID or running ID"
             } else {
-                format!("; did you mean {}?", close.join(", "))
+                "a VM's name, UUID or running ID, or a host's label or URI"
             };
             flash(
                 state,
-                format!("no VM named {vm:?} (name, UUID or running ID){hint}"),
+                format!("no {what} named {vm:?} ({takes}){hint}"),
                 true,
             );
         }
@@ -439,6 +439,35 @@ fn resolve(state: &mut State, vm: &str) -> Option<VmId> {
         ),
     }
     None
+}
+
+/// "; did you mean web-1, web-2?" for a name no VM has: names near it (or near the part
+/// before an `@` that names no host), each with its host's label where several hosts
+/// have a VM of that name, as the palette takes them.
+fn suggestions(state: &State, typed: &str) -> String {
+    let mut by_name: std::collections::BTreeMap<&str, Vec<&str>> =
+        std::collections::BTreeMap::new();
+    for e in state.vms.values() {
+        by_name
+            .entry(e.vm.name.as_str())
+            .or_default()
+            .push(state.host_label(e.vm.id.host));
+    }
+    let names: Vec<String> = by_name.keys().map(|n| (*n).to_string()).collect();
+    let bare = typed.rsplit_once('@').map_or(typed, |(n, _)| n);
+    let close = crate::provider::libvirt::inventory::close_names(bare, &names);
+    let shown: Vec<String> = close
+        .iter()
+        .flat_map(|n| match by_name.get(n.as_str()) {
+            Some(labels) if labels.len() > 1 => labels.iter().map(|l| format!("{n}@{l}")).collect(),
+            _ => vec![n.clone()],
+        })
+        .collect();
+    if shown.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean {}?", shown.join(", "))
+    }
 }
 
 /// Tells each host which of its VMs show monitor-backed metrics (memory in use, disk,

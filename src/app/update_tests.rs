@@ -585,5 +585,5 @@ fn palette_takes_a_running_id_as_virsh_does() {
     }
     assert!(update(&mut s, Msg::Input(InputKey::Enter), T0).is_empty());
     let f = s.flash.clone().unwrap().text;
-    assert!(f.contains("(name, UUID or running ID)"), "{f}");
+    assert!(f.contains("(a VM's name, UUID or running ID)"), "{f}");
 }
