@@ -60,6 +60,7 @@ pub fn journal(
         status,
         virsh,
         repeat: 1,
+        first_ms: state.now_ms,
     });
     while state.journal.len() > JOURNAL_MAX {
         state.journal.pop_front();

@@ -123,6 +123,8 @@ pub struct JournalEntry {
     pub virsh: Option<String>,
     /// The same event this many times in a row (libvirt sends three for one reboot).
     pub repeat: u32,
+    /// When the first of the repeats came (`ts_ms` is the last's).
+    pub first_ms: i64,
 }
 
 pub const JOURNAL_MAX: usize = 500;

@@ -444,12 +444,17 @@ fn the_same_event_in_a_row_is_counted_on_one_line() {
         );
     };
     let before = s.journal.len();
-    for _ in 0..3 {
-        reboot(&mut s, T0);
+    for i in 0..3 {
+        reboot(&mut s, T0 + i * 2_000);
     }
     assert_eq!(s.journal.len(), before + 1);
-    assert_eq!(s.journal.back().unwrap().repeat, 3);
-    reboot(&mut s, T0 + 60_000);
+    let last = s.journal.back().unwrap();
+    // The line shows the last one's time and says when the first came.
+    assert_eq!(
+        (last.repeat, last.first_ms, last.ts_ms),
+        (3, T0, T0 + 4_000)
+    );
+    reboot(&mut s, T0 + 64_000);
     assert_eq!(
         s.journal.len(),
         before + 2,

@@ -53,8 +53,16 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
                 Span::raw(format!("{who} {} ", e.what)),
                 status(&e.status, theme),
             ];
+            // The line's time is the last repeat's: say when they began.
             if e.repeat > 1 {
-                spans.push(Span::styled(format!(" ×{}", e.repeat), theme.dim));
+                spans.push(Span::styled(
+                    format!(
+                        " ×{} since {}",
+                        e.repeat,
+                        clock(e.first_ms, state.tz_offset_s)
+                    ),
+                    theme.dim,
+                ));
             }
             if let Some(v) = &e.virsh {
                 spans.push(Span::styled(format!("  $ {v}"), theme.dim));
@@ -114,5 +122,24 @@ mod tests {
             None,
         );
         assert!(screen(&s).contains(" web-1 started"), "{}", screen(&s));
+    }
+
+    #[test]
+    fn repeats_say_since_when() {
+        let mut s = state();
+        journal(
+            &mut s,
+            "qemu:///system",
+            "web-1",
+            "rebooted".into(),
+            JournalStatus::Event,
+            None,
+        );
+        if let Some(e) = s.journal.back_mut() {
+            e.repeat = 6;
+            e.first_ms = e.ts_ms - 4_000;
+        }
+        let screen = drawn(super::render, &s, (80, 7));
+        assert!(screen.contains("×6 since "), "{screen}");
     }
 }
