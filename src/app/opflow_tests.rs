@@ -318,6 +318,18 @@ fn a_start_is_journaled_as_started_without_the_resumed_qemu_sends_first() {
     // A paused VM's resume is still said.
     event(&mut s, 0, "batch", LifecycleEvent::Resumed("unpaused"));
     assert_eq!(s.journal.back().unwrap().what, "resumed (unpaused)");
+    // The table already read running (its re-read came first): still one line.
+    set_state(&mut s, "web-1", VmState::Running);
+    let before = s.journal.len();
+    event(&mut s, 0, "web-1", LifecycleEvent::Resumed("unpaused"));
+    event(&mut s, 0, "web-1", LifecycleEvent::Started("booted"));
+    let lines: Vec<&str> = s
+        .journal
+        .iter()
+        .skip(before)
+        .map(|e| e.what.as_str())
+        .collect();
+    assert_eq!(lines, ["started (booted)"]);
 }
 
 #[test]

@@ -171,27 +171,35 @@ pub(super) fn on_provider(state: &mut State, ev: ProviderEvent) -> Vec<Effect> {
     Vec::new()
 }
 
-/// A destroy makes QEMU send "shutdown (on host request)" (stopped by a signal) just before
-/// "stopped (destroyed)": one line, not a graceful-looking shutdown and then the stop. The
-/// shutdown line already written becomes the stop. Any other cause (a `kill -TERM` of QEMU
-/// from outside) keeps both lines. True when the line was taken over.
-fn destroy_ends_host_shutdown(
+/// Pairs of events libvirt sends for one thing, the first a moment before the second: a
+/// destroy makes QEMU send "shutdown (on host request)" (stopped by a signal) before "stopped
+/// (destroyed)", and a start "resumed (unpaused)" (QEMU starts guests paused) before
+/// "started". Journalled apart, the first reads as something else happened. The first's line,
+/// already written, becomes the second. Any other cause (a `kill -TERM` of QEMU from outside,
+/// a real resume) keeps its line. True when the line was taken over.
+fn takes_over_previous(
     state: &mut State,
     uri: &str,
     name: &str,
     kind: &DomainEventKind,
     text: &str,
 ) -> bool {
-    if *kind != DomainEventKind::Lifecycle(LifecycleEvent::Stopped("destroyed")) {
-        return false;
-    }
+    let before = match kind {
+        DomainEventKind::Lifecycle(LifecycleEvent::Stopped("destroyed")) => {
+            LifecycleEvent::Shutdown("on host request")
+        }
+        DomainEventKind::Lifecycle(LifecycleEvent::Started(_)) => {
+            LifecycleEvent::Resumed("unpaused")
+        }
+        _ => return false,
+    };
     let now = state.now_ms;
     match state.journal.back_mut() {
         Some(last)
             if last.host == uri
                 && last.vm == name
                 && last.status == JournalStatus::Event
-                && last.what == LifecycleEvent::Shutdown("on host request").describe()
+                && last.what == before.describe()
                 && now - last.ts_ms <= 5_000 =>
         {
             last.what = text.to_string();
@@ -229,7 +237,7 @@ fn on_domain_event(
             .is_some_and(|e| e.vm.state == VmState::ShutOff);
     if let Some(text) = text.filter(|_| !start_noise) {
         let uri = state.host_uri(host).to_string();
-        if !destroy_ends_host_shutdown(state, &uri, name, kind, &text) {
+        if !takes_over_previous(state, &uri, name, kind, &text) {
             journal(state, &uri, name, text, JournalStatus::Event, None);
         }
     }
