@@ -96,7 +96,9 @@ pub(super) fn uris(
         }
         vec![uri.unwrap_or("qemu:///system").to_string()]
     };
+    // Once per daemon, whatever the spelling (`qemu+unix:///system` is `qemu:///system`):
+    // a second connection to it would be refused by the console's own lock.
     let mut seen = std::collections::HashSet::new();
-    uris.retain(|u| seen.insert(u.clone()));
+    uris.retain(|u| seen.insert(crate::lock::daemon_key(u)));
     Ok(uris)
 }

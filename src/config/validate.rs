@@ -142,10 +142,7 @@ fn plain_types(message: &str) -> String {
         ("expected u64", "expected a whole number, not negative"),
         ("expected usize", "expected a whole number, not negative"),
         ("expected i64", "expected a whole number"),
-        (
-            "expected a sequence",
-            "expected a list such as [\"a\", \"b\"]",
-        ),
+        ("expected a sequence", "expected a list [ … ]"),
         (" as i128", " (too large)"),
     ] {
         out = out.replace(rust, plain);
@@ -156,16 +153,31 @@ fn plain_types(message: &str) -> String {
         let len = out[from..]
             .find(|c: char| !c.is_ascii_alphanumeric())
             .unwrap_or(out.len() - from);
-        let name = out[from..from + len]
-            .trim_end_matches("File")
-            .to_lowercase();
-        out.replace_range(at..from + len, &format!("expected a [{name}] table"));
+        // A section's struct is its name and File (CapacityFile: [capacity]); others are
+        // tables inside one.
+        let section = out[from..from + len]
+            .strip_suffix("File")
+            .map(str::to_lowercase)
+            .filter(|s| {
+                ["history", "capacity", "rightsize", "prices", "anomaly"].contains(&s.as_str())
+            });
+        let table = match section {
+            Some(section) => format!("expected a [{section}] table"),
+            None => "expected a table { … }".to_string(),
+        };
+        out.replace_range(at..from + len, &table);
     }
     // "invalid length 2, expected a [capacity] table with 6 elements": serde's count of the
     // table's fields, which says nothing to a config file's reader.
     if let Some(at) = out.find(" table with ") {
         if let Some(end) = out[at..].find(" elements") {
             out.replace_range(at + " table".len()..at + end + " elements".len(), "");
+        }
+    }
+    // "invalid length 2, expected …": serde's count of what it got, which misleads.
+    if let Some(at) = out.find("invalid length ") {
+        if let Some(comma) = out[at..].find(", ") {
+            out.replace_range(at..at + comma + 2, "");
         }
     }
     out

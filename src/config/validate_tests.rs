@@ -288,6 +288,8 @@ fn a_value_of_the_wrong_type_is_named_in_the_files_terms() {
         ),
         ("capacity = 5\n", "expected a [capacity] table"),
         ("capacity = [1, 2]\n", "expected a [capacity] table"),
+        ("capacity = [1]\n", "expected a [capacity] table"),
+        ("prices = { instance_type = [5] }\n", "expected a table"),
         (
             "[capacity]\nvm_vcpus = 99999999999999999999\n",
             "(too large)",
@@ -300,8 +302,19 @@ fn a_value_of_the_wrong_type_is_named_in_the_files_terms() {
                 && !e.contains("f64")
                 && !e.contains("struct")
                 && !e.contains("elements")
-                && !e.contains("i128"),
+                && !e.contains("i128")
+                && !e.contains("invalid length")
+                && !e.contains("instancetype"),
             "{e}"
         );
     }
+}
+
+#[test]
+fn a_daemon_named_twice_in_two_spellings_is_one_host() {
+    let o = Overrides {
+        connect: vec!["qemu:///system".into(), "qemu:///%73ystem".into()],
+        ..Overrides::default()
+    };
+    assert_eq!(load(&o, None, false).unwrap().uris, ["qemu:///system"]);
 }
