@@ -616,7 +616,7 @@ fn a_number_that_is_a_name_and_an_id_is_refused_with_both_uuids() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "is the name of one VM and the running ID of alpha",
+            "is the name of one VM and the running ID or UUID of alpha",
         ))
         .stderr(predicate::str::contains(
             "00000000-0000-4000-8000-0000000000b1",

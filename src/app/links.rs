@@ -10,11 +10,19 @@ use crate::provider::ConnStatus;
 /// whose first connection failed for good is tried once more.
 pub fn connect(state: &mut State, uri: String) -> Vec<Effect> {
     let now = state.now_ms;
-    if let Some(h) = state.hosts.iter_mut().find(|h| h.uri == uri) {
+    // Another spelling of a connected daemon is that daemon (its lock is this console's).
+    let key = crate::lock::daemon_key(&uri);
+    if let Some(h) = state
+        .hosts
+        .iter_mut()
+        .find(|h| crate::lock::daemon_key(&h.uri) == key)
+    {
         if !matches!(h.status, ConnStatus::Failed { .. }) {
-            flash(state, format!("already connected to {uri}"), true);
+            let text = format!("already connected to {}", h.uri);
+            flash(state, text, true);
             return Vec::new();
         }
+        let uri = h.uri.clone();
         h.status = ConnStatus::Connecting;
         h.since_ms = now;
         let host = h.id;

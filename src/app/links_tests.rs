@@ -276,3 +276,15 @@ fn a_sort_by_host_goes_back_to_name_when_one_host_is_left() {
     super::links::disconnect(&mut s, &label);
     assert_eq!(s.view.sort, crate::app::state::SortKey::Name);
 }
+
+#[test]
+fn another_spelling_of_a_connected_daemon_is_already_connected() {
+    let mut s = state();
+    let n = s.hosts.len();
+    let uri = s.hosts[0].uri.clone();
+    let other = uri.replacen("://", "+unix://", 1);
+    assert!(super::links::connect(&mut s, format!("{other}#x")).is_empty());
+    assert_eq!(s.hosts.len(), n, "no second entry for the same daemon");
+    let f = s.flash.as_ref().map(|f| f.text.clone()).unwrap_or_default();
+    assert_eq!(f, format!("already connected to {uri}"));
+}

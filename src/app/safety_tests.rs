@@ -235,10 +235,38 @@ fn a_number_that_is_one_vms_name_and_anothers_id_acts_on_neither() {
     let sent = update(&mut s, Msg::Input(InputKey::Enter), T0);
     assert_eq!(ops_sent(&sent), 0);
     let text = s.flash.as_ref().map(|f| f.text.clone()).unwrap_or_default();
+    let label = s.hosts[0].label.clone();
     assert!(
-        text.contains("is the name of one VM and the running ID of web-1"),
+        text.contains(&format!(
+            "is the name of one VM and the running ID or UUID of web-1@{label}"
+        )),
         "{text}"
     );
+    // The same number as a name on the other host is no clash: virsh reads one host.
+    let mut s = state();
+    let mut far = crate::app::fixtures::vm(1, &id, crate::domain::VmState::ShutOff, 1, 512);
+    far.dom_id = None;
+    crate::app::fixtures::updated(&mut s, far);
+    assert!(s.name_taken_by_id(&id).is_none());
+    // A name that is another VM's UUID on its host clashes too.
+    let mut s = state();
+    let web1 = s
+        .vms
+        .values()
+        .find(|e| e.vm.name == "web-1")
+        .unwrap()
+        .vm
+        .id
+        .clone();
+    let mut twin = crate::app::fixtures::vm(0, &web1.uuid, crate::domain::VmState::ShutOff, 1, 512);
+    twin.id.uuid = "0-twin".into();
+    crate::app::fixtures::updated(&mut s, twin);
+    let (named, other) = s.name_taken_by_id(&web1.uuid).unwrap();
+    assert_eq!((named.vm.id.uuid.as_str(), &other.vm.id), ("0-twin", &web1));
+    // NAME@HOST reads a running ID on that host.
+    let s = state();
+    let by_id = s.find_by_name(&format!("{id}@{label}"));
+    assert_eq!(by_id.first().map(|e| e.vm.name.as_str()), Some("web-1"));
 }
 
 #[test]

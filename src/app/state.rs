@@ -496,6 +496,57 @@ impl State {
         self.host(host).map_or("?", |h| h.uri.as_str())
     }
 
+    /// The VM of `host` that `vm` names: by name, else by UUID, else by running ID (as virsh
+    /// reads it, but name first, as the palette does).
+    #[must_use]
+    pub fn find_on_host(&self, host: HostId, vm: &str) -> Vec<&VmEntry> {
+        let on: Vec<&VmEntry> = self.vms.values().filter(|e| e.vm.id.host == host).collect();
+        let by_name: Vec<&VmEntry> = on.iter().copied().filter(|e| e.vm.name == vm).collect();
+        if !by_name.is_empty() {
+            return by_name;
+        }
+        let by_uuid: Vec<&VmEntry> = on
+            .iter()
+            .copied()
+            .filter(|e| e.vm.id.uuid.eq_ignore_ascii_case(vm))
+            .collect();
+        if !by_uuid.is_empty() {
+            return by_uuid;
+        }
+        vm.parse::<u32>().map_or_else(
+            |_| Vec::new(),
+            |id| on.into_iter().filter(|e| e.vm.dom_id == Some(id)).collect(),
+        )
+    }
+
+    /// A VM named `vm` on a host where another VM has `vm` as its running ID or UUID: virsh
+    /// (and the journal's virsh line) would take that other one. The pair, named VM first.
+    #[must_use]
+    pub fn name_taken_by_id(&self, vm: &str) -> Option<(&VmEntry, &VmEntry)> {
+        let (bare, host) = match vm.rsplit_once('@') {
+            Some((n, label)) => match self.hosts.iter().find(|h| h.label == label) {
+                Some(h) => (n, Some(h.id)),
+                None => (vm, None),
+            },
+            None => (vm, None),
+        };
+        let id = bare.parse::<u32>().ok();
+        self.vms
+            .values()
+            .filter(|e| e.vm.name == bare && host.is_none_or(|h| e.vm.id.host == h))
+            .find_map(|named| {
+                self.vms
+                    .values()
+                    .find(|o| {
+                        o.vm.id.host == named.vm.id.host
+                            && o.vm.id != named.vm.id
+                            && (id.is_some_and(|i| o.vm.dom_id == Some(i))
+                                || o.vm.id.uuid.eq_ignore_ascii_case(bare))
+                    })
+                    .map(|other| (named, other))
+            })
+    }
+
     /// VMs whose name matches exactly, across hosts; else the VM with that UUID; else the
     /// running VMs with that libvirt ID (one per host), as virsh takes all three.
     #[must_use]
@@ -507,11 +558,7 @@ impl State {
         // "web-1@kvm2", as the journal writes a VM with several hosts connected.
         if let Some((vm, label)) = name.rsplit_once('@') {
             if let Some(h) = self.hosts.iter().find(|h| h.label == label) {
-                let on_host: Vec<&VmEntry> = self
-                    .find_by_name(vm)
-                    .into_iter()
-                    .filter(|e| e.vm.id.host == h.id)
-                    .collect();
+                let on_host = self.find_on_host(h.id, vm);
                 if !on_host.is_empty() {
                     return on_host;
                 }

@@ -395,22 +395,27 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
 /// The VM a palette argument names, or a flash saying why there is none (`what` the verb
 /// takes: "VM", or "VM or host" for :forecast).
 fn resolve(state: &mut State, vm: &str, what: &str) -> Option<VmId> {
-    // A VM named "4" beside a running VM with ID 4: virsh (and the journal's virsh line)
-    // would take the ID. Neither is guessed.
-    if let Ok(id) = vm.parse::<u32>() {
-        let named = state.vms.values().find(|e| e.vm.name == vm);
-        let numbered = state.vms.values().find(|e| e.vm.dom_id == Some(id));
-        if let (Some(a), Some(b)) = (named, numbered) {
-            if a.vm.id != b.vm.id {
-                let text = format!(
-                    "{vm:?} is the name of one VM and the running ID of {}: give the UUID \
-                     of the one you mean ({} for the VM named {vm:?}, {} for {})",
-                    b.vm.name, a.vm.id.uuid, b.vm.id.uuid, b.vm.name
-                );
-                flash(state, text, true);
-                return None;
+    // A VM named "4" on a host where another runs as ID 4 (or has that UUID): virsh, and the
+    // journal's virsh line, would take the other one. Neither is guessed.
+    if let Some((named, other)) = state.name_taken_by_id(vm) {
+        let at = |e: &crate::app::state::VmEntry| {
+            if state.hosts.len() > 1 {
+                format!("{}@{}", e.vm.name, state.host_label(e.vm.id.host))
+            } else {
+                e.vm.name.clone()
             }
-        }
+        };
+        let text = format!(
+            "{vm:?} is the name of one VM and the running ID or UUID of {}: give the UUID of \
+             the one you mean ({} for the VM named {}, {} for {})",
+            at(other),
+            named.vm.id.uuid,
+            at(named),
+            other.vm.id.uuid,
+            at(other)
+        );
+        flash(state, text, true);
+        return None;
     }
     let found: Vec<VmId> = state
         .find_by_name(vm)

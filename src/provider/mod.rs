@@ -34,8 +34,9 @@ pub enum LibvirtError {
     EventLoop(String),
     /// A number that is one VM's name and another's running ID: virsh would take the ID.
     #[error(
-        "{name:?} on {uri} is the name of one VM and the running ID of {by_id}: give the \
-         UUID of the one you mean ({name_uuid} for the VM named {name:?}, {id_uuid} for {by_id})"
+        "{name:?} on {uri} is the name of one VM and the running ID or UUID of {by_id}: give \
+         the UUID of the one you mean ({name_uuid} for the VM named {name:?}, {id_uuid} for \
+         {by_id})"
     )]
     NameIsAnId {
         name: String,

@@ -81,12 +81,18 @@ pub fn read_inventory(
 /// [`LibvirtError::NoSuchVm`] with up to three suggestions.
 pub fn lookup_by_name(conn: &Connect, uri: &str, name: &str) -> Result<Domain, LibvirtError> {
     if let Ok(d) = conn.lookup_domain_by_name(name) {
-        // A VM named "4" beside a running VM with ID 4: virsh takes the ID, the journal's
-        // virsh line would act on the other one. Neither is guessed.
+        // A VM named "4" beside a running VM with ID 4 (or named as another's UUID): virsh
+        // takes the ID (or UUID), the journal's virsh line would act on the other one.
+        // Neither is guessed.
         let by_id = name
             .parse::<u32>()
             .ok()
-            .and_then(|id| conn.lookup_domain_by_id(id).ok());
+            .and_then(|id| conn.lookup_domain_by_id(id).ok())
+            .or_else(|| {
+                (name.len() == 36 && name.matches('-').count() == 4)
+                    .then(|| conn.lookup_domain_by_uuid_string(name).ok())
+                    .flatten()
+            });
         if let Some(other) = by_id {
             let (a, b) = (
                 d.uuid_string().unwrap_or_default(),
