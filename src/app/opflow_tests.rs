@@ -74,6 +74,15 @@ fn shutdown_line(s: &super::State) -> String {
         .text()
 }
 
+/// What the journal's lines after the first `before` say.
+pub(super) fn journal_since(s: &super::State, before: usize) -> Vec<&str> {
+    s.journal
+        .iter()
+        .skip(before)
+        .map(|e| e.what.as_str())
+        .collect()
+}
+
 pub(super) fn is_offer(s: &super::State) -> bool {
     matches!(&s.view.overlay, Some(Overlay::Confirm(c)) if c.offer && c.op == Op::Destroy)
 }
@@ -323,12 +332,7 @@ fn a_start_is_journaled_as_started_without_the_resumed_qemu_sends_first() {
     let before = s.journal.len();
     event(&mut s, 0, "web-1", LifecycleEvent::Resumed("unpaused"));
     event(&mut s, 0, "web-1", LifecycleEvent::Started("booted"));
-    let lines: Vec<&str> = s
-        .journal
-        .iter()
-        .skip(before)
-        .map(|e| e.what.as_str())
-        .collect();
+    let lines = journal_since(&s, before);
     assert_eq!(lines, ["started (booted)"]);
 }
 

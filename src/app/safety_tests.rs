@@ -4,7 +4,9 @@
 //! tell what happened.
 
 use super::fixtures::{state, T0};
-use super::opflow_tests::{accepted_shutdown, is_offer, lifecycle, ops_sent, timed_out_shutdown};
+use super::opflow_tests::{
+    accepted_shutdown, is_offer, journal_since, lifecycle, ops_sent, timed_out_shutdown,
+};
 use super::state::{JournalStatus, Overlay};
 use super::update_tests::{act, event, key, select};
 use super::{update, Action, Effect, InputKey, Msg};
@@ -190,24 +192,14 @@ fn a_destroy_is_journalled_as_one_stop_and_a_dead_qemu_as_crashed() {
     // What libvirt sends for a destroy: QEMU killed by a signal, then stopped.
     lifecycle(&mut s, LifecycleEvent::Shutdown("on host request"));
     lifecycle(&mut s, LifecycleEvent::Stopped("destroyed"));
-    let lines: Vec<&str> = s
-        .journal
-        .iter()
-        .skip(before)
-        .map(|e| e.what.as_str())
-        .collect();
+    let lines = journal_since(&s, before);
     assert_eq!(lines, ["stopped (destroyed)"]);
     // QEMU sent SIGTERM from outside: both lines, the stop not a destroy.
     lifecycle(&mut s, LifecycleEvent::Started("booted"));
     let before = s.journal.len();
     lifecycle(&mut s, LifecycleEvent::Shutdown("on host request"));
     lifecycle(&mut s, LifecycleEvent::Stopped("shutdown"));
-    let lines: Vec<&str> = s
-        .journal
-        .iter()
-        .skip(before)
-        .map(|e| e.what.as_str())
-        .collect();
+    let lines = journal_since(&s, before);
     assert_eq!(lines, ["shutdown (on host request)", "stopped (shutdown)"]);
     // QEMU killed from outside: the same word as the table's "shut off (crashed)".
     let ev = crate::provider::libvirt::state::lifecycle_event(5, 5);
