@@ -291,6 +291,12 @@ fn keymap_and_theme(
     // A file named by a flag (true) or by the config file's key of the same name that
     // cannot be read says which named it.
     let named = |name: &str, flag: &Option<PathBuf>, key: &Option<String>| {
+        if key.as_deref().is_some_and(|k| k.trim().is_empty()) && flag.is_none() {
+            return Err(ConfigError::Value {
+                origin: format!("{file_name}: {name}"),
+                message: format!("is empty; give a file, or remove the key for the default {name}"),
+            });
+        }
         let Some((p, from_flag)) = flag
             .clone()
             .map(|p| (p, true))

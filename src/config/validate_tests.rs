@@ -318,3 +318,15 @@ fn a_daemon_named_twice_in_two_spellings_is_one_host() {
     };
     assert_eq!(load(&o, None, false).unwrap().uris, ["qemu:///system"]);
 }
+
+#[test]
+fn an_empty_keymap_or_theme_is_refused_naming_the_key() {
+    for key in ["keymap", "theme"] {
+        let (f, o) = with_file(&format!("{key} = \"\"\n"));
+        let e = load(&o, None, false).unwrap_err().to_string();
+        assert!(
+            e.contains(&f.path().display().to_string()) && e.contains(&format!("{key}: is empty")),
+            "{e}"
+        );
+    }
+}
