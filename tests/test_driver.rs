@@ -622,3 +622,24 @@ fn a_number_that_is_a_name_and_an_id_is_refused_with_both_uuids() {
             "00000000-0000-4000-8000-0000000000b1",
         ));
 }
+
+/// A history directory with sled's files but not its conf is said to be damaged, in the
+/// words the console uses, not "the directory holds none".
+#[test]
+fn history_stats_on_a_database_without_its_conf_says_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = dir.path().join("h");
+    std::fs::create_dir_all(&h).unwrap();
+    std::fs::write(h.join("db"), b"x").unwrap();
+    std::fs::write(h.join("wal.log"), b"").unwrap();
+    cli()
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .args(["-c", "test:///default", "--history"])
+        .arg(&h)
+        .args(["history", "stats"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "is damaged (it has sled's db and wal.log but not its conf file)",
+        ));
+}

@@ -29,6 +29,14 @@ pub(super) fn open(cfg: &Config) -> Result<Box<dyn HistoryStore>, Failure> {
                 "{} is a file, not a history database (pass --history DIR)",
                 path.display()
             )
+        } else if path.join("db").is_file() && path.join("wal.log").is_file() {
+            // sled's files without its conf: a database, damaged, not "none" (as the console
+            // says it).
+            crate::store::StoreError::Damaged {
+                path: path.clone(),
+                detail: "it has sled's db and wal.log but not its conf file".into(),
+            }
+            .to_string()
         } else if path.exists() {
             format!(
                 "no history database at {}: the directory holds none (run the console to record one, or pass --history PATH)",

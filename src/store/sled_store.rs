@@ -158,6 +158,13 @@ fn refuse_foreign(path: &Path) -> Result<(), StoreError> {
     match std::fs::read_dir(path) {
         Ok(mut entries) => {
             if entries.next().is_some() && !holds_history(path) {
+                // sled's own files without its conf: a database, damaged, not someone else's.
+                if path.join("db").is_file() && path.join("wal.log").is_file() {
+                    return Err(StoreError::Damaged {
+                        path: path.to_path_buf(),
+                        detail: "it has sled's db and wal.log but not its conf file".into(),
+                    });
+                }
                 return Err(foreign("a directory holding other files"));
             }
             Ok(())

@@ -365,3 +365,19 @@ fn a_database_removed_under_a_running_store_is_said_at_the_next_flush() {
     let e = s.flush().unwrap_err().to_string();
     assert!(e.contains("was removed while recording"), "{e}");
 }
+
+#[test]
+fn a_database_without_its_conf_is_damaged_not_foreign() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h");
+    drop(SledStore::open(&path, StoreConfig::default()).unwrap());
+    std::fs::remove_file(path.join("conf")).unwrap();
+    let e = SledStore::open(&path, StoreConfig::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("is damaged") && e.contains("not its conf file"),
+        "{e}"
+    );
+}
