@@ -121,12 +121,26 @@ fn new_session(session: &str, cmd: &[&str]) {
     let _ = Command::new("tmux")
         .args(["kill-session", "-t", session])
         .output();
-    let st = Command::new("tmux")
-        .args(["new-session", "-d", "-s", session, "-x", "100", "-y", "30"])
-        .args(cmd)
-        .status()
-        .expect("tmux");
-    assert!(st.success(), "tmux new-session failed");
+    // Tests run in parallel on one tmux server, which exits when its last session ends: a
+    // new session asked for just then meets "server exited unexpectedly". Ask again.
+    let mut tries = 0;
+    loop {
+        let out = Command::new("tmux")
+            .args(["new-session", "-d", "-s", session, "-x", "100", "-y", "30"])
+            .args(cmd)
+            .output()
+            .expect("tmux");
+        if out.status.success() {
+            return;
+        }
+        tries += 1;
+        assert!(
+            tries < 10,
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 impl Drop for Tmux {
