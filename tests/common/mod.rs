@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod lab;
+pub mod tmux;
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
