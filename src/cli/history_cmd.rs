@@ -8,6 +8,7 @@ use super::Failure;
 use crate::app::ingest::vm_entity;
 use crate::config::Config;
 use crate::domain::Metric;
+use crate::store::read_copy;
 use crate::store::remote::{socket_path, RemoteStore};
 use crate::store::{
     HistoryStore, Point, Query, QueryResult, SeriesKey, SledStore, StoreConfig, Tier,
@@ -64,9 +65,23 @@ pub(super) fn open(cfg: &Config) -> Result<Box<dyn HistoryStore>, Failure> {
         return Ok(Box::new(remote));
     }
     // Another report (a cron job, say) may hold the database for a moment: take turns.
-    SledStore::open_waiting(path, &store_config(cfg), LOCK_PATIENCE)
-        .map(|s| Box::new(s) as Box<dyn HistoryStore>)
-        .map_err(|e| Failure::usage(e.to_string()))
+    match SledStore::open_waiting(path, &store_config(cfg), LOCK_PATIENCE) {
+        Ok(s) => Ok(Box::new(s)),
+        // A read-only mount, a backup, another user's database: sled opens only what it
+        // can write, so read a copy of it as it is now.
+        Err(e) if read_copy::not_writable(&e).is_some() => {
+            let why = read_copy::not_writable(&e).map(ToString::to_string);
+            let copy = read_copy::open_copy(path, store_config(cfg), &std::env::temp_dir())
+                .map_err(|e| Failure::usage(e.to_string()))?;
+            eprintln!(
+                "novacron: {} cannot be written here ({}); reading a copy of it as it is now",
+                path.display(),
+                why.unwrap_or_default()
+            );
+            Ok(Box::new(copy))
+        }
+        Err(e) => Err(Failure::usage(e.to_string())),
+    }
 }
 
 /// The store settings the config asks for (its retention), for the console and reports alike.

@@ -81,6 +81,7 @@ mod kv;
 pub mod memory;
 mod pack;
 mod query;
+pub mod read_copy;
 mod recover;
 pub mod remote;
 pub mod retention;

@@ -42,6 +42,8 @@ pub struct SledUpkeep {
 
 pub struct SledStore {
     pub(crate) engine: Engine<SledKv>,
+    /// A private copy's directory ([`super::read_copy`]), removed on drop.
+    pub(crate) remove_on_drop: Option<std::path::PathBuf>,
 }
 
 impl SledStore {
@@ -81,7 +83,10 @@ impl SledStore {
                 detail: "the storage engine failed while reading".into(),
             }
         })??;
-        Ok(Self { engine })
+        Ok(Self {
+            engine,
+            remove_on_drop: None,
+        })
     }
 
     /// What the store did to keep sled's memory and files in check since it opened.
@@ -119,6 +124,10 @@ impl Drop for SledStore {
     fn drop(&mut self) {
         self.engine.kv.reopen_after = 0; // closing anyway
         let _ = self.engine.flush();
+        if let Some(dir) = self.remove_on_drop.take() {
+            // sled's files are still open; unlinked, they go when it closes.
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
