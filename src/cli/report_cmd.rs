@@ -145,6 +145,20 @@ fn forecast_host(
     print_forecast(&subject, m, rows, &r, json)
 }
 
+/// The horizon as forecast, in whole five-minute rows: `--horizon 7m` forecasts "10 min",
+/// 300 rows "1 d 1 h".
+fn rows_span(rows: usize) -> String {
+    let min = rows.saturating_mul(5);
+    let (d, h, m) = (min / 1440, min / 60 % 24, min % 60);
+    let parts = [(d, "d"), (h, "h"), (m, "min")];
+    let text: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n} {unit}"))
+        .collect();
+    text.join(" ")
+}
+
 /// The forecast as text or, with `json`, as the `--json` document.
 fn print_forecast(
     subject: &Subject,
@@ -162,11 +176,12 @@ fn print_forecast(
         return Ok(());
     }
     let mut out = format!(
-        "{name} {} ({}) on {uri}: {} forecast of {} (5 min) from {} of history{}; backtest {}\n",
+        "{name} {} ({}) on {uri}: {} forecast of {} of 5 min ({}) from {} of history{}; backtest {}\n",
         m.name(),
         m.unit().name(),
         r.forecast.model.name(),
         crate::domain::format::plural(rows, "row"),
+        rows_span(rows),
         crate::domain::format::plural(r.rows_used, "row"),
         r.band_wait()
             .map_or_else(String::new, |w| format!(" ({w})")),
@@ -475,8 +490,16 @@ pub fn rightsize(cfg: &Config, json: bool) -> Result<(), Failure> {
 
 #[cfg(test)]
 mod tests {
-    use super::table_scale;
+    use super::{rows_span, table_scale};
     use crate::domain::Unit;
+
+    #[test]
+    fn the_horizon_reads_as_the_rows_forecast() {
+        assert_eq!(rows_span(2), "10 min");
+        assert_eq!(rows_span(12), "1 h");
+        assert_eq!(rows_span(72), "6 h");
+        assert_eq!(rows_span(301), "1 d 1 h 5 min");
+    }
 
     #[test]
     fn the_text_table_writes_bytes_and_rates_in_a_readable_unit() {
