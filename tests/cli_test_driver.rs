@@ -295,7 +295,7 @@ fn a_name_on_two_hosts_is_picked_by_its_label() {
     );
     let run = |args: &[&str]| {
         let mut c = cli();
-        c.args(["-c", &ua, "-c", &ub, "--no-history"]).args(args);
+        c.args(["-c", &ua, "-c", &ub]).args(args);
         c.assert()
     };
     run(&["vm", "suspend", "vm-0001"])
@@ -354,7 +354,7 @@ fn history_stats_on_a_database_without_its_conf_says_damaged() {
     std::fs::write(h.join("wal.log"), b"").unwrap();
     cli()
         .env("XDG_STATE_HOME", dir.path().join("state"))
-        .args(["-c", "test:///default", "--history"])
+        .arg("--history")
         .arg(&h)
         .args(["history", "stats"])
         .assert()

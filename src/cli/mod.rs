@@ -275,35 +275,61 @@ pub fn command(args: &[String]) -> clap::Command {
     ));
     // Global options reach a subcommand when the command is built, unless it has its own
     // argument of that id: give those that have no use for one a hidden copy, so their
-    // --help does not list it (`unused_option` refuses it).
-    for (sub, _) in CSV_ONLY {
+    // --help does not list it (`unused_option` refuses it). `history`'s own subcommands
+    // get theirs too.
+    for (sub, unused, _) in UNUSED {
         let hidden: Vec<clap::Arg> = cmd
             .get_arguments()
-            .filter(|a| unused_by(sub).contains(&a.get_id().as_str()))
+            .filter(|a| unused.contains(&a.get_id().as_str()))
             .map(|a| a.clone().hide(true))
             .collect();
-        cmd = cmd.mut_subcommand(sub, |c| c.args(hidden));
+        cmd = cmd.mut_subcommand(sub, |mut c| {
+            let nested: Vec<String> = c
+                .get_subcommands()
+                .map(|n| n.get_name().to_string())
+                .collect();
+            for name in nested {
+                c = c.mut_subcommand(name, |n| n.args(hidden.clone()));
+            }
+            c.args(hidden)
+        });
     }
     cmd
 }
 
-/// The subcommands that read only CSV files, and whether they read the config file.
-const CSV_ONLY: [(&str, bool); 2] = [("backtest", false), ("detect", true)];
+/// The global options (clap ids) each subcommand has no use for: the CSV commands connect
+/// to nothing and keep no history (`detect` reads the config's `[anomaly]`), `list` and `vm`
+/// read no history, `history` connects to nothing.
+const UNUSED: [(&str, &[&str], &str); 5] = [
+    (
+        "backtest",
+        &["connect", "read_only", "history", "no_history", "config"],
+        CSV_WORK,
+    ),
+    (
+        "detect",
+        &["connect", "read_only", "history", "no_history"],
+        CSV_WORK,
+    ),
+    ("list", &["history", "no_history"], "which reads no history"),
+    ("vm", &["history", "no_history"], "which reads no history"),
+    (
+        "history",
+        &["connect", "read_only"],
+        "which reads the history database, not hosts",
+    ),
+];
 
-/// The global options (clap ids) subcommand `sub` has no use for.
-fn unused_by(sub: &str) -> Vec<&'static str> {
-    let reads_config = CSV_ONLY.iter().any(|&(s, config)| s == sub && config);
-    ["connect", "read_only", "history", "no_history", "config"]
-        .into_iter()
-        .filter(|id| !(reads_config && *id == "config"))
-        .collect()
-}
+const CSV_WORK: &str = "which works on CSV files, not on hosts or their history";
 
-/// An option given to a subcommand that has no use for it, by its flag.
-fn unused_option(cli: &Cli) -> Option<(&'static str, &'static str)> {
+/// An option given to a subcommand that has no use for it: the subcommand, the flag and why.
+fn unused_option(cli: &Cli) -> Option<(&'static str, &'static str, &'static str)> {
     let sub = match cli.command {
         Some(Command::Backtest { .. }) => "backtest",
         Some(Command::Detect { .. }) => "detect",
+        Some(Command::List { .. }) => "list",
+        Some(Command::Vm { .. }) => "vm",
+        Some(Command::History { .. }) => "history",
         _ => return None,
     };
     let given = [
@@ -313,11 +339,11 @@ fn unused_option(cli: &Cli) -> Option<(&'static str, &'static str)> {
         ("no_history", "--no-history", cli.no_history),
         ("config", "--config", cli.config.is_some()),
     ];
-    let unused = unused_by(sub);
+    let (_, unused, why) = UNUSED.iter().find(|(s, _, _)| *s == sub)?;
     given
         .into_iter()
         .find(|(id, _, set)| *set && unused.contains(id))
-        .map(|(_, flag, _)| (sub, flag))
+        .map(|(_, flag, _)| (sub, flag, *why))
 }
 
 /// Entry point used by `main`.
@@ -395,9 +421,9 @@ fn vm_timeout(
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
-    if let Some((sub, flag)) = unused_option(&cli) {
+    if let Some((sub, flag, why)) = unused_option(&cli) {
         return Err(Failure::usage(format!(
-            "{flag} has no use with `novacron {sub}`, which works on CSV files, not on hosts or their history"
+            "{flag} has no use with `novacron {sub}`, {why}"
         )));
     }
     // The backtest reads only its CSVs: hosts and the config file are none of its business.

@@ -389,7 +389,7 @@ fn a_series_without_a_mase_scale_is_named_not_silently_left_out() {
 }
 
 #[test]
-fn csv_commands_list_and_take_only_the_options_they_use() {
+fn commands_list_and_take_only_the_options_they_use() {
     let help = |sub: &str| {
         let out = cli().args([sub, "--help"]).assert().success();
         String::from_utf8(out.get_output().stdout.clone()).unwrap()
@@ -429,4 +429,43 @@ fn csv_commands_list_and_take_only_the_options_they_use() {
         .stderr(predicate::str::contains(
             "--history has no use with `novacron detect`",
         ));
+    // The same for the host commands: `list` and `vm` read no history, `history` connects
+    // to nothing; their --help leaves those out too.
+    for (args, refusal) in [
+        (
+            &["list", "--history", "/nonexistent"][..],
+            "--history has no use with `novacron list`, which reads no history",
+        ),
+        (
+            &["vm", "start", "test", "--no-history"][..],
+            "--no-history has no use with `novacron vm`",
+        ),
+        (
+            &["history", "stats", "-c", "test:///default"][..],
+            "--connect has no use with `novacron history`, which reads the history database",
+        ),
+    ] {
+        cli()
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(refusal));
+    }
+    let list = help("list");
+    assert!(
+        !list.contains("--history") && list.contains("--connect"),
+        "{list}"
+    );
+    let stats = String::from_utf8(
+        cli()
+            .args(["history", "stats", "--help"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        !stats.contains("--connect") && stats.contains("--history"),
+        "{stats}"
+    );
 }
