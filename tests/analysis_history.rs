@@ -281,13 +281,19 @@ fn reports_run_at_once_take_turns_on_the_database() {
 fn metrics_table_speaks_units_and_explains_an_empty_range() {
     let dir = tempfile::tempdir().unwrap();
     let now = row_start_with_slack();
-    let uri = seed_analysis_history(dir.path(), &dir.path().join("history"), now);
+    let history = dir.path().join("history");
+    // An hour recorded half a day before the two seeded days is past the raw retention: a
+    // range reaching it is read from the minute rollups.
+    let uri = common::analysis_uri(dir.path());
+    let old = now - 60 * 3_600_000;
+    append_cpu(&history, &uri, (0..12).map(|i| old + i * 300_000 + 1_000));
+    assert_eq!(seed_analysis_history(dir.path(), &history, now), uri);
     let run = |args: &[&str]| String::from_utf8(run(dir.path(), &uri, args)).unwrap();
-    let cpu = run(&["metrics", SEEDED_VM, "--metric", "cpu", "--since", "2d"]);
+    let cpu = run(&["metrics", SEEDED_VM, "--metric", "cpu", "--since", "3d"]);
     let mut lines = cpu.lines();
     let head = lines.next().unwrap();
     assert!(
-        head.contains("cpu_pct on") && head.contains("points (as polled, to the minute)"),
+        head.contains("cpu_pct on") && head.contains("588 points (as polled, to the minute)"),
         "{cpu}"
     );
     let first = lines.next().unwrap();
@@ -361,27 +367,32 @@ fn metrics_table_speaks_units_and_explains_an_empty_range() {
 
 /// Samples a few seconds apart fit the 1000 rows of `metrics`: printed as polled, each at its
 /// own second, rather than averaged into buckets of range ÷ 1000.
-#[test]
-fn metrics_prints_dense_samples_as_polled_when_they_fit() {
+/// Adds CPU samples of 20 % for the seeded VM at `times` to the database at `history`.
+fn append_cpu(history: &Path, uri: &str, times: impl Iterator<Item = i64>) {
     use novacron::store::{HistoryStore, Sample, SeriesKey, SledStore, StoreConfig};
-    let dir = tempfile::tempdir().unwrap();
-    let now = row_start_with_slack();
-    let history = dir.path().join("history");
-    let uri = seed_analysis_history(dir.path(), &history, now);
     let key = SeriesKey::new(
         format!("vm/{uri}/00000000-0000-4000-8000-00000000a001"),
         "cpu_pct",
     );
-    let batch: Vec<(SeriesKey, Sample)> = (0..250)
-        .map(|i| {
-            let ts_ms = now - 280_000 + i * 1_000 + 500;
-            (key.clone(), Sample { ts_ms, value: 20.0 })
-        })
+    let batch: Vec<(SeriesKey, Sample)> = times
+        .map(|ts_ms| (key.clone(), Sample { ts_ms, value: 20.0 }))
         .collect();
-    let mut store = SledStore::open(&history, StoreConfig::default()).unwrap();
+    let mut store = SledStore::open(history, StoreConfig::default()).unwrap();
     store.append(&batch).unwrap();
     store.flush().unwrap();
-    drop(store);
+}
+
+#[test]
+fn metrics_prints_dense_samples_as_polled_when_they_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = row_start_with_slack();
+    let history = dir.path().join("history");
+    let uri = seed_analysis_history(dir.path(), &history, now);
+    append_cpu(
+        &history,
+        &uri,
+        (0..250).map(|i| now - 280_000 + i * 1_000 + 500),
+    );
     let out = String::from_utf8(run(
         dir.path(),
         &uri,
@@ -392,6 +403,23 @@ fn metrics_prints_dense_samples_as_polled_when_they_fit() {
     assert!(head.contains("(as polled)"), "{out}");
     let rows = out.lines().skip(1).count();
     assert!((250..=262).contains(&rows), "{rows} rows: {out}");
+    // The raw tier holds all it has (the two days and the dense minutes, 826 samples): a
+    // range reaching back past the raw retention prints them as polled too, each at its own
+    // second, not minute rollups.
+    let all = String::from_utf8(run(
+        dir.path(),
+        &uri,
+        &["metrics", SEEDED_VM, "--metric", "cpu", "--since", "3d"],
+    ))
+    .unwrap();
+    assert!(
+        all.lines()
+            .next()
+            .unwrap()
+            .contains("826 points (as polled)"),
+        "{all}"
+    );
+    assert!(all.lines().nth(1).unwrap().contains(":01Z "), "{all}");
 }
 
 /// A VM without a disk has no disk history to forecast, and the CLI says why as the console

@@ -159,7 +159,8 @@ pub fn metrics(
     let mut r = store.query(&q).map_err(|e| Failure::usage(e.to_string()))?;
     let polled = unbucketed(store.as_ref(), &q, &r)?;
     let as_polled = polled.is_some();
-    if let Some(points) = polled {
+    if let Some((tier, points)) = polled {
+        r.tier = tier;
         r.points = points;
         // Each point stands alone: raw samples at their own times (no step), rollups at
         // their tier's.
@@ -281,32 +282,38 @@ fn table(out: &mut String, name: &str, uri: &str, m: Metric, r: &QueryResult, as
 
 /// The points of `q` (answered by `r`) one row each, at its own time rather than its bucket's
 /// start (which moved with `--since`), when they fit in the answer's budget: the raw samples
-/// when the range lies in the raw tier and holds at most `q.max_points`, or a rollup tier's
-/// points at the start of their minute or hour when no bucket holds more than one. `None`:
-/// the buckets stand.
+/// when they hold the whole range (it lies in the raw tier, or nothing older was recorded)
+/// and number at most `q.max_points`, else a rollup tier's points at the start of their
+/// minute or hour when no bucket holds more than one. `None`: the buckets stand.
 fn unbucketed(
     store: &dyn HistoryStore,
     q: &Query,
     r: &QueryResult,
-) -> Result<Option<Vec<Point>>, Failure> {
+) -> Result<Option<(Tier, Vec<Point>)>, Failure> {
     let fail = |e: crate::store::StoreError| Failure::usage(e.to_string());
-    if r.tier != Tier::Raw {
-        if r.points.iter().any(|p| p.count > 1) {
-            return Ok(None);
-        }
-        let native = Query {
+    let raw = store.raw_range(&q.key, q.from_ms, q.to_ms).map_err(fail)?;
+    let fits = raw.len() <= q.max_points.unwrap_or(usize::MAX);
+    // A rollup tier's points, each at the start of its minute or hour.
+    let native = || {
+        let q = Query {
             max_points: None,
             step_ms: Some(r.tier.resolution_ms(1)),
             ..q.clone()
         };
-        return Ok(Some(store.query(&native).map_err(fail)?.points));
-    }
-    let raw = store.raw_range(&q.key, q.from_ms, q.to_ms).map_err(fail)?;
-    if raw.len() > q.max_points.unwrap_or(usize::MAX) {
-        return Ok(None);
-    }
-    Ok(Some(
-        raw.into_iter()
+        store.query(&q).map(|a| a.points).map_err(fail)
+    };
+    // Raw samples from within the rollup's first minute or hour on hold all it does (a young
+    // database, or one whose console ran only lately).
+    let whole = match r.tier {
+        Tier::Raw => true,
+        _ if !fits || raw.is_empty() => false,
+        t => native()?
+            .first()
+            .is_none_or(|p| raw[0].ts_ms < p.ts_ms.saturating_add(t.resolution_ms(1))),
+    };
+    if whole && fits {
+        let points = raw
+            .into_iter()
             .map(|s| Point {
                 ts_ms: s.ts_ms,
                 min: s.value,
@@ -314,8 +321,21 @@ fn unbucketed(
                 avg: s.value,
                 count: 1,
             })
-            .collect(),
-    ))
+            .collect();
+        return Ok(Some((Tier::Raw, points)));
+    }
+    thinned(r, native)
+}
+
+/// A rollup tier's own points when no bucket of `r` holds more than one; `None` for raw.
+fn thinned(
+    r: &QueryResult,
+    native: impl Fn() -> Result<Vec<Point>, Failure>,
+) -> Result<Option<(Tier, Vec<Point>)>, Failure> {
+    if r.tier == Tier::Raw || r.points.iter().any(|p| p.count > 1) {
+        return Ok(None);
+    }
+    Ok(Some((r.tier, native()?)))
 }
 
 /// `novacron history stats [--json]`.

@@ -106,6 +106,12 @@ pub fn seed_analysis_history(dir: &Path, history: &Path, now_ms: i64) -> String 
     seed_analysis_history_with(dir, history, now_ms, |i| 40.0 + 30.0 * i as f64 / 576.0)
 }
 
+/// The URI [`seed_analysis_history`] gives for `dir`: its node file's.
+#[must_use]
+pub fn analysis_uri(dir: &Path) -> String {
+    format!("test://{}", dir.join("analysis-node.xml").display())
+}
+
 /// [`seed_analysis_history`] with the host's CPU percent at row `i` of the 576 (before the
 /// noise) from `host_cpu`.
 pub fn seed_analysis_history_with(
@@ -124,7 +130,7 @@ pub fn seed_analysis_history_with(
         ),
     )
     .expect("write node file");
-    let uri = format!("test://{}", node.display());
+    let uri = analysis_uri(dir);
     let vm = format!("vm/{uri}/{SEEDED_UUID}");
     let host = format!("host/{uri}");
     let rows: i64 = 576;
