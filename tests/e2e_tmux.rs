@@ -91,7 +91,8 @@ fn terminating_signals_restore_the_terminal_and_exit_128_plus_the_signal() {
 }
 
 /// ctrl-z in an interactive shell: the console gives the terminal back and the shell reports
-/// it stopped; `fg` takes the terminal again and the whole screen is drawn. Under `sh -c`
+/// it stopped; `fg` takes the terminal again and the whole screen is drawn; a session that
+/// closes meanwhile ends it as a hang-up. Under `sh -c`
 /// (no job control) nothing could bring it back: ctrl-z says so and the console goes on.
 #[test]
 fn ctrl_z_stops_the_console_to_its_shell_and_fg_redraws_it() {
@@ -142,9 +143,36 @@ fn ctrl_z_stops_the_console_to_its_shell_and_fg_redraws_it() {
     wait("the prompt", &|s| !s.contains("┌ VMs"));
     tmux(&["send-keys", "-t", session, "echo EXIT=$?", "Enter"]);
     wait("the exit", &|s| s.contains("EXIT=0"));
+
+    // Stopped, then the session closes (an ssh connection dropped): the shell sends SIGHUP
+    // and SIGCONT, the terminal is gone, and the console ends as hung up (129), not with a
+    // terminal error. A wrapper that ignores the hang-up records the status (and SIGTERM,
+    // which tmux may send the pane's processes as well).
+    tmux(&["send-keys", "-t", session, "clear", "Enter"]);
+    let code = dir.path().join("code");
+    let wrapped = format!(
+        "sh -c 'trap \"\" HUP TERM; {line}; echo $? > {}' 2>/dev/null",
+        code.display()
+    );
+    tmux(&["send-keys", "-t", session, &wrapped, "Enter"]);
+    wait("the table", &|s| s.contains("│test "));
+    tmux(&["send-keys", "-t", session, "C-z"]);
+    wait("the shell's report", &|s| {
+        s.contains("Stopped") && !s.contains("┌ VMs")
+    });
     let _ = Command::new("tmux")
         .args(["kill-session", "-t", session])
         .output();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !code.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        std::fs::read_to_string(&code).unwrap_or_default().trim(),
+        "129",
+        "exit status after the session closed under the stopped console"
+    );
 
     let t = Tmux::start("nc-e2e-ctrlz-sh", "-c test:///default --no-history");
     t.wait_screen("the table", Duration::from_secs(15), |s| {

@@ -293,14 +293,27 @@ async fn event_loop(
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigquit = signal(SignalKind::quit())?;
     let mut sigtstp = signal(SignalKind::from_raw(libc::SIGTSTP))?;
+    // Set by the signal handler itself: a hang-up that comes while the console is stopped
+    // (the ssh session closed: SIGHUP, then SIGCONT) is seen before the loop runs again.
+    let hung_up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let _ = signal_hook::flag::register(libc::SIGHUP, hung_up.clone());
     let mut ended_by = None;
     let size = term.size()?;
     dispatch(state, rt, Msg::Resize(size.width, size.height));
     loop {
         if std::mem::take(&mut rt.background) {
-            terminal::background(term, lc.stderr_file).context("taking the terminal back")?;
-            let size = term.size()?;
-            dispatch(state, rt, Msg::Resize(size.width, size.height));
+            match terminal::background(term, lc.stderr_file) {
+                Ok(()) => {
+                    let size = term.size()?;
+                    dispatch(state, rt, Msg::Resize(size.width, size.height));
+                }
+                // Its terminal is gone with the session: ended by the hang-up, not an error.
+                Err(_) if hung_up.load(std::sync::atomic::Ordering::SeqCst) => {
+                    dispatch(state, rt, Msg::Terminate);
+                    return Ok(Some(libc::SIGHUP));
+                }
+                Err(e) => return Err(e).context("taking the terminal back"),
+            }
         }
         term.draw(|f| ui::render(state, theme, f))?;
         tokio::select! {
