@@ -298,6 +298,29 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_short_forecast_is_the_start_of_a_longer_one() {
+        // Noisy daily waves: the members differ, so the weights matter.
+        let ys: Vec<f64> = (0..600)
+            .map(|i| {
+                let t = f64::from(i);
+                50.0 + 20.0 * (t / 24.0 * std::f64::consts::TAU).sin() + f64::from(i * 37 % 11)
+            })
+            .collect();
+        let long = forecast(&ys, 72, ModelKind::Auto, &cfg()).unwrap();
+        for h in [1, 2, 12, 13, 40] {
+            let short = forecast(&ys, h, ModelKind::Auto, &cfg()).unwrap();
+            assert_eq!(short.point.len(), h);
+            for s in 0..h {
+                assert!(
+                    (short.point[s] - long.point[s]).abs() < 1e-9,
+                    "{h}: step {s}"
+                );
+                assert!((short.hi95[s] - long.hi95[s]).abs() < 1e-9, "{h}: step {s}");
+            }
+        }
+    }
+
     proptest! {
         #[test]
         fn no_nan_on_constant_or_gappy_input(

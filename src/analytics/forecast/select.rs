@@ -206,10 +206,10 @@ impl Fits {
         horizon: usize,
     ) -> Self {
         Self {
-            profile: members
-                .iter()
-                .any(|m| m.is_profile())
-                .then(|| ProfileTable::new(ys, ys.len() + horizon, &wide_profile_spec(cfg.season))),
+            profile: members.iter().any(|m| m.is_profile()).then(|| {
+                let rows = ys.len() + run_horizon(horizon, cfg);
+                ProfileTable::new(ys, rows, &wide_profile_spec(cfg.season))
+            }),
             holt: members
                 .contains(&Member::Holt)
                 .then(|| holt::fit_holt(ys))
@@ -256,17 +256,29 @@ pub(super) struct PoolRuns {
     members: Vec<Member>,
     /// Per member, per origin; members that cannot forecast at the final origin are dropped.
     runs: Vec<Vec<Option<Vec<f64>>>>,
+    /// Steps run: at least through the last bucket (see [`run_horizon`]).
     horizon: usize,
+    /// Steps asked for.
+    asked: usize,
+}
+
+/// The steps the members run for a forecast of `asked` steps: at least through the last
+/// weight bucket, so that every bucket is judged on all its steps whatever the horizon
+/// asked. A forecast of 5 minutes is then the first step of the one of an hour, not one
+/// judged on a single step's errors (too few to weigh the members by).
+fn run_horizon(asked: usize, cfg: &ForecastConfig) -> usize {
+    asked.max(cfg.selection.bucket_ends.last().copied().unwrap_or(0))
 }
 
 impl PoolRuns {
     pub(super) fn new(
         ys: &[f64],
-        horizon: usize,
+        asked: usize,
         members: &[Member],
         cfg: &ForecastConfig,
         fits: &Fits,
     ) -> Self {
+        let horizon = run_horizon(asked, cfg);
         let origins = inner_origins(ys.len(), &cfg.selection);
         let (members, runs) = members
             .iter()
@@ -278,6 +290,7 @@ impl PoolRuns {
             members,
             runs,
             horizon,
+            asked,
         }
     }
 
@@ -432,7 +445,8 @@ impl PoolRuns {
                 }
             }
         }
-        let point = self.combined(last, n, &weights, &ends)?;
+        let mut point = self.combined(last, n, &weights, &ends)?;
+        point.truncate(self.asked);
         let mix = mix_parts(&weights, &ends, &self.members, point.len());
         Some(Combined { point, errors, mix })
     }
