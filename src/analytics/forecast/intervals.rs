@@ -3,8 +3,9 @@
 //! No distribution is assumed, which matters on spiky, skewed series: each side of a band is
 //! its own quantile, so a forecast that has run low shows its band reaching up, not a mirror
 //! of it. A band always holds its point, its 80 % band sits inside its 95 % band, and bands
-//! never narrow as the horizon grows. Without enough backtest errors, a random-walk band from
-//! the robust spread of one-step changes stands in.
+//! never narrow as the horizon grows. Past the steps the backtest saw often enough, the last
+//! such band grows in proportion to the step; without any, a random-walk band from the robust
+//! spread of one-step changes stands in.
 
 use super::{Forecast, ModelKind};
 use crate::analytics::stats::{count_f64, mad, mean_abs_diff, quantile_sorted, MAD_TO_SIGMA};
@@ -22,10 +23,18 @@ fn anchor_steps(horizon: usize) -> Vec<usize> {
     out
 }
 
+/// Backtest origins that must have seen a step for its errors to set its band: far steps are
+/// seen only from the oldest origins, and a few origins' errors, pooled over nearby steps,
+/// would pass for many.
+const MIN_ORIGINS: usize = 6;
+
 /// Error quantiles (2.5, 10, 90, 97.5 %) at 1-based `step`, pooling up to five nearby steps
 /// centred on it (fewer at the end of the errors, so the last step is not judged by earlier,
-/// smaller errors).
+/// smaller errors). `None` when too few origins saw the step.
 fn step_offsets(errors: &[Vec<f64>], step: usize, buf: &mut Vec<f64>) -> Option<[f64; 4]> {
+    if errors.get(step.checked_sub(1)?).map_or(0, Vec::len) < MIN_ORIGINS {
+        return None;
+    }
     let reach = (step / 5).max(1).min(errors.len().saturating_sub(step));
     buf.clear();
     let mut last = usize::MAX;
@@ -63,13 +72,24 @@ pub(super) fn with_empirical_bands(
     let step_sigma = (mad(&diffs).unwrap_or(0.0) * MAD_TO_SIGMA)
         .max(mean_abs_diff(ys).unwrap_or(0.0) * std::f64::consts::FRAC_PI_2.sqrt());
     let mut buf = Vec::new();
+    // Past the last step the backtest saw often enough, its band grows in proportion to the
+    // step (as a trend's error does), not from the one-step spread, which on a smooth series
+    // is no guide to where it will be in days.
+    let mut seen: Option<(usize, [f64; 4])> = None;
     let anchors: Vec<(usize, [f64; 4])> = anchor_steps(horizon)
         .into_iter()
         .map(|s| {
-            let off = step_offsets(errors, s, &mut buf).unwrap_or_else(|| {
-                let sd = step_sigma * count_f64(s).sqrt();
-                [-1.96 * sd, -1.2816 * sd, 1.2816 * sd, 1.96 * sd]
-            });
+            let off = match (step_offsets(errors, s, &mut buf), seen) {
+                (Some(off), _) => {
+                    seen = Some((s, off));
+                    off
+                }
+                (None, Some((s0, off0))) => off0.map(|o| o * count_f64(s) / count_f64(s0)),
+                (None, None) => {
+                    let sd = step_sigma * count_f64(s).sqrt();
+                    [-1.96 * sd, -1.2816 * sd, 1.2816 * sd, 1.96 * sd]
+                }
+            };
             // Each side keeps its sign; a band that would not hold the point reaches it.
             let [q025, q10, q90, q975] = off;
             (
@@ -156,6 +176,42 @@ mod tests {
         }
         // The high side is the wider one, as the errors are.
         assert!(f.hi95[71] - 10.0 > 2.0 * (10.0 - f.lo95[71]), "{f:?}");
+    }
+
+    #[test]
+    fn far_steps_seen_by_few_origins_grow_from_the_last_well_seen_band_whatever_the_horizon() {
+        // As the rolling backtest gives them: step s is seen from the (864 − s) / 12 origins
+        // at least s rows back, each erring by ±1 % of the step.
+        let seen = |steps: usize| -> Vec<Vec<f64>> {
+            (1..=steps)
+                .map(|s| {
+                    (0..864usize.saturating_sub(s) / 12)
+                        .map(|o| if o % 2 == 0 { 0.01 } else { -0.01 } * count_f64(s))
+                        .collect()
+                })
+                .collect()
+        };
+        let ys = [1.0, 50.0].repeat(300); // a one-step spread far wider than the errors
+        let (three, seven) = (864, 2016);
+        let a = with_empirical_bands(ModelKind::Auto, &ys, vec![0.0; three], &seen(three));
+        let b = with_empirical_bands(ModelKind::Auto, &ys, vec![0.0; seven], &seen(seven));
+        for s in [700, 800, 864] {
+            let (wa, wb) = (a.hi95[s - 1] - a.lo95[s - 1], b.hi95[s - 1] - b.lo95[s - 1]);
+            assert!(
+                (wa - wb).abs() < 1e-9 * wb.max(1.0),
+                "step {s}: {wa} vs {wb}"
+            );
+        }
+        // Step 2016 is twice as far as 1008, and its band about twice as wide: in proportion
+        // to the step, not the random walk of the one-step spread (49 × √2016 ≈ 2200).
+        let w = |s: usize| b.hi95[s - 1] - b.lo95[s - 1];
+        assert!(
+            (w(2016) / w(1008) - 2.0).abs() < 0.1,
+            "{} {}",
+            w(1008),
+            w(2016)
+        );
+        assert!(w(2016) < 60.0, "{}", w(2016));
     }
 
     #[test]
