@@ -200,6 +200,34 @@ pub(super) fn forecast_request(eff: &[Effect]) -> (u64, &'static str, usize, Str
 }
 
 #[test]
+fn moving_keys_in_the_forecast_leave_the_hidden_table_alone() {
+    let mut s = state();
+    select(&mut s, "web-1");
+    act(&mut s, Action::Forecast);
+    let cursor = s.view.cursor;
+    for a in [
+        Action::Down,
+        Action::Up,
+        Action::PageDown,
+        Action::Bottom,
+        Action::Top,
+    ] {
+        act(&mut s, a);
+        act(&mut s, Action::Down);
+        assert_eq!(
+            s.view.cursor, cursor,
+            "{a:?} moved the VM table's cursor unseen"
+        );
+    }
+    assert!(s
+        .flash
+        .as_ref()
+        .is_some_and(|f| f.text.contains("no rows to move")));
+    act(&mut s, Action::Back);
+    assert_eq!(s.selected().map(|e| e.vm.name.as_str()), Some("web-1"));
+}
+
+#[test]
 fn forecast_opens_cycles_metrics_and_horizons() {
     let mut s = state();
     select(&mut s, "web-1");

@@ -14,8 +14,19 @@ pub fn jump(state: &mut State, to_end: bool) {
             let n = state.reports.rows(state.view.screen);
             state.reports.scroll = if to_end { n.saturating_sub(1) } else { 0 };
         }
+        // The VM table is not in view: moving its cursor unseen would leave a VM selected
+        // that the next operation acts on.
+        Screen::Forecast => no_rows_here(state),
         _ => rows::jump(state, to_end),
     }
+}
+
+fn no_rows_here(state: &mut State) {
+    super::opflow::flash(
+        state,
+        "the forecast has no rows to move through: tab next metric, + - horizon, esc back",
+        false,
+    );
 }
 
 pub fn scroll(state: &mut State, delta: isize) {
@@ -35,6 +46,8 @@ pub fn scroll(state: &mut State, delta: isize) {
         state.view.help_scroll = u16::try_from(h.max(0))
             .unwrap_or(0)
             .min(help_max_scroll(state));
+    } else if state.view.screen == Screen::Forecast {
+        no_rows_here(state);
     } else {
         rows::move_cursor(state, delta);
     }
