@@ -228,6 +228,42 @@ fn moving_keys_in_the_forecast_leave_the_hidden_table_alone() {
 }
 
 #[test]
+fn capacity_and_recommendations_keep_their_own_rows() {
+    let mut s = state();
+    let eff = act(&mut s, Action::Capacity);
+    let Some(Effect::LoadCapacity { request, .. }) = eff.first().cloned() else {
+        panic!("{eff:?}");
+    };
+    let row = |resource: &str| {
+        crate::analysis::capacity::CapacityRow::bare("qemu:///system", resource, Some(10.0))
+    };
+    let report = crate::analysis::capacity::CapacityReport {
+        rows: vec![row("cpu"), row("memory"), row("pool a")],
+        headroom: Vec::new(),
+        threshold_pct: 90.0,
+        step_ms: 300_000,
+    };
+    update(&mut s, Msg::Capacity { request, report }, T0);
+    act(&mut s, Action::Bottom);
+    act(&mut s, Action::Rightsize);
+    let vm = crate::analysis::rightsize::RightsizeRow {
+        name: "web-1".into(),
+        host: "h".into(),
+        recommendation: None,
+        savings: None,
+        samples: 0,
+        collecting: false,
+        note: None,
+    };
+    s.reports.rightsize = Some(vec![vm; 3]);
+    act(&mut s, Action::Down);
+    assert_eq!(s.reports.rightsize_row, 1);
+    act(&mut s, Action::Back);
+    assert_eq!(s.view.screen, super::state::Screen::Capacity);
+    assert_eq!(s.reports.capacity_row, 2, "back on the row it was on");
+}
+
+#[test]
 fn forecast_opens_cycles_metrics_and_horizons() {
     let mut s = state();
     select(&mut s, "web-1");
@@ -320,7 +356,7 @@ fn open_forecast_and_capacity_follow_each_new_row() {
     update(&mut s, Msg::Capacity { request, report }, next);
     act(&mut s, Action::Down);
     act(&mut s, Action::Down);
-    assert_eq!(s.reports.scroll, 2);
+    assert_eq!(s.reports.capacity_row, 2);
     assert!(update(&mut s, Msg::Tick, next + 5_000).is_empty());
     let later = next + STEP_MS;
     let eff = update(&mut s, Msg::Tick, later);
@@ -338,7 +374,10 @@ fn open_forecast_and_capacity_follow_each_new_row() {
         later,
     );
     assert!(!s.reports.capacity_loading);
-    assert_eq!(s.reports.scroll, 2, "the refresh keeps the scroll position");
+    assert_eq!(
+        s.reports.capacity_row, 2,
+        "the refresh keeps the scroll position"
+    );
     // A shorter answer brings the scroll back to its last row.
     let mut shorter = s.reports.capacity.clone().unwrap();
     shorter.rows.truncate(1);
@@ -354,7 +393,7 @@ fn open_forecast_and_capacity_follow_each_new_row() {
         },
         later + STEP_MS,
     );
-    assert_eq!(s.reports.scroll, 0);
+    assert_eq!(s.reports.capacity_row, 0);
     // Recommendations answering does not end the capacity request's wait.
     let eff = update(&mut s, Msg::Tick, later + 2 * STEP_MS);
     assert!(

@@ -11,8 +11,9 @@ pub fn jump(state: &mut State, to_end: bool) {
             state.view.help_scroll = if to_end { help_max_scroll(state) } else { 0 };
         }
         Screen::Capacity | Screen::Rightsize => {
-            let n = state.reports.rows(state.view.screen);
-            state.reports.scroll = if to_end { n.saturating_sub(1) } else { 0 };
+            let screen = state.view.screen;
+            let row = if to_end { usize::MAX } else { 0 };
+            state.reports.set_cursor(screen, row);
         }
         // The VM table is not in view: moving its cursor unseen would leave a VM selected
         // that the next operation acts on.
@@ -37,10 +38,9 @@ pub fn scroll(state: &mut State, delta: isize) {
     } else if matches!(state.view.screen, Screen::Capacity | Screen::Rightsize) {
         // The selected row (in recommendations, the one whose evidence is shown): never
         // past the last row.
-        let last =
-            isize::try_from(state.reports.rows(state.view.screen).saturating_sub(1)).unwrap_or(0);
-        let s = isize::try_from(state.reports.scroll).unwrap_or(0) + delta;
-        state.reports.scroll = usize::try_from(s.clamp(0, last)).unwrap_or(0);
+        let screen = state.view.screen;
+        let row = state.reports.cursor(screen).saturating_add_signed(delta);
+        state.reports.set_cursor(screen, row);
     } else if state.view.screen == Screen::Help {
         let h = i32::from(state.view.help_scroll) + i32::try_from(delta).unwrap_or(0);
         state.view.help_scroll = u16::try_from(h.max(0))

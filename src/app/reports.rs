@@ -22,8 +22,11 @@ pub struct Reports {
     pub capacity_loading: bool,
     /// A recommendations request is in flight.
     pub rightsize_loading: bool,
-    /// The selected row (j/k), kept in view; recommendations show its evidence.
-    pub scroll: usize,
+    /// The selected row (j/k) of the capacity pane, kept in view.
+    pub capacity_row: usize,
+    /// The selected row of the recommendations pane, whose evidence it shows. Each pane
+    /// keeps its own, so going back from one to the other lands where it was.
+    pub rightsize_row: usize,
     /// The 5-minute row the last request was made in.
     pub row: i64,
 }
@@ -36,6 +39,26 @@ impl Reports {
             Screen::Capacity => self.capacity.as_ref().map_or(0, |r| r.rows.len()),
             Screen::Rightsize => self.rightsize.as_ref().map_or(0, Vec::len),
             _ => 0,
+        }
+    }
+
+    /// The selected row of the report `screen` shows (0 for other screens).
+    #[must_use]
+    pub fn cursor(&self, screen: Screen) -> usize {
+        match screen {
+            Screen::Capacity => self.capacity_row,
+            Screen::Rightsize => self.rightsize_row,
+            _ => 0,
+        }
+    }
+
+    /// Selects row `row` of the report `screen` shows, as far as its last row.
+    pub fn set_cursor(&mut self, screen: Screen, row: usize) {
+        let row = row.min(self.rows(screen).saturating_sub(1));
+        match screen {
+            Screen::Capacity => self.capacity_row = row,
+            Screen::Rightsize => self.rightsize_row = row,
+            _ => {}
         }
     }
 }
@@ -93,7 +116,7 @@ fn rightsize_vm(state: &State) -> Option<VmId> {
         .reports
         .rightsize
         .as_ref()?
-        .get(state.reports.scroll)?;
+        .get(state.reports.rightsize_row)?;
     state
         .vms
         .values()
@@ -125,7 +148,7 @@ fn forecast_selected(state: &mut State) -> Vec<Effect> {
                 .reports
                 .capacity
                 .as_ref()
-                .and_then(|c| c.rows.get(state.reports.scroll))
+                .and_then(|c| c.rows.get(state.reports.capacity_row))
             else {
                 return nothing(state, "no row selected");
             };
@@ -202,7 +225,7 @@ fn nothing(state: &mut State, why: &str) -> Vec<Effect> {
 /// `C` / `:capacity`: asks for the capacity report of every host.
 pub fn open_capacity(state: &mut State) -> Vec<Effect> {
     state.view.go(Screen::Capacity);
-    state.reports.scroll = 0;
+    state.reports.capacity_row = 0;
     ask_capacity(state)
 }
 
@@ -219,7 +242,7 @@ fn ask_capacity(state: &mut State) -> Vec<Effect> {
 /// `O` / `:rightsize`: asks for recommendations for every VM.
 pub fn open_rightsize(state: &mut State) -> Vec<Effect> {
     state.view.go(Screen::Rightsize);
-    state.reports.scroll = 0;
+    state.reports.rightsize_row = 0;
     ask_rightsize(state)
 }
 
@@ -252,7 +275,7 @@ pub fn on_capacity(state: &mut State, request: u64, report: CapacityReport) {
     if request == state.reports.capacity_request {
         let last = report.rows.len().saturating_sub(1);
         state.reports.capacity = Some(report);
-        state.reports.scroll = state.reports.scroll.min(last);
+        state.reports.capacity_row = state.reports.capacity_row.min(last);
         state.reports.capacity_loading = false;
     }
 }
@@ -260,7 +283,10 @@ pub fn on_capacity(state: &mut State, request: u64, report: CapacityReport) {
 /// The recommendations for request `request`.
 pub fn on_rightsize(state: &mut State, request: u64, rows: Vec<RightsizeRow>, currency: String) {
     if request == state.reports.rightsize_request {
-        state.reports.scroll = state.reports.scroll.min(rows.len().saturating_sub(1));
+        state.reports.rightsize_row = state
+            .reports
+            .rightsize_row
+            .min(rows.len().saturating_sub(1));
         state.reports.rightsize = Some(rows);
         state.reports.currency = currency;
         state.reports.rightsize_loading = false;

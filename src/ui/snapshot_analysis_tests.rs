@@ -238,7 +238,7 @@ fn capacity_rows_are_selected_and_kept_in_view() {
     for _ in 0..rows + 3 {
         update(&mut s, Msg::Action(Action::Down), T0);
     }
-    assert_eq!(s.reports.scroll, rows - 1);
+    assert_eq!(s.reports.capacity_row, rows - 1);
     // j selects; when every row fits, none scrolls out of view.
     let screen = draw(&s, 80, 24);
     assert!(
@@ -258,9 +258,9 @@ fn capacity_rows_are_selected_and_kept_in_view() {
         "{screen}"
     );
     update(&mut s, Msg::Action(Action::Top), T0);
-    assert_eq!(s.reports.scroll, 0);
+    assert_eq!(s.reports.capacity_row, 0);
     update(&mut s, Msg::Action(Action::Bottom), T0);
-    assert_eq!(s.reports.scroll, rows - 1);
+    assert_eq!(s.reports.capacity_row, rows - 1);
 }
 
 #[test]

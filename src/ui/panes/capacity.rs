@@ -192,7 +192,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
                 .title(Span::styled(title, theme.title)),
         );
     // The selected row is kept in view (a fresh state each frame: render stays pure).
-    let mut view = TableState::default().with_selected(Some(rep.scroll));
+    let mut view = TableState::default().with_selected(Some(rep.capacity_row));
     f.render_stateful_widget(table, table_area, &mut view);
     let block = Block::default()
         .borders(Borders::ALL)

@@ -88,7 +88,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         );
         return;
     };
-    let selected = rows.get(rep.scroll);
+    let selected = rows.get(rep.rightsize_row);
     let evidence = selected
         .map(|r| match &r.recommendation {
             // An idle verdict already counts its samples.
@@ -140,7 +140,7 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let [t, e] =
         ratatui::layout::Layout::vertical([Constraint::Min(4), Constraint::Length(4)]).areas(area);
     // The selected row (whose evidence is shown) is kept in view.
-    let mut view = TableState::default().with_selected(Some(rep.scroll));
+    let mut view = TableState::default().with_selected(Some(rep.rightsize_row));
     f.render_stateful_widget(table, t, &mut view);
     f.render_widget(
         Paragraph::new(Line::from(Span::raw(evidence)))
