@@ -101,6 +101,11 @@ impl Percentiles {
 pub struct Recommendation {
     pub cpu: Percentiles,
     pub memory: Percentiles,
+    /// The quantile sized for (`[rightsize] quantile`) and the CPU percent and memory bytes
+    /// at it, which the recommendation rests on.
+    pub quantile: f64,
+    pub cpu_sized: f64,
+    pub memory_sized: f64,
     pub current_vcpus: u32,
     pub current_memory_bytes: u64,
     pub vcpus: u32,
@@ -197,6 +202,9 @@ pub fn recommend(
     Ok(Recommendation {
         cpu,
         memory,
+        quantile: cfg.quantile,
+        cpu_sized,
+        memory_sized,
         current_vcpus,
         current_memory_bytes,
         vcpus,
@@ -246,7 +254,8 @@ impl Recommendation {
 }
 
 /// "95" for 0.95, "99.9" for 0.999: the percentile as operators write it.
-fn percentile_label(q: f64) -> String {
+#[must_use]
+pub fn percentile_label(q: f64) -> String {
     let p = q * 100.0;
     if (p - p.round()).abs() < 1e-6 {
         format!("{p:.0}")

@@ -265,6 +265,40 @@ fn capacity_rows_are_selected_and_kept_in_view() {
 
 #[test]
 fn recommendations_idle_first_with_evidence_and_money() {
+    insta::assert_snapshot!(draw(&recommendations(), 80, 24));
+}
+
+#[test]
+fn recommendations_show_the_sizing_quantile_and_the_whole_evidence() {
+    let mut s = recommendations();
+    let rows = s.reports.rightsize.as_mut().unwrap();
+    for rec in rows.iter_mut().filter_map(|r| r.recommendation.as_mut()) {
+        rec.quantile = 0.5;
+    }
+    let rec = rows[1].recommendation.as_mut().unwrap();
+    rec.cpu_sized = 15.5;
+    rec.reason = format!(
+        "{}; then the end of a long evidence line",
+        "words ".repeat(40)
+    );
+    update(&mut s, Msg::Action(Action::Down), T0);
+    let screen = draw(&s, 80, 24);
+    assert!(
+        screen.contains("CPU50") && screen.contains("MEM50"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("15.5%") && !screen.contains("31.0%"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("long evidence line (2016 rows of 5 min)"),
+        "{screen}"
+    );
+}
+
+/// The recommendations pane with an idle VM, an oversized one and one without data.
+fn recommendations() -> crate::app::State {
     use crate::analysis::rightsize::RightsizeRow;
     use crate::analytics::rightsize::{Percentiles, Recommendation, Savings};
     let mut s = state();
@@ -283,6 +317,9 @@ fn recommendations_idle_first_with_evidence_and_money() {
         Recommendation {
             cpu: p(cpu),
             memory: p(1.5e9),
+            quantile: 0.95,
+            cpu_sized: cpu,
+            memory_sized: 1.5e9,
             current_vcpus: cur,
             current_memory_bytes: cur_mem,
             vcpus,
@@ -355,5 +392,5 @@ fn recommendations_idle_first_with_evidence_and_money() {
         },
         T0,
     );
-    insta::assert_snapshot!(draw(&s, 80, 24));
+    s
 }

@@ -2,18 +2,20 @@
 //! with the evidence (percentiles over the window) and, with a price table, the money.
 
 use ratatui::layout::{Constraint, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
 
 use crate::analysis::rightsize::RightsizeRow;
-use crate::analytics::rightsize::Verdict;
+use crate::analytics::rightsize::{percentile_label, Verdict};
 use crate::app::State;
 use crate::ui::format::{bytes, fit};
 use crate::ui::theme::Theme;
+use crate::ui::wrap::wrap_spans;
 
-/// Widths of the VERDICT, VCPU, MEMORY, CPU95 and MEM95 columns.
-const NUMBERS: [u16; 5] = [10, 6, 11, 6, 6];
+/// Widths of the VERDICT, VCPU and MEMORY columns, and the least of CPU95 and MEM95 (as
+/// wide as their header, "CPU99.9" for the 0.999 quantile).
+const NUMBERS: [u16; 4] = [10, 6, 11, 6];
 
 /// "EUR15/mo → EUR9", or nothing without prices.
 fn money(r: &RightsizeRow, currency: &str) -> String {
@@ -61,8 +63,8 @@ fn row<'a>(r: &RightsizeRow, currency: &str, name_w: u16, theme: &Theme) -> Row<
             bytes(rec.current_memory_bytes as f64),
             bytes(rec.memory_bytes as f64)
         )),
-        Cell::from(format!("{:.1}%", rec.cpu.p95)),
-        Cell::from(bytes(rec.memory.p95)),
+        Cell::from(format!("{:.1}%", rec.cpu_sized)),
+        Cell::from(bytes(rec.memory_sized)),
         Cell::from(money),
     ])
 }
@@ -108,7 +110,14 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let host_w = super::column_width(rows, |r| r.host.clone(), 4);
     let cost_w = super::column_width(rows, |r| money(r, &rep.currency), 4);
     // What the VM column gets when the pane is narrow: names cut there end in "…".
-    let fixed = host_w + NUMBERS.iter().sum::<u16>() + cost_w + 7 + 2;
+    // The sizing quantile's columns, CPU95 and MEM95 by default (evidence: `[rightsize]`).
+    let p = rows
+        .iter()
+        .find_map(|r| r.recommendation.as_ref())
+        .map_or_else(|| "95".to_string(), |r| percentile_label(r.quantile));
+    let (cpu_head, mem_head) = (format!("CPU{p}"), format!("MEM{p}"));
+    let q_w = u16::try_from(cpu_head.len()).unwrap_or(6).max(NUMBERS[3]);
+    let fixed = host_w + NUMBERS[..3].iter().sum::<u16>() + 2 * q_w + cost_w + 7 + 2;
     let name_w = name_w.min(area.width.saturating_sub(fixed).max(4));
     let table_rows: Vec<Row> = rows
         .iter()
@@ -124,28 +133,41 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             Constraint::Length(NUMBERS[0]),
             Constraint::Length(NUMBERS[1]),
             Constraint::Length(NUMBERS[2]),
-            Constraint::Length(NUMBERS[3]),
-            Constraint::Length(NUMBERS[4]),
+            Constraint::Length(q_w),
+            Constraint::Length(q_w),
             Constraint::Min(cost_w),
         ],
     )
     .header(
         Row::new([
-            "VM", "HOST", "VERDICT", "VCPU", "MEMORY", "CPU95", "MEM95", "COST",
+            "VM".to_string(),
+            "HOST".into(),
+            "VERDICT".into(),
+            "VCPU".into(),
+            "MEMORY".into(),
+            cpu_head,
+            mem_head,
+            "COST".into(),
         ])
         .style(theme.title),
     )
     .row_highlight_style(theme.selected)
     .block(block(title));
-    let [t, e] =
-        ratatui::layout::Layout::vertical([Constraint::Min(4), Constraint::Length(4)]).areas(area);
+    // The evidence whole, as far as the table keeps its header and three rows.
+    let lines = wrap_spans(
+        &[Span::raw(evidence)],
+        usize::from(area.width.saturating_sub(2)),
+        0,
+    );
+    let room = area.height.saturating_sub(6 + 2).max(2);
+    let e_h = u16::try_from(lines.len())
+        .unwrap_or(u16::MAX)
+        .clamp(2, room)
+        + 2;
+    let [t, e] = ratatui::layout::Layout::vertical([Constraint::Min(4), Constraint::Length(e_h)])
+        .areas(area);
     // The selected row (whose evidence is shown) is kept in view.
     let mut view = TableState::default().with_selected(Some(rep.rightsize_row));
     f.render_stateful_widget(table, t, &mut view);
-    f.render_widget(
-        Paragraph::new(Line::from(Span::raw(evidence)))
-            .wrap(Wrap { trim: true })
-            .block(block(" Evidence ".into())),
-        e,
-    );
+    f.render_widget(Paragraph::new(lines).block(block(" Evidence ".into())), e);
 }
