@@ -29,7 +29,8 @@ pub fn read_csv(path: &Path) -> Result<Series, Failure> {
             path.display()
         )));
     }
-    if !header.to_ascii_lowercase().starts_with("timestamp,") || header.split(',').count() != 2 {
+    let head = fields(header);
+    if head.len() != 2 || !head[0].trim().eq_ignore_ascii_case("timestamp") {
         return Err(Failure::usage(format!(
             "{}: line 1 is {header:?}; expected the header `timestamp,value`",
             path.display()
@@ -42,13 +43,13 @@ pub fn read_csv(path: &Path) -> Result<Series, Failure> {
         if line.is_empty() {
             continue;
         }
-        let Some((t, v)) = line.split_once(',') else {
-            return Err(Failure::usage(format!(
+        let [t, v] = fields(line).try_into().map_err(|_| {
+            Failure::usage(format!(
                 "{}: line {}: {line:?} is not `timestamp,value`",
                 path.display(),
                 i + 1
-            )));
-        };
+            ))
+        })?;
         let at = time_of(path, i + 1, t.trim(), times.last().zip(lines_of.last()))?;
         times.push(at);
         lines_of.push(i + 1);
@@ -112,6 +113,32 @@ fn time_of(
         ))),
         _ => Ok(at),
     }
+}
+
+/// The fields of a CSV line, as RFC 4180 writes them: a field in double quotes may hold
+/// commas, and `""` inside it is one quote. An unclosed quote runs to the end of the line.
+fn fields(line: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let (mut quoted, mut chars) = (false, line.chars().peekable());
+    while let Some(c) = chars.next() {
+        let field = out.last_mut();
+        match (c, quoted, field) {
+            ('"', true, Some(f)) if chars.peek() == Some(&'"') => {
+                chars.next();
+                f.push('"');
+            }
+            ('"', true, _) => quoted = false,
+            // An opening quote, after nothing but blanks.
+            ('"', false, Some(f)) if f.trim().is_empty() => {
+                f.clear();
+                quoted = true;
+            }
+            (',', false, _) => out.push(String::new()),
+            (c, _, Some(f)) => f.push(c),
+            (_, _, None) => {}
+        }
+    }
+    out
 }
 
 /// A value: a number, or NaN for a missing one (empty, `NaN`, `NA`, `null`); `None` otherwise.
@@ -212,6 +239,19 @@ impl Windows {
 ///
 /// # Errors
 /// An unreadable file, bad JSON, or a window that is not two timestamps in order.
+/// The series a windows key names: the key itself, or for NAB's own layout
+/// ("realAWSCloudwatch/NAME.csv") its file name without `.csv`. Only `.csv` goes: a series
+/// named after a host ("web01.example.com") keeps its dots.
+fn window_series(key: &str) -> &str {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    match name.len().checked_sub(4) {
+        Some(cut) if name.is_char_boundary(cut) && name[cut..].eq_ignore_ascii_case(".csv") => {
+            &name[..cut]
+        }
+        _ => name,
+    }
+}
+
 pub fn read_windows(path: &Path) -> Result<Windows, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
@@ -249,14 +289,42 @@ pub fn read_windows(path: &Path) -> Result<Windows, Failure> {
                     ))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let stem = Path::new(&k)
-                .file_stem()
-                .map_or_else(|| k.clone(), |s| s.to_string_lossy().into_owned());
-            Ok((stem, ws))
+            Ok((window_series(&k).to_string(), ws))
         })
         .collect::<Result<_, Failure>>()?;
     Ok(Windows {
         path: path.to_path_buf(),
         by_series,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fields, window_series};
+
+    #[test]
+    fn quoted_fields_are_read_as_rfc_4180_writes_them() {
+        assert_eq!(
+            fields("2024-01-01 00:00:00,5"),
+            ["2024-01-01 00:00:00", "5"]
+        );
+        assert_eq!(
+            fields("\"2024-01-01 00:00:00\",\"5.5\""),
+            ["2024-01-01 00:00:00", "5.5"]
+        );
+        assert_eq!(fields("\"a,b\",\"say \"\"hi\"\"\""), ["a,b", "say \"hi\""]);
+        assert_eq!(fields("t,"), ["t", ""]);
+        assert_eq!(fields("t,5,6").len(), 3);
+    }
+
+    #[test]
+    fn a_windows_key_names_its_series_keeping_dots_that_are_not_csv() {
+        assert_eq!(window_series("web01.example.com"), "web01.example.com");
+        assert_eq!(
+            window_series("realAWSCloudwatch/ec2_cpu_utilization_5f5533.csv"),
+            "ec2_cpu_utilization_5f5533"
+        );
+        assert_eq!(window_series("disk.CSV"), "disk");
+        assert_eq!(window_series("é.csv"), "é");
+    }
 }

@@ -151,6 +151,41 @@ fn detect_flags_a_spike_and_scores_it_against_its_window() {
     );
 }
 
+/// A series named after a host keeps its dots in the windows file, and a CSV written with
+/// every field quoted (as spreadsheets and RFC 4180 do) reads as the plain one.
+#[test]
+fn a_quoted_csv_of_a_dotted_series_scores_against_its_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = std::fs::read_to_string(spiky(dir.path())).unwrap();
+    let mut quoted = String::new();
+    for l in plain.lines() {
+        let (t, v) = l.split_once(',').unwrap();
+        let _ = writeln!(quoted, "\"{t}\",\"{v}\"");
+    }
+    let csv = dir.path().join("web01.example.com.csv");
+    std::fs::write(&csv, quoted).unwrap();
+    let windows = dir.path().join("windows.json");
+    std::fs::write(
+        &windows,
+        format!(
+            "{{\"web01.example.com\": [[\"{}\", \"{}\"]]}}",
+            ts(1490),
+            ts(1520)
+        ),
+    )
+    .unwrap();
+    cli()
+        .arg("detect")
+        .arg(&csv)
+        .arg("--windows")
+        .arg(&windows)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "pooled: precision 1.000  recall 1.000",
+        ));
+}
+
 #[test]
 fn detect_windows_are_parsed_checked_and_must_name_every_series() {
     let dir = tempfile::tempdir().unwrap();
