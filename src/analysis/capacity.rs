@@ -333,6 +333,23 @@ pub fn capacity(
                 if empty {
                     r.note = Some("no history to forecast from".into());
                 }
+                // Full already, history or not: said first, as the fill just read (no
+                // forecast, so no crossing steps).
+                if live >= s.threshold_pct && r.crossing.is_none() {
+                    r.crossing = Some(Crossing {
+                        threshold: s.threshold_pct,
+                        rising: true,
+                        already: true,
+                        expected: None,
+                        earliest: None,
+                        latest: None,
+                        horizon: 0,
+                        model: ModelKind::Naive,
+                    });
+                }
+            }
+            if let Some(fill) = r.current_pct.filter(|f| *f >= s.threshold_pct) {
+                past.push(format!("pool {} {fill:.1}%", p.name));
             }
             rows.push(r);
         }

@@ -243,6 +243,29 @@ fn a_pool_without_history_shows_its_fill_as_read() {
     assert_eq!(row.current_pct, Some(25.0));
     assert!(row.crossing.is_none());
     assert_eq!(row.note.as_deref(), Some("no history to forecast from"));
+
+    // Past the threshold as read: "now", first, and named beside the headroom.
+    let full = vec![PoolInput {
+        name: "data".into(),
+        capacity: 200,
+        allocation: 190,
+    }];
+    let r = capacity(
+        &store_of(&[]),
+        &[host(0, 0, full)],
+        &CapacitySettings::default(),
+        NOW,
+        0,
+    );
+    assert_eq!(r.rows[0].resource, "pool data");
+    assert!(r.rows[0].crossing.as_ref().is_some_and(|c| c.already));
+    assert!(
+        r.headroom[0]
+            .text
+            .contains("but pool data 95.0% already past 90%"),
+        "{}",
+        r.headroom[0].text
+    );
 }
 
 #[test]
