@@ -98,10 +98,22 @@ pub fn backtest(files: &[PathBuf], out: Option<&Path>, json: bool) -> Result<(),
         w.line(format_args!("series,origin_ts,step,forecast,lo95,hi95"))?;
     }
     let mut rows: Vec<SeriesScores> = Vec::new();
+    // Origins the automatic choice had nothing to forecast from (no observed row before
+    // them): no rows in --out, and said so.
+    let mut unforecast: Vec<String> = Vec::new();
     for s in &series {
         for model in ModelKind::ALL {
             let bt = backtest_model(&s.values, model, &spec, &cfg);
             if model == ModelKind::Auto {
+                let all = origins(s.values.len(), &spec).len();
+                if bt.forecasts.len() < all {
+                    unforecast.push(format!(
+                        "{}: {} of {all} origins have no observed row before them and get no forecast{}",
+                        s.name,
+                        all - bt.forecasts.len(),
+                        if out.is_some() { " (no rows in --out)" } else { "" }
+                    ));
+                }
                 if let Some(w) = writer.as_mut() {
                     // The protocol's format, in UTC, whatever form the input used.
                     let times = canonical_ts(s);
@@ -140,7 +152,11 @@ pub fn backtest(files: &[PathBuf], out: Option<&Path>, json: bool) -> Result<(),
         )?;
         return Ok(());
     }
-    report(&table(&rows, &summaries, series.len()), out)
+    let mut text = table(&rows, &summaries, series.len());
+    for line in unforecast {
+        let _ = writeln!(text, "note: {line}");
+    }
+    report(&text, out)
 }
 
 fn summarize(rows: &[SeriesScores], model: &'static str, horizons: usize) -> ModelSummary {

@@ -238,3 +238,39 @@ fn detect_out_times_are_the_protocols_utc() {
         ["iso,2024-01-01 00:00:00,0,0", "iso,2024-01-01 00:05:00,0,0"]
     );
 }
+
+/// Origins with no observed row before them get no forecast: the file has rows for the
+/// others only, and the table says how many were left out.
+#[test]
+fn origins_with_nothing_before_them_are_counted_not_silently_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("late.csv");
+    let mut text = String::from("timestamp,value\n");
+    for i in 0..700 {
+        let v = if i < 600 {
+            String::new()
+        } else {
+            (10 + i % 7).to_string()
+        };
+        let _ = writeln!(text, "{},{v}", ts(i));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let out = dir.path().join("f.csv");
+    cli()
+        .arg("backtest")
+        .arg(&csv)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "note: late: 3 of 5 origins have no observed row before them and get no forecast \
+             (no rows in --out)",
+        ));
+    let rows = std::fs::read_to_string(&out).unwrap().lines().count();
+    assert_eq!(
+        rows,
+        1 + 2 * 72,
+        "the two origins with history, 72 steps each"
+    );
+}
