@@ -350,3 +350,17 @@ fn a_staircase_of_steps_is_growth_and_the_trend_runs_through_it() {
     assert!(c.expected.is_some_and(|s| s < 3 * 288), "{mem:?}");
     assert_eq!((mem.level_shift_ms, &mem.basis), (None, &None));
 }
+
+#[test]
+fn under_two_days_a_morning_ramp_is_not_extrapolated_into_exhaustion() {
+    // One day of history whose last half climbs from 30 to 60 % (a working day's ramp): a
+    // trend through it would cross 90 % tomorrow. The automatic choice, which capacity uses
+    // before two days, is backtested over the whole day and does not take it for growth.
+    let batch = rows_before_now("host/h", "cpu_pct", 288, |i| {
+        30.0 + 30.0 * ((i - 144.0) / 144.0).clamp(0.0, 1.0) + (i % 3.0)
+    });
+    let cpu = row_of(&batch, "cpu");
+    let c = cpu.crossing.expect("a forecast");
+    assert_eq!(c.model, ModelKind::Auto);
+    assert_eq!(c.expected, None, "{c:?}");
+}

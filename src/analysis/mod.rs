@@ -101,6 +101,11 @@ pub fn clamp_to_range(f: &mut Forecast, metric: &str) {
     } else {
         f64::INFINITY
     };
+    clamp_between(f, hi);
+}
+
+/// Cuts the point and bands of `f` to `0..=hi`.
+fn clamp_between(f: &mut Forecast, hi: f64) {
     for v in [
         &mut f.point,
         &mut f.lo80,
@@ -334,6 +339,18 @@ pub fn read_lookback(
         rows,
         in_progress,
     })
+}
+
+impl ForecastResult {
+    /// The forecast cut at `ceiling`, what the series cannot exceed (memory in use: the
+    /// VM's maximum, the host's memory), when known.
+    #[must_use]
+    pub fn capped_at(mut self, ceiling: Option<f64>) -> Self {
+        if let Some(hi) = ceiling.filter(|c| c.is_finite() && *c > 0.0) {
+            clamp_between(&mut self.forecast, hi);
+        }
+        self
+    }
 }
 
 /// [`forecast_series`] on a grid already read (so a shared store is not held while models run).

@@ -82,6 +82,35 @@ fn days_past_the_minute_tier_are_gaps_not_hourly_means_on_a_wrong_grid() {
 }
 
 #[test]
+fn a_forecast_stops_at_its_ceiling() {
+    // 1 a day, now at 3.5, on a ceiling of 4 (memory in use on a 4 GiB VM, say): a week
+    // ahead, the line would reach 10.
+    let now = 1_700_000_000_000 - 1_700_000_000_000 % STEP_MS;
+    let pts: Vec<(i64, f64)> = (0..600)
+        .map(|i| {
+            (
+                now - (600 - i) * STEP_MS + 1_000,
+                3.5 - (600 - i) as f64 / 288.0,
+            )
+        })
+        .collect();
+    let r = forecast_series(&store_with(&pts), "vm/x/u", "cpu_pct", now, 2016, 0).unwrap();
+    assert!(r.forecast.hi95[2015] > 4.0, "the trend runs past 4");
+    let capped = r.capped_at(Some(4.0));
+    for v in [
+        &capped.forecast.point,
+        &capped.forecast.hi80,
+        &capped.forecast.hi95,
+    ] {
+        assert!(v.iter().all(|x| *x <= 4.0), "{:?}", &v[2000..]);
+    }
+    assert!(
+        capped.forecast.point[0] < 4.0,
+        "the first rows are the trend's"
+    );
+}
+
+#[test]
 fn a_linear_history_forecasts_its_continuation_with_a_backtest() {
     let now = 1_700_000_000_000 - 1_700_000_000_000 % STEP_MS;
     let pts: Vec<(i64, f64)> = (0..600)

@@ -193,6 +193,7 @@ pub(super) fn forecast_request(eff: &[Effect]) -> (u64, &'static str, usize, Str
                 metric,
                 horizon_rows,
                 entity,
+                ..
             } => Some((*request, *metric, *horizon_rows, entity.clone())),
             _ => None,
         })
@@ -261,6 +262,28 @@ fn capacity_and_recommendations_keep_their_own_rows() {
     act(&mut s, Action::Back);
     assert_eq!(s.view.screen, super::state::Screen::Capacity);
     assert_eq!(s.reports.capacity_row, 2, "back on the row it was on");
+}
+
+#[test]
+fn a_memory_forecast_is_asked_to_stop_at_the_vms_maximum() {
+    let mut s = state();
+    select(&mut s, "web-1");
+    act(&mut s, Action::Forecast);
+    let ceiling = |eff: &[Effect]| match eff.first() {
+        Some(Effect::LoadForecast { ceiling, .. }) => *ceiling,
+        other => panic!("{other:?}"),
+    };
+    let mem = act(&mut s, Action::CycleMetric);
+    assert_eq!(
+        ceiling(&mem),
+        Some(2048.0 * 1024.0 * 1024.0),
+        "web-1 has 2 GiB"
+    );
+    assert_eq!(
+        ceiling(&act(&mut s, Action::CycleMetric)),
+        None,
+        "disk writes"
+    );
 }
 
 #[test]

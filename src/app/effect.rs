@@ -30,6 +30,8 @@ pub enum Effect {
         entity: String,
         metric: &'static str,
         horizon_rows: usize,
+        /// What the series cannot exceed (a VM's maximum memory, a host's memory), if known.
+        ceiling: Option<f64>,
     },
     /// Read `lookback_ms` of history (the novelty window, a week at least) and replay it into
     /// a detector per metric, built with its settings, off the loop; the answer comes back

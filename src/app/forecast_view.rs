@@ -90,7 +90,27 @@ fn request(state: &mut State) -> Vec<Effect> {
         entity: f.entity.clone(),
         metric: f.metric.name(),
         horizon_rows: f.horizon().1,
+        ceiling: ceiling(state),
     }]
+}
+
+/// What the forecast series cannot exceed: memory in use stops at the VM's maximum memory
+/// or the host's memory, whatever a trend says.
+#[allow(clippy::cast_precision_loss)]
+fn ceiling(state: &State) -> Option<f64> {
+    let f = &state.forecast;
+    let kib = match f.metric {
+        Metric::MemUsedBytes => state.vms.get(f.vm.as_ref()?)?.vm.max_mem_kib,
+        Metric::HostMemUsedBytes => {
+            let h = state
+                .hosts
+                .iter()
+                .find(|h| host_entity(&h.uri) == f.entity)?;
+            h.metrics.mem_total_kib
+        }
+        _ => return None,
+    };
+    (kib > 0).then_some(kib as f64 * 1024.0)
 }
 
 /// Opens the forecast of a VM's CPU.

@@ -181,10 +181,17 @@ fn forecast_selected(state: &mut State) -> Vec<Effect> {
 /// backtested for hours ahead.
 fn capacity_note(row: &crate::analysis::capacity::CapacityRow) -> Option<String> {
     use crate::analytics::forecast::ModelKind;
-    let c = row
-        .crossing
-        .as_ref()
-        .filter(|c| c.model != ModelKind::Auto)?;
+    let c = row.crossing.as_ref().filter(|c| !c.already)?;
+    if c.model == ModelKind::Auto {
+        // The same model, but over the rows since a step only (under two days of them).
+        return row.basis.as_deref().map(|since| {
+            format!(
+                "capacity's {:.0}% crossing forecasts from the rows {since}; this view reads \
+                 all the history, so its line may differ",
+                c.threshold
+            )
+        });
+    }
     let over = if row.basis.is_some() {
         "the trend and daily profile since the level changed"
     } else {

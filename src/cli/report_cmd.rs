@@ -70,7 +70,13 @@ pub fn forecast(
     .map_err(|e| match &not_running {
         Some(text) => Failure::op(format!("{name} ({text}): {e}")),
         None => Failure::op(format!("{name}: {e}")),
-    })?;
+    })?
+    // Memory in use stops at the VM's maximum, whatever a trend says.
+    .capped_at(
+        vm.as_ref()
+            .filter(|_| m == crate::domain::Metric::MemUsedBytes)
+            .map(|v| bytes_of_kib(v.max_mem_kib)),
+    );
 
     print_forecast(
         &Subject {
@@ -106,6 +112,25 @@ fn host_named(cfg: &Config, name: &str) -> Option<(String, String)> {
         .map(|(u, l)| (u.clone(), l))
 }
 
+#[allow(clippy::cast_precision_loss)]
+fn bytes_of_kib(kib: u64) -> f64 {
+    kib as f64 * 1024.0
+}
+
+/// The host's memory as the console's poller reads it, if the host answers within a few
+/// seconds (the forecast itself reads only history, so it does not wait long for it).
+fn host_memory(uri: &str) -> Option<f64> {
+    use crate::provider::libvirt::{conn::Opening, poll};
+    let conn = Opening::start(uri, true)
+        .ok()?
+        .wait(std::time::Duration::from_secs(3))
+        .ok()?
+        .ok()?;
+    let node = conn.node_info().ok()?;
+    let kib = poll::host(&conn, node.cpus).map_or(node.memory, |h| h.mem_total_kib);
+    (kib > 0).then_some(bytes_of_kib(kib))
+}
+
 /// `novacron forecast HOST`: a host's CPU or memory, as `F` gives it in the host pane.
 fn forecast_host(
     cfg: &Config,
@@ -134,7 +159,12 @@ fn forecast_host(
         rows,
         crate::domain::format::local_offset_s(),
     )
-    .map_err(|e| Failure::op(format!("host {label}: {e}")))?;
+    .map_err(|e| Failure::op(format!("host {label}: {e}")))?
+    .capped_at(
+        (m == Metric::HostMemUsedBytes)
+            .then(|| host_memory(uri))
+            .flatten(),
+    );
     let subject = Subject {
         host: true,
         name: label,

@@ -130,12 +130,13 @@ impl Runtime {
                     entity,
                     metric,
                     horizon_rows,
+                    ceiling,
                 } => self.history.forecast(
                     self.msg_tx.clone(),
                     request,
-                    entity,
-                    metric,
+                    (entity, metric),
                     horizon_rows,
+                    ceiling,
                 ),
                 Effect::WarmDetectors {
                     entity,

@@ -147,9 +147,9 @@ impl History {
         &self,
         tx: UnboundedSender<Msg>,
         request: u64,
-        entity: String,
-        metric: &'static str,
+        (entity, metric): (String, &'static str),
         horizon_rows: usize,
+        ceiling: Option<f64>,
     ) {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
@@ -158,6 +158,7 @@ impl History {
             let read = crate::analysis::read_lookback(lock(&store).as_ref(), &entity, metric, now);
             let result = read.and_then(|read| {
                 crate::analysis::forecast_grid(&entity, metric, &read, horizon_rows, tz)
+                    .map(|r| r.capped_at(ceiling))
             });
             let _ = tx.send(Msg::Forecast { request, result });
         });
