@@ -74,8 +74,14 @@ pub fn parse(line: &str) -> Result<Command, String> {
     };
     let arg = words.next();
     if words.next().is_some() {
+        let what = match verb {
+            "forecast" => "[NAME|HOST]",
+            "connect" => "URI",
+            "disconnect" => "HOST",
+            _ => "NAME",
+        };
         return Err(format!(
-            "{verb}: too many arguments; usage: {verb} NAME (quote a name with spaces: \"web 1\")"
+            "{verb}: too many arguments; usage: {verb} {what} (quote a name with spaces: \"web 1\")"
         ));
     }
     match (verb, arg) {
@@ -189,12 +195,18 @@ pub fn completions(state: &State, line: &str) -> Vec<String> {
                 // An operation offers only the VMs whose state it applies to (start: the
                 // shut-off ones), by the rule the reducer refuses with.
                 let op = verb.parse::<Op>().ok();
-                state
+                let vms = state
                     .vms
                     .values()
                     .filter(|e| op.is_none_or(|op| op.wrong_state(e.vm.state, None).is_none()))
-                    .map(|e| e.vm.name.clone())
-                    .collect()
+                    .map(|e| e.vm.name.clone());
+                // A forecast is of a VM or a host.
+                let hosts = state
+                    .hosts
+                    .iter()
+                    .filter(|_| *verb == "forecast")
+                    .map(|h| h.label.clone());
+                vms.chain(hosts).collect()
             } else {
                 state.hosts.iter().map(|h| h.label.clone()).collect()
             };

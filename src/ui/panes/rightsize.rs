@@ -99,8 +99,14 @@ pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             None => format!("{}: {}", r.name, r.note.clone().unwrap_or_default()),
         })
         .unwrap_or_default();
+    // Without a price table the order is by the cut in vCPUs and memory.
+    let by = if rows.iter().any(|r| r.savings.is_some()) {
+        "savings"
+    } else {
+        "the biggest cut"
+    };
     let title = super::fit_title(
-        format!(" Recommendations · idle first, then by savings{loading} (j/k select, esc back) "),
+        format!(" Recommendations · idle first, then by {by}{loading} (j/k select, esc back) "),
         format!(" Recommendations{loading} (j/k, esc) "),
         area.width,
     );
