@@ -228,6 +228,19 @@ fn moving_keys_in_the_forecast_leave_the_hidden_table_alone() {
     assert_eq!(s.selected().map(|e| e.vm.name.as_str()), Some("web-1"));
 }
 
+/// A capacity report of one host: cpu, memory and a pool, at 10 %.
+fn three_rows() -> crate::analysis::capacity::CapacityReport {
+    let row = |resource: &str| {
+        crate::analysis::capacity::CapacityRow::bare("qemu:///system", resource, Some(10.0))
+    };
+    crate::analysis::capacity::CapacityReport {
+        rows: vec![row("cpu"), row("memory"), row("pool a")],
+        headroom: Vec::new(),
+        threshold_pct: 90.0,
+        step_ms: 300_000,
+    }
+}
+
 #[test]
 fn capacity_and_recommendations_keep_their_own_rows() {
     let mut s = state();
@@ -235,16 +248,14 @@ fn capacity_and_recommendations_keep_their_own_rows() {
     let Some(Effect::LoadCapacity { request, .. }) = eff.first().cloned() else {
         panic!("{eff:?}");
     };
-    let row = |resource: &str| {
-        crate::analysis::capacity::CapacityRow::bare("qemu:///system", resource, Some(10.0))
-    };
-    let report = crate::analysis::capacity::CapacityReport {
-        rows: vec![row("cpu"), row("memory"), row("pool a")],
-        headroom: Vec::new(),
-        threshold_pct: 90.0,
-        step_ms: 300_000,
-    };
-    update(&mut s, Msg::Capacity { request, report }, T0);
+    update(
+        &mut s,
+        Msg::Capacity {
+            request,
+            report: three_rows(),
+        },
+        T0,
+    );
     act(&mut s, Action::Bottom);
     act(&mut s, Action::Rightsize);
     let vm = crate::analysis::rightsize::RightsizeRow {
@@ -367,16 +378,14 @@ fn open_forecast_and_capacity_follow_each_new_row() {
     let Some(Effect::LoadCapacity { request, .. }) = eff.first().cloned() else {
         panic!("{eff:?}");
     };
-    let row = |resource: &str| {
-        crate::analysis::capacity::CapacityRow::bare("qemu:///system", resource, Some(10.0))
-    };
-    let report = crate::analysis::capacity::CapacityReport {
-        rows: vec![row("cpu"), row("memory"), row("pool a")],
-        headroom: Vec::new(),
-        threshold_pct: 90.0,
-        step_ms: STEP_MS,
-    };
-    update(&mut s, Msg::Capacity { request, report }, next);
+    update(
+        &mut s,
+        Msg::Capacity {
+            request,
+            report: three_rows(),
+        },
+        next,
+    );
     act(&mut s, Action::Down);
     act(&mut s, Action::Down);
     assert_eq!(s.reports.capacity_row, 2);
