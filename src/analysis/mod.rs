@@ -258,7 +258,7 @@ impl ForecastResult {
         // sMAPE without MASE: the series never changed before an origin, so one step of
         // naive error, MASE's scale, is zero.
         let no_mase = if self.backtest_mase.is_none() {
-            "; MASE n/a, the series did not change"
+            "; MASE n/a: no row changed before the origins to scale it by"
         } else {
             ""
         };

@@ -264,7 +264,7 @@ fn a_flat_series_is_scored_by_smape_over_the_origins_it_had() {
     let text = r.backtest_summary().unwrap();
     assert!(
         text.ends_with(&format!(
-            "over {} origins; MASE n/a, the series did not change",
+            "over {} origins; MASE n/a: no row changed before the origins to scale it by",
             r.backtest_origins
         )),
         "{text}"
