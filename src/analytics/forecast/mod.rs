@@ -169,6 +169,66 @@ pub fn forecast(
     model: ModelKind,
     cfg: &ForecastConfig,
 ) -> Result<Forecast, AnalyticsError> {
+    in_working_range(history, |ys| forecast_in_range(ys, horizon, model, cfg))
+}
+
+/// Runs `run` on `history` brought to magnitudes near 1 when they are extreme (below 1e-100
+/// or above 1e100), by a power of two, which is exact, and scales its forecasts back. The
+/// models' squared errors would underflow to zero (bands of no width) or overflow there.
+fn in_working_range<T: Scaled>(
+    history: &[f64],
+    run: impl FnOnce(&[f64]) -> Result<T, AnalyticsError>,
+) -> Result<T, AnalyticsError> {
+    let top = history
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0_f64, |m, v| m.max(v.abs()));
+    if top == 0.0 || (1e-100..=1e100).contains(&top) {
+        return run(history);
+    }
+    let k = -top.log2().round();
+    let scaled: Vec<f64> = history.iter().map(|v| v * k.exp2()).collect();
+    let mut out = run(&scaled)?;
+    out.scale(-k);
+    Ok(out)
+}
+
+/// Forecasts scaled back by [`in_working_range`].
+trait Scaled {
+    /// Multiplies every value by 2^`k`.
+    fn scale(&mut self, k: f64);
+}
+
+impl Scaled for Forecast {
+    fn scale(&mut self, k: f64) {
+        for v in [
+            &mut self.point,
+            &mut self.lo80,
+            &mut self.hi80,
+            &mut self.lo95,
+            &mut self.hi95,
+        ] {
+            for x in v.iter_mut() {
+                *x *= k.exp2();
+            }
+        }
+    }
+}
+
+impl Scaled for Vec<Forecast> {
+    fn scale(&mut self, k: f64) {
+        for f in self.iter_mut() {
+            f.scale(k);
+        }
+    }
+}
+
+fn forecast_in_range(
+    history: &[f64],
+    horizon: usize,
+    model: ModelKind,
+    cfg: &ForecastConfig,
+) -> Result<Forecast, AnalyticsError> {
     if !history.iter().any(|x| x.is_finite()) {
         return Err(AnalyticsError::TooShort { needed: 1, got: 0 });
     }
@@ -208,7 +268,7 @@ pub fn forecast(
             got: history.len(),
         });
     }
-    forecast(history, horizon, fallback, cfg)
+    forecast_in_range(history, horizon, fallback, cfg)
 }
 
 /// Every model of [`ModelKind::ALL`] at once, in that order, sharing one rolling backtest
@@ -217,6 +277,14 @@ pub fn forecast(
 /// # Errors
 /// [`AnalyticsError::TooShort`] when `history` holds no finite value.
 pub fn forecast_all(
+    history: &[f64],
+    horizon: usize,
+    cfg: &ForecastConfig,
+) -> Result<Vec<Forecast>, AnalyticsError> {
+    in_working_range(history, |ys| forecast_all_in_range(ys, horizon, cfg))
+}
+
+fn forecast_all_in_range(
     history: &[f64],
     horizon: usize,
     cfg: &ForecastConfig,
@@ -240,7 +308,7 @@ pub fn forecast_all(
                 ModelKind::LinearTrend => None,
                 _ => select::empirical_from_runs(history, &runs, model, cfg),
             };
-            shared.map_or_else(|| forecast(history, horizon, model, cfg), Ok)
+            shared.map_or_else(|| forecast_in_range(history, horizon, model, cfg), Ok)
         })
         .collect()
 }
@@ -295,6 +363,23 @@ mod tests {
             let w = |s: usize| f.hi95[s] - f.lo95[s];
             assert!(w(0) <= w(59) + 1e-9, "{model:?}: {} > {}", w(0), w(59));
             assert!(f.hi80[10] <= f.hi95[10] + 1e-9);
+        }
+    }
+
+    #[test]
+    fn tiny_and_huge_series_get_the_bands_of_ordinary_ones() {
+        let ys: Vec<f64> = (0..300).map(|i| 5.0 + f64::from(i * 37 % 11)).collect();
+        for model in [ModelKind::LinearTrend, ModelKind::Holt, ModelKind::Auto] {
+            let f = forecast(&ys, 12, model, &cfg()).unwrap();
+            for scale in [1e-300, 1e200] {
+                let scaled: Vec<f64> = ys.iter().map(|v| v * scale).collect();
+                let g = forecast(&scaled, 12, model, &cfg()).unwrap();
+                let (w, v) = (f.hi95[11] - f.lo95[11], (g.hi95[11] - g.lo95[11]) / scale);
+                assert!(
+                    w > 0.0 && (v / w - 1.0).abs() < 1e-6,
+                    "{model:?} × {scale}: {v} vs {w}"
+                );
+            }
         }
     }
 
