@@ -270,6 +270,19 @@ fn capacity_and_recommendations_keep_their_own_rows() {
     s.reports.rightsize = Some(vec![vm; 3]);
     act(&mut s, Action::Down);
     assert_eq!(s.reports.rightsize_row, 1);
+    // Keys of other panes say where they work instead of doing nothing unseen.
+    for (a, says) in [
+        (Action::ZoomIn, "+ and - change"),
+        (Action::CycleMetric, "tab switches"),
+    ] {
+        let range = s.charts.range_idx;
+        assert!(act(&mut s, a).is_empty());
+        assert!(
+            s.flash.as_ref().is_some_and(|f| f.text.starts_with(says)),
+            "{a:?}"
+        );
+        assert_eq!(s.charts.range_idx, range);
+    }
     act(&mut s, Action::Back);
     assert_eq!(s.view.screen, super::state::Screen::Capacity);
     assert_eq!(s.reports.capacity_row, 2, "back on the row it was on");

@@ -128,6 +128,15 @@ pub fn sync(state: &mut State) -> Vec<Effect> {
 
 /// `+` (shorter) / `-` (longer) through [`RANGES`]; reloads the history.
 pub fn zoom(state: &mut State, longer: bool) -> Vec<Effect> {
+    if wanted(state).is_none() {
+        super::opflow::flash(
+            state,
+            "+ and - change the time range of the detail and host panes' charts and the \
+             forecast's horizon; none is shown here",
+            false,
+        );
+        return Vec::new();
+    }
     let i = state.charts.range_idx;
     state.charts.range_idx = if longer {
         (i + 1).min(RANGES.len() - 1)

@@ -217,6 +217,11 @@ fn on_action(state: &mut State, a: Action) -> Vec<Effect> {
             if state.view.screen == Screen::Forecast {
                 return forecast_view::cycle_metric(state);
             }
+            flash(
+                state,
+                "tab switches the forecast's metric; F opens the forecast of the selected VM",
+                false,
+            );
         }
         Action::Freeze => return charts::toggle_freeze(state),
         Action::ToggleSuspend
