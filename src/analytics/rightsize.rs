@@ -168,7 +168,7 @@ pub fn recommend(
             format!(", disk p95 {}/s", rate_text(d.p95))
         });
         format!(
-            "idle: CPU p95 {:.1} %, network p95 {}/s{disk_text} over {got} samples",
+            "idle: CPU p95 {:.1} %, network p95 {}/s{disk_text} over {got} rows of 5 min",
             cpu.p95,
             rate_text(net.map_or(0.0, |n| n.p95))
         )
@@ -184,7 +184,7 @@ pub fn recommend(
         let why = match (net, disk_busy) {
             _ if !quiet_cpu => None,
             _ if !long_enough => Some(format!(
-                "only {got} of the {} samples it needs are recorded",
+                "only {got} of the {} rows of 5 min it needs are recorded",
                 cfg.idle_min_samples
             )),
             (None, _) => Some("no network recorded".to_string()),
@@ -388,7 +388,7 @@ mod tests {
         assert!(!r.idle);
         assert!(
             r.reason.ends_with(&format!(
-                "CPU quiet but only 288 of the {} samples it needs are recorded, so not called idle",
+                "CPU quiet but only 288 of the {} rows of 5 min it needs are recorded, so not called idle",
                 cfg.idle_min_samples
             )),
             "{}",
