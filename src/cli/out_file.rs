@@ -82,13 +82,20 @@ impl OutFile {
             name.push(format!(".tmp-{}-{nanos}", std::process::id()));
             let tmp = real.with_file_name(name);
             watch_signals();
+            // Listed before it exists, and the list held while it is made: a signal that
+            // comes meanwhile finds it listed once the handler can read the list.
+            let mut list = unfinished();
+            list.push(tmp.clone());
             // create_new: never through a link someone planted at the temporary name.
             let f = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .open(&tmp)
-                .map_err(cannot)?;
-            unfinished().push(tmp.clone());
+                .map_err(|e| {
+                    list.retain(|t| *t != tmp);
+                    cannot(e)
+                })?;
+            drop(list);
             (f, Some(tmp))
         } else {
             (File::create(path).map_err(cannot)?, None)
@@ -126,11 +133,15 @@ impl OutFile {
     pub fn finish(mut self) -> Result<(), Failure> {
         self.w.flush().map_err(|e| self.failed(&e))?;
         if let Some(tmp) = self.tmp.take() {
-            unfinished().retain(|t| *t != tmp);
+            // Renamed with the list held, so a signal meanwhile finds either the temporary
+            // file listed or the result in place, never a temporary file nobody removes.
+            let mut list = unfinished();
+            list.retain(|t| *t != tmp);
             std::fs::rename(&tmp, &self.path).map_err(|e| {
                 let _ = std::fs::remove_file(&tmp);
                 self.failed(&e)
             })?;
+            drop(list);
         }
         Ok(())
     }
