@@ -9,6 +9,10 @@ pub enum ForecastError {
     /// one seconds later.
     #[error("no {0} recorded in the last two weeks")]
     NothingRecorded(String),
+    /// Nothing recorded yet of a series this console records (a running VM, a connected
+    /// host): its first samples are on their way.
+    #[error("no {0} recorded yet: this console's first samples are being written (asking again every 10 s)")]
+    Starting(String),
     /// Samples are being recorded, but no 5-minute row is complete yet.
     #[error(
         "no history of {label} yet: analytics work on 5-minute averages, the first is due at {due}"
@@ -26,6 +30,6 @@ impl ForecastError {
     /// Whether asking again soon may give a forecast: only when nothing was recorded yet.
     #[must_use]
     pub fn retry_soon(&self) -> bool {
-        matches!(self, Self::NothingRecorded(_))
+        matches!(self, Self::NothingRecorded(_) | Self::Starting(_))
     }
 }

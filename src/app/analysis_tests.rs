@@ -477,9 +477,32 @@ fn a_forecast_opened_before_the_first_sample_asks_again_soon() {
         T0,
     );
     assert!(update(&mut s, Msg::Tick, T0 + 9_000).is_empty());
+    // web-1 runs and this console records it: not "nothing in two weeks", but on its way.
+    let said = s
+        .forecast
+        .error
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(said.contains("first samples are being written"), "{said}");
     // The console's first samples land within seconds: the view does not wait 5 minutes.
     let (r2, ..) = forecast_request(&update(&mut s, Msg::Tick, T0 + 10_000));
     assert!(r2 > r1);
+    // A read-only console records nothing: it says what it found.
+    s.settings.read_only = true;
+    let result = Err(ForecastError::NothingRecorded("cpu".into()));
+    update(
+        &mut s,
+        Msg::Forecast {
+            request: r2,
+            result,
+        },
+        T0 + 10_000,
+    );
+    assert_eq!(
+        s.forecast.error,
+        Some(ForecastError::NothingRecorded("cpu".into()))
+    );
 }
 
 #[test]
@@ -596,13 +619,13 @@ fn a_vm_without_disks_has_no_disk_forecast_and_says_why() {
             .as_deref(),
         Some("web-1 has no disks attached: no disk writes to forecast")
     );
-    // web-1 has a network interface: the store's own message stays.
+    // web-1 has a network interface, and runs: its first samples are on their way.
     let (request, ..) = forecast_request(&act(&mut s, Action::CycleMetric));
     let result = Err(ForecastError::NothingRecorded("network in".into()));
     update(&mut s, Msg::Forecast { request, result }, T0);
     assert_eq!(
         s.forecast.error,
-        Some(ForecastError::NothingRecorded("network in".into())),
+        Some(ForecastError::Starting("network in".into())),
         "web-1 has a network interface"
     );
 }

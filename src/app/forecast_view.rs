@@ -225,11 +225,36 @@ pub fn on_result(state: &mut State, request: u64, result: Result<ForecastResult,
             f.error = None;
         }
         Err(e) => {
-            let e = no_device(state).map_or(e, ForecastError::Unavailable);
+            let e = match (no_device(state), e) {
+                (Some(why), _) => ForecastError::Unavailable(why),
+                (None, ForecastError::NothingRecorded(what)) if recording(state) => {
+                    ForecastError::Starting(what)
+                }
+                (None, e) => e,
+            };
             let f = &mut state.forecast;
             f.result = None;
             f.error = Some(e);
         }
+    }
+}
+
+/// Whether this console records the forecast series now: it writes history (not a read-only
+/// console) and the VM runs, or the host is connected.
+fn recording(state: &State) -> bool {
+    let f = &state.forecast;
+    if state.settings.read_only {
+        return false;
+    }
+    match &f.vm {
+        Some(id) => state
+            .vms
+            .get(id)
+            .is_some_and(|e| e.vm.state == crate::domain::VmState::Running),
+        None => state.hosts.iter().any(|h| {
+            host_entity(&h.uri) == f.entity
+                && matches!(h.status, crate::provider::ConnStatus::Connected { .. })
+        }),
     }
 }
 
