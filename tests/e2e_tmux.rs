@@ -151,7 +151,7 @@ fn ctrl_z_stops_the_console_to_its_shell_and_fg_redraws_it() {
     tmux(&["send-keys", "-t", session, "clear", "Enter"]);
     let code = dir.path().join("code");
     let wrapped = format!(
-        "sh -c 'trap \"\" HUP TERM; {line}; echo $? > {}' 2>/dev/null",
+        "sh -c 'trap \"\" HUP TERM; {line}; echo $? > {}'",
         code.display()
     );
     tmux(&["send-keys", "-t", session, &wrapped, "Enter"]);

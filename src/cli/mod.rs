@@ -369,9 +369,13 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             if !f.message.is_empty() {
-                eprintln!(
-                    "novacron: {}",
-                    crate::domain::format::printable_message(&f.message)
+                // Not eprintln!, which panics when stderr is gone (a closed ssh session).
+                let _ = std::io::Write::write_fmt(
+                    &mut std::io::stderr(),
+                    format_args!(
+                        "novacron: {}\n",
+                        crate::domain::format::printable_message(&f.message)
+                    ),
                 );
             }
             ExitCode::from(f.code)

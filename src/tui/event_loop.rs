@@ -258,6 +258,10 @@ pub async fn run(
     )
     .await;
     terminal::restore();
+    // restore() showed the cursor. ratatui's own drop would show it again and, on a terminal
+    // gone with its session, print the failure with eprintln!, which panics on a stderr that
+    // is gone too (exit 101 instead of 129). Nothing else in it needs dropping.
+    std::mem::forget(term);
     rt.history.stop();
     drop(rt);
     result
