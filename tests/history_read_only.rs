@@ -84,4 +84,88 @@ fn a_read_only_history_is_read_through_a_copy() {
     );
     let left: Vec<_> = std::fs::read_dir(dir.path().join("tmp")).unwrap().collect();
     assert!(left.is_empty(), "the copy is left behind: {left:?}");
+
+    // A $TMPDIR that is not there is named, and not made.
+    let missing = dir.path().join("no/such");
+    let failed = Command::cargo_bin("novacron")
+        .unwrap()
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env("TMPDIR", &missing)
+        .arg("--history")
+        .arg(&ro)
+        .args(["history", "stats"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "and copying it to {}/novacron-history-copy-",
+            missing.display()
+        )) && stderr.contains("set TMPDIR to a directory with room"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("no").exists(),
+        "$TMPDIR's parents are not made"
+    );
+}
+
+/// Another user's write-protected backup (files 0444, directories 0555), read by a user who
+/// is not root: the private copy is made writable for sled, and the report names the
+/// database asked about, not the copy.
+#[test]
+fn another_users_write_protected_backup_is_read_by_a_plain_user() {
+    use std::os::unix::fs::PermissionsExt as _;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: switching to user nobody needs root (CI runs as root)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (history, tmp) = (dir.path().join("history"), dir.path().join("tmp"));
+    seed_analysis_history(dir.path(), &history, row_start_with_slack());
+    std::fs::create_dir(&tmp).unwrap();
+    let mode = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
+    mode(dir.path(), 0o755).unwrap();
+    mode(&tmp, 0o1777).unwrap();
+    let status = Process::new("chmod")
+        .args(["-R", "a-w,a+rX"])
+        .arg(&history)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = Process::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "env",
+            "HOME=/",
+        ])
+        .arg(format!("TMPDIR={}", tmp.display()))
+        .arg(env!("CARGO_BIN_EXE_novacron"))
+        .arg("--history")
+        .arg(&history)
+        .args(["history", "stats"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("(Permission denied"), "{stderr}");
+    assert!(
+        stdout.contains(&format!("history      {}\n", history.display()))
+            && stdout.contains("samples      2304"),
+        "{stdout}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+    assert!(left.is_empty(), "the copy is left behind: {left:?}");
+    // The test's own files go with the tempdir: give them back their write bits.
+    let _ = Process::new("chmod")
+        .args(["-R", "u+w"])
+        .arg(&history)
+        .status();
 }

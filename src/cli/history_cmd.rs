@@ -71,7 +71,14 @@ pub(super) fn open(cfg: &Config) -> Result<Box<dyn HistoryStore>, Failure> {
         // can write, so read a copy of it as it is now.
         Err(e) if read_copy::not_writable(&e).is_some() => {
             let why = read_copy::not_writable(&e).map(ToString::to_string);
-            let copy = read_copy::open_copy(path, store_config(cfg), &std::env::temp_dir())
+            // $TMPDIR as the shell means it: unset or empty is /tmp.
+            let tmp = std::env::var_os("TMPDIR")
+                .filter(|t| !t.is_empty())
+                .map_or_else(|| std::path::PathBuf::from("/tmp"), Into::into);
+            let dir = read_copy::copy_dir_under(&tmp);
+            // ctrl-c, kill or a closed session while it is read: the copy goes too.
+            super::out_file::remove_on_signal(&dir);
+            let copy = read_copy::open_copy(path, store_config(cfg), &dir)
                 .map_err(|e| Failure::usage(e.to_string()))?;
             eprintln!(
                 "novacron: {} cannot be written here ({}); reading a copy of it as it is now",
@@ -341,7 +348,11 @@ fn thinned(
 /// `novacron history stats [--json]`.
 pub fn stats(cfg: &Config, json: bool) -> Result<(), Failure> {
     let store = open(cfg)?;
-    let s = store.stats().map_err(|e| Failure::usage(e.to_string()))?;
+    let mut s = store.stats().map_err(|e| Failure::usage(e.to_string()))?;
+    // The database asked about, not the private copy a read-only one is read from.
+    if cfg.history_path.is_some() {
+        s.path.clone_from(&cfg.history_path);
+    }
     if json {
         emit(&(serde_json::to_string_pretty(&s).map_err(|e| Failure::op(e.to_string()))? + "\n"))?;
         return Ok(());

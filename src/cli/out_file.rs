@@ -171,12 +171,23 @@ fn watch_signals() {
             .spawn(move || {
                 if let Some(sig) = signals.forever().next() {
                     for tmp in unfinished().drain(..) {
-                        let _ = std::fs::remove_file(tmp);
+                        if tmp.is_dir() {
+                            let _ = std::fs::remove_dir_all(tmp);
+                        } else {
+                            let _ = std::fs::remove_file(tmp);
+                        }
                     }
                     std::process::exit(128 + sig);
                 }
             });
     });
+}
+
+/// Removes `path` (a file, or a directory and all in it) if a signal ends the process, as an
+/// unfinished `--out` file is: for a report's private copy of a history database.
+pub(super) fn remove_on_signal(path: &Path) {
+    watch_signals();
+    unfinished().push(path.to_path_buf());
 }
 
 /// Where a symlink points, followed to the end (the target need not exist yet).

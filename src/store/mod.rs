@@ -305,6 +305,15 @@ pub enum StoreError {
         path.display()
     )]
     Incompatible { path: PathBuf, detail: String },
+    #[error(
+        "history database {} cannot be written here, and copying it to {} to read it failed: {source} — set TMPDIR to a directory with room",
+        path.display(), copy.display()
+    )]
+    CopyFailed {
+        path: PathBuf,
+        copy: PathBuf,
+        source: std::io::Error,
+    },
     #[error("history database {}: {source} — check permissions and free space, or use --no-history", path.display())]
     Io {
         path: PathBuf,

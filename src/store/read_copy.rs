@@ -23,49 +23,79 @@ pub fn not_writable(e: &StoreError) -> Option<&io::Error> {
     }
 }
 
-/// A copy of the database at `path` in a fresh directory under `tmp`, opened; the copy is
-/// removed when the store is dropped. The console's socket and sled's lock are not copied.
-///
-/// # Errors
-/// [`StoreError::Io`] naming the file that could not be read or the copy that could not be
-/// written; the errors of [`SledStore::open`] for the copy, named by the original path.
-pub fn open_copy(path: &Path, cfg: StoreConfig, tmp: &Path) -> Result<SledStore, StoreError> {
-    let dir = tmp.join(format!(
+/// Where a copy of a database goes under `tmp`: a fresh directory named by this process.
+#[must_use]
+pub fn copy_dir_under(tmp: &Path) -> PathBuf {
+    tmp.join(format!(
         "novacron-history-copy-{}-{}",
         std::process::id(),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos())
-    ));
-    let copied = copy_dir(path, &dir)
-        .and_then(|()| SledStore::open(&dir, cfg).map_err(|e| rename_path(e, &dir, path)));
+    ))
+}
+
+/// A copy of the database at `path` in the new directory `dir` (see [`copy_dir_under`];
+/// its parent must exist, and it is private to this user), opened; the copy is removed when
+/// the store is dropped, or here on an error. Symbolic links are followed; the console's
+/// socket is not copied.
+///
+/// # Errors
+/// [`StoreError::CopyFailed`] naming the file that could not be read or the copy that
+/// could not be written; the errors of [`SledStore::open`] for the copy, named by the
+/// original path.
+pub fn open_copy(path: &Path, cfg: StoreConfig, dir: &Path) -> Result<SledStore, StoreError> {
+    if dir.starts_with(path) {
+        return Err(StoreError::CopyFailed {
+            path: path.to_path_buf(),
+            copy: dir.to_path_buf(),
+            source: io::Error::new(io::ErrorKind::InvalidInput, "the copy would be inside it"),
+        });
+    }
+    let copied = copy_dir(path, dir)
+        .map_err(|source| StoreError::CopyFailed {
+            path: path.to_path_buf(),
+            copy: dir.to_path_buf(),
+            source,
+        })
+        .and_then(|()| SledStore::open(dir, cfg).map_err(|e| rename_path(e, dir, path)));
     match copied {
         Ok(mut store) => {
-            store.remove_on_drop = Some(dir);
+            store.remove_on_drop = Some(dir.to_path_buf());
             Ok(store)
         }
         Err(e) => {
-            let _ = std::fs::remove_dir_all(&dir);
+            let _ = std::fs::remove_dir_all(dir);
             Err(e)
         }
     }
 }
 
-/// Copies the regular files and directories under `from` to `to` (created).
-fn copy_dir(from: &Path, to: &Path) -> Result<(), StoreError> {
-    let io_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| StoreError::Io { path, source }
+/// Copies the files and directories under `from` (following links) to `to`, created private
+/// to this user (0700, files 0600 whatever their modes were: sled opens them to write).
+fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    let named = |p: &Path| {
+        let p = p.to_path_buf();
+        move |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", p.display()))
     };
-    std::fs::create_dir_all(to).map_err(io_err(to))?;
-    for entry in std::fs::read_dir(from).map_err(io_err(from))? {
-        let entry = entry.map_err(io_err(from))?;
-        let (src, dst) = (entry.path(), to.join(entry.file_name()));
-        let kind = entry.file_type().map_err(io_err(&src))?;
-        if kind.is_dir() {
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(to)
+        .map_err(named(to))?;
+    for entry in std::fs::read_dir(from).map_err(named(from))? {
+        let src = entry.map_err(named(from))?.path();
+        let dst = to.join(src.file_name().unwrap_or_default());
+        // Followed: a database whose files are links reads as the files they name.
+        let Ok(meta) = std::fs::metadata(&src) else {
+            continue;
+        };
+        if meta.is_dir() {
             copy_dir(&src, &dst)?;
-        } else if kind.is_file() {
-            std::fs::copy(&src, &dst).map_err(io_err(&src))?;
+        } else if meta.is_file() {
+            std::fs::copy(&src, &dst).map_err(named(&dst))?;
+            std::fs::set_permissions(&dst, std::fs::Permissions::from_mode(0o600))
+                .map_err(named(&dst))?;
         }
     }
     Ok(())
@@ -130,7 +160,7 @@ mod tests {
             s.append(&batch).expect("append");
             s.flush().expect("flush");
         }
-        let copy = open_copy(&db, StoreConfig::default(), &tmp).expect("copy");
+        let copy = open_copy(&db, StoreConfig::default(), &copy_dir_under(&tmp)).expect("copy");
         let got = copy.raw_range(&key, 0, i64::MAX).expect("read the copy");
         assert_eq!(got.len(), 50);
         assert_eq!(std::fs::read_dir(&tmp).expect("list").count(), 1);
