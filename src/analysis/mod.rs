@@ -343,10 +343,13 @@ pub fn read_lookback(
 
 impl ForecastResult {
     /// The forecast cut at `ceiling`, what the series cannot exceed (memory in use: the
-    /// VM's maximum, the host's memory), when known.
+    /// VM's maximum, the host's memory), when known. A ceiling the history has gone past is
+    /// not one (memory read as QEMU's RSS, which its own overhead puts above the VM's
+    /// maximum): the forecast is left as it is.
     #[must_use]
     pub fn capped_at(mut self, ceiling: Option<f64>) -> Self {
-        if let Some(hi) = ceiling.filter(|c| c.is_finite() && *c > 0.0) {
+        let above = |c: f64| self.history.iter().any(|(_, v)| *v > c);
+        if let Some(hi) = ceiling.filter(|c| c.is_finite() && *c > 0.0 && !above(*c)) {
             clamp_between(&mut self.forecast, hi);
         }
         self

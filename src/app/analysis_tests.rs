@@ -297,6 +297,11 @@ fn a_memory_forecast_is_asked_to_stop_at_the_vms_maximum() {
         Some(Effect::LoadForecast { ceiling, .. }) => *ceiling,
         other => panic!("{other:?}"),
     };
+    let id = s.selected().map(|e| e.vm.id.clone()).unwrap();
+    let source = |s: &mut super::State, m| {
+        s.vms.get_mut(&id).unwrap().metrics.rates.mem_source = Some(m);
+    };
+    source(&mut s, crate::domain::MemSource::Guest);
     let mem = act(&mut s, Action::CycleMetric);
     assert_eq!(
         ceiling(&mem),
@@ -308,6 +313,13 @@ fn a_memory_forecast_is_asked_to_stop_at_the_vms_maximum() {
         None,
         "disk writes"
     );
+    // QEMU's RSS, read when the guest gives no figure, has no such ceiling.
+    source(&mut s, crate::domain::MemSource::Rss);
+    for _ in 0..3 {
+        act(&mut s, Action::CycleMetric);
+    }
+    assert_eq!(s.forecast.metric, crate::domain::Metric::MemUsedBytes);
+    assert_eq!(ceiling(&act(&mut s, Action::ZoomOut)), None);
 }
 
 #[test]
@@ -465,6 +477,9 @@ fn open_forecast_and_capacity_follow_each_new_row() {
 #[test]
 fn a_forecast_opened_before_the_first_sample_asks_again_soon() {
     let mut s = state();
+    // The poller has read web-1's CPU: this console records it.
+    samples(&mut s, 0, 0);
+    samples(&mut s, 5_000, 5_000_000_000);
     select(&mut s, "web-1");
     let (r1, ..) = forecast_request(&act(&mut s, Action::Forecast));
     let result = Err(ForecastError::NothingRecorded("cpu".into()));
@@ -619,13 +634,13 @@ fn a_vm_without_disks_has_no_disk_forecast_and_says_why() {
             .as_deref(),
         Some("web-1 has no disks attached: no disk writes to forecast")
     );
-    // web-1 has a network interface, and runs: its first samples are on their way.
+    // web-1 has a network interface (but no figure for it yet): the store's own message.
     let (request, ..) = forecast_request(&act(&mut s, Action::CycleMetric));
     let result = Err(ForecastError::NothingRecorded("network in".into()));
     update(&mut s, Msg::Forecast { request, result }, T0);
     assert_eq!(
         s.forecast.error,
-        Some(ForecastError::Starting("network in".into())),
+        Some(ForecastError::NothingRecorded("network in".into())),
         "web-1 has a network interface"
     );
 }

@@ -100,7 +100,15 @@ fn request(state: &mut State) -> Vec<Effect> {
 fn ceiling(state: &State) -> Option<f64> {
     let f = &state.forecast;
     let kib = match f.metric {
-        Metric::MemUsedBytes => state.vms.get(f.vm.as_ref()?)?.vm.max_mem_kib,
+        // Only the guest's own figure stops there: QEMU's RSS, read when the guest gives
+        // none, includes QEMU's overhead.
+        Metric::MemUsedBytes => {
+            let e = state.vms.get(f.vm.as_ref()?)?;
+            if e.metrics.rates.mem_source != Some(crate::domain::MemSource::Guest) {
+                return None;
+            }
+            e.vm.max_mem_kib
+        }
         Metric::HostMemUsedBytes => {
             let h = state
                 .hosts
@@ -240,22 +248,17 @@ pub fn on_result(state: &mut State, request: u64, result: Result<ForecastResult,
 }
 
 /// Whether this console records the forecast series now: it writes history (not a read-only
-/// console) and the VM runs, or the host is connected.
+/// console), the VM runs and its poller has a figure for the metric (a driver may give none).
 fn recording(state: &State) -> bool {
     let f = &state.forecast;
-    if state.settings.read_only {
-        return false;
-    }
-    match &f.vm {
-        Some(id) => state
-            .vms
-            .get(id)
-            .is_some_and(|e| e.vm.state == crate::domain::VmState::Running),
-        None => state.hosts.iter().any(|h| {
-            host_entity(&h.uri) == f.entity
-                && matches!(h.status, crate::provider::ConnStatus::Connected { .. })
-        }),
-    }
+    !state.settings.read_only
+        && f.vm
+            .as_ref()
+            .and_then(|id| state.vms.get(id))
+            .is_some_and(|e| {
+                e.vm.state == crate::domain::VmState::Running
+                    && e.metrics.live.value(f.metric).is_some()
+            })
 }
 
 /// Why a VM has no disk or network history when it has no such device: said as the detail
