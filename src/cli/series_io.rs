@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 
 use super::Failure;
 
-/// One series: its name (the file stem), row timestamps and values (a missing value → NaN gap).
+/// One series: its name (the file name without `.csv`), row timestamps and values (a missing value → NaN gap).
 pub struct Series {
     pub name: String,
     /// Row times: every row has one, none before the row above it.
@@ -75,9 +75,11 @@ pub fn read_csv(path: &Path) -> Result<Series, Failure> {
             values.len()
         )));
     }
-    let name = path.file_stem().map_or_else(
+    // The file name without `.csv`: a series named after a host keeps its dots, as its
+    // windows key does ([`window_series`]).
+    let name = path.file_name().map_or_else(
         || path.display().to_string(),
-        |s| s.to_string_lossy().into_owned(),
+        |s| window_series(&s.to_string_lossy()).to_string(),
     );
     Ok(Series {
         name,
@@ -151,7 +153,7 @@ fn value(v: &str) -> Option<f64> {
     v.parse::<f64>().ok().filter(|x| x.abs() <= 1e150)
 }
 
-/// Reads every input; two that would share a series name (the file stem) are refused, since
+/// Reads every input; two that would share a series name (the file name without `.csv`) are refused, since
 /// nothing in the output could tell their rows apart.
 ///
 /// # Errors
@@ -204,7 +206,7 @@ pub fn canonical_ts(s: &Series) -> Vec<String> {
         .collect()
 }
 
-/// Labelled anomaly windows per series (file stem), in [`TS_FORMAT`].
+/// Labelled anomaly windows per series (file name without `.csv`), in [`TS_FORMAT`].
 pub struct Windows {
     path: PathBuf,
     by_series: BTreeMap<String, Vec<(String, String)>>,

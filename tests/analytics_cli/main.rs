@@ -174,16 +174,22 @@ fn a_quoted_csv_of_a_dotted_series_scores_against_its_windows() {
         ),
     )
     .unwrap();
-    cli()
-        .arg("detect")
-        .arg(&csv)
-        .arg("--windows")
-        .arg(&windows)
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(
-            "pooled: precision 1.000  recall 1.000",
-        ));
+    // Without .csv too: the name is the file name, dots and all.
+    let bare = dir.path().join("bare").join("web01.example.com");
+    std::fs::create_dir(dir.path().join("bare")).unwrap();
+    std::fs::copy(&csv, &bare).unwrap();
+    for file in [&csv, &bare] {
+        cli()
+            .arg("detect")
+            .arg(file)
+            .arg("--windows")
+            .arg(&windows)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(
+                "pooled: precision 1.000  recall 1.000",
+            ));
+    }
 }
 
 #[test]
