@@ -187,10 +187,16 @@ fn in_working_range<T: Scaled>(
         return run(history);
     }
     let k = -top.log2().round();
-    let scaled: Vec<f64> = history.iter().map(|v| v * k.exp2()).collect();
+    let scaled: Vec<f64> = history.iter().map(|v| times_pow2(*v, k)).collect();
     let mut out = run(&scaled)?;
     out.scale(-k);
     Ok(out)
+}
+
+/// `v` × 2^`k`, in steps that stay finite: 2^1030 (for a subnormal 1e-310) is past f64.
+fn times_pow2(v: f64, k: f64) -> f64 {
+    let half = (k / 2.0).trunc();
+    v * half.exp2() * (k - half).exp2()
 }
 
 /// Forecasts scaled back by [`in_working_range`].
@@ -209,7 +215,7 @@ impl Scaled for Forecast {
             &mut self.hi95,
         ] {
             for x in v.iter_mut() {
-                *x *= k.exp2();
+                *x = times_pow2(*x, k);
             }
         }
     }
@@ -371,7 +377,7 @@ mod tests {
         let ys: Vec<f64> = (0..300).map(|i| 5.0 + f64::from(i * 37 % 11)).collect();
         for model in [ModelKind::LinearTrend, ModelKind::Holt, ModelKind::Auto] {
             let f = forecast(&ys, 12, model, &cfg()).unwrap();
-            for scale in [1e-300, 1e200] {
+            for scale in [1e-300, 1e-310, 1e200] {
                 let scaled: Vec<f64> = ys.iter().map(|v| v * scale).collect();
                 let g = forecast(&scaled, 12, model, &cfg()).unwrap();
                 let (w, v) = (f.hi95[11] - f.lo95[11], (g.hi95[11] - g.lo95[11]) / scale);
