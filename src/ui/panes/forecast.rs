@@ -399,6 +399,19 @@ mod tests {
         assert!(lines[1].starts_with(&" ".repeat(10)), "{lines:?}");
         let words: Vec<&str> = lines.iter().flat_map(|l| l.split_whitespace()).collect();
         assert_eq!(words.join(" "), format!("mix ≤1h {mix}"));
+        // A label as wide as its column gets a line of its own, not "≤55 minrobust…".
+        let lines: Vec<String> =
+            labelled("mix ≤55 min", "robust seasonal 33 %", 80, &Theme::default())
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+        assert_eq!(
+            lines,
+            [
+                "mix ≤55 min",
+                &format!("{}robust seasonal 33 %", " ".repeat(10))
+            ]
+        );
     }
 
     fn text(rows: usize) -> String {

@@ -28,17 +28,20 @@ pub fn labelled(
     (label_style, text_style): (ratatui::style::Style, ratatui::style::Style),
 ) -> Vec<ratatui::text::Line<'static>> {
     use ratatui::text::{Line, Span};
-    crate::ui::format::wrap_words(text, room.max(1), indent)
+    // A label as wide as its column would run into the text: it gets a line of its own.
+    let own_line = crate::ui::format::width(label) >= LABEL;
+    let head = own_line.then(|| Line::from(Span::styled(label.to_string(), label_style)));
+    let body = crate::ui::format::wrap_words(text, room.max(1), indent)
         .into_iter()
         .enumerate()
-        .map(|(i, l)| {
-            let label = if i == 0 { label } else { "" };
+        .map(move |(i, l)| {
+            let label = if i == 0 && !own_line { label } else { "" };
             Line::from(vec![
                 Span::styled(format!("{label:<LABEL$}"), label_style),
                 Span::styled(l, text_style),
             ])
-        })
-        .collect()
+        });
+    head.into_iter().chain(body).collect()
 }
 
 /// A pane title: `long` when it fits in `width` (borders included), else `short`.
