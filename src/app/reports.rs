@@ -193,14 +193,14 @@ fn capacity_note(row: &crate::analysis::capacity::CapacityRow) -> Option<String>
         });
     }
     let over = if row.basis.is_some() {
-        "the trend and daily profile since the level changed"
+        "trend and daily profile since the level changed"
     } else {
-        "the two-week trend and daily profile"
+        "two-week trend and daily profile"
     };
+    // Short: at 80×24 every line it takes is one the chart loses.
     Some(format!(
-        "capacity's {:.0}% crossing follows {} ({over}, for days ahead); this view's \
-         automatic choice is backtested for hours ahead, so its line may cross later or not \
-         at all",
+        "capacity's {:.0}% crossing follows {} ({over}); this view's automatic choice, made \
+         for hours ahead, may cross later or not at all",
         c.threshold,
         c.model.name()
     ))

@@ -145,7 +145,8 @@ pub fn backtest(files: &[PathBuf], out: Option<&Path>, json: bool) -> Result<(),
         .map(|m| summarize(&rows, m.name(), spec.horizons.len()))
         .collect();
     if json {
-        let doc = serde_json::json!({"horizons_rows": spec.horizons, "series": rows, "models": summaries});
+        let doc = serde_json::json!({"horizons_rows": spec.horizons, "series": rows, "models": summaries,
+            "notes": unforecast});
         report(
             &(serde_json::to_string_pretty(&doc).map_err(|e| Failure::op(e.to_string()))? + "\n"),
             out,

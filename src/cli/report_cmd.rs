@@ -419,7 +419,7 @@ pub fn capacity(cfg: &Config, json: bool) -> Result<(), Failure> {
             // Why there is no crossing goes where the band would be, as in the console.
             None => ("-".to_string(), row.note.clone().unwrap_or_default()),
         };
-        let model = row.crossing.as_ref().map_or("", |c| c.model.name());
+        let model = crate::ui::panes::capacity::model_of(row);
         let _ = writeln!(
             out,
             "{:<24} {:<22} {:>7} {:>12}  {:<24} {model}",

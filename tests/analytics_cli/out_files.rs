@@ -273,4 +273,15 @@ fn origins_with_nothing_before_them_are_counted_not_silently_dropped() {
         1 + 2 * 72,
         "the two origins with history, 72 steps each"
     );
+    // --json has it too.
+    let json = cli()
+        .arg("backtest")
+        .arg(&csv)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(doc["notes"][0]
+        .as_str()
+        .is_some_and(|n| n.starts_with("late: 3 of 5 origins")));
 }

@@ -67,7 +67,7 @@ fn row<'a>(r: &CapacityRow, label: &str, band_w: u16, theme: &Theme) -> Row<'a> 
             theme.dim,
         ),
     };
-    let model = r.crossing.as_ref().map_or("", |c| c.model.name());
+    let model = model_of(r);
     let band = crate::ui::format::wrap_words(&band, usize::from(band_w.max(1)), 0);
     let height = u16::try_from(band.len().max(1)).unwrap_or(1);
     let band_style = if r.crossing.is_some() {
@@ -115,6 +115,16 @@ fn headroom_lines(
             )
         })
         .collect()
+}
+
+/// The model a row's crossing came from; none for a fill past the threshold as read, with
+/// no forecast (horizon 0).
+#[must_use]
+pub fn model_of(r: &CapacityRow) -> &'static str {
+    r.crossing
+        .as_ref()
+        .filter(|c| c.horizon > 0)
+        .map_or("", |c| c.model.name())
 }
 
 pub fn render(state: &State, theme: &Theme, f: &mut Frame, area: Rect) {
