@@ -106,13 +106,7 @@ pub fn clamp_to_range(f: &mut Forecast, metric: &str) {
 
 /// Cuts the point and bands of `f` to `0..=hi`.
 fn clamp_between(f: &mut Forecast, hi: f64) {
-    for v in [
-        &mut f.point,
-        &mut f.lo80,
-        &mut f.hi80,
-        &mut f.lo95,
-        &mut f.hi95,
-    ] {
+    for v in f.values_mut() {
         for x in v.iter_mut() {
             *x = x.clamp(0.0, hi);
         }

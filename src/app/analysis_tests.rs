@@ -241,21 +241,21 @@ fn three_rows() -> crate::analysis::capacity::CapacityReport {
     }
 }
 
-#[test]
-fn capacity_and_recommendations_keep_their_own_rows() {
-    let mut s = state();
-    let eff = act(&mut s, Action::Capacity);
+/// `C` at `at`, answered with [`three_rows`]; the request it answered.
+fn open_three_rows(s: &mut super::State, at: i64) -> u64 {
+    let eff = update(s, Msg::Action(Action::Capacity), at);
     let Some(Effect::LoadCapacity { request, .. }) = eff.first().cloned() else {
         panic!("{eff:?}");
     };
-    update(
-        &mut s,
-        Msg::Capacity {
-            request,
-            report: three_rows(),
-        },
-        T0,
-    );
+    let report = three_rows();
+    update(s, Msg::Capacity { request, report }, at);
+    request
+}
+
+#[test]
+fn capacity_and_recommendations_keep_their_own_rows() {
+    let mut s = state();
+    open_three_rows(&mut s, T0);
     act(&mut s, Action::Bottom);
     act(&mut s, Action::Rightsize);
     let vm = crate::analysis::rightsize::RightsizeRow {
@@ -399,18 +399,7 @@ fn open_forecast_and_capacity_follow_each_new_row() {
 
     // The capacity pane likewise, keeping its scroll position.
     update(&mut s, Msg::Action(Action::Back), next);
-    let eff = update(&mut s, Msg::Action(Action::Capacity), next);
-    let Some(Effect::LoadCapacity { request, .. }) = eff.first().cloned() else {
-        panic!("{eff:?}");
-    };
-    update(
-        &mut s,
-        Msg::Capacity {
-            request,
-            report: three_rows(),
-        },
-        next,
-    );
+    let request = open_three_rows(&mut s, next);
     act(&mut s, Action::Down);
     act(&mut s, Action::Down);
     assert_eq!(s.reports.capacity_row, 2);

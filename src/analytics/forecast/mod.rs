@@ -114,16 +114,21 @@ pub struct Forecast {
 }
 
 impl Forecast {
-    /// Drops the first `n` steps: a forecast made from the last recorded row over a gap
-    /// up to now keeps the steps from now on, with the bands the gap widened.
-    pub fn skip_steps(&mut self, n: usize) {
-        for v in [
+    /// The point forecast and the four band edges, to change all alike.
+    pub fn values_mut(&mut self) -> [&mut Vec<f64>; 5] {
+        [
             &mut self.point,
             &mut self.lo80,
             &mut self.hi80,
             &mut self.lo95,
             &mut self.hi95,
-        ] {
+        ]
+    }
+
+    /// Drops the first `n` steps: a forecast made from the last recorded row over a gap
+    /// up to now keeps the steps from now on, with the bands the gap widened.
+    pub fn skip_steps(&mut self, n: usize) {
+        for v in self.values_mut() {
             v.drain(..n.min(v.len()));
         }
         self.mix.retain(|p| p.last_step > n);
@@ -207,13 +212,7 @@ trait Scaled {
 
 impl Scaled for Forecast {
     fn scale(&mut self, k: f64) {
-        for v in [
-            &mut self.point,
-            &mut self.lo80,
-            &mut self.hi80,
-            &mut self.lo95,
-            &mut self.hi95,
-        ] {
+        for v in self.values_mut() {
             for x in v.iter_mut() {
                 *x = times_pow2(*x, k);
             }
