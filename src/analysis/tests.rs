@@ -130,9 +130,9 @@ fn a_linear_history_forecasts_its_continuation_with_a_backtest() {
 
 #[test]
 fn history_that_stopped_hours_ago_is_forecast_from_its_last_row_to_now() {
-    // A steady rise that stopped being recorded 6 h (72 rows) ago.
+    // A steady rise, with some noise, that stopped being recorded 6 h (72 rows) ago.
     let now = 1_700_000_000_000 - 1_700_000_000_000 % STEP_MS;
-    let rise = |i: i64| 10.0 + 0.05 * i as f64;
+    let rise = |i: i64| 10.0 + 0.05 * i as f64 + ((i * 37) % 11) as f64 * 0.05;
     let pts: Vec<(i64, f64)> = (0..600)
         .map(|i| (now - (672 - i) * STEP_MS + 1_000, rise(i)))
         .collect();

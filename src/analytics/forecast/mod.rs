@@ -398,6 +398,12 @@ mod tests {
             })
             .collect();
         let long = forecast(&ys, 72, ModelKind::Auto, &cfg()).unwrap();
+        // Longer than the last weight bucket too: the far steps do not reweigh the near ones.
+        let far = forecast(&ys, 500, ModelKind::Auto, &cfg()).unwrap();
+        for s in 0..72 {
+            assert!((far.point[s] - long.point[s]).abs() < 1e-9, "500: step {s}");
+            assert!((far.hi95[s] - long.hi95[s]).abs() < 1e-9, "500: step {s}");
+        }
         for h in [1, 2, 12, 13, 40] {
             let short = forecast(&ys, h, ModelKind::Auto, &cfg()).unwrap();
             assert_eq!(short.point.len(), h);

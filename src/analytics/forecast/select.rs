@@ -312,11 +312,14 @@ impl PoolRuns {
         let n = ys.len();
         let mut acc = vec![(0.0, 0.0, 0_usize); ends.len()];
         let last = self.origins.len() - 1;
+        // Steps past the last bucket share its weights but do not set them: a 3-day forecast
+        // weighs its members as a 6-hour one does.
+        let judged = ends.last().copied().unwrap_or(self.horizon);
         for (oi, &o) in self.origins[..last].iter().enumerate() {
             let (Some(a), Some(b)) = (&self.runs[r][oi], &self.runs[other][oi]) else {
                 continue;
             };
-            for s in 0..self.horizon.min(n - o) {
+            for s in 0..self.horizon.min(n - o).min(judged) {
                 let y = ys[o + s];
                 if y.is_finite() && a[s].is_finite() && b[s].is_finite() {
                     let e = &mut acc[bucket_of(s + 1, ends)];
@@ -404,7 +407,9 @@ impl PoolRuns {
                         den += w;
                     }
                 }
-                (den > 0.0).then(|| num / den)
+                // No member forecast this step: NaN, not the whole origin lost (its errors
+                // at the other steps count).
+                Some(if den > 0.0 { num / den } else { f64::NAN })
             })
             .collect()
     }
@@ -440,13 +445,16 @@ impl PoolRuns {
             };
             for s in 0..self.horizon.min(n - o) {
                 let y = ys[o + s];
-                if y.is_finite() {
+                if y.is_finite() && f[s].is_finite() {
                     errors[s].push(y - f[s]);
                 }
             }
         }
         let mut point = self.combined(last, n, &weights, &ends)?;
         point.truncate(self.asked);
+        if !point.iter().all(|v| v.is_finite()) {
+            return None;
+        }
         let mix = mix_parts(&weights, &ends, &self.members, point.len());
         Some(Combined { point, errors, mix })
     }
