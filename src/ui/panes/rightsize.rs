@@ -9,7 +9,7 @@ use ratatui::Frame;
 use crate::analysis::rightsize::RightsizeRow;
 use crate::analytics::rightsize::{percentile_label, Verdict};
 use crate::app::State;
-use crate::ui::format::{bytes, fit};
+use crate::ui::format::{bytes, fit_middle};
 use crate::ui::theme::Theme;
 use crate::ui::wrap::wrap_spans;
 
@@ -29,7 +29,8 @@ fn money(r: &RightsizeRow, currency: &str) -> String {
 
 #[allow(clippy::cast_precision_loss)]
 fn row<'a>(r: &RightsizeRow, currency: &str, name_w: u16, theme: &Theme) -> Row<'a> {
-    let name = Cell::from(fit(&r.name, name_w));
+    // Cut in the middle, as the VM table cuts it: node-prod-01 and -02 stay apart.
+    let name = Cell::from(fit_middle(&r.name, name_w));
     let Some(rec) = &r.recommendation else {
         return Row::new(vec![
             name,
