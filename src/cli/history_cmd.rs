@@ -69,8 +69,10 @@ pub(super) fn open(cfg: &Config) -> Result<Box<dyn HistoryStore>, Failure> {
         Ok(s) => Ok(Box::new(s)),
         // A read-only mount, a backup, another user's database: sled opens only what it
         // can write, so read a copy of it as it is now.
-        Err(e) if read_copy::not_writable(&e).is_some() => {
-            let why = read_copy::not_writable(&e).map(ToString::to_string);
+        Err(e) => {
+            let Some(why) = read_copy::not_writable(&e).map(ToString::to_string) else {
+                return Err(Failure::usage(e.to_string()));
+            };
             // $TMPDIR as the shell means it: unset or empty is /tmp.
             let tmp = std::env::var_os("TMPDIR")
                 .filter(|t| !t.is_empty())
@@ -83,11 +85,10 @@ pub(super) fn open(cfg: &Config) -> Result<Box<dyn HistoryStore>, Failure> {
             eprintln!(
                 "novacron: {} cannot be written here ({}); reading a copy of it as it is now",
                 path.display(),
-                why.unwrap_or_default()
+                why
             );
             Ok(Box::new(copy))
         }
-        Err(e) => Err(Failure::usage(e.to_string())),
     }
 }
 
@@ -310,13 +311,20 @@ fn unbucketed(
         store.query(&q).map(|a| a.points).map_err(fail)
     };
     // Raw samples from within the rollup's first minute or hour on hold all it does (a young
-    // database, or one whose console ran only lately).
+    // database, or one whose console ran only lately). The rollup's points, read for that,
+    // are kept for the answer below.
+    let mut rollup = None;
     let whole = match r.tier {
         Tier::Raw => true,
         _ if !fits || raw.is_empty() => false,
-        t => native()?
-            .first()
-            .is_none_or(|p| raw[0].ts_ms < p.ts_ms.saturating_add(t.resolution_ms(1))),
+        t => {
+            let points = native()?;
+            let from_start = points
+                .first()
+                .is_none_or(|p| raw[0].ts_ms < p.ts_ms.saturating_add(t.resolution_ms(1)));
+            rollup = Some(points);
+            from_start
+        }
     };
     if whole && fits {
         let points = raw
@@ -331,18 +339,15 @@ fn unbucketed(
             .collect();
         return Ok(Some((Tier::Raw, points)));
     }
-    thinned(r, native)
-}
-
-/// A rollup tier's own points when no bucket of `r` holds more than one; `None` for raw.
-fn thinned(
-    r: &QueryResult,
-    native: impl Fn() -> Result<Vec<Point>, Failure>,
-) -> Result<Option<(Tier, Vec<Point>)>, Failure> {
+    // Else a rollup tier's own points, when no bucket of `r` holds more than one.
     if r.tier == Tier::Raw || r.points.iter().any(|p| p.count > 1) {
         return Ok(None);
     }
-    Ok(Some((r.tier, native()?)))
+    let points = match rollup {
+        Some(points) => points,
+        None => native()?,
+    };
+    Ok(Some((r.tier, points)))
 }
 
 /// `novacron history stats [--json]`.
