@@ -120,15 +120,32 @@ fn bytes_of_kib(kib: u64) -> f64 {
 /// The host's memory as the console's poller reads it, if the host answers within a few
 /// seconds (the forecast itself reads only history, so it does not wait long for it).
 fn host_memory(uri: &str) -> Option<f64> {
-    use crate::provider::libvirt::{conn::Opening, poll};
+    use crate::provider::libvirt::conn::Opening;
     let conn = Opening::start(uri, true)
         .ok()?
         .wait(std::time::Duration::from_secs(3))
         .ok()?
         .ok()?;
     let node = conn.node_info().ok()?;
-    let kib = poll::host(&conn, node.cpus).map_or(node.memory, |h| h.mem_total_kib);
+    let (kib, _) = node_memory_kib(&conn, uri, &node);
     (kib > 0).then_some(bytes_of_kib(kib))
+}
+
+/// The host's memory as the console's poller reads it (the node's memory statistics, what
+/// `mem_used_bytes` is recorded against), and whether it has them: a driver without the
+/// statistics has `nodeinfo`'s figure, as in the console.
+fn node_memory_kib(
+    conn: &virt::connect::Connect,
+    uri: &str,
+    node: &virt::connect::NodeInfo,
+) -> (u64, bool) {
+    crate::provider::libvirt::poll::host(conn, node.cpus).map_or_else(
+        |e| {
+            tracing::debug!("{uri}: no node memory statistics ({e}); using node info");
+            (node.memory, false)
+        },
+        |h| (h.mem_total_kib, true),
+    )
 }
 
 /// `novacron forecast HOST`: a host's CPU or memory, as `F` gives it in the host pane.
@@ -355,16 +372,7 @@ pub fn capacity(cfg: &Config, json: bool) -> Result<(), Failure> {
         };
         let running = vms.iter().filter(|v| v.state.is_active());
         let (vcpus, mem_kib) = running.fold((0u32, 0u64), |(c, m), v| (c + v.vcpus, m + v.mem_kib));
-        // The host's memory as the console's poller reads it (the node's memory statistics,
-        // what `mem_used_bytes` is recorded against); a driver without the statistics has
-        // `nodeinfo`'s figure, as in the console.
-        let (mem_total_kib, usage_stats) = poll::host(conn, node.cpus).map_or_else(
-            |e| {
-                tracing::debug!("{uri}: no node memory statistics ({e}); using node info");
-                (node.memory, false)
-            },
-            |h| (h.mem_total_kib, true),
-        );
+        let (mem_total_kib, usage_stats) = node_memory_kib(conn, uri, &node);
         hosts.push(HostInput {
             uri: uri.clone(),
             cpus: node.cpus,
