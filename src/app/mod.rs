@@ -13,6 +13,8 @@ mod event;
 #[doc(hidden)]
 pub mod fixtures;
 pub mod forecast_view;
+#[cfg(test)]
+mod forecast_view_tests;
 mod host_labels;
 pub mod ingest;
 mod links;

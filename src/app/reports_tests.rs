@@ -1,8 +1,8 @@
 //! The analysis panes' own rows: F and enter on the capacity and recommendation panes act
 //! on the row under the cursor, not on the table's selection they hide.
 
-use super::analysis_tests::forecast_request;
 use super::fixtures::{state, T0};
+use super::forecast_view_tests::forecast_request;
 use super::state::Screen;
 use super::update_tests::{act, select};
 use super::{update, Action, Effect, Msg};

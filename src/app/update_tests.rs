@@ -278,16 +278,6 @@ fn palette_runs_verbs_and_suggests_close_names() {
         super::palette::completions(&s, "forecast web-"),
         ["forecast web-1", "forecast web-2"]
     );
-    // And the hosts: a forecast is of either.
-    let label = s.host_label(1).to_string();
-    assert!(
-        super::palette::completions(&s, "forecast ").contains(&format!("forecast {label}")),
-        "{:?}",
-        super::palette::completions(&s, "forecast ")
-    );
-    assert!(super::palette::parse("forecast a b")
-        .unwrap_err()
-        .contains("usage: forecast [NAME|HOST]"));
 }
 
 #[test]
